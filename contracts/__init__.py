@@ -1,0 +1,56 @@
+"""Canonical business objects, scopes and published specs shared by every service. Data only."""
+
+from contracts.catalog import (
+    Customer,
+    CustomerKind,
+    CustomerStatus,
+    InventoryPosition,
+    PriceQuote,
+    Product,
+    ProductStatus,
+)
+from contracts.common import Address, CanonicalModel, Money, Quantity
+from contracts.orders import (
+    Order,
+    OrderAccepted,
+    OrderCreate,
+    OrderLine,
+    OrderLineCreate,
+    OrderStatus,
+    Reservation,
+    ReservationCreate,
+    ReservationLine,
+    ReservationLineCreate,
+    ReservationStatus,
+    SalesOrder,
+    SalesOrderCreate,
+    SalesOrderLineCreate,
+)
+
+__all__ = [
+    "Address",
+    "CanonicalModel",
+    "Customer",
+    "CustomerKind",
+    "CustomerStatus",
+    "InventoryPosition",
+    "Money",
+    "Order",
+    "OrderAccepted",
+    "OrderCreate",
+    "OrderLine",
+    "OrderLineCreate",
+    "OrderStatus",
+    "PriceQuote",
+    "Product",
+    "ProductStatus",
+    "Quantity",
+    "Reservation",
+    "ReservationCreate",
+    "ReservationLine",
+    "ReservationLineCreate",
+    "ReservationStatus",
+    "SalesOrder",
+    "SalesOrderCreate",
+    "SalesOrderLineCreate",
+]

@@ -1,0 +1,188 @@
+"""The canonical order, its lines and its lifecycle, plus the documents the saga creates in the
+ERP (sales order) and the WMS (reservation)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, field_validator
+
+from contracts.common import Address, CanonicalModel, CurrencyCode, Money, Quantity, Sku
+
+
+class OrderStatus(StrEnum):
+    received = "received"  # durably recorded, validation passed, orchestration pending
+    accepted = "accepted"  # priced, stock reserved, ERP sales order created
+    rejected = "rejected"  # a business rule refused it; nothing is left reserved
+    on_hold = "on_hold"  # parked for review (credit) or for replay (technical failure)
+    released = "released"  # released to the warehouse for picking
+    shipped = "shipped"
+    invoiced = "invoiced"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class OrderLineCreate(CanonicalModel):
+    sku: Sku
+    quantity: Quantity
+
+    @field_validator("quantity")
+    @classmethod
+    def _positive(cls, quantity: Quantity) -> Quantity:
+        if quantity.amount <= 0:
+            raise ValueError("quantity must be greater than zero")
+        return quantity
+
+
+class OrderLine(CanonicalModel):
+    line_no: int
+    sku: Sku
+    quantity: Quantity
+    unit_price: Money | None = None
+    line_total: Money | None = None
+    warehouse: str | None = None
+
+
+class OrderCreate(CanonicalModel):
+    """An order as a channel hands it in. Prices, status and owner are derived by the server."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "marketplace",
+                    "channel_order_id": "MP-1001",
+                    "customer_id": "C-1001",
+                    "currency": "EUR",
+                    "ship_to": {
+                        "name": "Jane Doe",
+                        "line1": "Damrak 1",
+                        "city": "Amsterdam",
+                        "postal_code": "1012 LG",
+                        "country": "NL",
+                    },
+                    "lines": [{"sku": "WIDGET-BLUE", "quantity": {"value": "2", "unit": "EA"}}],
+                }
+            ]
+        },
+    )
+
+    channel: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$", examples=["marketplace"])]
+    channel_order_id: Annotated[str, Field(min_length=1, max_length=64, examples=["MP-1001"])]
+    customer_id: Annotated[str, Field(min_length=1, max_length=64, examples=["C-1001"])]
+    currency: CurrencyCode
+    ship_to: Address | None = None
+    lines: Annotated[list[OrderLineCreate], Field(min_length=1, max_length=200)]
+
+
+class Order(CanonicalModel):
+    id: str
+    channel: str
+    channel_order_id: str
+    partner_id: str | None = None
+    customer_id: str
+    currency: CurrencyCode
+    status: OrderStatus
+    status_reason: str | None = None
+    lines: list[OrderLine]
+    total: Money | None = None
+    erp_order_number: str | None = None
+    reservation_id: str | None = None
+    ship_to: Address | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderAccepted(CanonicalModel):
+    """The intake answer (202): where to follow the order."""
+
+    id: str
+    status: OrderStatus
+    status_url: str
+
+
+class ReservationLineCreate(CanonicalModel):
+    sku: Sku
+    quantity: Quantity
+
+
+class ReservationCreate(CanonicalModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"reference": "ord_0001", "lines": [{"sku": "WIDGET-BLUE", "quantity": {"value": "2", "unit": "EA"}}]}
+            ]
+        },
+    )
+
+    reference: Annotated[str, Field(min_length=1, max_length=100, description="The order id it is for")]
+    lines: Annotated[list[ReservationLineCreate], Field(min_length=1)]
+
+
+class ReservationStatus(StrEnum):
+    active = "active"
+    released = "released"
+
+
+class ReservationLine(CanonicalModel):
+    sku: Sku
+    quantity: Quantity
+    warehouse: str
+
+
+class Reservation(CanonicalModel):
+    id: str
+    reference: str
+    status: ReservationStatus
+    warehouse: str
+    lines: list[ReservationLine]
+    created_at: datetime
+
+
+class SalesOrderLineCreate(CanonicalModel):
+    sku: Sku
+    quantity: Quantity
+    unit_price: Money
+
+
+class SalesOrderCreate(CanonicalModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_reference": "ord_0001",
+                    "customer_id": "C-1001",
+                    "currency": "EUR",
+                    "lines": [
+                        {
+                            "sku": "WIDGET-BLUE",
+                            "quantity": {"value": "2", "unit": "EA"},
+                            "unit_price": {"amount": "19.99", "currency": "EUR"},
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
+    external_reference: Annotated[str, Field(min_length=1, max_length=100, description="Unique per order")]
+    customer_id: str
+    currency: CurrencyCode
+    lines: Annotated[list[SalesOrderLineCreate], Field(min_length=1)]
+    ship_to: Address | None = None
+
+
+class SalesOrder(CanonicalModel):
+    number: str
+    external_reference: str
+    customer_id: str
+    currency: CurrencyCode
+    status: str
+    lines: list[SalesOrderLineCreate]
+    total: Money
+    created_at: datetime

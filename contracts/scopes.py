@@ -1,0 +1,31 @@
+"""OAuth scopes, by API. A partner gets channel scopes; a service gets the scopes of the tier
+below that it calls."""
+
+# Experience API: marketplace (partners)
+MARKETPLACE_ORDERS_WRITE = "marketplace:orders.write"
+MARKETPLACE_ORDERS_READ = "marketplace:orders.read"
+
+# Process API: orders (experience services and internal apps)
+ORDERS_WRITE = "orders:write"
+ORDERS_READ = "orders:read"
+
+# System APIs (process services only)
+ERP_READ = "erp:read"
+ERP_WRITE = "erp:write"
+WMS_READ = "wms:read"
+WMS_WRITE = "wms:write"
+CRM_READ = "crm:read"
+CRM_WRITE = "crm:write"
+
+ALL = [
+    MARKETPLACE_ORDERS_WRITE,
+    MARKETPLACE_ORDERS_READ,
+    ORDERS_WRITE,
+    ORDERS_READ,
+    ERP_READ,
+    ERP_WRITE,
+    WMS_READ,
+    WMS_WRITE,
+    CRM_READ,
+    CRM_WRITE,
+]

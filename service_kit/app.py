@@ -1,0 +1,147 @@
+"""The app factory every service is built from: the "service defaults" in one call.
+
+``create_service_app`` wires settings, structured logs, correlation ids, problem+json errors,
+health and metrics endpoints, the service's database, one pooled HTTP client with this service's
+own token, JWT verification, and the service's background workers (started after start-up,
+cancelled before shutdown). Every router passed in is authenticated by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Security
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sqlalchemy import MetaData
+from starlette.responses import JSONResponse, Response
+
+from service_kit.auth import TokenVerifier, authenticate
+from service_kit.correlation import CorrelationMiddleware
+from service_kit.db import Database
+from service_kit.http import ServiceToken, Upstream, build_http_client
+from service_kit.logging import configure_logging
+from service_kit.openapi import install_openapi
+from service_kit.problems import install_problem_handlers
+from service_kit.settings import ServiceSettings
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+log = structlog.get_logger("service_kit.app")
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    public_routers: Sequence[APIRouter] = (),
+    metadata: Sequence[MetaData] = (),
+    version: str = "1.0.0",
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_startup: Sequence[Hook] = (),
+    workers: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+    verifier: TokenVerifier | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """``routers`` need a valid token on every route (scopes per route via ``require``);
+    ``public_routers`` opt out explicitly (token endpoint, JWKS)."""
+    if configure_logs:
+        configure_logging(service=settings.service, level=settings.log_level, json_logs=settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, metadata=metadata)
+        await db.create_schema()
+        http = build_http_client(settings, transport)
+        app.state.db = db
+        app.state.http = http
+        app.state.service_token = ServiceToken(
+            http,
+            token_url=settings.token_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+        )
+        app.state.verifier = verifier or TokenVerifier(
+            issuer=settings.issuer, audience=settings.audience, jwks_url=settings.jwks_url, http=http
+        )
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            for hook in on_startup:
+                await hook(app)
+            tasks = [asyncio.create_task(w(app), name=getattr(w, "__name__", "worker")) for w in workers]
+            app.state.ready = True
+            log.info("service_started", port=settings.port)
+            yield
+        finally:
+            app.state.ready = False
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for hook in on_shutdown:
+                await hook(app)
+            await http.aclose()
+            await db.dispose()
+            log.info("service_stopped")
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.ready = False
+    registry = CollectorRegistry()
+    app.state.registry = registry
+    requests = Counter(
+        "interchange_http_requests", "HTTP requests served", ["method", "route", "status"], registry=registry
+    )
+    latency = Histogram(
+        "interchange_http_request_duration_seconds",
+        "Time to serve an HTTP request",
+        ["method", "route"],
+        registry=registry,
+    )
+
+    def observe(method: str, route: str, status: int, seconds: float) -> None:
+        requests.labels(method, route, str(status)).inc()
+        latency.labels(method, route).observe(seconds)
+
+    app.add_middleware(CorrelationMiddleware, observe=observe)
+    install_problem_handlers(app)
+    install_openapi(app)
+
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service}
+
+    @app.get("/health/ready", include_in_schema=False)
+    async def ready(request: Request) -> Response:
+        db_ok = bool(getattr(request.app.state, "db", None)) and await request.app.state.db.ping()
+        ok = bool(request.app.state.ready) and db_ok
+        body = {"status": "ok" if ok else "unavailable", "service": settings.service, "database": db_ok}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_route("/metrics", metrics, include_in_schema=False)
+
+    for router in public_routers:
+        app.include_router(router)
+    for router in routers:
+        app.include_router(router, dependencies=[Security(authenticate)])
+    return app
+
+
+def upstream(app: FastAPI, name: str) -> Upstream:
+    """A client for one service of the tier below, named as in the settings (``erp``, ``wms``...)."""
+    settings: ServiceSettings = app.state.settings
+    base_url: Any = getattr(settings, f"{name}_url")
+    return Upstream(app.state.http, app.state.service_token, base_url=base_url, name=name)
+
+
+__all__ = ["create_service_app", "upstream"]

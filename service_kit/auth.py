@@ -1,0 +1,204 @@
+"""JWT access-token verification (RFC 9068) and scopes, as FastAPI dependencies.
+
+Every service verifies the gateway's tokens itself against the gateway's JWKS (cached; refetched
+when an unknown ``kid`` appears, at most once per 30 s). Verified tokens are cached until they
+expire, so a repeat caller costs a dictionary lookup instead of an RSA verification.
+
+    Principal                  who is calling: client id, scopes, partner and channel
+    authenticate               the dependency every API route gets by default
+    require("orders:write")    the dependency that also checks scopes (shown in the contract)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2, SecurityScopes
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from service_kit.errors import Forbidden, Unauthorized, UpstreamUnavailable
+from service_kit.http import PARTNER_HEADER
+
+ALLOWED_ALGORITHMS = ("RS256",)
+ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
+UNDERSTOOD_CRIT: frozenset[str] = frozenset()
+JWKS_REFETCH_INTERVAL = 30.0
+_TOKEN_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    client_id: str
+    scopes: frozenset[str]
+    partner_id: str | None = None
+    channel: str | None = None
+    tier: str | None = None
+    on_behalf_of: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def acting_partner(self) -> str | None:
+        """The partner this call is for: a partner's own token always acts as that partner; a
+        service's token may act for the partner it names in X-Interchange-Partner."""
+        return self.partner_id or self.on_behalf_of
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        keys: KeySet | None = None,
+        leeway: int = 30,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self._jwks_url = jwks_url
+        self._http = http
+        self._keys = keys
+        self._fetched_at = float("-inf")
+        self._fetch_lock = asyncio.Lock()
+        self._cache: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
+        self._claims = jwt.JWTClaimsRegistry(
+            now=None,
+            leeway=leeway,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            iat={"essential": True},
+            sub={"essential": True},
+            client_id={"essential": True},
+            jti={"essential": True},
+        )
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        cached = self._cache.get(token)
+        if cached is not None:
+            claims, exp = cached
+            if time.time() < exp:
+                return claims
+            self._cache.pop(token, None)
+        claims = await self._verify_uncached(token)
+        self._cache[token] = (claims, float(claims["exp"]))
+        if len(self._cache) > _TOKEN_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return claims
+
+    async def _verify_uncached(self, token: str) -> dict[str, Any]:
+        try:
+            header = jws.extract_compact(token.encode("ascii")).protected
+        except (JoseError, ValueError, UnicodeError) as exc:
+            raise Unauthorized("The access token is not a well-formed JWT.") from exc
+        if header.get("alg") not in ALLOWED_ALGORITHMS:
+            raise Unauthorized("The access token is signed with an algorithm we do not accept.")
+        if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+            raise Unauthorized("The token is not an access token (typ must be at+jwt).")
+        if set(header.get("crit", [])) - UNDERSTOOD_CRIT:
+            raise Unauthorized("The access token has critical header parameters we do not understand.")
+        keys = await self._key_set(str(header.get("kid", "")))
+        try:
+            decoded = jwt.decode(token, keys, algorithms=list(ALLOWED_ALGORITHMS))
+            self._claims.validate(decoded.claims)
+        except JoseError as exc:
+            raise Unauthorized(f"The access token was rejected: {exc.description or exc.error}.") from exc
+        return dict(decoded.claims)
+
+    async def _key_set(self, kid: str) -> KeySet:
+        if self._keys is not None and _has_kid(self._keys, kid):
+            return self._keys
+        if self._jwks_url is None or self._http is None:
+            if self._keys is None:
+                raise Unauthorized("No signing keys are configured.")
+            raise Unauthorized("The access token is signed with a key we do not know.")
+        async with self._fetch_lock:
+            if self._keys is not None and _has_kid(self._keys, kid):
+                return self._keys
+            if time.monotonic() - self._fetched_at < JWKS_REFETCH_INTERVAL and self._keys is not None:
+                raise Unauthorized("The access token is signed with a key we do not know.")
+            self._fetched_at = time.monotonic()
+            try:
+                resp = await self._http.get(self._jwks_url)
+                resp.raise_for_status()
+                self._keys = KeySet.import_key_set(resp.json())
+            except (httpx.HTTPError, ValueError, JoseError) as exc:
+                raise UpstreamUnavailable("The signing keys could not be fetched.") from exc
+        if not _has_kid(self._keys, kid):
+            raise Unauthorized("The access token is signed with a key we do not know.")
+        return self._keys
+
+
+def _has_kid(keys: KeySet, kid: str) -> bool:
+    return any(k.kid == kid for k in keys.keys)
+
+
+class _BearerScheme(OAuth2):
+    """OAuth2 client-credentials scheme for the contract; returns the bare bearer token."""
+
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        value = request.headers.get("authorization", "")
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return token.strip()
+
+
+bearer_scheme = _BearerScheme(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth2/token", scopes={})),
+    scheme_name="oauth2",
+    description="OAuth 2.0 client credentials: POST /oauth2/token at the gateway.",
+    auto_error=False,
+)
+
+
+async def authenticate(
+    request: Request,
+    security_scopes: SecurityScopes,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+) -> Principal:
+    if token is None:
+        raise Unauthorized(
+            "Send an access token: Authorization: Bearer <token> (get one at POST /oauth2/token).",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    verifier: TokenVerifier = request.app.state.verifier
+    claims = await verifier.verify(token)
+    scopes = frozenset(str(claims.get("scope", "")).split())
+    missing = [s for s in security_scopes.scopes if s not in scopes]
+    if missing:
+        raise Forbidden(
+            f"The access token lacks the scope this operation needs: {' '.join(missing)}.",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'},
+        )
+    principal = Principal(
+        client_id=str(claims["client_id"]),
+        scopes=scopes,
+        partner_id=claims.get("partner_id") or None,
+        channel=claims.get("channel") or None,
+        tier=claims.get("tier") or None,
+        on_behalf_of=None if claims.get("partner_id") else request.headers.get(PARTNER_HEADER) or None,
+        claims=claims,
+    )
+    request.state.principal = principal
+    return principal
+
+
+def require(*scopes: str) -> Any:
+    """``Annotated[Principal, require("orders:write")]``: authenticate and check the scopes."""
+    return Security(authenticate, scopes=list(scopes))
+
+
+Authenticated = Annotated[Principal, Security(authenticate)]
+
+__all__ = ["Authenticated", "Principal", "TokenVerifier", "authenticate", "bearer_scheme", "require"]

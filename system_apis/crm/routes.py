@@ -1,0 +1,44 @@
+"""HTTP only: parse, call one service function, return a schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from contracts import Customer
+from contracts.scopes import CRM_READ, CRM_WRITE
+from service_kit.auth import Principal, require
+from service_kit.db import SessionDep
+from system_apis.crm import service
+from system_apis.crm.backend import CrmBackend
+from system_apis.crm.backend.reference import ReferenceCrmBackend
+from system_apis.crm.schemas import Activity, ActivityCreate, ActivityList
+
+
+def _backend(session: SessionDep) -> CrmBackend:
+    return ReferenceCrmBackend(session)
+
+
+Backend = Annotated[CrmBackend, Depends(_backend)]
+CrmRead = Annotated[Principal, require(CRM_READ)]
+CrmWrite = Annotated[Principal, require(CRM_WRITE)]
+CustomerId = Annotated[str, Path(min_length=1, max_length=64, examples=["C-1001"])]
+
+router = APIRouter(prefix="/v1", tags=["crm"])
+
+
+@router.get("/customers/{customer_id}", operation_id="getCustomer")
+async def get_customer(customer_id: CustomerId, backend: Backend, _: CrmRead) -> Customer:
+    return await service.get_customer(backend=backend, customer_id=customer_id)
+
+
+@router.get("/customers/{customer_id}/activities", operation_id="listCustomerActivities")
+async def list_activities(customer_id: CustomerId, backend: Backend, _: CrmRead) -> ActivityList:
+    items = await service.customer_timeline(backend=backend, customer_id=customer_id)
+    return ActivityList(items=items)
+
+
+@router.post("/activities", status_code=201, operation_id="recordActivity")
+async def record_activity(body: ActivityCreate, backend: Backend, _: CrmWrite) -> Activity:
+    return await service.record_activity(backend=backend, activity=body)
