@@ -1,0 +1,1 @@
+"""The ``interchange`` command: the local launcher, contract tooling and client management."""

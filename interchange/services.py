@@ -1,0 +1,67 @@
+"""The services of the suite: where each one's factory lives, its tier, its API and versions.
+
+A service whose package is not built yet is simply not started or exported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from service_kit.settings import DEFAULT_PORTS
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    name: str
+    tier: str  # edge | experience | process | system
+    package: str
+    versions: tuple[str, ...] = ("v1",)
+    client_scopes: tuple[str, ...] = ()  # scopes of this service's own client, for the tier below
+
+    @property
+    def factory(self) -> str:
+        return f"{self.package}.app:create_app"
+
+    @property
+    def port(self) -> int:
+        return DEFAULT_PORTS[self.name]
+
+    @property
+    def client_id(self) -> str:
+        return f"svc-{self.name}"
+
+    @property
+    def publishes_api(self) -> bool:
+        return self.tier != "edge"
+
+    def available(self) -> bool:
+        return importlib.util.find_spec(f"{self.package}.app") is not None
+
+
+SERVICES: tuple[ServiceInfo, ...] = (
+    ServiceInfo("erp", "system", "system_apis.erp"),
+    ServiceInfo("wms", "system", "system_apis.wms"),
+    ServiceInfo("crm", "system", "system_apis.crm"),
+    ServiceInfo(
+        "orders",
+        "process",
+        "process_apis.orders",
+        client_scopes=("erp:read", "erp:write", "wms:read", "wms:write", "crm:read", "crm:write"),
+    ),
+    ServiceInfo(
+        "marketplace", "experience", "experience_apis.marketplace", client_scopes=("orders:write", "orders:read")
+    ),
+    ServiceInfo("gateway", "edge", "gateway"),
+)
+
+
+def available_services() -> list[ServiceInfo]:
+    return [s for s in SERVICES if s.available()]
+
+
+def by_name(name: str) -> ServiceInfo:
+    for s in SERVICES:
+        if s.name == name:
+            return s
+    raise KeyError(name)
