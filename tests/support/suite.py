@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from interchange.bootstrap import client_specs, register_clients
+from interchange.bootstrap import load_secrets, register_clients
 from interchange.services import ServiceInfo, available_services
 from service_kit.http import RoutingTransport
 from service_kit.settings import ServiceSettings
@@ -89,7 +89,7 @@ def build_apps(data_dir: Path, known: dict[str, str], transport: RoutingTranspor
 @contextlib.asynccontextmanager
 async def running_suite(data_dir: Path, **extra: Any) -> AsyncIterator[InProcessSuite]:
     """Start every app's lifespan (gateway first) and register the suite's OAuth clients."""
-    known = {spec.client_id: secrets.token_urlsafe(32) for spec in client_specs()}
+    known = load_secrets(data_dir)  # persisted, so a restarted suite keeps its clients' secrets
     transport = RoutingTransport()
     apps = build_apps(data_dir, known, transport, **extra)
     async with contextlib.AsyncExitStack() as stack:
@@ -112,6 +112,7 @@ class SuiteASGI:
         self.target = target
         self.scopes = scopes
         self.token = ""
+        self.secret = secrets.token_urlsafe(32)
         self.suite: InProcessSuite | None = None
         self._stack: contextlib.AsyncExitStack | None = None
 
@@ -140,7 +141,7 @@ class SuiteASGI:
         from gateway.clients import ensure_client
 
         assert self.suite is not None
-        secret = secrets.token_urlsafe(32)
+        secret = self.secret
         self.suite.secrets["contract-tester"] = secret
         await ensure_client(
             self.suite.apps["gateway"].state.db,
