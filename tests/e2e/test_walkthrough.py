@@ -85,10 +85,12 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 def run_walkthrough(gateway: str, data_dir: Path) -> str:
     script = readme_walkthrough().replace("http://127.0.0.1:8000", gateway).replace("var/", f"{data_dir}/")
     # Step 3 of the README sleeps a moment before reading the status; poll instead of trusting it.
-    script = script.replace(
-        "sleep 1\n",
-        'for i in $(seq 1 100); do curl -sf "$GATEWAY/marketplace/v1/orders/MP-1001" -H "Authorization: Bearer $TOKEN" | grep -q PENDING || break; sleep 0.1; done\n',
+    poll = (
+        "for i in $(seq 1 100); do "
+        'curl -sf "$GATEWAY/marketplace/v1/orders/MP-1001" -H "Authorization: Bearer $TOKEN" '
+        "| grep -q PENDING || break; sleep 0.1; done\n"
     )
+    script = script.replace("sleep 1\n", poll)
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
     )
