@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import httpx
@@ -30,6 +30,7 @@ from service_kit.problems import install_problem_handlers
 from service_kit.settings import ServiceSettings
 
 Hook = Callable[[FastAPI], Awaitable[None]]
+Worker = Callable[[FastAPI], Coroutine[Any, Any, None]]
 log = structlog.get_logger("service_kit.app")
 
 
@@ -44,7 +45,7 @@ def create_service_app(
     version: str = "1.0.0",
     transport: httpx.AsyncBaseTransport | None = None,
     on_startup: Sequence[Hook] = (),
-    workers: Sequence[Hook] = (),
+    workers: Sequence[Worker] = (),
     on_shutdown: Sequence[Hook] = (),
     verifier: TokenVerifier | None = None,
     configure_logs: bool = True,

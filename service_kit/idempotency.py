@@ -17,6 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -171,7 +172,7 @@ async def _idempotency(
             "the same key and body replays the first answer.",
         ),
     ],
-):  # type: ignore[no-untyped-def]
+) -> AsyncIterator[Idempotency]:
     key = idempotency_key.strip()
     if not key:
         raise BadRequest("The Idempotency-Key header is empty.")

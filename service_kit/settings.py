@@ -74,7 +74,7 @@ class ServiceSettings(BaseSettings):
     def load(cls, service: str, /, **overrides: Any) -> Self:
         """Shared ``INTERCHANGE_<NAME>`` values, overridden by ``INTERCHANGE_<SERVICE>_<NAME>``,
         overridden by explicit keyword arguments (tests pass these)."""
-        own = cls(_env_prefix=f"INTERCHANGE_{service.upper()}_")  # type: ignore[call-arg]
+        own = cls(_env_prefix=f"INTERCHANGE_{service.upper()}_")
         values = own.model_dump(include=own.model_fields_set) | overrides
         return cls(service=service, **values)
 
