@@ -1,0 +1,37 @@
+"""Build the ERP system API: ``uvicorn --factory system_apis.erp.app:create_app``."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from service_kit.app import create_service_app
+from service_kit.auth import TokenVerifier
+from service_kit.settings import ServiceSettings
+from system_apis.erp.models import Base
+from system_apis.erp.routes import router
+from system_apis.erp.seed import seed_demo
+
+
+def create_app(
+    settings: ServiceSettings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    settings = settings or ServiceSettings.load("erp")
+
+    async def seed(app: FastAPI) -> None:
+        if settings.seed_demo:
+            await seed_demo(app.state.db)
+
+    return create_service_app(
+        settings,
+        title="Interchange ERP system API",
+        description="Items, customers, price quotes and sales orders of the ERP, in canonical form.",
+        routers=[router],
+        metadata=[Base.metadata],
+        transport=transport,
+        verifier=verifier,
+        on_startup=[seed],
+    )

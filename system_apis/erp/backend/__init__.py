@@ -1,0 +1,31 @@
+"""The ERP backend port. The reference adapter persists in this service's own database; a real
+ERP (SAP, Dynamics, NetSuite) is one more adapter implementing the same Protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from contracts import Customer, Money, Product, SalesOrder, SalesOrderCreate
+
+
+class ErpBackend(Protocol):
+    async def get_products(self, skus: Sequence[str]) -> list[Product]:
+        """The products among these SKUs that the ERP knows, in the order asked."""
+        ...
+
+    async def get_customer(self, customer_id: str) -> Customer | None: ...
+
+    async def net_unit_prices(self, *, customer_id: str, skus: Sequence[str]) -> dict[str, Money]:
+        """The price per canonical unit this customer pays, its price list applied."""
+        ...
+
+    async def get_sales_order(self, number: str) -> SalesOrder | None: ...
+
+    async def find_sales_order(self, external_reference: str) -> SalesOrder | None: ...
+
+    async def create_sales_order(self, order: SalesOrderCreate) -> SalesOrder:
+        """Raises ``Conflict`` when another sales order already holds the external reference."""
+        ...
+
+    async def cancel_sales_order(self, number: str) -> SalesOrder | None: ...

@@ -1,0 +1,97 @@
+"""HTTP only: parse, call one service function, return a schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from contracts import Customer, Product, SalesOrder, SalesOrderCreate
+from contracts.common import Sku
+from contracts.scopes import ERP_READ, ERP_WRITE
+from service_kit.auth import Principal, require
+from service_kit.db import SessionDep
+from service_kit.errors import PROBLEM_CONTENT_TYPE
+from system_apis.erp import service
+from system_apis.erp.backend import ErpBackend
+from system_apis.erp.backend.reference import ReferenceErpBackend
+from system_apis.erp.schemas import PriceQuoteCreate, PriceQuoteResult, ProductList, SalesOrderList
+
+
+def _backend(session: SessionDep) -> ErpBackend:
+    return ReferenceErpBackend(session)
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+Backend = Annotated[ErpBackend, Depends(_backend)]
+ErpRead = Annotated[Principal, require(ERP_READ)]
+ErpWrite = Annotated[Principal, require(ERP_WRITE)]
+SkuPath = Annotated[str, Path(min_length=1, max_length=64, examples=["WIDGET-BLUE"])]
+SkuQuery = Annotated[list[Sku], Query(min_length=1, max_length=100, description="One or more SKUs (at most 100)")]
+CustomerId = Annotated[str, Path(min_length=1, max_length=64, examples=["C-2001"])]
+OrderNumber = Annotated[str, Path(min_length=1, max_length=32, examples=["SO-000001"])]
+ExternalReference = Annotated[str, Query(min_length=1, max_length=100, examples=["ord_0001"])]
+
+router = APIRouter(prefix="/v1", tags=["erp"])
+
+
+@router.get("/items/{sku}", operation_id="getItem")
+async def get_item(sku: SkuPath, backend: Backend, _: ErpRead) -> Product:
+    return await service.get_product(backend=backend, sku=sku)
+
+
+@router.get("/items", operation_id="listItems")
+async def list_items(sku: SkuQuery, backend: Backend, _: ErpRead) -> ProductList:
+    """The items among the SKUs asked for that the ERP knows; unknown SKUs are left out."""
+    return ProductList(items=await service.find_products(backend=backend, skus=sku))
+
+
+@router.get("/customers/{customer_id}", operation_id="getCustomer")
+async def get_customer(customer_id: CustomerId, backend: Backend, _: ErpRead) -> Customer:
+    return await service.get_customer(backend=backend, customer_id=customer_id)
+
+
+@router.post("/price-quotes", operation_id="quotePrices")
+async def quote_prices(body: PriceQuoteCreate, backend: Backend, _: ErpRead) -> PriceQuoteResult:
+    """Price the lines with the customer's price list applied. 422 names an unknown customer or SKU."""
+    return await service.quote_prices(backend=backend, request=body)
+
+
+@router.post(
+    "/sales-orders",
+    status_code=201,
+    operation_id="createSalesOrder",
+    responses={
+        200: {"model": SalesOrder, "description": "This external reference was booked before: the existing order."},
+        409: _problem("The external reference is booked with other customer, currency or lines."),
+    },
+)
+async def create_sales_order(body: SalesOrderCreate, response: Response, backend: Backend, _: ErpWrite) -> SalesOrder:
+    """Book a sales order, once per external reference."""
+    order, created = await service.place_sales_order(backend=backend, order=body)
+    if not created:
+        response.status_code = 200
+    return order
+
+
+@router.get("/sales-orders/{number}", operation_id="getSalesOrder")
+async def get_sales_order(number: OrderNumber, backend: Backend, _: ErpRead) -> SalesOrder:
+    return await service.get_sales_order(backend=backend, number=number)
+
+
+@router.get("/sales-orders", operation_id="findSalesOrders")
+async def find_sales_orders(external_reference: ExternalReference, backend: Backend, _: ErpRead) -> SalesOrderList:
+    items = await service.find_sales_orders(backend=backend, external_reference=external_reference)
+    return SalesOrderList(items=items)
+
+
+@router.post("/sales-orders/{number}/cancel", operation_id="cancelSalesOrder")
+async def cancel_sales_order(number: OrderNumber, backend: Backend, _: ErpWrite) -> SalesOrder:
+    """Cancel the order; cancelling it again answers the cancelled order."""
+    return await service.cancel_sales_order(backend=backend, number=number)
