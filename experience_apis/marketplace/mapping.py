@@ -48,7 +48,8 @@ _ADDRESS = {"name": "recipient", "line1": "street", "city": "city", "postal_code
 _LINE = {"sku": "seller_sku", "quantity": "quantity_ordered"}
 
 _POINTER = re.compile(r"#/[A-Za-z0-9_~/\-]*")
-_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://\S+", re.IGNORECASE)
+# A URL, without the punctuation that ends the sentence around it.
+_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s<>\"')\]]*[^\s<>\"')\].,;:!?]", re.IGNORECASE)
 _SKU_CHARS = r"A-Za-z0-9._\-"
 
 
@@ -165,7 +166,7 @@ def to_dialect_pointer(pointer: str) -> str:
 def to_dialect_text(text: str, *, seller_skus: Mapping[str, str]) -> str:
     """A canonical problem's text for the partner: pointers and SKUs in the dialect, and no
     internal addresses."""
-    text = _URL.sub("(internal address)", text)
+    text = _URL.sub("an internal address", text)
     text = _POINTER.sub(lambda m: to_dialect_pointer(m.group(0)), text)
     known = sorted((sku for sku in seller_skus if sku), key=len, reverse=True)
     if known:

@@ -29,7 +29,7 @@ class MarketplaceRepository:
         stmt = select(Listing.seller_sku, Listing.sku).where(
             Listing.partner_id == partner_id, Listing.seller_sku.in_(wanted)
         )
-        return {seller_sku: sku for seller_sku, sku in (await self.session.execute(stmt)).tuples()}
+        return {seller_sku: sku for seller_sku, sku in (await self.session.execute(stmt)).all()}
 
     async def find_submitted_order(self, partner_id: str, marketplace_order_id: str) -> SubmittedOrder | None:
         return await self.session.get(SubmittedOrder, (partner_id, marketplace_order_id))

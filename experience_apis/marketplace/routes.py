@@ -61,7 +61,7 @@ _FORBIDDEN = {
     "description": "The access token lacks the scope, names no partner, or the partner is not set up as a "
     "marketplace partner."
 }
-_UPSTREAM = {
+_UPSTREAM: dict[int | str, dict[str, Any]] = {
     502: _problem("The orders service behind this API failed or is unreachable; send the request again later."),
     504: _problem("The orders service behind this API did not answer in time; send the request again later."),
 }

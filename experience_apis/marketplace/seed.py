@@ -31,7 +31,8 @@ async def seed_demo(db: Database) -> None:
         for partner_id, (customer_id, currency) in DEMO_PARTNERS.items():
             if partner_id not in partners:
                 session.add(PartnerAccount(partner_id=partner_id, customer_id=customer_id, currency=currency))
-        listings = set((await session.execute(select(Listing.partner_id, Listing.seller_sku))).tuples())
+        rows = await session.execute(select(Listing.partner_id, Listing.seller_sku))
+        listings = {(partner_id, seller_sku) for partner_id, seller_sku in rows}
         for partner_id, seller_sku, sku in DEMO_LISTINGS:
             if (partner_id, seller_sku) not in listings:
                 session.add(Listing(partner_id=partner_id, seller_sku=seller_sku, sku=sku))
