@@ -1,0 +1,94 @@
+"""The order's lifecycle: every status change goes through ``change_status`` (or, for a new order,
+``record_received``), which refuses an illegal transition and appends the change to the history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import OrderStatus
+from process_apis.orders import repository
+from process_apis.orders.models import OrderRow, OrderStatusChange
+from service_kit.errors import Conflict
+
+S = OrderStatus
+
+#: Where an order may go from each status (``None``: the order does not exist yet).
+TRANSITIONS: dict[OrderStatus | None, frozenset[OrderStatus]] = {
+    None: frozenset({S.received}),
+    S.received: frozenset({S.accepted, S.rejected, S.on_hold, S.cancelled}),
+    S.on_hold: frozenset({S.received, S.rejected, S.cancelled}),
+    S.accepted: frozenset({S.released, S.cancelled}),
+    S.released: frozenset({S.shipped, S.cancelled}),
+    S.shipped: frozenset({S.invoiced, S.completed}),
+    S.invoiced: frozenset({S.completed}),
+    S.rejected: frozenset(),
+    S.completed: frozenset(),
+    S.cancelled: frozenset(),
+}
+
+
+class IllegalTransition(Conflict):
+    """The order's current status does not allow the change asked for."""
+
+
+def can_change(current: OrderStatus | None, target: OrderStatus) -> bool:
+    return target in TRANSITIONS[current]
+
+
+async def record_received(session: AsyncSession, *, order: OrderRow, correlation_id: str, at: datetime) -> None:
+    """Stores a new order in status received. Raises IntegrityError when its natural key is taken."""
+    if order.status:
+        raise IllegalTransition(f"Order {order.id} is already {order.status}.", order_id=order.id)
+    order.status = S.received.value
+    order.created_at = order.updated_at = at
+    await repository.add_order(session, order=order)
+    await _append(session, order=order, before=None, reason=None, correlation_id=correlation_id, at=at)
+
+
+async def change_status(
+    session: AsyncSession,
+    *,
+    order: OrderRow,
+    to: OrderStatus,
+    reason: str | None,
+    correlation_id: str,
+    at: datetime,
+) -> None:
+    current = OrderStatus(order.status)
+    if not can_change(current, to):
+        raise IllegalTransition(
+            f"Order {order.id} cannot go from {current.value} to {to.value}.",
+            order_id=order.id,
+            status=current.value,
+        )
+    order.status = to.value
+    order.status_reason = reason
+    order.updated_at = at
+    await _append(session, order=order, before=current, reason=reason, correlation_id=correlation_id, at=at)
+
+
+async def _append(
+    session: AsyncSession,
+    *,
+    order: OrderRow,
+    before: OrderStatus | None,
+    reason: str | None,
+    correlation_id: str,
+    at: datetime,
+) -> None:
+    await repository.add_status_change(
+        session,
+        change=OrderStatusChange(
+            order_id=order.id,
+            from_status=before.value if before else None,
+            to_status=order.status,
+            reason=reason,
+            correlation_id=correlation_id,
+            changed_at=at,
+        ),
+    )
+
+
+__all__ = ["TRANSITIONS", "IllegalTransition", "can_change", "change_status", "record_received"]

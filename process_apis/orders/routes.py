@@ -1,0 +1,143 @@
+"""HTTP only: parse, call one service function, return a schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Path, Query, Request, Response
+
+from contracts import Order, OrderAccepted, OrderCreate, OrderStatus
+from contracts.scopes import ORDERS_READ, ORDERS_WRITE
+from process_apis.orders import service
+from process_apis.orders.clients import ErpClient
+from process_apis.orders.flows.worker import wake_worker
+from process_apis.orders.schemas import OrderList
+from service_kit.app import upstream
+from service_kit.auth import Principal, require
+from service_kit.db import SessionDep
+from service_kit.errors import PROBLEM_CONTENT_TYPE
+from service_kit.http import PARTNER_HEADER
+from service_kit.idempotency import IdempotencyDep
+
+
+def _erp(request: Request) -> ErpClient:
+    return ErpClient(upstream(request.app, "erp"))
+
+
+def _acting_partner_header(
+    partner: Annotated[
+        str | None,
+        Header(
+            alias=PARTNER_HEADER,
+            max_length=64,
+            description="The partner a service acts for (service tokens only; a partner's own token "
+            "always acts as that partner).",
+        ),
+    ] = None,
+) -> None:
+    """Declares the header in the contract; ``Principal.acting_partner`` is what is used."""
+
+
+Erp = Annotated[ErpClient, Depends(_erp)]
+OrdersWrite = Annotated[Principal, require(ORDERS_WRITE)]
+OrdersRead = Annotated[Principal, require(ORDERS_READ)]
+OrderId = Annotated[str, Path(min_length=1, max_length=40, examples=["ord_0f8b6c1d2e3a4b5c6d7e8f9a0b1c2d3e"])]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+UPSTREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    502: _problem("The ERP could not be asked (unavailable or an unexpected answer); retry with the same key."),
+    504: _problem("The ERP did not answer in time; retry with the same key."),
+}
+
+router = APIRouter(prefix="/v1", tags=["orders"], dependencies=[Depends(_acting_partner_header)])
+
+
+@router.post(
+    "/orders",
+    status_code=202,
+    operation_id="submitOrder",
+    summary="Submit an order",
+    response_description="The order is recorded; follow it at `status_url` (also in `Location`).",
+    responses={
+        202: {
+            "description": "The order is recorded in status received and will be processed; a retry with "
+            "the same Idempotency-Key and body replays this answer.",
+            "headers": {"Location": {"description": "The order's status URL.", "schema": {"type": "string"}}},
+        },
+        409: {
+            "description": "This channel order was already received under another Idempotency-Key "
+            "(`existing_order_id` names it), or a request with this key is still being processed."
+        },
+        422: {
+            "description": "The body is not valid, breaks a business rule (unknown or inactive customer, "
+            "currency, unknown or discontinued SKU) or reuses the Idempotency-Key with another body; "
+            "`errors` names each field."
+        },
+        **UPSTREAM_RESPONSES,
+    },
+)
+async def submit_order(
+    body: OrderCreate,
+    principal: OrdersWrite,
+    idem: IdempotencyDep,
+    session: SessionDep,
+    erp: Erp,
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+) -> OrderAccepted:
+    receipt = await service.receive_order(
+        session=session, idem=idem, erp=erp, order=body, partner_id=principal.acting_partner
+    )
+    response.status_code = receipt.status_code
+    response.headers["Location"] = receipt.accepted.status_url
+    if receipt.created:
+        # Background tasks run after the response, so after the order committed.
+        background.add_task(wake_worker, request.app)
+    return receipt.accepted
+
+
+@router.get(
+    "/orders/{order_id}",
+    operation_id="getOrder",
+    summary="Get an order",
+    responses={
+        200: {"description": "The order, with its status and, once processed, prices and ERP number."},
+        404: {"description": "No such order, or it belongs to another partner."},
+    },
+)
+async def get_order(order_id: OrderId, principal: OrdersRead, session: SessionDep) -> Order:
+    return await service.get_order(session=session, order_id=order_id, partner_id=principal.acting_partner)
+
+
+@router.get(
+    "/orders",
+    operation_id="listOrders",
+    summary="Find orders",
+    responses={200: {"description": "The matching orders (the acting partner's only), oldest first."}},
+)
+async def list_orders(
+    principal: OrdersRead,
+    session: SessionDep,
+    channel: Annotated[str | None, Query(max_length=32, examples=["marketplace"])] = None,
+    channel_order_id: Annotated[str | None, Query(max_length=64, examples=["MP-1001"])] = None,
+    status: Annotated[OrderStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> OrderList:
+    return await service.list_orders(
+        session=session,
+        partner_id=principal.acting_partner,
+        channel=channel,
+        channel_order_id=channel_order_id,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )

@@ -1,0 +1,227 @@
+"""A fake tier below the orders API (ERP, WMS, CRM) behind one ``httpx.MockTransport``, routed by
+host, keeping the documents it creates and every request it saw. It follows docs/first-flow.md:
+sales orders and reservations are unique by reference, the stock rule picks one warehouse that
+can ship everything, and a shortage is a 422 ``insufficient-stock`` problem naming the SKUs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+ERP, WMS, CRM = "erp.test", "wms.test", "crm.test"
+NOW = "2026-01-01T00:00:00Z"
+
+
+def _customer(cid: str, name: str, kind: str, status: str = "active", discount: str = "0") -> dict[str, Any]:
+    # "price_list_discount" is not canonical: the orders API must tolerate fields it does not know.
+    return {"id": cid, "name": name, "kind": kind, "status": status, "currency": "EUR", "price_list_discount": discount}
+
+
+def _item(sku: str, name: str, price: str, status: str = "active") -> dict[str, Any]:
+    return {
+        "sku": sku,
+        "name": name,
+        "unit": "EA",
+        "status": status,
+        "list_price": {"amount": price, "currency": "EUR"},
+    }
+
+
+def _problem(status: int, detail: str, *, slug: str = "business-rule-violation", **extra: Any) -> httpx.Response:
+    body = {"type": f"urn:interchange:problem:{slug}", "title": slug, "status": status, "detail": detail, **extra}
+    return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})
+
+
+@dataclass
+class FakeTier:
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stock: dict[tuple[str, str], int] = field(default_factory=dict)
+    sales_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reservations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
+    #: hosts answering 503 to everything
+    down: set[str] = field(default_factory=set)
+    #: (host, method, path) answering 503
+    failing: set[tuple[str, str, str]] = field(default_factory=set)
+    refuse_sales_orders: str | None = None
+    #: the ERP creates the sales order, then the connection drops before the answer arrives
+    drop_after_sales_order: bool = False
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @classmethod
+    def demo(cls) -> FakeTier:
+        tier = cls()
+        for c in (
+            _customer("C-1001", "Acme Market", "b2c"),
+            _customer("C-1002", "Zenith Market", "b2c"),
+            _customer("C-2001", "Borealis Hardware GmbH", "b2b", discount="0.10"),
+            _customer("C-2002", "Closed Shop Ltd", "b2b", status="inactive"),
+        ):
+            tier.customers[c["id"]] = c
+        for i in (
+            _item("WIDGET-BLUE", "Blue widget", "19.99"),
+            _item("WIDGET-RED", "Red widget", "19.99"),
+            _item("GADGET-PRO", "Gadget Pro", "149.00"),
+            _item("CABLE-USB-C", "USB-C cable 1 m", "9.50"),
+            _item("LEGACY-DIAL", "Rotary dial", "30.00", status="discontinued"),
+        ):
+            tier.items[i["sku"]] = i
+        for sku, ams, rtm in (
+            ("WIDGET-BLUE", 100, 40),
+            ("WIDGET-RED", 5, 0),
+            ("GADGET-PRO", 0, 12),
+            ("CABLE-USB-C", 500, 500),
+            ("LEGACY-DIAL", 3, 0),
+        ):
+            tier.stock[(sku, "AMS")], tier.stock[(sku, "RTM")] = ams, rtm
+        return tier
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def seen(self, method: str, host: str, path: str) -> list[httpx.Request]:
+        return [r for r in self.requests if (r.method, r.url.host, r.url.path) == (method, host, path)]
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        host, method, path = request.url.host, request.method, request.url.path
+        if host in self.down or (host, method, path) in self.failing:
+            return _problem(503, f"{host} is down", slug="unavailable")
+        body = json.loads(request.content) if request.content else None
+        route = {ERP: self._erp, WMS: self._wms, CRM: self._crm}.get(host)
+        if route is None:
+            raise httpx.ConnectError(f"no route to {host}", request=request)
+        return route(method, path.split("/")[2:], request, body)
+
+    # ERP -------------------------------------------------------------------------------------
+
+    def _erp(self, method: str, parts: list[str], request: httpx.Request, body: Any) -> httpx.Response:
+        match method, parts:
+            case "GET", ["customers", cid]:
+                if cid not in self.customers:
+                    return _problem(404, f"No customer {cid!r}.", slug="not-found")
+                return httpx.Response(200, json=self.customers[cid])
+            case "GET", ["items"]:
+                wanted = request.url.params.get_list("sku")
+                return httpx.Response(200, json={"items": [self.items[s] for s in wanted if s in self.items]})
+            case "POST", ["price-quotes"]:
+                return self._quote(body)
+            case "POST", ["sales-orders"]:
+                return self._sales_order(request, body)
+        return _problem(404, "no such route", slug="not-found")
+
+    def _quote(self, body: dict[str, Any]) -> httpx.Response:
+        customer = self.customers.get(body["customer_id"])
+        if customer is None:
+            return _problem(422, "unknown customer")
+        factor = 1 - Decimal(customer["price_list_discount"])
+        lines, total = [], Decimal("0")
+        for line in body["lines"]:
+            item = self.items.get(line["sku"])
+            if item is None:
+                return _problem(422, f"unknown SKU {line['sku']}")
+            unit = (Decimal(item["list_price"]["amount"]) * factor).quantize(Decimal("0.01"))
+            line_total = unit * Decimal(line["quantity"]["value"])
+            total += line_total
+            lines.append(
+                {
+                    "customer_id": body["customer_id"],
+                    "sku": line["sku"],
+                    "quantity": line["quantity"],
+                    "unit_price": {"amount": str(unit), "currency": body["currency"]},
+                    "line_total": {"amount": str(line_total), "currency": body["currency"]},
+                }
+            )
+        money = {"amount": str(total), "currency": body["currency"]}
+        return httpx.Response(
+            200, json={"customer_id": body["customer_id"], "currency": body["currency"], "lines": lines, "total": money}
+        )
+
+    def _sales_order(self, request: httpx.Request, body: dict[str, Any]) -> httpx.Response:
+        if self.refuse_sales_orders:
+            return _problem(422, self.refuse_sales_orders)
+        ref = body["external_reference"]
+        existing = self.sales_orders.get(ref)
+        if existing is not None:
+            if existing["lines"] != body["lines"]:
+                return _problem(409, f"reference {ref} is already used with other lines", slug="conflict")
+            return httpx.Response(200, json=existing)
+        total = sum(Decimal(x["unit_price"]["amount"]) * Decimal(x["quantity"]["value"]) for x in body["lines"])
+        order = {
+            "number": f"SO-{next(self._ids):05d}",
+            "external_reference": ref,
+            "customer_id": body["customer_id"],
+            "currency": body["currency"],
+            "status": "open",
+            "lines": body["lines"],
+            "total": {"amount": str(total), "currency": body["currency"]},
+            "created_at": NOW,
+        }
+        self.sales_orders[ref] = order
+        if self.drop_after_sales_order:
+            self.drop_after_sales_order = False
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return httpx.Response(201, json=order)
+
+    # WMS -------------------------------------------------------------------------------------
+
+    def _wms(self, method: str, parts: list[str], request: httpx.Request, body: Any) -> httpx.Response:
+        match method, parts:
+            case "POST", ["reservations"]:
+                return self._reserve(body)
+            case "POST", ["reservations", rid, "release"]:
+                reservation = self.reservations.get(rid)
+                if reservation is None:
+                    return _problem(404, f"No reservation {rid}.", slug="not-found")
+                if reservation["status"] == "active":
+                    for line in reservation["lines"]:
+                        self.stock[(line["sku"], line["warehouse"])] += int(line["quantity"]["value"])
+                    reservation["status"] = "released"
+                return httpx.Response(200, json=reservation)
+        return _problem(404, "no such route", slug="not-found")
+
+    def _reserve(self, body: dict[str, Any]) -> httpx.Response:
+        for reservation in self.reservations.values():
+            if reservation["reference"] == body["reference"] and reservation["status"] == "active":
+                return httpx.Response(200, json=reservation)
+        wanted = [(line["sku"], int(line["quantity"]["value"])) for line in body["lines"]]
+        able = [w for w in ("AMS", "RTM") if all(self.stock.get((s, w), 0) >= q for s, q in wanted)]
+        if not able:
+            short = [
+                {"pointer": f"#/lines/{i}/quantity", "detail": f"{sku}: {qty} wanted, not in one warehouse"}
+                for i, (sku, qty) in enumerate(wanted)
+                if max(self.stock.get((sku, w), 0) for w in ("AMS", "RTM")) < qty
+            ]
+            return _problem(422, "Not enough stock in any one warehouse.", slug="insufficient-stock", errors=short)
+        warehouse = max(able, key=lambda w: (sum(self.stock[(s, w)] for s, _ in wanted), w == "AMS"))
+        for sku, qty in wanted:
+            self.stock[(sku, warehouse)] -= qty
+        rid = f"res_{next(self._ids)}"
+        self.reservations[rid] = {
+            "id": rid,
+            "reference": body["reference"],
+            "status": "active",
+            "warehouse": warehouse,
+            "lines": [{**line, "warehouse": warehouse} for line in body["lines"]],
+            "created_at": NOW,
+        }
+        return httpx.Response(201, json=self.reservations[rid])
+
+    # CRM -------------------------------------------------------------------------------------
+
+    def _crm(self, method: str, parts: list[str], request: httpx.Request, body: Any) -> httpx.Response:
+        match method, parts:
+            case "GET", ["customers", cid, "activities"]:
+                return httpx.Response(200, json={"items": [a for a in self.activities if a["customer_id"] == cid]})
+            case "POST", ["activities"]:
+                activity = {**body, "id": f"act_{next(self._ids)}", "created_at": NOW}
+                self.activities.append(activity)
+                return httpx.Response(201, json=activity)
+        return _problem(404, "no such route", slug="not-found")
