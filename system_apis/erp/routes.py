@@ -69,7 +69,10 @@ async def quote_prices(body: PriceQuoteCreate, backend: Backend, _: ErpRead) -> 
     operation_id="createSalesOrder",
     responses={
         200: {"model": SalesOrder, "description": "This external reference was booked before: the existing order."},
-        409: _problem("The external reference is booked with other customer, currency or lines."),
+        409: _problem(
+            "The external reference is booked with other customer, currency or lines, or another request "
+            "is booking it right now."
+        ),
     },
 )
 async def create_sales_order(body: SalesOrderCreate, response: Response, backend: Backend, _: ErpWrite) -> SalesOrder:

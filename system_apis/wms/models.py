@@ -1,0 +1,73 @@
+"""The reference WMS's own tables, in its native shape, as a real WMS keeps them: warehouses by
+their own ids (WH01, WH02) with the site code the rest of the business uses (AMS, RTM), stock
+balances per article and warehouse in EACH with an allocated quantity, and allocations (what the
+API calls reservations) with their lines. backend/reference.py maps them to canonical objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ALLOCATED, DEALLOCATED = "ALLOCATED", "DEALLOCATED"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class WmsWarehouse(Base):
+    __tablename__ = "wms_warehouses"
+
+    whse_id: Mapped[str] = mapped_column(String(10), primary_key=True)  # "WH01"
+    whse_name: Mapped[str] = mapped_column(String(100))
+    site_code: Mapped[str] = mapped_column(String(10), unique=True)  # "AMS": the canonical code
+
+
+class WmsStock(Base):
+    __tablename__ = "wms_stock"
+    __table_args__ = (
+        CheckConstraint("qty_allocated >= 0 AND qty_allocated <= qty_on_hand", name="ck_wms_stock_never_oversold"),
+    )
+
+    whse_id: Mapped[str] = mapped_column(ForeignKey("wms_warehouses.whse_id"), primary_key=True)
+    article: Mapped[str] = mapped_column(String(64), primary_key=True)  # the catalog SKU
+    uom: Mapped[str] = mapped_column(String(10))  # "EACH"
+    qty_on_hand: Mapped[int] = mapped_column(Integer)
+    qty_allocated: Mapped[int] = mapped_column(Integer, default=0)
+    last_movement_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WmsAllocation(Base):
+    __tablename__ = "wms_allocations"
+    __table_args__ = (
+        # One live allocation per order reference; a released one does not block a new one.
+        Index(
+            "uq_wms_allocations_live_ref",
+            "order_ref",
+            unique=True,
+            sqlite_where=text(f"alloc_status = '{ALLOCATED}'"),
+            postgresql_where=text(f"alloc_status = '{ALLOCATED}'"),
+        ),
+    )
+
+    alloc_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_ref: Mapped[str] = mapped_column(String(100), index=True)
+    whse_id: Mapped[str] = mapped_column(ForeignKey("wms_warehouses.whse_id"))
+    alloc_status: Mapped[str] = mapped_column(String(12))  # ALLOCATED | DEALLOCATED
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lines: Mapped[list[WmsAllocationLine]] = relationship(
+        order_by="WmsAllocationLine.line_no", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class WmsAllocationLine(Base):
+    __tablename__ = "wms_allocation_lines"
+
+    alloc_no: Mapped[int] = mapped_column(ForeignKey("wms_allocations.alloc_no"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)
+    uom: Mapped[str] = mapped_column(String(10))

@@ -1,0 +1,85 @@
+"""HTTP only: parse, call one service function, return a schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from contracts import Reservation, ReservationCreate
+from contracts.common import Sku
+from contracts.scopes import WMS_READ, WMS_WRITE
+from service_kit.auth import Principal, require
+from service_kit.db import SessionDep
+from service_kit.errors import PROBLEM_CONTENT_TYPE
+from system_apis.wms import service
+from system_apis.wms.backend import WmsBackend
+from system_apis.wms.backend.reference import ReferenceWmsBackend
+from system_apis.wms.schemas import ReservationList, StockList, WarehouseList
+
+
+def _backend(session: SessionDep) -> WmsBackend:
+    return ReferenceWmsBackend(session)
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+Backend = Annotated[WmsBackend, Depends(_backend)]
+WmsRead = Annotated[Principal, require(WMS_READ)]
+WmsWrite = Annotated[Principal, require(WMS_WRITE)]
+SkuQuery = Annotated[list[Sku], Query(min_length=1, max_length=100, description="One or more SKUs (at most 100)")]
+ReservationId = Annotated[str, Path(min_length=1, max_length=32, examples=["RSV-000001"])]
+Reference = Annotated[str, Query(min_length=1, max_length=100, examples=["ord_0001"])]
+
+router = APIRouter(prefix="/v1", tags=["wms"])
+
+
+@router.get("/warehouses", operation_id="listWarehouses")
+async def list_warehouses(backend: Backend, _: WmsRead) -> WarehouseList:
+    return WarehouseList(items=await service.list_warehouses(backend=backend))
+
+
+@router.get("/stock", operation_id="listStock")
+async def list_stock(sku: SkuQuery, backend: Backend, _: WmsRead) -> StockList:
+    """One position per SKU and warehouse; SKUs the WMS does not stock are left out."""
+    return StockList(items=await service.stock_positions(backend=backend, skus=sku))
+
+
+@router.post(
+    "/reservations",
+    status_code=201,
+    operation_id="reserveStock",
+    responses={
+        200: {"model": Reservation, "description": "The reference already holds this active reservation."},
+        409: _problem("Another request is reserving for the same reference right now; send this one again."),
+    },
+)
+async def reserve_stock(body: ReservationCreate, response: Response, backend: Backend, _: WmsWrite) -> Reservation:
+    """Reserve every line from one warehouse: the one that can ship all lines in full, with most
+    stock of the order's SKUs, then by code. When none can, 422 with type
+    `urn:interchange:problem:insufficient-stock` and `errors` naming each short SKU."""
+    reservation, created = await service.reserve_stock(backend=backend, request=body)
+    if not created:
+        response.status_code = 200
+    return reservation
+
+
+@router.get("/reservations/{reservation_id}", operation_id="getReservation")
+async def get_reservation(reservation_id: ReservationId, backend: Backend, _: WmsRead) -> Reservation:
+    return await service.get_reservation(backend=backend, reservation_id=reservation_id)
+
+
+@router.get("/reservations", operation_id="findReservations")
+async def find_reservations(reference: Reference, backend: Backend, _: WmsRead) -> ReservationList:
+    return ReservationList(items=await service.find_reservations(backend=backend, reference=reference))
+
+
+@router.post("/reservations/{reservation_id}/release", operation_id="releaseReservation")
+async def release_reservation(reservation_id: ReservationId, backend: Backend, _: WmsWrite) -> Reservation:
+    """Return the reserved stock; releasing it again answers the released reservation."""
+    return await service.release_reservation(backend=backend, reservation_id=reservation_id)
