@@ -1,0 +1,87 @@
+"""The authorization server's HTTP surface; public (no token needed to get a token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from gateway.keys import KeyRing
+from gateway.oauth import (
+    JWKS_PATH,
+    METADATA_PATH,
+    TOKEN_PATH,
+    authorization_server_metadata,
+    issue_token,
+    read_token_form,
+)
+from service_kit.db import SessionDep
+
+router = APIRouter(tags=["oauth"])
+
+_PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
+
+_TOKEN_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "scope": {
+                            "type": "string",
+                            "description": "Space-separated; a subset of the client's scopes (default: all).",
+                        },
+                        "client_id": {"type": "string", "description": "client_secret_post only"},
+                        "client_secret": {"type": "string", "description": "client_secret_post only"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+_OAUTH_ERROR: dict[str, Any] = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+            }
+        }
+    }
+}
+
+
+@router.post(
+    TOKEN_PATH,
+    operation_id="issueToken",
+    summary="Get an access token (OAuth 2.0 client credentials)",
+    description="HTTP Basic (client_secret_basic) or client_id/client_secret in the form (client_secret_post). "
+    "Errors are RFC 6749 JSON (`invalid_client`, `invalid_scope`, `unsupported_grant_type`).",
+    openapi_extra=_TOKEN_REQUEST,
+    responses={
+        200: {"description": "An RFC 9068 JWT access token (`Cache-Control: no-store`)"},
+        400: {"description": "`invalid_scope`, `unsupported_grant_type` or `invalid_request`", **_OAUTH_ERROR},
+        401: {"description": "`invalid_client`: unknown client, wrong secret or disabled client", **_OAUTH_ERROR},
+    },
+)
+async def token(request: Request, session: SessionDep) -> Response:
+    form = await read_token_form(request)
+    return await issue_token(session=session, server=request.app.state.oauth_server, request=request, form=form)
+
+
+@router.get(JWKS_PATH, operation_id="getJwks", summary="The public keys access tokens are signed with")
+async def jwks(request: Request) -> Response:
+    ring: KeyRing = request.app.state.key_ring
+    return JSONResponse(ring.jwks, headers=_PUBLIC_CACHE)
+
+
+@router.get(METADATA_PATH, operation_id="getAuthorizationServerMetadata", summary="RFC 8414 metadata")
+async def metadata(request: Request) -> Response:
+    return JSONResponse(authorization_server_metadata(request.app.state.settings), headers=_PUBLIC_CACHE)

@@ -1,0 +1,190 @@
+"""The routing table, built once at start-up from the committed contracts.
+
+Every ``<contracts_dir>/<api>/<vN>.yaml`` names the service that owns the API
+(``x-interchange-service``) and its tier (``x-interchange-tier``). Experience APIs are routed:
+``/<api>/<vN>/<rest>`` goes to ``<service>_url`` + ``/<vN>/<rest>``. System APIs are never routed
+from outside; process APIs will be, for internal clients only, in a later step.
+
+Each API's path templates are compiled into matchers here, so the proxy answers 404 for a path and
+405 for a method the contract does not publish without touching the service, and knows which
+operation a request is: the hook for per-operation scopes, body schemas, limits and audit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+import yaml
+
+import contracts
+from service_kit.settings import ServiceSettings
+
+ROUTED_TIERS = frozenset({"experience"})
+TIERS = frozenset({"experience", "process", "system"})
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+_VERSION = re.compile(r"^v[0-9]+$")
+_PARAM = re.compile(r"\{([^{}/]+)\}")
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+log = structlog.get_logger("gateway.routing")
+
+
+class ContractError(Exception):
+    """A contract the gateway cannot route by; the gateway does not start with it."""
+
+
+def default_contracts_dir() -> Path:
+    return Path(contracts.__file__).parent / "openapi"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation a contract publishes."""
+
+    method: str  # upper case
+    #: The public path template, e.g. ``/marketplace/v1/orders/{marketplace_order_id}`` (also the
+    #: request's metrics label).
+    path: str
+    operation_id: str | None
+    #: The contract's security requirements: any one set of scopes suffices (not enforced yet).
+    scopes: tuple[frozenset[str], ...]
+
+
+Operations = Mapping[str, Operation]  # by method
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRoute:
+    api: str
+    version: str
+    service: str
+    tier: str
+    #: The owning service's base URL (``<service>_url``) and its path, which requests go under.
+    upstream: httpx.URL
+    upstream_prefix: bytes
+    static: Mapping[str, Operations]
+    templated: tuple[tuple[re.Pattern[str], Operations], ...]
+
+    def find(self, path: str) -> Operations | None:
+        """The operations at ``path`` (the service's own path, ``/v1/...``), by method."""
+        ops = self.static.get(path)
+        if ops is not None:
+            return ops
+        if "/." in path and any(seg in {".", ".."} for seg in path.split("/")):
+            return None  # never let a dot segment re-route the request at the service
+        for pattern, ops in self.templated:
+            if pattern.fullmatch(path):
+                return ops
+        return None
+
+
+class RoutingTable:
+    def __init__(self, apis: Mapping[tuple[str, str], ApiRoute]) -> None:
+        self._apis = dict(apis)
+
+    def get(self, api: str, version: str) -> ApiRoute | None:
+        return self._apis.get((api, version))
+
+    def __iter__(self) -> Iterator[ApiRoute]:
+        return iter(self._apis.values())
+
+    def __len__(self) -> int:
+        return len(self._apis)
+
+
+def load_routing_table(contracts_dir: Path, settings: ServiceSettings) -> RoutingTable:
+    """Read every contract under ``contracts_dir`` (missing or empty: an empty table)."""
+    apis: dict[tuple[str, str], ApiRoute] = {}
+    files = sorted(contracts_dir.glob("*/v*.yaml")) if contracts_dir.is_dir() else []
+    for file in files:
+        route = _api_route(file, settings)
+        if route is not None:
+            apis[(route.api, route.version)] = route
+    log.info(
+        "routes_loaded",
+        contracts_dir=str(contracts_dir),
+        routes={f"/{r.api}/{r.version}": f"{r.service} {r.upstream}" for r in apis.values()},
+    )
+    return RoutingTable(apis)
+
+
+def _api_route(file: Path, settings: ServiceSettings) -> ApiRoute | None:
+    api, version = file.parent.name, file.stem
+    if not _VERSION.match(version):
+        raise ContractError(f"{file}: the file name must be the major version, e.g. v1.yaml")
+    spec = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a safe loader)
+    if not isinstance(spec, dict):
+        raise ContractError(f"{file}: not an OpenAPI document")
+    declared = spec.get("x-interchange-api")
+    if declared != api:
+        raise ContractError(f"{file}: x-interchange-api is {declared!r}, the directory says {api!r}")
+    tier = spec.get("x-interchange-tier")
+    if tier not in TIERS:
+        raise ContractError(f"{file}: x-interchange-tier must be one of {sorted(TIERS)}, not {tier!r}")
+    if tier not in ROUTED_TIERS:
+        return None
+    service = spec.get("x-interchange-service")
+    base_url = getattr(settings, f"{service}_url", None) if isinstance(service, str) and service else None
+    if not isinstance(service, str) or not base_url:
+        raise ContractError(f"{file}: no upstream for x-interchange-service {service!r} (setting {service}_url)")
+    static: dict[str, Operations] = {}
+    templated: list[tuple[int, str, re.Pattern[str], Operations]] = []
+    for path, item in (spec.get("paths") or {}).items():
+        if not str(path).startswith(f"/{version}/"):
+            raise ContractError(f"{file}: path {path!r} is not under /{version}/")
+        ops = _operations(api, str(path), item or {})
+        if not ops:
+            continue
+        if _PARAM.search(path):
+            templated.append((path.count("{"), path, _matcher(path), ops))
+        else:
+            static[path] = ops
+    # Fewer parameters first, so /v1/orders/export wins over /v1/orders/{id} (OpenAPI's rule).
+    templated.sort(key=lambda t: (t[0], t[1]))
+    upstream = httpx.URL(str(base_url))
+    return ApiRoute(
+        api=api,
+        version=version,
+        service=service,
+        tier=tier,
+        upstream=upstream,
+        upstream_prefix=upstream.raw_path.split(b"?", 1)[0].rstrip(b"/"),
+        static=static,
+        templated=tuple((pattern, ops) for _, _, pattern, ops in templated),
+    )
+
+
+def _operations(api: str, path: str, item: Mapping[str, Any]) -> dict[str, Operation]:
+    ops = {}
+    for method in HTTP_METHODS:
+        op = item.get(method)
+        if not isinstance(op, dict):
+            continue
+        requirements = op.get("security", [])
+        scopes = tuple(frozenset(s for names in req.values() for s in names) for req in requirements)
+        ops[method.upper()] = Operation(
+            method=method.upper(), path=f"/{api}{path}", operation_id=op.get("operationId"), scopes=scopes
+        )
+    return ops
+
+
+def _matcher(template: str) -> re.Pattern[str]:
+    parts = _PARAM.split(template)  # literal, name, literal, name, ..., literal
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else "[^/]+" for i, p in enumerate(parts)))
+
+
+__all__ = [
+    "ApiRoute",
+    "ContractError",
+    "Operation",
+    "RoutingTable",
+    "default_contracts_dir",
+    "load_routing_table",
+]
