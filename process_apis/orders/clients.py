@@ -8,9 +8,10 @@ Each call turns the system's HTTP answer into a canonical object or a domain out
     anything else              -> UpstreamUnavailable (a technical failure: retry later)
 
 Transport failures and 5xx answers arrive as UpstreamUnavailable/UpstreamTimeout from the kit,
-which also retries safe calls. Writes to the ERP and WMS carry an Idempotency-Key: they are
-idempotent by reference there (the same reservation reference or sales-order external reference
-returns the existing document), so a retry never creates a second one.
+which also retries safe calls. Writes to the ERP and WMS carry an Idempotency-Key, which is what
+tells the kit they are safe to retry: both systems are idempotent by reference (the same
+reservation reference or sales-order external reference returns the existing document), so a
+retry never creates a second one. CRM activities are not, so they are sent once.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from service_kit.http import Upstream
 M = TypeVar("M", bound=BaseModel)
 
 INSUFFICIENT_STOCK = "urn:interchange:problem:insufficient-stock"
+#: The ERP answers at most this many SKUs per item lookup.
+ITEMS_PER_LOOKUP = 100
 
 
 class Refused(Exception):
@@ -148,20 +151,27 @@ def _problem(resp: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def _problem_errors(problem: dict[str, Any]) -> list[dict[str, Any]]:
+    errors = problem.get("errors")
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
 def _unexpected(system: str, action: str, resp: httpx.Response) -> UpstreamUnavailable:
     return UpstreamUnavailable(f"The {system} service answered {resp.status_code} to {action}.")
 
 
-def _is_refusal(resp: httpx.Response) -> bool:
-    # A 409 with Retry-After is "your earlier request is still running": try again later.
-    return resp.status_code == 422 or (resp.status_code == 409 and "retry-after" not in resp.headers)
+def _is_refusal(resp: httpx.Response, *, conflict: bool = True) -> bool:
+    """422 is a refusal; so is 409 where ``conflict`` says it is one (a document already exists
+    with other content), except with Retry-After: "your earlier request is still running"."""
+    if resp.status_code == 409:
+        return conflict and "retry-after" not in resp.headers
+    return resp.status_code == 422
 
 
 def _refused(system: str, action: str, resp: httpx.Response) -> Refused:
     problem = _problem(resp)
     detail = str(problem.get("detail") or f"the {system} service refused to {action}")
-    errors = problem.get("errors") if isinstance(problem.get("errors"), list) else None
-    return Refused(system, detail, errors=errors, kind=problem.get("type"))
+    return Refused(system, detail, errors=_problem_errors(problem), kind=problem.get("type"))
 
 
 def _path(value: str) -> str:
@@ -194,10 +204,14 @@ class ErpClient(_Client):
     async def find_items(self, skus: Sequence[str]) -> dict[str, Product]:
         """The products the ERP knows among ``skus``, by SKU (unknown ones are absent)."""
         wanted = sorted(set(skus))
-        resp = await self._api.get("/v1/items", **self._call(params={"sku": wanted}))
-        if resp.status_code != 200:
-            raise _unexpected(self.system, "an item lookup", resp)
-        return {item.sku: item for item in read_body(_Items, resp, system=self.system).items}
+        found: dict[str, Product] = {}
+        for start in range(0, len(wanted), ITEMS_PER_LOOKUP):
+            chunk = wanted[start : start + ITEMS_PER_LOOKUP]
+            resp = await self._api.get("/v1/items", **self._call(params={"sku": chunk}))
+            if resp.status_code != 200:
+                raise _unexpected(self.system, "an item lookup", resp)
+            found.update((item.sku, item) for item in read_body(_Items, resp, system=self.system).items)
+        return found
 
     async def quote_prices(self, request: PriceQuoteRequest, *, reference: str) -> PriceQuoteResult:
         resp = await self._api.post(
@@ -263,10 +277,11 @@ class WmsClient(_Client):
             return read_body(Reservation, resp, system=self.system)
         problem = _problem(resp)
         if resp.status_code == 422 and problem.get("type") == INSUFFICIENT_STOCK:
-            errors = problem.get("errors") if isinstance(problem.get("errors"), list) else []
+            errors = _problem_errors(problem)
             skus = short_skus(errors, lines=[line.sku for line in reservation.lines])
             raise InsufficientStock(str(problem.get("detail") or "insufficient stock"), skus=skus, errors=errors)
-        if _is_refusal(resp):
+        # A 409 here is another request reserving for the same reference right now: retry later.
+        if _is_refusal(resp, conflict=False):
             raise _refused(self.system, "reserve stock", resp)
         raise _unexpected(self.system, "a reservation", resp)
 

@@ -54,7 +54,7 @@ async def get_order(session: AsyncSession, *, order_id: str) -> OrderRow | None:
     return await session.get(OrderRow, order_id)
 
 
-def _natural_key(*, channel: str, partner_id: str | None, channel_order_id: str) -> Select[tuple[OrderRow]]:
+def _natural_key(*, channel: str, partner_id: str | None, channel_order_id: str) -> Select[OrderRow]:
     return select(OrderRow).where(
         OrderRow.channel == channel,
         OrderRow.partner_id == (partner_id or NO_PARTNER),

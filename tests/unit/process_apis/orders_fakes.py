@@ -51,8 +51,9 @@ class FakeTier:
     #: (host, method, path) answering 503
     failing: set[tuple[str, str, str]] = field(default_factory=set)
     refuse_sales_orders: str | None = None
-    #: the ERP creates the sales order, then the connection drops before the answer arrives
-    drop_after_sales_order: bool = False
+    #: the ERP books the next sales order, then its answer is lost: "drop" (connection reset)
+    #: or "503" (a proxy in front of it fails)
+    lose_next_sales_order_answer: str | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @classmethod
@@ -165,9 +166,11 @@ class FakeTier:
             "created_at": NOW,
         }
         self.sales_orders[ref] = order
-        if self.drop_after_sales_order:
-            self.drop_after_sales_order = False
+        lost, self.lose_next_sales_order_answer = self.lose_next_sales_order_answer, None
+        if lost == "drop":
             raise httpx.ReadError("connection reset by peer", request=request)
+        if lost == "503":
+            return _problem(503, "bad gateway", slug="unavailable")
         return httpx.Response(201, json=order)
 
     # WMS -------------------------------------------------------------------------------------
