@@ -161,7 +161,7 @@ class GatewayProxy:
         scope, route = exchange.scope, exchange.route
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         raw_service_path = b"/" + raw_path.split(b"/", 2)[-1]
-        if b"%" in raw_service_path and unquote(raw_service_path.decode("latin-1")) != exchange.service_path:
+        if b"%" in raw_path and unquote(raw_service_path.decode("latin-1")) != exchange.service_path:
             # An encoded "/" moved the boundary between api, version and path: what we matched
             # is not what the service would get.
             raise NotFound(f"The {route.api} {route.version} API publishes no {scope['path']}.")

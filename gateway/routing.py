@@ -41,7 +41,9 @@ class ContractError(Exception):
 
 
 def default_contracts_dir() -> Path:
-    return Path(contracts.__file__).parent / "openapi"
+    # __path__, not __file__: the package may be imported as a namespace package (a stale
+    # editable install does that outside the repository), and then __file__ is None.
+    return Path(next(iter(contracts.__path__))) / "openapi"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+import gzip
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service_kit.http import RoutingTransport
+from tests.support.tokens import bearer as foreign_bearer
+from tests.unit.gateway.conftest import FakeService, Gateway, gateway_settings, running_gateway
+
+PROBLEM = "application/problem+json"
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+async def test_a_request_reaches_the_service_with_body_query_and_identity(
+    gateway: Gateway, marketplace: FakeService
+) -> None:
+    auth = await gateway.partner_bearer()
+    marketplace.status = 202
+    marketplace.headers = [
+        (b"content-type", b"application/json"),
+        (b"x-from-service", b"yes"),
+        (b"connection", b"x-service-hop"),
+        (b"x-service-hop", b"1"),
+        (b"keep-alive", b"timeout=5"),
+    ]
+    marketplace.body = b'{"order_status": "PENDING"}'
+    body = b'{"marketplace_order_id": "MP-1"}'
+
+    resp = await gateway.client.post(
+        "/marketplace/v1/orders?dry_run=false&tag=a%20b",
+        content=body,
+        headers={
+            **auth,
+            "content-type": "application/json",
+            "x-correlation-id": "cid-123",
+            "traceparent": TRACEPARENT,
+            "x-custom": "kept",
+            "connection": "keep-alive, x-caller-hop",
+            "x-caller-hop": "1",
+            "keep-alive": "timeout=5",
+            "te": "trailers",
+            "proxy-authorization": "Basic c2VjcmV0",
+            "x-interchange-partner": "zenith-market",
+        },
+    )
+
+    assert resp.status_code == 202
+    assert resp.content == b'{"order_status": "PENDING"}'
+    assert resp.headers["x-from-service"] == "yes"
+    assert "x-service-hop" not in resp.headers
+    assert "keep-alive" not in resp.headers
+    assert resp.headers.get_list("x-correlation-id") == ["cid-123"]
+    [seen] = marketplace.seen
+    assert (seen.method, seen.path, seen.query) == ("POST", "/v1/orders", b"dry_run=false&tag=a%20b")
+    assert seen.body == body
+    assert seen.header("authorization") == auth["Authorization"]
+    assert seen.header("x-correlation-id") == "cid-123"
+    assert (
+        seen.header(
+            "traceparent",
+        ).split("-")[1]
+        == TRACEPARENT.split("-")[1]
+    )
+    assert seen.header("x-custom") == "kept"
+    assert seen.header("content-type") == "application/json"
+    assert seen.header("host") == "marketplace.test"
+    assert seen.header("x-forwarded-host") == "gateway.test"
+    for dropped in ("x-caller-hop", "keep-alive", "te", "proxy-authorization", "x-interchange-partner"):
+        assert seen.header(dropped) is None, dropped
+    assert seen.header("connection") in (None, "keep-alive")  # the hop to the service has its own
+
+
+async def test_path_templates_route_to_the_service_path(gateway: Gateway, marketplace: FakeService) -> None:
+    auth = await gateway.partner_bearer()
+
+    one = await gateway.client.get("/marketplace/v1/orders/MP-1", headers=auth)
+    literal = await gateway.client.get("/marketplace/v1/orders/export", headers=auth)
+
+    assert (one.status_code, literal.status_code) == (200, 200)
+    assert [s.path for s in marketplace.seen] == ["/v1/orders/MP-1", "/v1/orders/export"]
+    metrics = (await gateway.client.get("/metrics")).text
+    assert 'route="/marketplace/v1/orders/{marketplace_order_id}"' in metrics
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope/v1/orders",
+        "/marketplace/v2/orders",
+        "/orders/v1/orders",  # process APIs are not routed from outside (yet)
+        "/erp/v1/items/WIDGET-BLUE",  # system APIs never are
+        "/marketplace/v1/invoices",  # not in the contract
+        "/marketplace/v1/orders/MP-1/lines",
+        "/marketplace/v1/orders/%2e%2e",  # a dot segment
+        "/marketplace%2Fv1/orders",  # an encoded slash that would move the version boundary
+    ],
+)
+async def test_what_the_contracts_do_not_publish_is_404_without_touching_a_service(
+    gateway: Gateway, marketplace: FakeService, path: str
+) -> None:
+    auth = await gateway.partner_bearer()
+
+    resp = await gateway.client.get(path, headers=auth)
+
+    assert resp.status_code == 404
+    assert resp.headers["content-type"] == PROBLEM
+    assert resp.json()["type"] == "urn:interchange:problem:not-found"
+    assert marketplace.seen == []
+
+
+async def test_a_method_the_contract_does_not_publish_is_405(gateway: Gateway, marketplace: FakeService) -> None:
+    resp = await gateway.client.delete("/marketplace/v1/orders", headers=await gateway.partner_bearer())
+
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "GET, POST"
+    assert resp.headers["content-type"] == PROBLEM
+    assert marketplace.seen == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": "Basic YWNtZTpzZWNyZXQ="},
+        foreign_bearer("marketplace:orders.read"),  # well formed, signed by a key the gateway never had
+    ],
+    ids=["missing", "garbage", "basic", "foreign"],
+)
+async def test_no_valid_token_is_401_without_touching_the_service(
+    gateway: Gateway, marketplace: FakeService, headers: dict[str, str]
+) -> None:
+    resp = await gateway.client.get("/marketplace/v1/orders", headers=headers)
+
+    assert resp.status_code == 401
+    assert resp.headers["content-type"] == PROBLEM
+    assert resp.headers["www-authenticate"].startswith("Bearer")
+    assert marketplace.seen == []
+
+
+async def test_a_service_error_is_replaced_by_our_own_problem(gateway: Gateway, marketplace: FakeService) -> None:
+    marketplace.status = 500
+    marketplace.headers = [(b"content-type", b"text/plain")]
+    marketplace.body = b'Traceback (most recent call last):\n  File "/srv/app.py", line 1\nKeyError: db_password'
+
+    resp = await gateway.client.get("/marketplace/v1/orders", headers=await gateway.partner_bearer())
+
+    assert resp.status_code == 502
+    assert resp.headers["content-type"] == PROBLEM
+    assert resp.json()["type"] == "urn:interchange:problem:upstream-unavailable"
+    assert "Traceback" not in resp.text
+    assert "db_password" not in resp.text
+
+
+async def test_a_client_error_of_the_service_passes_through(gateway: Gateway, marketplace: FakeService) -> None:
+    marketplace.status = 404
+    marketplace.headers = [(b"content-type", b"application/problem+json")]
+    marketplace.body = b'{"type": "urn:interchange:problem:not-found", "title": "Not found", "status": 404}'
+
+    resp = await gateway.client.get("/marketplace/v1/orders/MP-404", headers=await gateway.partner_bearer())
+
+    assert resp.status_code == 404
+    assert resp.content == marketplace.body
+
+
+async def test_an_unreachable_service_is_502(tmp_path: Path, contracts_dir: Path) -> None:
+    settings = gateway_settings(tmp_path, contracts_dir)
+    async with running_gateway(settings, RoutingTransport({})) as gw:
+        resp = await gw.client.get("/marketplace/v1/orders", headers=await gw.partner_bearer())
+
+    assert resp.status_code == 502
+    assert resp.headers["content-type"] == PROBLEM
+    assert resp.json()["type"] == "urn:interchange:problem:upstream-unavailable"
+
+
+async def test_a_refused_connection_is_502_not_504_over_the_real_transport(tmp_path: Path, contracts_dir: Path) -> None:
+    # httpx-aiohttp reports "connection refused" as httpx.ConnectTimeout; the gateway must not.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = gateway_settings(tmp_path, contracts_dir, marketplace_url=f"http://127.0.0.1:{port}")
+    async with running_gateway(settings) as gw:
+        resp = await gw.client.get("/marketplace/v1/orders", headers=await gw.partner_bearer())
+
+    assert resp.status_code == 502
+
+
+class _TooSlow(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("the service did not answer", request=request)
+
+
+async def test_a_service_timeout_is_504(tmp_path: Path, contracts_dir: Path) -> None:
+    transport = RoutingTransport({"marketplace.test": _TooSlow()})
+    async with running_gateway(gateway_settings(tmp_path, contracts_dir), transport) as gw:
+        resp = await gw.client.get("/marketplace/v1/orders", headers=await gw.partner_bearer())
+
+    assert resp.status_code == 504
+    assert resp.headers["content-type"] == PROBLEM
+    assert resp.json()["type"] == "urn:interchange:problem:upstream-timeout"
+
+
+async def test_large_and_compressed_bodies_pass_as_they_are(gateway: Gateway, marketplace: FakeService) -> None:
+    upload = bytes(range(256)) * 4096  # 1 MiB
+    document = b'{"items": []}' * 10_000
+    marketplace.body = gzip.compress(document)
+    marketplace.headers = [
+        (b"content-type", b"application/json"),
+        (b"content-encoding", b"gzip"),
+        (b"content-length", str(len(marketplace.body)).encode()),
+    ]
+
+    resp = await gateway.client.post("/marketplace/v1/orders", content=upload, headers=await gateway.partner_bearer())
+
+    assert resp.status_code == 200
+    assert marketplace.seen[0].body == upload
+    assert resp.headers["content-encoding"] == "gzip"
+    assert resp.headers["content-length"] == str(len(marketplace.body))
+    assert resp.content == document  # httpx decompressed what the gateway passed through untouched
