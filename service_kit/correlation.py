@@ -6,6 +6,7 @@ also writes one structured access-log line per request and feeds the request met
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -52,6 +53,18 @@ def _new_traceparent() -> str:
     return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
+def _internal_error(cid: str) -> bytes:
+    return json.dumps(
+        {
+            "type": "urn:interchange:problem:internal-error",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "Something failed on our side. Quote the correlation id when you report it.",
+            "correlation_id": cid,
+        }
+    ).encode()
+
+
 RequestObserver = Callable[[str, str, int, float], None]
 
 
@@ -76,11 +89,13 @@ class CorrelationMiddleware:
         structlog.contextvars.bind_contextvars(correlation_id=cid)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-correlation-id", cid.encode("latin-1")))
                 message = {**message, "headers": headers}
@@ -88,6 +103,19 @@ class CorrelationMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # The last line of defence: log the stack trace here, answer a bare problem that carries
+            # only the correlation id, and do not re-raise (the server would log it twice).
+            access_log.exception("unhandled_error", path=scope["path"])
+            if not response_started:
+                await send_with_id(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"application/problem+json")],
+                    }
+                )
+                await send_with_id({"type": "http.response.body", "body": _internal_error(cid)})
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

@@ -138,6 +138,8 @@ class Upstream:
             raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
         except httpx.TransportError as exc:
             raise UpstreamUnavailable(f"The {self.name} service is unreachable.") from exc
+        if resp.status_code == 504:
+            raise UpstreamTimeout(f"The {self.name} service timed out behind its own upstream.")
         if resp.status_code >= 500:
             raise UpstreamUnavailable(f"The {self.name} service failed ({resp.status_code}).")
         return resp

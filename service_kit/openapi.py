@@ -86,7 +86,8 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
             for code in wanted:
                 existing = responses.get(code)
                 if code == "422" or existing is None or "content" not in existing:
-                    described = existing.get("description") if existing and code != "422" else None
+                    own = existing.get("description") if existing else None
+                    described = own if own and own != "Validation Error" else None
                     responses[code] = _problem_response(described or _STANDARD[code])
     return spec
 

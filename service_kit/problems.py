@@ -91,19 +91,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, body, dict(exc.headers or {}))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path)
-    body = {
-        "type": problem_type("internal-error"),
-        "title": "Internal error",
-        "status": 500,
-        "detail": "Something failed on our side. Quote the correlation id when you report it.",
-    }
-    return problem_response(500, body)
-
-
 def install_problem_handlers(app: FastAPI) -> None:
+    # Unexpected exceptions are answered by CorrelationMiddleware, which sees them first.
     app.add_exception_handler(InterchangeError, _interchange_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
