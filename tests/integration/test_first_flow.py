@@ -92,7 +92,8 @@ async def test_order_without_stock_is_rejected_and_nothing_stays_reserved(suite:
         assert submitted.status_code == 202, submitted.text
         status = await wait_for_status(gw, "MP-2")
     assert status["order_status"] == "REJECTED"
-    assert "WIDGET-RED" in (status["status_reason"] or "")
+    # The reason speaks the partner's language: its own seller SKU, not our canonical one.
+    assert "ACME-WR" in (status["status_reason"] or "")
     stock = (await system_get(suite, "wms", "/v1/stock", sku="WIDGET-RED")).json()["items"]
     assert all(float(p["reserved"]["value"]) == 0 for p in stock)
     erp = await system_get(suite, "erp", "/v1/sales-orders", external_reference=submitted.json()["order_reference"])
