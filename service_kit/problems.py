@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from service_kit.correlation import current_correlation_id
 from service_kit.errors import (
@@ -88,7 +89,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         "detail": detail,
         "instance": request.url.path,
     }
-    return problem_response(exc.status_code, body, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(exc.status_code, body, headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette's Allow header names only the first route whose path matched; a path served by
+    # several routes (GET and POST as separate operations) allows the methods of all of them.
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            allowed |= set(getattr(route, "methods", None) or ())
+    return sorted(allowed)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -30,7 +30,7 @@ def host(name: str) -> str:
 
 
 def url(name: str) -> str:
-    return f"http://{host(name)}"
+    return f"https://{host(name)}"
 
 
 def _settings_class(module: Any) -> type[ServiceSettings]:
