@@ -36,13 +36,16 @@ class Launcher:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = data_dir / "launcher.out"
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.suite = self._wait_ready()
 
     def _wait_ready(self) -> dict[str, object]:
@@ -65,9 +68,10 @@ class Launcher:
         raise AssertionError(f"suite not ready:\n{self.output()}")
 
     def output(self) -> str:
-        if self.process.poll() is None:
-            return "(still running)"
-        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+        text = self.log_path.read_text(errors="replace")
+        logs = sorted((self.data_dir / "logs").glob("*.log"))
+        tails = [f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-15:]) for p in logs]
+        return "\n".join([text, *tails])
 
     def stop(self) -> int:
         if self.process.poll() is None:
