@@ -157,14 +157,16 @@ def _problem_errors(problem: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _unexpected(system: str, action: str, resp: httpx.Response) -> UpstreamUnavailable:
-    return UpstreamUnavailable(f"The {system} service answered {resp.status_code} to {action}.")
+    detail = _problem(resp).get("detail")
+    said = f": {detail}" if detail else "."
+    return UpstreamUnavailable(f"The {system} service answered {resp.status_code} to {action}{said}")
 
 
-def _is_refusal(resp: httpx.Response, *, conflict: bool = True) -> bool:
-    """422 is a refusal; so is 409 where ``conflict`` says it is one (a document already exists
-    with other content), except with Retry-After: "your earlier request is still running"."""
-    if resp.status_code == 409:
-        return conflict and "retry-after" not in resp.headers
+def _is_refusal(resp: httpx.Response) -> bool:
+    """Only 422 is a business refusal. A 409 from the ERP or WMS means "another request is
+    creating this document right now" or "the reference holds a document with other content":
+    the first heals on a retry, the second needs a person, and neither may reject an order that
+    could already have a document below. Both are reported as technical failures."""
     return resp.status_code == 422
 
 
@@ -280,8 +282,7 @@ class WmsClient(_Client):
             errors = _problem_errors(problem)
             skus = short_skus(errors, lines=[line.sku for line in reservation.lines])
             raise InsufficientStock(str(problem.get("detail") or "insufficient stock"), skus=skus, errors=errors)
-        # A 409 here is another request reserving for the same reference right now: retry later.
-        if _is_refusal(resp, conflict=False):
+        if _is_refusal(resp):
             raise _refused(self.system, "reserve stock", resp)
         raise _unexpected(self.system, "a reservation", resp)
 

@@ -231,3 +231,19 @@ async def test_intake_wakes_the_background_worker(orders: Orders) -> None:
             break
         await asyncio.sleep(0.01)
     assert (await orders.get(order_id)).json()["status"] == "accepted"
+
+
+async def test_a_sales_order_conflict_is_retried_and_never_rejects_the_order(orders: Orders) -> None:
+    order_id = await submit(orders)
+    # The ERP holds a document under this order's reference with other lines (or is booking it
+    # for a concurrent request right now): rejecting would leave that document orphaned.
+    orders.tier.sales_orders[order_id] = {"external_reference": order_id, "lines": []}
+    assert await process_pending_orders(orders.app) == 0
+    row = await order_row(orders, order_id)
+    assert (row.status, row.saga_step) == ("received", "create_sales_order")
+    assert "409" in (row.last_error or "") and "other lines" in (row.last_error or "")
+    assert orders.tier.reservations[row.reservation_id or ""]["status"] == "active"
+
+    del orders.tier.sales_orders[order_id]  # someone sorted it out in the ERP
+    assert await process_pending_orders(orders.app, now=LATER) == 1
+    assert (await orders.get(order_id)).json()["status"] == "accepted"
