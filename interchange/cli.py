@@ -69,7 +69,6 @@ def contracts_check() -> None:
 
 def _gateway_db():  # type: ignore[no-untyped-def]
     from gateway.models import Base
-
     from service_kit.db import Database
     from service_kit.settings import ServiceSettings
 
