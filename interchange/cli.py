@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 from pathlib import Path
 from typing import Annotated
 
@@ -142,6 +144,14 @@ def clients_rotate_secret(client_id: str) -> None:
 
     secret = asyncio.run(_with_gateway_db(lambda db: rotate_secret(db, client_id)))
     console.print(f"client_id={client_id}\nclient_secret={secret}")
+
+
+# Each area adds its commands as a module under interchange/commands/ exposing a typer `app`
+# (keys, audit, orders, events, inventory); the ones that exist are registered here.
+for _area in ("keys", "audit", "orders", "events", "inventory"):
+    if importlib.util.find_spec(f"interchange.commands.{_area}") is not None:
+        _module = importlib.import_module(f"interchange.commands.{_area}")
+        app.add_typer(_module.app, name=_area)
 
 
 if __name__ == "__main__":

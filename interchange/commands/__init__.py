@@ -1,0 +1,1 @@
+"""Command groups of the `interchange` CLI, one module per area (each exposes a typer `app`)."""
