@@ -84,8 +84,9 @@ class Exchange:
     scope: Scope
     route: ApiRoute
     operation: Operation
-    #: The path at the service, e.g. ``/v1/orders/MP-1`` (percent-decoded).
+    #: The path at the service, e.g. ``/v1/orders/MP-1``, percent-decoded and as it was sent.
     service_path: str
+    raw_service_path: bytes
     #: The headers that will go up; steps may add to them.
     headers: list[Header]
     #: The bearer token, if the caller sent one.
@@ -144,10 +145,22 @@ class GatewayProxy:
         if operation is None:
             allowed = ", ".join(operations)
             raise MethodNotAllowed(f"{path} accepts {allowed}.", headers={"Allow": allowed})
+        raw_path: bytes = scope.get("raw_path") or path.encode("utf-8")
+        raw_service_path = b"/" + raw_path.split(b"/", 2)[-1]
+        if b"%" in raw_path and unquote(raw_service_path.decode("latin-1")) != service_path:
+            # An encoded "/" moved the boundary between api, version and path: what we matched
+            # is not what the service would get.
+            raise NotFound(f"The {api} {version} API publishes no {path}.")
         scope["route"] = operation  # the metrics label: the operation's path template
         headers, token, has_body = _headers_up(scope)
         exchange = Exchange(
-            scope=scope, route=route, operation=operation, service_path=service_path, headers=headers, token=token
+            scope=scope,
+            route=route,
+            operation=operation,
+            service_path=service_path,
+            raw_service_path=raw_service_path,
+            headers=headers,
+            token=token,
         )
         for step in self._steps:
             await step(exchange)
@@ -159,13 +172,7 @@ class GatewayProxy:
     async def _forward(self, exchange: Exchange, has_body: bool, receive: Receive, send: Send) -> None:
         assert self._http is not None, "GatewayProxy.configure has not run"
         scope, route = exchange.scope, exchange.route
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
-        raw_service_path = b"/" + raw_path.split(b"/", 2)[-1]
-        if b"%" in raw_path and unquote(raw_service_path.decode("latin-1")) != exchange.service_path:
-            # An encoded "/" moved the boundary between api, version and path: what we matched
-            # is not what the service would get.
-            raise NotFound(f"The {route.api} {route.version} API publishes no {scope['path']}.")
-        target = route.upstream_prefix + raw_service_path
+        target = route.upstream_prefix + exchange.raw_service_path
         if scope["query_string"]:
             target += b"?" + scope["query_string"]
         try:
