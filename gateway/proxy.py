@@ -42,6 +42,7 @@ from service_kit.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from service_kit.http import is_timeout
 
 Header = tuple[bytes, bytes]
 
@@ -270,22 +271,11 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
 
 
 def _upstream_error(route: ApiRoute, exc: Exception) -> UpstreamTimeout | UpstreamUnavailable:
-    if _timed_out(exc):
+    if is_timeout(exc):
         log.warning("upstream_timeout", api=route.api, service=route.service, error=repr(exc))
         return UpstreamTimeout(f"The {route.api} API did not answer in time. Try again later.")
     log.warning("upstream_unreachable", api=route.api, service=route.service, error=repr(exc))
     return UpstreamUnavailable(f"The {route.api} API is unavailable. Try again later.")
-
-
-def _timed_out(exc: BaseException) -> bool:
-    if isinstance(exc, TimeoutError):
-        return True
-    if not isinstance(exc, httpx.TimeoutException):
-        return False
-    # httpx-aiohttp 0.2 maps every aiohttp ClientConnectionError, "connection refused" included,
-    # to httpx.ConnectTimeout: only call it a timeout when aiohttp's own error was one.
-    cause = exc.__cause__
-    return cause is None or isinstance(cause, TimeoutError)
 
 
 __all__ = ["HOP_BY_HOP", "Exchange", "GatewayProxy", "Step", "authenticate"]

@@ -24,6 +24,19 @@ from service_kit.settings import ServiceSettings
 PARTNER_HEADER = "X-Interchange-Partner"
 
 
+def is_timeout(exc: BaseException) -> bool:
+    """Whether a transport failure was a timeout (504) rather than an unreachable peer (502).
+
+    httpx-aiohttp 0.2 maps every aiohttp ClientConnectionError, "connection refused" included, to
+    httpx.ConnectTimeout: only call it a timeout when aiohttp's own error was one."""
+    if isinstance(exc, TimeoutError):
+        return True
+    if not isinstance(exc, httpx.TimeoutException):
+        return False
+    cause = exc.__cause__
+    return cause is None or isinstance(cause, TimeoutError)
+
+
 def build_http_client(
     settings: ServiceSettings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
@@ -76,9 +89,9 @@ class ServiceToken:
                     auth=self._auth,
                     headers=outbound_trace_headers(),
                 )
-            except httpx.TimeoutException as exc:
-                raise UpstreamTimeout("The token service did not answer in time.") from exc
             except httpx.TransportError as exc:
+                if is_timeout(exc):
+                    raise UpstreamTimeout("The token service did not answer in time.") from exc
                 raise UpstreamUnavailable("The token service is unreachable.") from exc
             if resp.status_code != 200:
                 raise UpstreamUnavailable(
@@ -134,9 +147,9 @@ class Upstream:
                         # Our cached token may have been revoked or signed by a rotated key.
                         self._token.invalidate()
                         resp = await self._send(method, path, json=json, params=params, headers=hdrs)
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
         except httpx.TransportError as exc:
+            if is_timeout(exc):
+                raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
             raise UpstreamUnavailable(f"The {self.name} service is unreachable.") from exc
         if resp.status_code == 504:
             raise UpstreamTimeout(f"The {self.name} service timed out behind its own upstream.")
@@ -170,4 +183,4 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         return await transport.handle_async_request(request)
 
 
-__all__ = ["PARTNER_HEADER", "RoutingTransport", "ServiceToken", "Upstream", "build_http_client"]
+__all__ = ["PARTNER_HEADER", "RoutingTransport", "ServiceToken", "Upstream", "build_http_client", "is_timeout"]

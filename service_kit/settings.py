@@ -64,6 +64,11 @@ class ServiceSettings(BaseSettings):
     inventory_url: str = Field(default_factory=lambda: default_url("inventory"))
     fulfillment_url: str = Field(default_factory=lambda: default_url("fulfillment"))
     marketplace_url: str = Field(default_factory=lambda: default_url("marketplace"))
+    storefront_url: str = Field(default_factory=lambda: default_url("storefront"))
+    b2b_url: str = Field(default_factory=lambda: default_url("b2b"))
+    fulfillment_partners_url: str = Field(default_factory=lambda: default_url("fulfillment_partners"))
+    ops_url: str = Field(default_factory=lambda: default_url("ops"))
+    events_url: str = ""  # sqlite:///<data_dir>/events.db by default; redis://... when scaled
 
     # Outbound HTTP.
     http_connect_timeout: float = 2.0
@@ -85,6 +90,8 @@ class ServiceSettings(BaseSettings):
         if not self.database_url:
             url = f"sqlite+aiosqlite:///{self.data_dir / (self.service + '.db')}"
             object.__setattr__(self, "database_url", url)
+        if not self.events_url:
+            object.__setattr__(self, "events_url", f"sqlite:///{self.data_dir / 'events.db'}")
         if not self.jwks_url:
             object.__setattr__(self, "jwks_url", f"{self.gateway_url}/.well-known/jwks.json")
 
