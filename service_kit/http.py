@@ -3,19 +3,27 @@
 The httpx API over an aiohttp transport (``httpx-aiohttp``): plain httpx's own pool costs 7 to 10
 times the CPU of aiohttp per call under concurrency on these machines (shared/notes/PERFORMANCE.md).
 Every call has timeouts, carries this service's own client-credentials token, the correlation id
-and the trace context. Idempotent reads are retried with jittered backoff (stamina); writes are
-retried only by callers that send an Idempotency-Key.
+and the trace context, and goes through a per-upstream pacer and circuit breaker (purgatory).
+Retry-safe calls (reads, writes with an Idempotency-Key, or ``retry_safe=True``) are retried on
+transport errors with jittered backoff (stamina); a 429 is waited out as its Retry-After says.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import math
 import time
+import weakref
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import stamina
 from httpx_aiohttp import AiohttpTransport
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
 
 from service_kit.correlation import outbound_trace_headers
 from service_kit.errors import UpstreamTimeout, UpstreamUnavailable
@@ -108,16 +116,137 @@ class ServiceToken:
         self._token = ""
 
 
+class UpstreamThrottled(UpstreamUnavailable):
+    """The tier below kept answering 429 (its call quota) for longer than this call may wait.
+    Nothing was done below: the caller may try again after ``retry_after`` seconds."""
+
+    status, slug, title = 503, "upstream-throttled", "A system behind this API is over its call quota"
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+        self.retry_after = retry_after
+
+
+class CircuitOpen(UpstreamUnavailable):
+    """Recent calls to this upstream kept failing, so this one was not even tried."""
+
+
+@dataclass
+class UpstreamPolicy:
+    """How this process treats one upstream; set once at start-up with ``configure_upstream``."""
+
+    #: Evenly spaced calls at most this often (None: no pacing); a cloud ERP's quota, say.
+    calls_per_second: float | None = None
+    #: Consecutive failed calls (transport errors, 5xx) that open the circuit, and how long it stays open.
+    breaker_threshold: int = 5
+    breaker_ttl: float = 30.0
+    #: Seconds one call may spend waiting for Retry-After answers (429) before giving up.
+    throttle_budget: float = 30.0
+    #: The longest single Retry-After wait honoured.
+    max_retry_after: float = 60.0
+
+
+class Pacer:
+    """Spaces calls ``1/rate`` apart and holds every caller back during a Retry-After cooldown.
+
+    Hand-written on purpose: ``limits``' windows let a whole quota through at the start of each
+    window, which can land in the same server-side window as the previous burst (a 429 storm);
+    evenly spaced slots never do, and a cooldown has to apply to every waiting caller at once."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self.interval if self.interval else max(self._next, now)
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def cool_down(self, seconds: float) -> None:
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
+class _Guards:
+    """Per HTTP client (so per process and app): one circuit and one pacer per upstream name."""
+
+    def __init__(self) -> None:
+        # A quota answer or a cancelled call says nothing about the upstream's health.
+        self.breakers = AsyncCircuitBreakerFactory(exclude=[UpstreamThrottled, asyncio.CancelledError])
+        self.policies: dict[str, UpstreamPolicy] = {}
+        self.pacers: dict[str, Pacer] = {}
+
+    def policy(self, name: str) -> UpstreamPolicy:
+        return self.policies.setdefault(name, UpstreamPolicy())
+
+    def pacer(self, name: str) -> Pacer:
+        if name not in self.pacers:
+            self.pacers[name] = Pacer(self.policy(name).calls_per_second)
+        return self.pacers[name]
+
+
+_GUARDS: weakref.WeakKeyDictionary[httpx.AsyncClient, _Guards] = weakref.WeakKeyDictionary()
+
+
+def _guards(http: httpx.AsyncClient) -> _Guards:
+    guards = _GUARDS.get(http)
+    if guards is None:
+        guards = _GUARDS[http] = _Guards()
+    return guards
+
+
+def configure_upstream(http: httpx.AsyncClient, name: str, policy: UpstreamPolicy) -> None:
+    """Sets how calls to ``name`` over this client are paced, broken and throttled."""
+    guards = _guards(http)
+    guards.policies[name] = policy
+    guards.pacers[name] = Pacer(policy.calls_per_second)
+
+
+def retry_after_seconds(value: str | None, *, default: float = 1.0) -> float:
+    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _RetryAfter(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds:.2f} s")
+        self.seconds = seconds
+
+
+#: Transport-level attempts of a retry-safe call.
+SAFE_ATTEMPTS = 3
+
+
 class Upstream:
     """Calls to one service of the tier below, e.g. ``Upstream(http, token, base_url=erp_url,
     name="erp")``. Transport failures become UpstreamUnavailable/UpstreamTimeout; the caller gets
-    every HTTP answer (including 4xx) to interpret in its own business terms."""
+    every HTTP answer (including 4xx) to interpret in its own business terms.
+
+    Every call goes through the upstream's pacer and circuit breaker (purgatory). A 429 is
+    waited out as its Retry-After says (the request was not processed, so any call may be sent
+    again) and holds back every call to that upstream meanwhile. Transport failures are retried
+    with jittered backoff (stamina) only when the call is retry-safe: ``retry_safe`` says so
+    explicitly; by default reads are, and writes that carry an Idempotency-Key."""
 
     def __init__(self, http: httpx.AsyncClient, token: ServiceToken, *, base_url: str, name: str):
         self._http = http
         self._token = token
         self.base_url = base_url.rstrip("/")
         self.name = name
+        self._guards = _guards(http)
 
     async def request(
         self,
@@ -129,27 +258,70 @@ class Upstream:
         headers: dict[str, str] | None = None,
         partner_id: str | None = None,
         idempotency_key: str | None = None,
+        retry_safe: bool | None = None,
     ) -> httpx.Response:
-        safe = method.upper() in {"GET", "HEAD", "OPTIONS"} or idempotency_key is not None
-        attempts = 3 if safe else 1
+        if retry_safe is None:
+            retry_safe = method.upper() in {"GET", "HEAD", "OPTIONS"} or idempotency_key is not None
         hdrs = {**outbound_trace_headers(), **(headers or {})}
         if partner_id:
             hdrs[PARTNER_HEADER] = partner_id
         if idempotency_key:
             hdrs["Idempotency-Key"] = idempotency_key
+        policy = self._guards.policy(self.name)
         try:
-            async for attempt in stamina.retry_context(
-                on=(httpx.TransportError,), attempts=attempts, wait_initial=0.05, wait_max=1.0, timeout=15
-            ):
+            breaker = await self._guards.breakers.get_breaker(
+                self.name, threshold=policy.breaker_threshold, ttl=policy.breaker_ttl
+            )
+            async with breaker:
+                return await self._call(method, path, json=json, params=params, headers=hdrs, safe=retry_safe)
+        except OpenedState as exc:
+            raise CircuitOpen(
+                f"The {self.name} service failed repeatedly; calls to it are paused for a moment.",
+                headers={"Retry-After": str(max(1, math.ceil(policy.breaker_ttl)))},
+            ) from exc
+
+    async def _call(
+        self, method: str, path: str, *, json: Any, params: Any, headers: dict[str, str], safe: bool
+    ) -> httpx.Response:
+        policy = self._guards.policy(self.name)
+        pacer = self._guards.pacer(self.name)
+        transport_failures = 0
+        waited = 0.0
+
+        def backoff(exc: Exception) -> bool | float:
+            nonlocal transport_failures, waited
+            if isinstance(exc, _RetryAfter):
+                wait = min(exc.seconds, policy.max_retry_after)
+                if waited + wait > policy.throttle_budget:
+                    return False
+                waited += wait
+                return wait
+            if isinstance(exc, httpx.TransportError) and safe:
+                transport_failures += 1
+                return transport_failures < SAFE_ATTEMPTS
+            return False
+
+        last_throttle = 0.0
+        try:
+            async for attempt in stamina.retry_context(on=backoff, attempts=None, timeout=None):
                 with attempt:
-                    resp = await self._send(method, path, json=json, params=params, headers=hdrs)
+                    await pacer.wait()
+                    resp = await self._send(method, path, json=json, params=params, headers=headers)
                     if resp.status_code == 401 and self._token.configured:
                         # Our cached token may have been revoked or signed by a rotated key.
                         self._token.invalidate()
-                        resp = await self._send(method, path, json=json, params=params, headers=hdrs)
+                        resp = await self._send(method, path, json=json, params=params, headers=headers)
+                    if resp.status_code == 429:
+                        last_throttle = retry_after_seconds(resp.headers.get("Retry-After"))
+                        pacer.cool_down(min(last_throttle, policy.max_retry_after))
+                        raise _RetryAfter(last_throttle)
+        except _RetryAfter as exc:
+            raise UpstreamThrottled(
+                f"The {self.name} service is over its call quota; try again later.", retry_after=exc.seconds
+            ) from None
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
         except httpx.TransportError as exc:
-            if is_timeout(exc):
-                raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
             raise UpstreamUnavailable(f"The {self.name} service is unreachable.") from exc
         if resp.status_code == 504:
             raise UpstreamTimeout(f"The {self.name} service timed out behind its own upstream.")
