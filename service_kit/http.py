@@ -319,9 +319,9 @@ class Upstream:
             raise UpstreamThrottled(
                 f"The {self.name} service is over its call quota; try again later.", retry_after=exc.seconds
             ) from None
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
         except httpx.TransportError as exc:
+            if is_timeout(exc):
+                raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
             raise UpstreamUnavailable(f"The {self.name} service is unreachable.") from exc
         if resp.status_code == 504:
             raise UpstreamTimeout(f"The {self.name} service timed out behind its own upstream.")
@@ -355,4 +355,17 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         return await transport.handle_async_request(request)
 
 
-__all__ = ["PARTNER_HEADER", "RoutingTransport", "ServiceToken", "Upstream", "build_http_client", "is_timeout"]
+__all__ = [
+    "PARTNER_HEADER",
+    "CircuitOpen",
+    "Pacer",
+    "RoutingTransport",
+    "ServiceToken",
+    "Upstream",
+    "UpstreamPolicy",
+    "UpstreamThrottled",
+    "build_http_client",
+    "configure_upstream",
+    "is_timeout",
+    "retry_after_seconds",
+]
