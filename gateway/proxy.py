@@ -7,7 +7,8 @@ start-up (routing.py). Per request:
     1. find the API and the operation in the routing table       404 / 405, service untouched
     2. run the steps on the Exchange, in order; any may refuse   (raise a service_kit error)
          authenticate   the bearer token, against the gateway's own keys             401
-         next: scopes of the operation, rate limits, body size and schema, audit
+         rate_limit     per client and operation class (ratelimit.py)                429
+         next: scopes of the operation, body size and schema, audit
     3. forward: the request body streamed up, the response streamed down (``aiter_raw``: bytes
        as the service sent them, compression included); hop-by-hop headers dropped both ways;
        Authorization kept (the service verifies the token too); X-Correlation-ID and
@@ -21,7 +22,7 @@ Errors are raised as ``service_kit.errors`` and answered by the kit's one handle
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -94,6 +95,8 @@ class Exchange:
     token: str | None
     #: The verified token's claims, once ``authenticate`` has run.
     claims: dict[str, Any] | None = None
+    #: Headers added to the service's response on the way down (e.g. the rate limit's quota).
+    response_headers: list[Header] = field(default_factory=list)
 
 
 Step = Callable[[Exchange], Awaitable[None]]
@@ -201,7 +204,7 @@ class GatewayProxy:
                 {
                     "type": "http.response.start",
                     "status": response.status_code,
-                    "headers": _headers_down(response.headers.raw),
+                    "headers": _headers_down(response.headers.raw) + exchange.response_headers,
                 }
             )
             async for chunk in response.aiter_raw():
