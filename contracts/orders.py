@@ -124,8 +124,10 @@ class ReservationCreate(CanonicalModel):
 
 
 class ReservationStatus(StrEnum):
-    active = "active"
-    released = "released"
+    active = "active"  # stock allocated, not yet released to the warehouse floor
+    released = "released"  # given back: the stock is available again
+    picking = "picking"  # released to the warehouse for picking; picking can still be cancelled
+    picked = "picked"  # picked: too late to cancel picking
 
 
 class ReservationLine(CanonicalModel):

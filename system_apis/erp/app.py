@@ -9,23 +9,25 @@ from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.settings import ServiceSettings
 from system_apis.erp.models import Base
+from system_apis.erp.quota import CallQuota
 from system_apis.erp.routes import router
 from system_apis.erp.seed import seed_demo
+from system_apis.erp.settings import ErpSettings
 
 
 def create_app(
-    settings: ServiceSettings | None = None,
+    settings: ErpSettings | ServiceSettings | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     verifier: TokenVerifier | None = None,
 ) -> FastAPI:
-    settings = settings or ServiceSettings.load("erp")
+    settings = settings or ErpSettings.load("erp")
 
     async def seed(app: FastAPI) -> None:
         if settings.seed_demo:
             await seed_demo(app.state.db)
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         title="Interchange ERP system API",
         description="Items, customers, price quotes and sales orders of the ERP, in canonical form.",
@@ -35,3 +37,6 @@ def create_app(
         verifier=verifier,
         on_startup=[seed],
     )
+    # Plain ServiceSettings (older callers) mean no quota.
+    app.state.call_quota = CallQuota(getattr(settings, "call_quota_per_second", 0))
+    return app

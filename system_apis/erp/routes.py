@@ -15,6 +15,7 @@ from service_kit.errors import PROBLEM_CONTENT_TYPE
 from system_apis.erp import service
 from system_apis.erp.backend import ErpBackend
 from system_apis.erp.backend.reference import ReferenceErpBackend
+from system_apis.erp.quota import enforce_call_quota
 from system_apis.erp.schemas import PriceQuoteCreate, PriceQuoteResult, ProductList, SalesOrderList
 
 
@@ -38,7 +39,12 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=64, examples=["C-2001"
 OrderNumber = Annotated[str, Path(min_length=1, max_length=32, examples=["SO-000001"])]
 ExternalReference = Annotated[str, Query(min_length=1, max_length=100, examples=["ord_0001"])]
 
-router = APIRouter(prefix="/v1", tags=["erp"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["erp"],
+    dependencies=[Depends(enforce_call_quota)],
+    responses={429: _problem("Over the ERP's call quota (calls per second); send it again after Retry-After.")},
+)
 
 
 @router.get("/items/{sku}", operation_id="getItem")

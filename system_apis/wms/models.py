@@ -11,6 +11,8 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ALLOCATED, DEALLOCATED = "ALLOCATED", "DEALLOCATED"
+#: Released to the floor for picking, and picked (too late to cancel).
+PICK_RELEASED, PICKED = "PICK_RELEASED", "PICKED"
 
 
 class Base(DeclarativeBase):
@@ -42,20 +44,21 @@ class WmsStock(Base):
 class WmsAllocation(Base):
     __tablename__ = "wms_allocations"
     __table_args__ = (
-        # One live allocation per order reference; a released one does not block a new one.
+        # One live allocation per order reference (allocated, on the floor or picked); a
+        # deallocated one does not block a new one.
         Index(
-            "uq_wms_allocations_live_ref",
+            "uq_wms_allocations_open_ref",
             "order_ref",
             unique=True,
-            sqlite_where=text(f"alloc_status = '{ALLOCATED}'"),
-            postgresql_where=text(f"alloc_status = '{ALLOCATED}'"),
+            sqlite_where=text(f"alloc_status != '{DEALLOCATED}'"),
+            postgresql_where=text(f"alloc_status != '{DEALLOCATED}'"),
         ),
     )
 
     alloc_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_ref: Mapped[str] = mapped_column(String(100), index=True)
     whse_id: Mapped[str] = mapped_column(ForeignKey("wms_warehouses.whse_id"))
-    alloc_status: Mapped[str] = mapped_column(String(12))  # ALLOCATED | DEALLOCATED
+    alloc_status: Mapped[str] = mapped_column(String(12))  # ALLOCATED | PICK_RELEASED | PICKED | DEALLOCATED
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lines: Mapped[list[WmsAllocationLine]] = relationship(

@@ -83,3 +83,25 @@ async def find_reservations(reference: Reference, backend: Backend, _: WmsRead) 
 async def release_reservation(reservation_id: ReservationId, backend: Backend, _: WmsWrite) -> Reservation:
     """Return the reserved stock; releasing it again answers the released reservation."""
     return await service.release_reservation(backend=backend, reservation_id=reservation_id)
+
+
+@router.post(
+    "/reservations/{reservation_id}/pick-release",
+    operation_id="releaseReservationForPicking",
+    responses={422: _problem("The reservation was released (its stock given back): nothing to pick.")},
+)
+async def release_for_picking(reservation_id: ReservationId, backend: Backend, _: WmsWrite) -> Reservation:
+    """Send the reserved goods to the warehouse floor for picking (status `picking`); sending it
+    again answers the reservation as it is."""
+    return await service.release_for_picking(backend=backend, reservation_id=reservation_id)
+
+
+@router.post(
+    "/reservations/{reservation_id}/cancel-picking",
+    operation_id="cancelPicking",
+    responses={422: _problem("Too late: the goods are picked (type `urn:interchange:problem:picking-too-late`).")},
+)
+async def cancel_picking(reservation_id: ReservationId, backend: Backend, _: WmsWrite) -> Reservation:
+    """Take the goods back off the floor: the reservation is `active` again (release it to give
+    the stock back). A reservation not on the floor is answered as it is."""
+    return await service.cancel_picking(backend=backend, reservation_id=reservation_id)

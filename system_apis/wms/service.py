@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contracts import InventoryPosition, Reservation, ReservationCreate, ReservationStatus
-from service_kit.errors import NotFound
+from service_kit.errors import BusinessRuleViolation, NotFound
 from system_apis.wms import rules
 from system_apis.wms.backend import StockShortage, WmsBackend
+from system_apis.wms.errors import PickingTooLate
+from system_apis.wms.models import ALLOCATED, PICK_RELEASED
 from system_apis.wms.schemas import Warehouse
 
 
@@ -60,7 +62,34 @@ async def release_reservation(*, backend: WmsBackend, reservation_id: str) -> Re
     reservation = await get_reservation(backend=backend, reservation_id=reservation_id)
     if reservation.status is ReservationStatus.released:
         return reservation
+    if reservation.status in (ReservationStatus.picking, ReservationStatus.picked):
+        raise BusinessRuleViolation(
+            f"Reservation {reservation_id} is on the warehouse floor ({reservation.status.value}); "
+            "cancel picking first."
+        )
     released = await backend.release(reservation_id)
     if released is None:
         raise NotFound(f"No reservation {reservation_id!r} in the WMS.")
     return released
+
+
+async def release_for_picking(*, backend: WmsBackend, reservation_id: str) -> Reservation:
+    """Send the reserved goods to the floor for picking; again answers it as it is."""
+    reservation = await get_reservation(backend=backend, reservation_id=reservation_id)
+    if reservation.status is ReservationStatus.released:
+        raise BusinessRuleViolation(f"Reservation {reservation_id} was released; there is nothing to pick.")
+    if reservation.status is ReservationStatus.active:
+        moved = await backend.set_floor_status(reservation_id, before=ALLOCATED, after=PICK_RELEASED)
+        reservation = moved or reservation
+    return reservation
+
+
+async def cancel_picking(*, backend: WmsBackend, reservation_id: str) -> Reservation:
+    """Take the goods back off the floor (the reservation stays, active); too late once picked."""
+    reservation = await get_reservation(backend=backend, reservation_id=reservation_id)
+    if reservation.status is ReservationStatus.picking:
+        moved = await backend.set_floor_status(reservation_id, before=PICK_RELEASED, after=ALLOCATED)
+        reservation = moved or reservation
+    if reservation.status is ReservationStatus.picked:
+        raise PickingTooLate(f"Reservation {reservation_id} is already picked; picking can no longer be cancelled.")
+    return reservation

@@ -37,6 +37,11 @@ class WmsBackend(Protocol):
 
     async def find_active_reservation(self, reference: str) -> Reservation | None: ...
 
+    async def set_floor_status(self, reservation_id: str, *, before: str, after: str) -> Reservation | None:
+        """Moves a reservation on the warehouse floor (``active`` <-> ``picking``), only from
+        ``before``; answers it as it then is (None when unknown)."""
+        ...
+
     async def release(self, reservation_id: str) -> Reservation | None:
         """Return the stock of an active reservation; a released one is answered as it is."""
         ...

@@ -24,12 +24,27 @@ from contracts import (
 )
 from service_kit.errors import BusinessRuleViolation, Conflict
 from system_apis.wms.backend import StockShortage
-from system_apis.wms.models import ALLOCATED, DEALLOCATED, WmsAllocation, WmsAllocationLine, WmsStock, WmsWarehouse
+from system_apis.wms.models import (
+    ALLOCATED,
+    DEALLOCATED,
+    PICK_RELEASED,
+    PICKED,
+    WmsAllocation,
+    WmsAllocationLine,
+    WmsStock,
+    WmsWarehouse,
+)
 from system_apis.wms.schemas import Warehouse
 
 _UNIT_TO_CANONICAL = {"EACH": "EA"}
 _UNIT_TO_NATIVE = {canonical: native for native, canonical in _UNIT_TO_CANONICAL.items()}
-_STATUS_TO_CANONICAL = {ALLOCATED: ReservationStatus.active, DEALLOCATED: ReservationStatus.released}
+_STATUS_TO_CANONICAL = {
+    ALLOCATED: ReservationStatus.active,
+    DEALLOCATED: ReservationStatus.released,
+    PICK_RELEASED: ReservationStatus.picking,
+    PICKED: ReservationStatus.picked,
+}
+_OPEN = (ALLOCATED, PICK_RELEASED, PICKED)
 _ID = re.compile(r"^RSV-(\d{6,})$")
 
 
@@ -180,9 +195,7 @@ class ReferenceWmsBackend:
         return await self._canonical(list((await self.session.execute(stmt)).scalars()))
 
     async def find_active_reservation(self, reference: str) -> Reservation | None:
-        stmt = select(WmsAllocation).where(
-            WmsAllocation.order_ref == reference, WmsAllocation.alloc_status == ALLOCATED
-        )
+        stmt = select(WmsAllocation).where(WmsAllocation.order_ref == reference, WmsAllocation.alloc_status.in_(_OPEN))
         allocation = (await self.session.execute(stmt)).scalar_one_or_none()
         return (await self._canonical([allocation]))[0] if allocation else None
 
@@ -207,4 +220,19 @@ class ReferenceWmsBackend:
                     .execution_options(synchronize_session=False)
                 )
         await self.session.refresh(allocation, ["alloc_status", "released_at"])
+        return (await self._canonical([allocation]))[0]
+
+    async def set_floor_status(self, reservation_id: str, *, before: str, after: str) -> Reservation | None:
+        """Moves the allocation from ``before`` to ``after`` in one conditional update (so two
+        requests cannot both move it); answers the allocation as it then is."""
+        allocation = await self._allocation(reservation_id)
+        if allocation is None:
+            return None
+        await self.session.execute(
+            update(WmsAllocation)
+            .where(WmsAllocation.alloc_no == allocation.alloc_no, WmsAllocation.alloc_status == before)
+            .values(alloc_status=after)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.refresh(allocation, ["alloc_status"])
         return (await self._canonical([allocation]))[0]
