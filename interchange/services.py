@@ -50,7 +50,12 @@ SERVICES: tuple[ServiceInfo, ...] = (
         client_scopes=("erp:read", "erp:write", "wms:read", "wms:write", "crm:read", "crm:write"),
     ),
     ServiceInfo(
-        "marketplace", "experience", "experience_apis.marketplace", client_scopes=("orders:write", "orders:read")
+        "marketplace",
+        "experience",
+        "experience_apis.marketplace",
+        # v1 is deprecated, with its sunset declared by the service (experience_apis.marketplace.app).
+        versions=("v1", "v2"),
+        client_scopes=("orders:write", "orders:read"),
     ),
     ServiceInfo("gateway", "edge", "gateway"),
 )

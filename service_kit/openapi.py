@@ -4,17 +4,37 @@
 400, 401, 403, 404 (operations with path parameters), 409 (operations taking an Idempotency-Key)
 and 422, instead of FastAPI's default validation schema. ``render_spec`` cuts one major version
 out of an app's document (paths under ``/vN/``) for ``contracts/openapi/<api>/vN.yaml``.
+
+A published major version on its way out is declared once, in the service's app factory, with
+``deprecate_version(app, version="v1", deprecation=Deprecation(...))``: every operation of it is
+flagged ``deprecated: true``, its document carries the version's lifecycle at the top level, and
+its responses carry the headers below (the gateway reads the same keys from the committed file
+and sends the same headers, with ``Deprecation.from_spec`` and ``Deprecation.headers``)::
+
+    x-interchange-deprecated: true
+    x-interchange-deprecated-since: '2026-11-23'   Deprecation: @1795392000          (RFC 9745)
+    x-interchange-sunset: '2027-06-30'             Sunset: Wed, 30 Jun 2027 00:00:00 GMT (RFC 8594)
+    x-interchange-successor: /marketplace/v2       Link: </marketplace/v2/orders/X>; rel="successor-version"
+
+Dates are UTC days; a date stands for 00:00:00 UTC of that day (the sunset is the first instant
+the version no longer serves).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import format_datetime
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service_kit.errors import PROBLEM_CONTENT_TYPE
 
@@ -92,6 +112,97 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+@dataclass(frozen=True)
+class Deprecation:
+    """The lifecycle of a deprecated major version: deprecated ``since``, served until ``sunset``,
+    replaced by ``successor`` (the successor version's base path at the gateway)."""
+
+    since: date
+    sunset: date
+    successor: str
+
+    def spec_keys(self) -> dict[str, Any]:
+        return {
+            "x-interchange-deprecated": True,
+            "x-interchange-deprecated-since": self.since.isoformat(),
+            "x-interchange-sunset": self.sunset.isoformat(),
+            "x-interchange-successor": self.successor,
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Deprecation | None:
+        """The lifecycle a published document declares, or None when it is not deprecated."""
+        if spec.get("x-interchange-deprecated") is not True:
+            return None
+        return cls(
+            since=_day(spec["x-interchange-deprecated-since"]),
+            sunset=_day(spec["x-interchange-sunset"]),
+            successor=str(spec["x-interchange-successor"]),
+        )
+
+    def headers(self, *, rest: str) -> dict[str, str]:
+        """The response headers for a call to ``<version base><rest>``, e.g. rest ``/orders/X``."""
+        successor = f"{self.successor.rstrip('/')}{quote(rest, safe='/')}"
+        return {
+            "Deprecation": f"@{int(_midnight(self.since).timestamp())}",
+            "Sunset": format_datetime(_midnight(self.sunset), usegmt=True),
+            "Link": f'<{successor}>; rel="successor-version"',
+        }
+
+
+def _day(value: Any) -> date:
+    # A date written by hand may come back from YAML as a date rather than a string.
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def deprecations(app: FastAPI) -> dict[str, Deprecation]:
+    """The app's deprecated major versions, by version (``v1``)."""
+    return dict(getattr(app.state, "deprecations", {}))
+
+
+def deprecate_version(app: FastAPI, *, version: str, deprecation: Deprecation) -> None:
+    """Declare a published major version deprecated (see the module docstring). Call it in the
+    app factory, before the app serves."""
+    app.state.deprecations = {**deprecations(app), version: deprecation}
+    app.openapi_schema = None
+    app.add_middleware(_DeprecationHeaders, prefix=f"/{version}/", deprecation=deprecation)
+
+
+class _DeprecationHeaders:
+    """Adds the deprecation headers to every response under the version's prefix, errors included."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str, deprecation: Deprecation) -> None:
+        self.app, self.prefix, self.deprecation = app, prefix, deprecation
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        headers = self.deprecation.headers(rest=path[len(self.prefix) - 1 :])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                for name, value in headers.items():
+                    response_headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _flag_deprecated(paths: dict[str, Any], prefix: str) -> None:
+    for route, item in paths.items():
+        if route.startswith(prefix):
+            for method in _METHODS:
+                if method in item:
+                    item[method]["deprecated"] = True
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -101,7 +212,10 @@ def install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = document_problems(base)
+            spec = document_problems(base)
+            for version in deprecations(app):
+                _flag_deprecated(spec.get("paths", {}), f"/{version}/")
+            app.openapi_schema = spec
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -123,7 +237,8 @@ def _refs(node: Any) -> set[str]:
 
 def version_spec(app: FastAPI, *, api: str, version: str, service: str, tier: str, server: str) -> dict[str, Any]:
     """The document of one major version: its paths, the schemas they reach, and the metadata
-    the gateway routes by (``x-interchange-*``)."""
+    the gateway routes by (``x-interchange-*``), with the version's lifecycle when it is
+    deprecated."""
     full = json.loads(json.dumps(app.openapi()))
     prefix = f"/{version}/"
     paths = {p: item for p, item in full.get("paths", {}).items() if p.startswith(prefix)}
@@ -151,8 +266,12 @@ def version_spec(app: FastAPI, *, api: str, version: str, service: str, tier: st
         "x-interchange-api": api,
         "x-interchange-service": service,
         "x-interchange-tier": tier,
-        "paths": paths,
     }
+    deprecation = deprecations(app).get(version)
+    if deprecation is not None:
+        spec.update(deprecation.spec_keys())
+        _flag_deprecated(paths, prefix)
+    spec["paths"] = paths
     if components:
         spec["components"] = components
     return spec
@@ -167,4 +286,12 @@ def render_yaml(spec: dict[str, Any]) -> str:
     return yaml.dump(spec, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-__all__ = ["document_problems", "install_openapi", "render_yaml", "version_spec"]
+__all__ = [
+    "Deprecation",
+    "deprecate_version",
+    "deprecations",
+    "document_problems",
+    "install_openapi",
+    "render_yaml",
+    "version_spec",
+]

@@ -1,4 +1,4 @@
-"""mapping.py: the marketplace dialect <-> the canonical order, as pure functions."""
+"""mapping.py and mapping_v1.py: the marketplace dialect, version 1 <-> the canonical order, as pure functions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from contracts import Money, Order, OrderLine, OrderStatus, Quantity
-from experience_apis.marketplace import mapping
+from experience_apis.marketplace import mapping, mapping_v1
+from experience_apis.marketplace.mapping import OrderView, Receipt
 from experience_apis.marketplace.schemas import MarketplaceOrderCreate, MarketplaceOrderStatus
 
 ACME_SKUS = {"ACME-WB": "WIDGET-BLUE", "ACME-USB": "CABLE-USB-C"}
@@ -57,7 +58,7 @@ def canonical_order(**overrides: Any) -> Order:
 def test_the_marketplace_order_becomes_the_canonical_order_without_its_prices() -> None:
     order = marketplace_order(("ACME-WB", 2, "18.50"), ("ACME-USB", 1, "9.00"))
 
-    canonical = mapping.to_canonical_order(order, customer_id="C-1001", skus=ACME_SKUS)
+    canonical = mapping.to_canonical_order(mapping_v1.to_submission(order), customer_id="C-1001", skus=ACME_SKUS)
 
     assert canonical.model_dump(mode="json", exclude_none=True) == {
         "channel": "marketplace",
@@ -81,10 +82,17 @@ def test_the_marketplace_order_becomes_the_canonical_order_without_its_prices() 
 def test_unlisted_seller_skus_are_named_by_their_item() -> None:
     order = marketplace_order(("ACME-WB", 1, "1.00"), ("NOPE", 1, "1.00"), ("ALSO-NOPE", 1, "1.00"))
 
-    errors = mapping.unmapped_item_errors(order, ACME_SKUS)
+    errors = mapping.unlisted_item_errors(mapping_v1.to_submission(order), ACME_SKUS)
 
-    assert [e["pointer"] for e in errors] == ["#/order_items/1/seller_sku", "#/order_items/2/seller_sku"]
-    assert mapping.unmapped_item_errors(marketplace_order(("ACME-WB", 1, "1.00")), ACME_SKUS) == []
+    assert [e["pointer"] for e in errors] == ["#/lines/1/sku", "#/lines/2/sku"]
+    assert [e["pointer"] for e in mapping_v1.DIALECT.errors(errors, seller_skus={}) or []] == [
+        "#/order_items/1/seller_sku",
+        "#/order_items/2/seller_sku",
+    ]
+    assert (
+        mapping.unlisted_item_errors(mapping_v1.to_submission(marketplace_order(("ACME-WB", 1, "1.00"))), ACME_SKUS)
+        == []
+    )
 
 
 def test_every_canonical_status_has_a_marketplace_word() -> None:
@@ -113,7 +121,9 @@ def test_the_canonical_order_is_shown_in_the_partners_seller_skus() -> None:
         erp_order_number="SO-7",
     )
 
-    read = mapping.to_marketplace_order(order, marketplace_order_id="ACME-1", seller_skus={"WIDGET-BLUE": "ACME-WB"})
+    read = mapping_v1.to_marketplace_order(
+        OrderView(order=order, marketplace_order_id="ACME-1", seller_skus={"WIDGET-BLUE": "ACME-WB"})
+    )
 
     assert read.model_dump(mode="json") == {
         "marketplace_order_id": "ACME-1",
@@ -148,28 +158,28 @@ def test_the_canonical_order_is_shown_in_the_partners_seller_skus() -> None:
     ],
 )
 def test_canonical_pointers_name_the_partners_fields(canonical: str, dialect: str) -> None:
-    assert mapping.to_dialect_pointer(canonical) == dialect
+    assert mapping_v1.to_dialect_pointer(canonical) == dialect
 
 
 def test_problem_text_is_in_the_dialect_and_names_no_internal_address() -> None:
     skus = {"WIDGET-BLUE": "ACME-WB"}
     text = "Fix #/lines/0/sku: WIDGET-BLUE and WIDGET-BLUE-XL are unknown at https://erp.internal:8301/v1/items."
 
-    assert mapping.to_dialect_text(text, seller_skus=skus) == (
+    assert mapping_v1.DIALECT.text(text, seller_skus=skus) == (
         "Fix #/order_items/0/seller_sku: ACME-WB and WIDGET-BLUE-XL are unknown at an internal address."
     )
     errors = [{"pointer": "#/customer_id", "in": "body", "detail": "Customer C-1001 is inactive."}]
-    assert mapping.to_dialect_errors(errors, seller_skus=skus) == [
+    assert mapping_v1.DIALECT.errors(errors, seller_skus=skus) == [
         {"pointer": "#", "in": "body", "detail": "Customer C-1001 is inactive."}
     ]
-    assert mapping.to_dialect_errors(None, seller_skus=skus) is None
+    assert mapping_v1.DIALECT.errors(None, seller_skus=skus) is None
 
 
 def test_the_accepted_answer_and_idempotency_key_are_per_partner_and_order() -> None:
     assert mapping.idempotency_key(partner_id="acme-market", marketplace_order_id="ACME-1") == (
         "marketplace:acme-market:ACME-1"
     )
-    accepted = mapping.to_marketplace_accepted(marketplace_order_id="ACME-1", order_id="ord_1")
+    accepted = mapping_v1.to_marketplace_accepted(Receipt(marketplace_order_id="ACME-1", order_id="ord_1"))
     assert accepted.model_dump(mode="json") == {
         "marketplace_order_id": "ACME-1",
         "order_reference": "ord_1",
@@ -183,4 +193,4 @@ def test_the_accepted_answer_and_idempotency_key_are_per_partner_and_order() -> 
 def test_the_request_example_is_a_valid_acme_market_order() -> None:
     [example] = MarketplaceOrderCreate.model_config["json_schema_extra"]["examples"]  # type: ignore[index]
     order = MarketplaceOrderCreate.model_validate(example)
-    assert mapping.unmapped_item_errors(order, ACME_SKUS) == []
+    assert mapping.unlisted_item_errors(mapping_v1.to_submission(order), ACME_SKUS) == []

@@ -1,0 +1,75 @@
+"""What the routes of every version share: the partner the call is for, the repository, the
+orders API client, and the documented answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+
+from contracts.scopes import MARKETPLACE_ORDERS_READ, MARKETPLACE_ORDERS_WRITE
+from experience_apis.marketplace.clients import OrdersApi
+from experience_apis.marketplace.repository import MarketplaceRepository
+from service_kit.app import upstream
+from service_kit.auth import Principal, require
+from service_kit.db import SessionDep
+from service_kit.errors import PROBLEM_CONTENT_TYPE, Forbidden
+
+
+def _repository(session: SessionDep) -> MarketplaceRepository:
+    return MarketplaceRepository(session)
+
+
+def _orders(request: Request) -> OrdersApi:
+    return OrdersApi(upstream(request.app, "orders"))
+
+
+def _partner(principal: Principal) -> str:
+    # A marketplace acts only as itself: the partner is the token's own, never a header.
+    if not principal.partner_id:
+        raise Forbidden("This API is for marketplace partners; the access token names no partner.")
+    return principal.partner_id
+
+
+async def _writing_partner(principal: Annotated[Principal, require(MARKETPLACE_ORDERS_WRITE)]) -> str:
+    return _partner(principal)
+
+
+async def _reading_partner(principal: Annotated[Principal, require(MARKETPLACE_ORDERS_READ)]) -> str:
+    return _partner(principal)
+
+
+Repository = Annotated[MarketplaceRepository, Depends(_repository)]
+Orders = Annotated[OrdersApi, Depends(_orders)]
+WritingPartner = Annotated[str, Depends(_writing_partner)]
+ReadingPartner = Annotated[str, Depends(_reading_partner)]
+MarketplaceOrderId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", examples=["ACME-100234"])
+]
+
+
+def problem(description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        **extra,
+    }
+
+
+FORBIDDEN = {
+    "description": "The access token lacks the scope, names no partner, or the partner is not set up as a "
+    "marketplace partner."
+}
+UPSTREAM: dict[int | str, dict[str, Any]] = {
+    502: problem("The orders service behind this API failed or is unreachable; send the request again later."),
+    504: problem("The orders service behind this API did not answer in time; send the request again later."),
+}
+SUBMIT_CONFLICT = problem(
+    "This marketplace_order_id was already submitted with other contents, or the same order (or a request "
+    "with this Idempotency-Key) is still being taken in (see Retry-After)."
+)
+SUBMIT_INVALID = {
+    "description": "The body is not valid, breaks a business rule (unlisted seller SKU, a currency other than the "
+    "partner's) or reuses the Idempotency-Key with another body; `errors` names each field."
+}
+LOCATION = {"Location": {"description": "The order's status URL.", "schema": {"type": "string"}}}
