@@ -1,0 +1,29 @@
+"""Event contracts: the CloudEvents envelope and one data model per event type. Data only.
+
+Published JSON Schemas live in ``contracts/events/schemas/<type>.json`` (generated from these
+models by ``interchange.event_contracts``).
+"""
+
+from contracts.events.envelope import CloudEvent, EventData, EventType
+from contracts.events.orders import OrderAcceptedV1, OrderRejectedV1
+from contracts.events.stock import AvailabilityChangedV1, ItemChangedV1, ItemStatus, MovementKind, StockMovedV1
+
+#: Every published event type and the model of its ``data``.
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.event_type: model
+    for model in (StockMovedV1, ItemChangedV1, AvailabilityChangedV1, OrderAcceptedV1, OrderRejectedV1)
+}
+
+__all__ = [
+    "EVENT_TYPES",
+    "AvailabilityChangedV1",
+    "CloudEvent",
+    "EventData",
+    "EventType",
+    "ItemChangedV1",
+    "ItemStatus",
+    "MovementKind",
+    "OrderAcceptedV1",
+    "OrderRejectedV1",
+    "StockMovedV1",
+]

@@ -1,0 +1,143 @@
+"""Transactional outbox: an event commits with the change it reports, and is published after.
+
+``add_event`` writes the event into ``event_outbox`` in the caller's session, so it commits or
+rolls back with the business change (nothing is published for a rolled-back change). The relay
+(``relay_outbox``, or ``outbox_relay()`` as a ``create_service_app`` worker) reads committed,
+unpublished rows in insertion order, publishes them to the bus in one batch and then marks them
+published. A crash (or a bus failure) between publishing and marking republishes the batch on
+the next pass: delivery is at least once, and idempotent consumers make the effect exactly once.
+Run one relay per service database; two would both publish (duplicates, never losses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import DateTime, Integer, String, Text, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from contracts.events import CloudEvent
+from service_kit.db import Database, KitBase
+from service_kit.events.port import EventBus
+
+log = structlog.get_logger("service_kit.events.outbox")
+
+
+class OutboxRecord(KitBase):
+    __tablename__ = "event_outbox"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    type: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    envelope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def add_event(*, session: AsyncSession, event: CloudEvent) -> None:
+    """Record ``event`` in the caller's transaction; the relay publishes it once that commits."""
+    session.add(
+        OutboxRecord(
+            event_id=event.id,
+            type=event.type,
+            subject=event.subject,
+            envelope=event.model_dump_json(),
+            created_at=_now(),
+            attempts=0,
+        )
+    )
+    await session.flush()
+
+
+async def relay_outbox(*, db: Database, bus: EventBus, batch_size: int = 100) -> int:
+    """One pass: publish up to ``batch_size`` committed rows in order, then mark them published.
+    Returns how many were published; raises (leaving the rows unmarked) when the bus fails."""
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(OutboxRecord.seq, OutboxRecord.envelope)
+                .where(OutboxRecord.published_at.is_(None))
+                .order_by(OutboxRecord.seq)
+                .limit(batch_size)
+            )
+        ).all()
+    if not rows:
+        return 0
+    seqs = [seq for seq, _ in rows]
+    try:
+        await bus.publish(events=[CloudEvent.model_validate_json(envelope) for _, envelope in rows])
+    except Exception as exc:
+        async with db.transaction() as session:
+            await session.execute(
+                update(OutboxRecord)
+                .where(OutboxRecord.seq.in_(seqs))
+                .values(attempts=OutboxRecord.attempts + 1, last_error=repr(exc)[:4000])
+            )
+        raise
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxRecord)
+            .where(OutboxRecord.seq.in_(seqs))
+            .values(published_at=_now(), attempts=OutboxRecord.attempts + 1, last_error=None)
+        )
+    return len(rows)
+
+
+async def prune_outbox(*, db: Database, older_than: timedelta = timedelta(days=1)) -> int:
+    """Forget rows published more than ``older_than`` ago. Returns how many went."""
+    async with db.transaction() as session:
+        result: Any = await session.execute(
+            delete(OutboxRecord).where(
+                OutboxRecord.published_at.is_not(None), OutboxRecord.published_at < _now() - older_than
+            )
+        )
+    return int(result.rowcount or 0)
+
+
+async def run_relay(
+    *,
+    db: Database,
+    bus: EventBus,
+    batch_size: int = 100,
+    idle_seconds: float = 0.1,
+    max_backoff: float = 30.0,
+    keep: timedelta = timedelta(days=1),
+) -> None:
+    """Relay forever: drain while there is work, poll every ``idle_seconds`` when there is none.
+
+    A failed pass is simply the next pass's work (the rows stay unpublished), so this loop is
+    the retry; it only adds a capped exponential pause so a bus outage is not hammered.
+    """
+    failures = 0
+    passes = 0
+    while True:
+        try:
+            published = await relay_outbox(db=db, bus=bus, batch_size=batch_size)
+            failures = 0
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures += 1
+            pause = min(max_backoff, idle_seconds * 2**failures)
+            log.warning("outbox_relay_failed", error=repr(exc), retry_in=round(pause, 2))
+            await asyncio.sleep(pause)
+            continue
+        passes += 1
+        if published < batch_size:
+            if passes % 1000 == 0:
+                await prune_outbox(db=db, older_than=keep)
+            await asyncio.sleep(idle_seconds)
+
+
+__all__ = ["OutboxRecord", "add_event", "prune_outbox", "relay_outbox", "run_relay"]

@@ -1,0 +1,65 @@
+"""Event workers for ``create_service_app(workers=[...])``: the outbox relay and consumers.
+
+Each worker opens its own bus from ``app.state.settings`` (``open_bus``), uses the service's
+database (``app.state.db``), runs until the app shuts down (the factory cancels it) and closes
+the bus on the way out.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+
+from service_kit.app import Worker
+from service_kit.events.consumer import EventHandler, run_consumer
+from service_kit.events.factory import open_bus
+from service_kit.events.outbox import run_relay
+
+
+def outbox_relay(*, batch_size: int = 100, idle_seconds: float = 0.1) -> Worker:
+    """Publish this service's committed outbox rows to the bus."""
+
+    async def outbox_relay(app: FastAPI) -> None:
+        bus = open_bus(settings=app.state.settings)
+        try:
+            await run_relay(db=app.state.db, bus=bus, batch_size=batch_size, idle_seconds=idle_seconds)
+        finally:
+            await bus.close()
+
+    return outbox_relay
+
+
+def member_name(*, prefix: str = "") -> str:
+    """A consumer name unique to this process start (a restarted process is a new member; the
+    messages its predecessor held come back when their leases run out)."""
+    return f"{prefix}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def event_consumer(
+    *, group: str, handlers: Mapping[str, EventHandler], max_messages: int = 10, wait_seconds: float = 1.0
+) -> Worker:
+    """Apply the events of ``handlers``' types, once each, as member of ``group``."""
+
+    async def event_consumer(app: FastAPI) -> None:
+        bus = open_bus(settings=app.state.settings)
+        try:
+            await run_consumer(
+                bus=bus,
+                db=app.state.db,
+                group=group,
+                consumer=member_name(prefix=f"{group}@"),
+                handlers=handlers,
+                max_messages=max_messages,
+                wait_seconds=wait_seconds,
+            )
+        finally:
+            await bus.close()
+
+    return event_consumer
+
+
+__all__ = ["event_consumer", "member_name", "outbox_relay"]
