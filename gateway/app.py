@@ -12,6 +12,7 @@ from gateway.keys import load_key_ring
 from gateway.models import Base
 from gateway.oauth import build_authorization_server
 from gateway.proxy import GatewayProxy, authenticate
+from gateway.ratelimit import RateLimiter, rate_limit
 from gateway.routes import router
 from gateway.routing import default_contracts_dir, load_routing_table
 from gateway.settings import GatewaySettings
@@ -40,12 +41,20 @@ def create_app(
         app.state.verifier = verifier or TokenVerifier(
             issuer=settings.issuer, audience=settings.audience, keys=ring.public
         )
-        routes = load_routing_table(settings.contracts_dir or default_contracts_dir(), settings)
+        contracts_dir = settings.contracts_dir or default_contracts_dir()
+        routes = load_routing_table(contracts_dir, settings)
         app.state.routing_table = routes
+        limiter = RateLimiter.from_settings(settings, contracts_dir=contracts_dir, registry=app.state.registry)
+        app.state.rate_limiter = limiter
         client: httpx.AsyncClient = app.state.http
         # The upstream client is shared by every caller: it must never keep one partner's cookies.
         client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        proxy.configure(routes=routes, http=client, steps=[authenticate(app.state.verifier)])
+        proxy.configure(routes=routes, http=client, steps=[authenticate(app.state.verifier), rate_limit(limiter)])
+
+    async def stop(app: FastAPI) -> None:
+        limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
+        if limiter is not None:
+            await limiter.aclose()
 
     app = create_service_app(
         settings,
@@ -56,6 +65,7 @@ def create_app(
         transport=transport,
         verifier=verifier,
         on_startup=[start],
+        on_shutdown=[stop],
     )
     app.router.routes.append(Route(PROXY_PATH, proxy, include_in_schema=False))
     app.state.proxy = proxy

@@ -1,4 +1,5 @@
-"""The gateway's settings: the kit's, plus token lifetime and where the contracts are read from.
+"""The gateway's settings: the kit's, plus token lifetime, where the contracts are read from and
+the rate limits.
 
 ``GatewaySettings.load("gateway")`` reads ``INTERCHANGE_GATEWAY_<NAME>`` then ``INTERCHANGE_<NAME>``
 (``INTERCHANGE_GATEWAY_TOKEN_LIFETIME=600``, ``INTERCHANGE_GATEWAY_CONTRACTS_DIR=...``).
@@ -12,9 +13,34 @@ from pydantic import Field
 
 from service_kit.settings import ServiceSettings
 
+#: Order submission is stricter than reads; internal clients (the suite's own apps) get ten times more.
+DEFAULT_RATE_LIMITS: dict[str, dict[str, str]] = {
+    "standard": {"reads": "600/minute", "writes": "120/minute"},
+    "internal": {"reads": "6000/minute", "writes": "1200/minute"},
+}
+
 
 class GatewaySettings(ServiceSettings):
     #: Seconds an access token is valid (``expires_in`` and the JWT's ``exp``).
     token_lifetime: int = Field(default=900, ge=60, le=86_400)
     #: Where ``<api>/<vN>.yaml`` are read from; ``None`` means the ones in the ``contracts`` package.
     contracts_dir: Path | None = None
+
+    # Rate limits (ratelimit.py): requests per client and operation class, by the client's tier.
+    #: ``{tier: {class: "<amount>/<period>"}}`` in the ``limits`` notation ("600/minute", "10/second");
+    #: every tier has ``reads`` and ``writes``; a contract may name other classes per operation
+    #: (``x-interchange-rate-class``). ``INTERCHANGE_GATEWAY_RATE_LIMITS`` takes the table as JSON.
+    rate_limits: dict[str, dict[str, str]] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    #: The limits of a token whose tier is not in the table (never unlimited).
+    rate_limit_default_tier: str = "standard"
+    #: ``memory://`` (this process only) or ``redis://host:port/db``, shared by every replica.
+    rate_limit_storage: str = "memory://"
+    #: Gateway replicas sharing the Redis counters: while Redis is unreachable each replica admits
+    #: its share (the limit divided by this) on its own counters.
+    rate_limit_replicas: int = Field(default=1, ge=1)
+    #: Seconds a Redis call may take before this request falls back to the local counters.
+    rate_limit_storage_timeout: float = Field(default=0.25, gt=0)
+    #: Seconds between attempts to reach Redis again once it failed.
+    rate_limit_retry_interval: float = Field(default=5.0, ge=0)
+    #: Redis connections per replica; a request waits for one at most ``rate_limit_storage_timeout``.
+    rate_limit_storage_connections: int = Field(default=64, ge=1)
