@@ -272,19 +272,17 @@ class RateLimiter:
         policy = _pick(policies, self._classes, operation)
         bucket = f"{client_id}/{policy.name}"
         now = self.clock()
-        window = policy.window
-        index, into = divmod(now - zlib.crc32(bucket.encode()) % window, window)
-        reset = math.ceil(window - into)
+        index, reset = window_of(bucket, policy.window, now)
         if self._shared is not None:
             if now >= self._retry_at:
-                count = await self._shared_incr(f"{bucket}/{int(index)}", reset + 1)
+                count = await self._shared_incr(f"{bucket}/{index}", reset + 1)
                 if count is not None:
                     return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
             # Redis is unreachable: this replica's share of the limit, on its own counters.
             local_policies = self._local_policies.get(tier or "") or self._local_policies[self._default_tier]
             policy = _pick(local_policies, self._classes, operation)
             self.metrics.local.inc()
-        count = self._local.incr(bucket, int(index))
+        count = self._local.incr(bucket, index)
         return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
 
     async def _shared_incr(self, key: str, expiry: int) -> int | None:
@@ -312,6 +310,13 @@ class RateLimiter:
             self.metrics.storage_up.set(1)
             log.info("rate_limit_storage_recovered")
         return int(count)
+
+
+def window_of(bucket: str, window: int, now: float) -> tuple[int, int]:
+    """The number of the window ``now`` falls in, for this bucket, and the whole seconds until it
+    ends (1 to ``window``). Windows are aligned to the clock, shifted per bucket by a stable offset."""
+    index, into = divmod(now - zlib.crc32(bucket.encode()) % window, window)
+    return int(index), math.ceil(window - into)
 
 
 def rate_limit(limiter: RateLimiter) -> Step:
@@ -437,4 +442,5 @@ __all__ = [
     "contract_rate_classes",
     "rate_limit",
     "redis_storage",
+    "window_of",
 ]
