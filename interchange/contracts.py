@@ -2,8 +2,9 @@
 ``contracts/openapi/<api>/<vN>.yaml``, generated from the code.
 
 ``check`` fails when a committed file is not a valid OpenAPI 3.1 document
-(openapi-spec-validator), when the code and the committed file differ, or when an API that the
-code publishes has no committed file.
+(openapi-spec-validator), when the code and the committed file differ, when an API that the
+code publishes has no committed file, or when the code breaks a published version
+(``interchange.compat``: compared with the contracts in git at a baseline).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 import contracts
+from interchange import compat
 from interchange.services import ServiceInfo, available_services
 from service_kit.openapi import render_yaml, version_spec
 from service_kit.settings import DEFAULT_PORTS, ServiceSettings
@@ -87,7 +89,8 @@ def check(root: Path = CONTRACTS_DIR) -> list[str]:
             validate_text(committed.read_text(), committed)
         except ContractError as exc:
             problems.append(str(exc))
-    for doc in generate(root):
+    docs = generate(root)
+    for doc in docs:
         if not doc.path.exists():
             problems.append(f"{doc.path}: missing; run `interchange contracts export` and commit it")
             continue
@@ -102,4 +105,5 @@ def check(root: Path = CONTRACTS_DIR) -> list[str]:
                 )
             )
             problems.append(f"{doc.path}: the code and the committed contract differ:\n{diff}")
+    problems.extend(compat.gate({doc.path: doc.text for doc in docs}, folder=root))
     return problems
