@@ -37,7 +37,8 @@ def _now() -> datetime:
 class CloudEvent(BaseModel):
     """One event. ``data`` is the JSON object described by the type's schema (``EVENT_TYPES``)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # The published schema describes the wire, where every attribute is present.
+    model_config = ConfigDict(extra="allow", frozen=True, json_schema_serialization_defaults_required=True)
 
     specversion: Literal["1.0"] = "1.0"
     id: Annotated[str, Field(min_length=1, max_length=128, default_factory=_new_id)]
@@ -61,7 +62,7 @@ class CloudEvent(BaseModel):
 class EventData(BaseModel):
     """Base of every event's ``data`` model. Consumers tolerate fields they do not know yet."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, json_schema_serialization_defaults_required=True)
 
     #: The CloudEvents ``type`` this data is published under.
     event_type: ClassVar[str]

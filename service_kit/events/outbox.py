@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from contracts.events import CloudEvent
 from service_kit.db import Database, KitBase
-from service_kit.events.port import EventBus
+from service_kit.events.port import Publisher
 
 log = structlog.get_logger("service_kit.events.outbox")
 
@@ -60,7 +60,7 @@ async def add_event(*, session: AsyncSession, event: CloudEvent) -> None:
     await session.flush()
 
 
-async def relay_outbox(*, db: Database, bus: EventBus, batch_size: int = 100) -> int:
+async def relay_outbox(*, db: Database, bus: Publisher, batch_size: int = 100) -> int:
     """One pass: publish up to ``batch_size`` committed rows in order, then mark them published.
     Returns how many were published; raises (leaving the rows unmarked) when the bus fails."""
     async with db.transaction() as session:
@@ -108,7 +108,7 @@ async def prune_outbox(*, db: Database, older_than: timedelta = timedelta(days=1
 async def run_relay(
     *,
     db: Database,
-    bus: EventBus,
+    bus: Publisher,
     batch_size: int = 100,
     idle_seconds: float = 0.1,
     max_backoff: float = 30.0,

@@ -58,6 +58,12 @@ class UnknownDeadLetter(EventBusError, LookupError):
     """``replay`` was given an id that is not (or no longer) a dead letter."""
 
 
+class Publisher(Protocol):
+    """The one thing a producer (the outbox relay) needs from a bus."""
+
+    async def publish(self, *, events: Sequence[CloudEvent]) -> list[str]: ...
+
+
 @runtime_checkable
 class EventBus(Protocol):
     lease_seconds: float
@@ -96,7 +102,11 @@ class EventBus(Protocol):
         """Hand a dead letter back to its group; raises ``UnknownDeadLetter``."""
         ...
 
+    async def pending(self, *, group: str) -> int:
+        """How many messages the group's members hold (or failed) and have not acked yet."""
+        ...
+
     async def close(self) -> None: ...
 
 
-__all__ = ["DeadLetter", "Delivery", "EventBus", "EventBusError", "Start", "UnknownDeadLetter"]
+__all__ = ["DeadLetter", "Delivery", "EventBus", "EventBusError", "Publisher", "Start", "UnknownDeadLetter"]

@@ -218,6 +218,18 @@ class RedisStreamsBus:
             await pipe.execute()
         return letter
 
+    async def pending(self, *, group: str) -> int:
+        total = 0
+        try:
+            for key in (self.stream, self._replay_key(group)):
+                if await self._redis.exists(key):
+                    summary = await self._redis.xpending(key, group)
+                    total += int(summary["pending"])
+        except ResponseError as exc:  # NOGROUP: the group has never read
+            if "NOGROUP" not in str(exc):
+                raise EventBusError(f"event stream {self.stream}: {exc}") from exc
+        return total
+
     async def close(self) -> None:
         await self._redis.aclose()
         await self._pool.aclose()

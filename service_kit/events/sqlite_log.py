@@ -332,6 +332,12 @@ class SqliteEventLog:
 
         return await self._run(read)
 
+    async def pending(self, *, group: str) -> int:
+        def count() -> int:
+            return int(self._db().execute("SELECT COUNT(*) FROM pending WHERE grp = ?", (group,)).fetchone()[0])
+
+        return await self._run(count)
+
     async def close(self) -> None:
         if self._executor is None:
             return

@@ -86,12 +86,15 @@ async def test_unacked_message_is_redelivered_to_another_member_after_its_lease(
     held = await dying.receive(group="g", consumer="dying", max_messages=2)
     assert ns(held) == [1, 2]
     await dying.ack(deliveries=held[:1])  # finished 1, then died holding 2
+    assert await survivor.pending(group="g") == 1
 
     again = await eventually(lambda: survivor.receive(group="g", consumer="survivor", max_messages=10))
 
     assert ns(again) == [2]  # the acked one never came back, though its lease ran out too
     assert again[0].attempt == 2 and again[0].consumer == "survivor"
     await survivor.ack(deliveries=again)
+    assert await survivor.pending(group="g") == 0
+    assert await survivor.pending(group="never-read") == 0
 
 
 async def test_nack_makes_a_message_available_again(bus: EventBus) -> None:
