@@ -76,6 +76,13 @@ class OrderCreate(CanonicalModel):
     currency: CurrencyCode
     ship_to: Address | None = None
     lines: Annotated[list[OrderLineCreate], Field(min_length=1, max_length=200)]
+    split_shipments_allowed: Annotated[
+        bool,
+        Field(
+            description="Whether the order may ship from more than one warehouse when no single "
+            "warehouse can ship it whole (default: it may not, and is rejected instead)."
+        ),
+    ] = False
 
 
 class Order(CanonicalModel):
@@ -94,6 +101,16 @@ class Order(CanonicalModel):
     ship_to: Address | None = None
     created_at: datetime
     updated_at: datetime
+    reservation_ids: Annotated[
+        list[str], Field(description="Every WMS reservation of the order (more than one when split).")
+    ] = []
+    failed_step: Annotated[
+        str | None, Field(description="The step that failed last (set while the order is on hold for it).")
+    ] = None
+    last_error: Annotated[str | None, Field(description="The last technical failure, while it matters.")] = None
+    cancel_outcome: Annotated[
+        str | None, Field(description="Why a cancellation asked for could not be done (too late), if so.")
+    ] = None
 
 
 class OrderAccepted(CanonicalModel):

@@ -8,6 +8,8 @@ MARKETPLACE_ORDERS_READ = "marketplace:orders.read"
 # Process API: orders (experience services and internal apps)
 ORDERS_WRITE = "orders:write"
 ORDERS_READ = "orders:read"
+# Internal apps only (ops console, CLI): exception queue, replays, credit reviews, every order
+ORDERS_ADMIN = "orders:admin"
 
 # System APIs (process services only)
 ERP_READ = "erp:read"
@@ -22,6 +24,7 @@ ALL = [
     MARKETPLACE_ORDERS_READ,
     ORDERS_WRITE,
     ORDERS_READ,
+    ORDERS_ADMIN,
     ERP_READ,
     ERP_WRITE,
     WMS_READ,

@@ -5,12 +5,21 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from process_apis.orders.flows.worker import install_worker_state, run_order_worker
+from process_apis.orders import schema
+from process_apis.orders.admin_routes import router as admin_router
+from process_apis.orders.flows.worker import (
+    install_worker_state,
+    release_own_claims,
+    run_idempotency_pruner,
+    run_order_worker,
+)
+from process_apis.orders.masterdata import MasterData
 from process_apis.orders.models import Base
 from process_apis.orders.routes import router
 from process_apis.orders.settings import OrdersSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
+from service_kit.http import UpstreamPolicy, configure_upstream
 
 
 def create_app(
@@ -20,16 +29,33 @@ def create_app(
     verifier: TokenVerifier | None = None,
 ) -> FastAPI:
     settings = settings or OrdersSettings.load("orders")
+    resolved = settings
+
+    async def prepare(app: FastAPI) -> None:
+        await schema.upgrade(app.state.db)
+        for name in ("erp", "wms", "crm"):
+            rate = resolved.erp_calls_per_second if name == "erp" else 0.0
+            policy = UpstreamPolicy(
+                calls_per_second=rate or None,
+                breaker_threshold=resolved.breaker_threshold,
+                breaker_ttl=resolved.breaker_ttl,
+            )
+            configure_upstream(app.state.http, name, policy)
+        await release_own_claims(app)
+
     app = create_service_app(
         settings,
         title="Interchange orders process API",
         description="Takes canonical orders in, validates them against the ERP and runs them across the "
-        "ERP, WMS and CRM: price, reserve stock, create the sales order, record the activity.",
-        routers=[router],
+        "ERP, WMS and CRM as a durable saga: price, credit check, reserve stock, create the sales order, "
+        "release for picking, record the activity; with cancellation, an exception queue and replay.",
+        routers=[router, admin_router],
         metadata=[Base.metadata],
         transport=transport,
         verifier=verifier,
-        workers=[run_order_worker],
+        on_startup=[prepare],
+        workers=[run_order_worker, run_idempotency_pruner],
     )
     install_worker_state(app)
+    app.state.master_data = MasterData(ttl=settings.master_data_ttl)
     return app

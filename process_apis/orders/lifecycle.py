@@ -1,5 +1,13 @@
 """The order's lifecycle: every status change goes through ``change_status`` (or, for a new order,
-``record_received``), which refuses an illegal transition and appends the change to the history."""
+``record_received``), which refuses an illegal transition, appends the change to the history and
+adds the event announcing it to the outbox, all in the caller's transaction.
+
+    received -> accepted -> released -> shipped -> invoiced -> completed
+        |           |           |
+        +-> rejected|           +-> cancelled (picking cancelled in time)
+        +-> on_hold <-> (back to where it was held from) ; on_hold -> rejected | cancelled
+        +-> cancelled <-+
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import OrderStatus
-from process_apis.orders import repository
+from process_apis.orders import outbox, repository
 from process_apis.orders.models import OrderRow, OrderStatusChange
 from service_kit.errors import Conflict
 
@@ -18,9 +26,11 @@ S = OrderStatus
 TRANSITIONS: dict[OrderStatus | None, frozenset[OrderStatus]] = {
     None: frozenset({S.received}),
     S.received: frozenset({S.accepted, S.rejected, S.on_hold, S.cancelled}),
-    S.on_hold: frozenset({S.received, S.rejected, S.cancelled}),
-    S.accepted: frozenset({S.released, S.cancelled}),
-    S.released: frozenset({S.shipped, S.cancelled}),
+    # A hold goes back to the status it was held from (received before the sales order, accepted
+    # or released after it), or ends the order.
+    S.on_hold: frozenset({S.received, S.accepted, S.released, S.rejected, S.cancelled}),
+    S.accepted: frozenset({S.released, S.on_hold, S.cancelled}),
+    S.released: frozenset({S.shipped, S.on_hold, S.cancelled}),
     S.shipped: frozenset({S.invoiced, S.completed}),
     S.invoiced: frozenset({S.completed}),
     S.rejected: frozenset(),
@@ -67,6 +77,9 @@ async def change_status(
     order.status_reason = reason
     order.updated_at = at
     await _append(session, order=order, before=current, reason=reason, correlation_id=correlation_id, at=at)
+    announced = outbox.event_type(to)
+    if announced is not None:
+        outbox.record(session, order=order, type_=announced, correlation_id=correlation_id, at=at)
 
 
 async def _append(

@@ -1,8 +1,13 @@
-"""The orders service's own tables: the order, its lines and the history of its status.
+"""The orders service's own tables: the order and its lines, its status history, its saga log,
+its reservations in the WMS, the replays of parked orders, and the outbox of its events.
 
 ``partner_id`` is ``""`` (not NULL) for an order no partner submitted, so the natural key
 ``(channel, partner_id, channel_order_id)`` stays unique for those too (SQL treats NULLs as
 distinct). The mapping to the canonical ``Order`` turns ``""`` back into ``None``.
+
+``orders.version`` is an optimistic lock (SQLAlchemy ``version_id_col``): the worker and a
+request (a cancellation, a replay) never overwrite each other's change of the same order; the
+loser gets ``StaleDataError`` and reads the order again.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NO_PARTNER = ""
@@ -22,41 +27,84 @@ class Base(DeclarativeBase):
 
 
 class SagaStep(StrEnum):
-    """The next step the worker runs for a received order."""
+    """The next step the worker runs for an order whose saga is active."""
 
     price_order = "price_order"
+    check_credit = "check_credit"
     reserve_stock = "reserve_stock"
-    create_sales_order = "create_sales_order"
+    create_sales_order = "create_sales_order"  # the pivot
+    release_to_warehouse = "release_to_warehouse"
     record_activity = "record_activity"
-    release_reservation = "release_reservation"  # compensation: the sales order was refused
+    # Compensations, run in reverse order of the steps they undo.
+    cancel_picking = "cancel_picking"
+    cancel_sales_order = "cancel_sales_order"
+    release_stock = "release_stock"
     done = "done"
+
+
+FORWARD_STEPS = (
+    SagaStep.price_order,
+    SagaStep.check_credit,
+    SagaStep.reserve_stock,
+    SagaStep.create_sales_order,
+    SagaStep.release_to_warehouse,
+    SagaStep.record_activity,
+)
+COMPENSATIONS = (SagaStep.cancel_picking, SagaStep.cancel_sales_order, SagaStep.release_stock)
+
+
+class HoldKind(StrEnum):
+    technical = "technical"  # retries ran out: the exception queue, replayed by a person
+    credit_review = "credit_review"  # over the credit limit: reviewed by a person
 
 
 class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("channel", "partner_id", "channel_order_id", name="uq_orders_channel_partner_order"),
-        Index("ix_orders_due", "status", "next_attempt_at"),
+        Index("ix_orders_due", "saga_active", "next_attempt_at"),
+        Index("ix_orders_status_created", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     channel: Mapped[str] = mapped_column(String(32))
     channel_order_id: Mapped[str] = mapped_column(String(64))
     partner_id: Mapped[str] = mapped_column(String(64), default=NO_PARTNER)
-    customer_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     ship_to: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    split_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     total_amount: Mapped[str | None] = mapped_column(String(32), nullable=True)
     erp_order_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reservation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # Orchestration progress: the next step, retries and the reason a compensation is running for.
+    # Orchestration progress: whether the worker should run the order, the next step, retries.
+    saga_active: Mapped[bool] = mapped_column(Boolean, default=True)
     saga_step: Mapped[str] = mapped_column(String(32), default=SagaStep.price_order.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    #: The sales order was asked for at least once (its answer may have been lost).
+    pivot_attempted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Compensation: why it runs (rejection | cancellation), the steps still to run, the reason to
+    # end with, and the forward step to go back to if a cancellation turns out to be too late.
+    compensating_for: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    compensation: Mapped[list[str]] = mapped_column(JSON, default=list)
     rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    resume_step: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Holds: which kind, the status to go back to, the step that failed and when.
+    hold_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    held_from: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    failed_step: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    pending_replay_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Cancellation asked for by the channel, and how it ended when it could not be done.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    cancel_outcome: Mapped[str | None] = mapped_column(String(500), nullable=True)
     correlation_id: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -64,6 +112,11 @@ class OrderRow(Base):
     lines: Mapped[list[OrderLineRow]] = relationship(
         back_populates="order", lazy="selectin", order_by="OrderLineRow.line_no", cascade="all, delete-orphan"
     )
+    reservations: Mapped[list[OrderReservationRow]] = relationship(
+        lazy="selectin", order_by="OrderReservationRow.seq", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class OrderLineRow(Base):
@@ -81,6 +134,20 @@ class OrderLineRow(Base):
     order: Mapped[OrderRow] = relationship(back_populates="lines")
 
 
+class OrderReservationRow(Base):
+    """One shipment's reservation in the WMS: one per order, or one per warehouse when split."""
+
+    __tablename__ = "order_reservations"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100))
+    reservation_id: Mapped[str] = mapped_column(String(64))
+    warehouse: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # active | picking | released
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
 class OrderStatusChange(Base):
     """One row per transition, the first one from nothing to ``received``."""
 
@@ -95,4 +162,69 @@ class OrderStatusChange(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-__all__ = ["NO_PARTNER", "Base", "OrderLineRow", "OrderRow", "OrderStatusChange", "SagaStep"]
+class OrderStepLog(Base):
+    """One row per step the saga ran: succeeded, refused, failed (retrying), parked, compensated."""
+
+    __tablename__ = "order_saga_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    correlation_id: Mapped[str] = mapped_column(String(128), default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrderReplay(Base):
+    """The audit of every replay: who asked, when, from which step, and how it ended."""
+
+    __tablename__ = "order_replays"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")  # pending | succeeded | failed | rejected
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OrderEvent(Base):
+    """The outbox: events committed with the state change they announce, CloudEvents-shaped, for
+    a relay to publish later (``published_at`` stays NULL until it has)."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_unpublished", "published_at", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    specversion: Mapped[str] = mapped_column(String(8), default="1.0")
+    type: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(100), index=True)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    datacontenttype: Mapped[str] = mapped_column(String(40), default="application/json")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    correlationid: Mapped[str] = mapped_column(String(128), default="")
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+__all__ = [
+    "COMPENSATIONS",
+    "FORWARD_STEPS",
+    "NO_PARTNER",
+    "Base",
+    "HoldKind",
+    "OrderEvent",
+    "OrderLineRow",
+    "OrderReplay",
+    "OrderReservationRow",
+    "OrderRow",
+    "OrderStatusChange",
+    "OrderStepLog",
+    "SagaStep",
+]

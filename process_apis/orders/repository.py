@@ -6,13 +6,25 @@ transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Address, Money, Order, OrderLine, OrderStatus, Quantity
-from process_apis.orders.models import NO_PARTNER, OrderRow, OrderStatusChange
+from process_apis.orders.models import (
+    NO_PARTNER,
+    OrderEvent,
+    OrderReplay,
+    OrderRow,
+    OrderStatusChange,
+    OrderStepLog,
+)
+
+#: Statuses whose order counts against the customer's credit (booked, not yet invoiced).
+OPEN_CREDIT_STATUSES = (OrderStatus.accepted.value, OrderStatus.released.value, OrderStatus.shipped.value)
 
 
 def aware(value: datetime) -> datetime:
@@ -47,14 +59,18 @@ def to_order(row: OrderRow) -> Order:
         ship_to=Address.model_validate(row.ship_to) if row.ship_to else None,
         created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
+        reservation_ids=[r.reservation_id for r in row.reservations],
+        failed_step=row.failed_step,
+        last_error=row.last_error,
+        cancel_outcome=row.cancel_outcome,
     )
 
 
 async def get_order(session: AsyncSession, *, order_id: str) -> OrderRow | None:
-    return await session.get(OrderRow, order_id)
+    return await session.get(OrderRow, order_id, populate_existing=True)
 
 
-def _natural_key(*, channel: str, partner_id: str | None, channel_order_id: str) -> Select[OrderRow]:
+def _natural_key(*, channel: str, partner_id: str | None, channel_order_id: str) -> Select[tuple[OrderRow]]:
     return select(OrderRow).where(
         OrderRow.channel == channel,
         OrderRow.partner_id == (partner_id or NO_PARTNER),
@@ -89,9 +105,12 @@ async def list_orders(
     session: AsyncSession,
     *,
     partner_id: str | None,
-    channel: str | None,
-    channel_order_id: str | None,
-    status: OrderStatus | None,
+    channel: str | None = None,
+    channel_order_id: str | None = None,
+    status: OrderStatus | None = None,
+    customer_id: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
     limit: int,
     offset: int,
 ) -> list[OrderRow]:
@@ -104,8 +123,55 @@ async def list_orders(
         stmt = stmt.where(OrderRow.channel_order_id == channel_order_id)
     if status is not None:
         stmt = stmt.where(OrderRow.status == status.value)
+    if customer_id is not None:
+        stmt = stmt.where(OrderRow.customer_id == customer_id)
+    if created_from is not None:
+        stmt = stmt.where(OrderRow.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(OrderRow.created_at < created_to)
     stmt = stmt.order_by(OrderRow.created_at, OrderRow.id).limit(limit).offset(offset)
     return list((await session.execute(stmt)).scalars())
+
+
+async def list_parked(
+    session: AsyncSession,
+    *,
+    step: str | None,
+    hold_kind: str | None,
+    reason: str | None,
+    parked_before: datetime | None,
+    parked_after: datetime | None,
+    limit: int,
+    offset: int,
+) -> list[OrderRow]:
+    """The exception queue: orders on hold, oldest parked first."""
+    stmt = select(OrderRow).where(OrderRow.status == OrderStatus.on_hold.value, OrderRow.saga_active.is_(False))
+    if step is not None:
+        stmt = stmt.where(OrderRow.failed_step == step)
+    if hold_kind is not None:
+        stmt = stmt.where(OrderRow.hold_kind == hold_kind)
+    if reason is not None:
+        pattern = f"%{reason}%"
+        stmt = stmt.where(or_(OrderRow.last_error.ilike(pattern), OrderRow.status_reason.ilike(pattern)))
+    if parked_before is not None:
+        stmt = stmt.where(OrderRow.parked_at < parked_before)
+    if parked_after is not None:
+        stmt = stmt.where(OrderRow.parked_at >= parked_after)
+    stmt = stmt.order_by(OrderRow.parked_at, OrderRow.id).limit(limit).offset(offset)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def open_credit_exposure(session: AsyncSession, *, customer_id: str, excluding: str) -> Decimal:
+    """The total of the customer's booked, not yet invoiced orders (on hold ones included when
+    they were booked before the hold)."""
+    booked = or_(
+        OrderRow.status.in_(OPEN_CREDIT_STATUSES),
+        (OrderRow.status == OrderStatus.on_hold.value) & OrderRow.held_from.in_(OPEN_CREDIT_STATUSES),
+    )
+    stmt = select(OrderRow.total_amount).where(
+        OrderRow.customer_id == customer_id, OrderRow.id != excluding, OrderRow.total_amount.is_not(None), booked
+    )
+    return sum((Decimal(amount) for amount in (await session.execute(stmt)).scalars()), Decimal(0))
 
 
 async def add_status_change(session: AsyncSession, *, change: OrderStatusChange) -> None:
@@ -118,24 +184,77 @@ async def status_history(session: AsyncSession, *, order_id: str) -> list[OrderS
     return list((await session.execute(stmt)).scalars())
 
 
-async def claim_next_due(session: AsyncSession, *, now: datetime, lease_until: datetime) -> str | None:
-    """Claims the oldest received order that is due (never tried, or its backoff or lease is
-    over) by moving its ``next_attempt_at`` to ``lease_until``. The update is conditional, so two
-    workers never claim the same order."""
-    due = (
-        OrderRow.status == OrderStatus.received.value,
+def add_step_log(session: AsyncSession, *, entry: OrderStepLog) -> None:
+    session.add(entry)
+
+
+async def step_log(session: AsyncSession, *, order_id: str) -> list[OrderStepLog]:
+    stmt = select(OrderStepLog).where(OrderStepLog.order_id == order_id).order_by(OrderStepLog.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+def add_event(session: AsyncSession, *, event: OrderEvent) -> None:
+    session.add(event)
+
+
+async def events(session: AsyncSession, *, order_id: str | None = None) -> list[OrderEvent]:
+    stmt = select(OrderEvent).order_by(OrderEvent.seq)
+    if order_id is not None:
+        stmt = stmt.where(OrderEvent.subject == order_id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def unpublished_events(session: AsyncSession, *, limit: int) -> list[OrderEvent]:
+    """What a relay publishes next, oldest first."""
+    stmt = select(OrderEvent).where(OrderEvent.published_at.is_(None)).order_by(OrderEvent.seq).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+def add_replay(session: AsyncSession, *, replay: OrderReplay) -> None:
+    session.add(replay)
+
+
+async def get_replay(session: AsyncSession, *, replay_id: int) -> OrderReplay | None:
+    return await session.get(OrderReplay, replay_id)
+
+
+async def replays(session: AsyncSession, *, order_id: str) -> list[OrderReplay]:
+    stmt = select(OrderReplay).where(OrderReplay.order_id == order_id).order_by(OrderReplay.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+def _due(now: datetime) -> tuple[object, ...]:
+    return (
+        OrderRow.saga_active.is_(True),
         or_(OrderRow.next_attempt_at.is_(None), OrderRow.next_attempt_at <= now),
     )
+
+
+async def claim_next_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    worker_id: str = "",
+    skip: Sequence[str] = (),
+) -> str | None:
+    """Claims the oldest order whose saga is due (never tried, its backoff or lease over) by
+    moving its ``next_attempt_at`` to ``lease_until``. The update is conditional, so two workers
+    never claim the same order."""
+    due = _due(now)
     for _ in range(3):
+        stmt = select(OrderRow.id).where(*due)  # type: ignore[arg-type]
+        if skip:
+            stmt = stmt.where(OrderRow.id.not_in(list(skip)))
         candidate = (
-            await session.execute(select(OrderRow.id).where(*due).order_by(OrderRow.created_at, OrderRow.id).limit(1))
+            await session.execute(stmt.order_by(OrderRow.created_at, OrderRow.id).limit(1))
         ).scalar_one_or_none()
         if candidate is None:
             return None
         claimed = await session.execute(
             update(OrderRow)
-            .where(OrderRow.id == candidate, *due)
-            .values(next_attempt_at=lease_until)
+            .where(OrderRow.id == candidate, *due)  # type: ignore[arg-type]
+            .values(next_attempt_at=lease_until, claimed_by=worker_id or None)
             .execution_options(synchronize_session=False)
         )
         if getattr(claimed, "rowcount", 0) == 1:
@@ -143,15 +262,63 @@ async def claim_next_due(session: AsyncSession, *, now: datetime, lease_until: d
     return None
 
 
+async def release_claims(session: AsyncSession, *, worker_id: str) -> int:
+    """At start-up: the claims this worker held before it stopped (a crash, a SIGKILL) are due
+    at once instead of after their lease."""
+    done = await session.execute(
+        update(OrderRow)
+        .where(OrderRow.claimed_by == worker_id, OrderRow.saga_active.is_(True))
+        .values(next_attempt_at=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
+async def request_cancellation(session: AsyncSession, *, order_id: str, reason: str, at: datetime) -> None:
+    await session.execute(
+        update(OrderRow)
+        .where(OrderRow.id == order_id, OrderRow.cancel_requested_at.is_(None))
+        .values(
+            cancel_requested_at=at,
+            cancel_reason=reason[:500],
+            cancel_outcome=None,
+            saga_active=True,
+            next_attempt_at=None,
+            version=OrderRow.version + 1,
+            updated_at=at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(OrderRow.status, func.count()).group_by(OrderRow.status))
+    return {status: int(count) for status, count in rows.all()}
+
+
 __all__ = [
+    "OPEN_CREDIT_STATUSES",
+    "add_event",
     "add_order",
+    "add_replay",
     "add_status_change",
+    "add_step_log",
     "aware",
     "claim_next_due",
+    "count_by_status",
+    "events",
     "find_by_natural_key",
     "find_committed_by_natural_key",
     "get_order",
+    "get_replay",
     "list_orders",
+    "list_parked",
+    "open_credit_exposure",
+    "release_claims",
+    "replays",
+    "request_cancellation",
     "status_history",
+    "step_log",
     "to_order",
+    "unpublished_events",
 ]

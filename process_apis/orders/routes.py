@@ -11,7 +11,8 @@ from contracts.scopes import ORDERS_READ, ORDERS_WRITE
 from process_apis.orders import service
 from process_apis.orders.clients import ErpClient
 from process_apis.orders.flows.worker import wake_worker
-from process_apis.orders.schemas import OrderList
+from process_apis.orders.masterdata import CachedErp
+from process_apis.orders.schemas import CancelAccepted, OrderCancel, OrderList
 from service_kit.app import upstream
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
@@ -20,8 +21,8 @@ from service_kit.http import PARTNER_HEADER
 from service_kit.idempotency import IdempotencyDep
 
 
-def _erp(request: Request) -> ErpClient:
-    return ErpClient(upstream(request.app, "erp"))
+def _erp(request: Request) -> CachedErp:
+    return CachedErp(ErpClient(upstream(request.app, "erp")), request.app.state.master_data)
 
 
 def _acting_partner_header(
@@ -38,7 +39,7 @@ def _acting_partner_header(
     """Declares the header in the contract; ``Principal.acting_partner`` is what is used."""
 
 
-Erp = Annotated[ErpClient, Depends(_erp)]
+Erp = Annotated[CachedErp, Depends(_erp)]
 OrdersWrite = Annotated[Principal, require(ORDERS_WRITE)]
 OrdersRead = Annotated[Principal, require(ORDERS_READ)]
 OrderId = Annotated[str, Path(min_length=1, max_length=40, examples=["ord_0f8b6c1d2e3a4b5c6d7e8f9a0b1c2d3e"])]
@@ -53,6 +54,7 @@ def _problem(description: str) -> dict[str, Any]:
 
 UPSTREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     502: _problem("The ERP could not be asked (unavailable or an unexpected answer); retry with the same key."),
+    503: _problem("The ERP is over its call quota right now; retry with the same key after Retry-After."),
     504: _problem("The ERP did not answer in time; retry with the same key."),
 }
 
@@ -141,3 +143,38 @@ async def list_orders(
         limit=limit,
         offset=offset,
     )
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    status_code=202,
+    operation_id="cancelOrder",
+    summary="Cancel an order",
+    responses={
+        202: {
+            "description": "The cancellation is recorded and runs in the background (or the order is already "
+            "cancelled). Follow the order: it ends `cancelled`, or keeps its status with `cancel_outcome` "
+            "saying it was too late (already picked)."
+        },
+        404: {"description": "No such order, or it belongs to another partner."},
+        409: {
+            "description": "Too late (shipped) or nothing to cancel (rejected), or a request with this key is "
+            "still being processed."
+        },
+        422: {"description": "The body is not valid, or the Idempotency-Key was used with another body."},
+    },
+)
+async def cancel_order(
+    order_id: OrderId,
+    body: OrderCancel,
+    principal: OrdersWrite,
+    idem: IdempotencyDep,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> CancelAccepted:
+    answer = await service.request_cancellation(
+        session=session, idem=idem, order_id=order_id, partner_id=principal.acting_partner, reason=body.reason
+    )
+    background.add_task(wake_worker, request.app)
+    return answer

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import CustomerStatus, Order, OrderAccepted, OrderCreate, OrderStatus, ProductStatus
 from process_apis.orders import lifecycle, repository
 from process_apis.orders.clients import ErpClient
+from process_apis.orders.masterdata import CachedErp
 from process_apis.orders.models import OrderLineRow, OrderRow, SagaStep
-from process_apis.orders.schemas import OrderList
+from process_apis.orders.schemas import CancelAccepted, OrderList
 from service_kit.correlation import current_correlation_id
 from service_kit.errors import BusinessRuleViolation, Conflict, NotFound
 from service_kit.idempotency import Idempotency
@@ -44,7 +45,7 @@ def status_url(order_id: str) -> str:
 
 
 async def receive_order(
-    *, session: AsyncSession, idem: Idempotency, erp: ErpClient, order: OrderCreate, partner_id: str | None
+    *, session: AsyncSession, idem: Idempotency, erp: ErpClient | CachedErp, order: OrderCreate, partner_id: str | None
 ) -> Receipt:
     replay = await idem.start()
     if replay is not None:
@@ -78,7 +79,7 @@ def _duplicate(order: OrderCreate, existing_id: str | None) -> Conflict:
     )
 
 
-async def check_order(*, erp: ErpClient, order: OrderCreate) -> None:
+async def check_order(*, erp: ErpClient | CachedErp, order: OrderCreate) -> None:
     """Customer known and active, currency the customer's, every SKU known and active. All
     problems are reported at once, each with the JSON pointer of the field to fix."""
     errors: list[dict[str, Any]] = []
@@ -118,8 +119,11 @@ def _new_row(order: OrderCreate, *, partner_id: str | None) -> OrderRow:
         customer_id=order.customer_id,
         currency=order.currency,
         ship_to=order.ship_to.model_dump(mode="json") if order.ship_to else None,
+        split_allowed=order.split_shipments_allowed,
+        saga_active=True,
         saga_step=SagaStep.price_order.value,
         attempts=0,
+        compensation=[],
         correlation_id=current_correlation_id(),
         created_at=now,
         updated_at=now,
@@ -162,4 +166,46 @@ async def list_orders(
     return OrderList(items=[repository.to_order(row) for row in rows])
 
 
-__all__ = ["Receipt", "check_order", "get_order", "list_orders", "receive_order", "status_url"]
+#: Where a cancellation can no longer be done at all.
+_TOO_LATE_TO_CANCEL = (OrderStatus.shipped, OrderStatus.invoiced, OrderStatus.completed)
+
+
+async def request_cancellation(
+    *, session: AsyncSession, idem: Idempotency, order_id: str, partner_id: str | None, reason: str
+) -> CancelAccepted:
+    """Records the cancellation for the worker to carry out (it undoes what the saga did: cancel
+    picking, cancel the ERP sales order, give the stock back) and answers at once. Whether it could
+    be done shows on the order: ``cancelled``, or ``cancel_outcome`` saying it came too late."""
+    replay = await idem.start()
+    if replay is not None:
+        return CancelAccepted.model_validate(replay.body)
+    row = await repository.get_order(session, order_id=order_id)
+    if row is None or (partner_id is not None and row.partner_id != partner_id):
+        raise NotFound(f"No order {order_id}.")
+    status = OrderStatus(row.status)
+    if status in _TOO_LATE_TO_CANCEL:
+        raise Conflict(
+            f"Order {order_id} is already {status.value}: too late to cancel it; ask for a return instead.",
+            status=status.value,
+        )
+    if status is OrderStatus.rejected:
+        raise Conflict(f"Order {order_id} was rejected; there is nothing to cancel.", status=status.value)
+    pending = status is not OrderStatus.cancelled
+    if pending and row.cancel_requested_at is None:
+        # A conditional update that also bumps the row's version: a worker writing this order at
+        # the same moment sees the change and reads it again instead of overwriting it.
+        await repository.request_cancellation(session, order_id=order_id, reason=reason, at=datetime.now(UTC))
+    answer = CancelAccepted(id=order_id, status=status, cancel_requested=pending, status_url=status_url(order_id))
+    await idem.finish(session, status_code=ACCEPTED, body=answer.model_dump(mode="json"))
+    return answer
+
+
+__all__ = [
+    "Receipt",
+    "check_order",
+    "get_order",
+    "list_orders",
+    "receive_order",
+    "request_cancellation",
+    "status_url",
+]

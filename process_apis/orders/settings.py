@@ -14,12 +14,29 @@ class OrdersSettings(ServiceSettings):
     #: Seconds the worker sleeps between passes when intake does not wake it earlier.
     worker_poll_interval: float = 5.0
     #: Orders handled per pass at most, so one pass stays bounded.
-    worker_batch_size: int = 50
-    #: Seconds an order stays claimed by a pass; a crashed worker's orders are picked up after it.
-    worker_claim_lease: float = 120.0
-    #: After a technical failure the next attempt waits initial * 2^(attempts-1), capped at max.
+    worker_batch_size: int = 200
+    #: Orders the worker runs at the same time (each one step at a time).
+    worker_concurrency: int = 8
+    #: Seconds an order stays claimed without progress; a crashed worker's orders are picked up
+    #: after it (at once by the same worker restarted: it releases its own claims on start-up).
+    worker_claim_lease: float = 60.0
+    #: This worker's name in claims; default ``<host>:<port>``, stable across restarts.
+    worker_id: str = ""
+    #: After a technical failure the next attempt waits about initial * 2^(attempts-1), capped at
+    #: max, with jitter; after ``retry_max_attempts`` failures in a row the order is parked.
     retry_backoff_initial: float = 5.0
     retry_backoff_max: float = 900.0
+    retry_max_attempts: int = 5
+    #: Pace calls to the ERP to at most this many per second (0: no pacing; set it just under
+    #: the ERP's quota). 429 answers are honoured either way.
+    erp_calls_per_second: float = 0.0
+    #: Consecutive failures that open an upstream's circuit, and seconds it stays open.
+    breaker_threshold: int = 5
+    breaker_ttl: float = 30.0
+    #: Seconds intake trusts a customer or item it looked up in the ERP (0: always ask).
+    master_data_ttl: float = 60.0
+    #: Seconds between two prunings of idempotency keys older than 24 hours.
+    idempotency_prune_interval: float = 3600.0
 
 
 __all__ = ["OrdersSettings"]

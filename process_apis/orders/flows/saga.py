@@ -1,17 +1,20 @@
-"""Drives one received order through its steps, recording each result before the next step runs.
+"""Drives one order through its saga, recording each step's outcome before the next one runs.
 
-    price_order -> reserve_stock -> create_sales_order -> record_activity -> accepted
-                        |                   |
-             refused: rejected    refused: release_reservation -> rejected
+    price_order -> check_credit -> reserve_stock -> create_sales_order -> release_to_warehouse -> record_activity
+                        |               |            (pivot: accepted)      (released)
+                  over limit: on hold   refused before the pivot: compensate in reverse -> rejected
 
-The next step is kept on the order (``saga_step``), so a worker that stops anywhere resumes
-where it stood instead of redoing finished steps. No database transaction is held across a call
-to the tier below: each step's result is recorded in its own short transaction.
+The next step is kept on the order (``saga_step``) and committed after every step, so a worker
+that stops anywhere (a SIGKILL included) resumes where the order stood instead of redoing
+finished steps. No database transaction is held across a call to the tier below.
 
-A business refusal before the ERP sales order rejects the order (releasing the reservation when
-there is one); after it, the order goes forward (a refused CRM activity does not undo a sale). A
-technical failure leaves the order in ``received`` with ``last_error`` and a ``next_attempt_at``
-that backs off exponentially.
+Before the pivot a business refusal compensates in reverse (``release_stock``) and rejects the
+order with a reason; after it the steps only go forward, and a refusal parks the order for a
+person. A cancellation (asked for by the channel) switches the order to its compensations:
+``cancel_picking`` (too late once picked: said on the order, and it goes on), then
+``cancel_sales_order``, then ``release_stock``. A technical failure (timeout, 5xx, an open
+circuit) is retried with jittered backoff and, when the attempts are used up, parks the order on
+hold in the exception queue; a quota answer (429) is only waited out, never counted.
 """
 
 from __future__ import annotations
@@ -24,30 +27,22 @@ from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
-from contracts import Order, OrderStatus, Reservation, SalesOrder
-from process_apis.orders import lifecycle, repository
-from process_apis.orders.clients import InsufficientStock, OrderClients, PriceQuoteResult, Refused
-from process_apis.orders.flows import steps
+from contracts import Order, OrderStatus
+from process_apis.orders import repository
+from process_apis.orders.clients import OrderClients, Refused
+from process_apis.orders.flows import outcomes, steps
+from process_apis.orders.flows.outcomes import RetryPolicy
 from process_apis.orders.models import OrderRow, SagaStep
 from service_kit.db import Database
 from service_kit.errors import UpstreamTimeout, UpstreamUnavailable
+from service_kit.http import UpstreamThrottled
 
 log = structlog.get_logger("process_apis.orders.saga")
 
-REASON_MAX = 500
-
 #: Builds the clients for one order: acting for its partner, carrying its correlation id.
 ClientsFactory = Callable[..., OrderClients]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    initial: float
-    maximum: float
-
-    def delay(self, attempts: int) -> timedelta:
-        return timedelta(seconds=min(self.initial * 2 ** max(attempts - 1, 0), self.maximum))
 
 
 @dataclass(frozen=True)
@@ -56,11 +51,29 @@ class Progress:
 
     order: Order
     step: SagaStep
+    active: bool
+    cancelling: bool
+    cancel_pending: bool
+    split_allowed: bool
+    reservation_ids: tuple[str, ...]
+    picking_ids: tuple[str, ...]
+    references: tuple[str, ...]
     correlation_id: str
 
 
 def _progress(row: OrderRow) -> Progress:
-    return Progress(order=repository.to_order(row), step=SagaStep(row.saga_step), correlation_id=row.correlation_id)
+    return Progress(
+        order=repository.to_order(row),
+        step=SagaStep(row.saga_step),
+        active=row.saga_active,
+        cancelling=row.compensating_for == "cancellation",
+        cancel_pending=row.cancel_requested_at is not None and row.compensating_for is None,
+        split_allowed=row.split_allowed,
+        reservation_ids=tuple(r.reservation_id for r in row.reservations if r.status != "released"),
+        picking_ids=tuple(r.reservation_id for r in row.reservations if r.status == "picking"),
+        references=tuple(outcomes.references_of(row)),
+        correlation_id=row.correlation_id,
+    )
 
 
 async def load_progress(db: Database, *, order_id: str) -> Progress | None:
@@ -69,146 +82,139 @@ async def load_progress(db: Database, *, order_id: str) -> Progress | None:
         return _progress(row) if row else None
 
 
-async def advance_order(
-    *, db: Database, make_clients: ClientsFactory, order_id: str, now: datetime, policy: RetryPolicy
-) -> OrderStatus | None:
-    """Runs the order's remaining steps. Returns its new status when it left ``received``,
-    ``None`` when it is still there (waiting for a retry) or was not ``received`` at all."""
-    progress = await load_progress(db, order_id=order_id)
-    if progress is None or progress.order.status is not OrderStatus.received:
-        return None
-    clients = make_clients(partner_id=progress.order.partner_id, correlation_id=progress.correlation_id or None)
-    with structlog.contextvars.bound_contextvars(order_id=order_id, correlation_id=progress.correlation_id):
-        while progress.order.status is OrderStatus.received:
-            step = progress.step
-            try:
-                result = await _perform(step, progress.order, clients)
-            except Refused as refusal:
-                log.info("order_step_refused", step=step.value, system=refusal.system, detail=refusal.detail)
-                progress = await _in_step(db, order_id, step, partial(_refused, step=step, refusal=refusal))
-            except (UpstreamUnavailable, UpstreamTimeout) as exc:
-                log.warning("order_step_failed", step=step.value, error=exc.detail)
-                await _defer(db, order_id=order_id, error=f"{step.value}: {exc.detail}", now=now, policy=policy)
-                return None
-            except Exception as exc:
-                log.exception("order_step_crashed", step=step.value)
-                await _defer(
-                    db, order_id=order_id, error=f"{step.value}: internal error {exc!r}", now=now, policy=policy
-                )
-                return None
-            else:
-                progress = await _in_step(db, order_id, step, partial(_record, step=step, result=result))
-            if progress.step is step and progress.order.status is OrderStatus.received:
-                return None  # someone else moved the order on; leave it to them
-    log.info("order_processed", status=progress.order.status.value, reason=progress.order.status_reason)
-    return progress.order.status
-
-
-async def _perform(step: SagaStep, order: Order, clients: OrderClients) -> Any:
-    match step:
-        case SagaStep.price_order:
-            return await steps.price_order(erp=clients.erp, order=order)
-        case SagaStep.reserve_stock:
-            return await steps.reserve_stock(wms=clients.wms, order=order)
-        case SagaStep.create_sales_order:
-            return await steps.create_sales_order(erp=clients.erp, order=order)
-        case SagaStep.record_activity:
-            return await steps.record_activity(crm=clients.crm, order=order)
-        case SagaStep.release_reservation:
-            return await steps.release_reservation(wms=clients.wms, order=order)
-    raise ValueError(f"no step to run at {step.value}")
-
-
 Change = Callable[[AsyncSession, OrderRow], Any]
 
 
-async def _in_step(db: Database, order_id: str, step: SagaStep, change: Change) -> Progress:
-    """Applies ``change`` to the order in one transaction, unless the order moved meanwhile."""
-    async with db.transaction() as session:
-        row = await repository.get_order(session, order_id=order_id)
-        if row is None:
-            raise LookupError(f"order {order_id} vanished")
-        if row.status == OrderStatus.received.value and row.saga_step == step.value:
-            await change(session, row)
-            row.updated_at = datetime.now(UTC)
-        return _progress(row)
+async def in_step(db: Database, order_id: str, step: SagaStep | None, change: Change, *, lease: timedelta) -> Progress:
+    """Applies ``change`` to the order in one transaction, unless the order moved on meanwhile
+    (another worker, a replay). A concurrent change of the same row (a cancellation arriving) is
+    detected by the row's version; the change is then applied again to the fresh row."""
+    for attempt in range(5):
+        try:
+            async with db.transaction() as session:
+                row = await repository.get_order(session, order_id=order_id)
+                if row is None:
+                    raise LookupError(f"order {order_id} vanished")
+                if row.saga_active and (step is None or row.saga_step == step.value):
+                    now = datetime.now(UTC)
+                    held = repository.aware(row.next_attempt_at) if row.next_attempt_at else None
+                    if held is not None and now < held < now + lease:
+                        row.next_attempt_at = now + lease  # extend the claim while the order moves
+                    await change(session, row)
+                    row.updated_at = now
+                return _progress(row)
+        except StaleDataError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
-async def _record(session: AsyncSession, row: OrderRow, *, step: SagaStep, result: Any) -> None:
-    row.attempts, row.last_error = 0, None
+async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db: Database) -> Any:
+    order = progress.order
     match step:
         case SagaStep.price_order:
-            quote: PriceQuoteResult = result
-            for line, priced in zip(row.lines, quote.lines, strict=True):
-                line.unit_price, line.line_total = priced.unit_price.amount, priced.line_total.amount
-            row.total_amount = quote.total.amount
-            row.saga_step = SagaStep.reserve_stock.value
+            return await steps.price_order(erp=clients.erp, order=order)
+        case SagaStep.check_credit:
+            async with db.transaction() as session:
+                exposure = await repository.open_credit_exposure(
+                    session, customer_id=order.customer_id, excluding=order.id
+                )
+            return await steps.check_credit(erp=clients.erp, order=order, open_exposure=exposure)
         case SagaStep.reserve_stock:
-            reservation: Reservation = result
-            warehouses = {line.sku: line.warehouse for line in reservation.lines}
-            for order_line in row.lines:
-                order_line.warehouse = warehouses.get(order_line.sku, reservation.warehouse)
-            row.reservation_id = reservation.id
-            row.saga_step = SagaStep.create_sales_order.value
+            return await steps.reserve_stock(wms=clients.wms, order=order, split_allowed=progress.split_allowed)
         case SagaStep.create_sales_order:
-            sales_order: SalesOrder = result
-            row.erp_order_number = sales_order.number
-            row.saga_step = SagaStep.record_activity.value
+            return await steps.create_sales_order(erp=clients.erp, order=order)
+        case SagaStep.release_to_warehouse:
+            return await steps.release_to_warehouse(wms=clients.wms, reservation_ids=progress.reservation_ids)
         case SagaStep.record_activity:
-            await _finish(session, row, OrderStatus.accepted, reason=None)
-        case SagaStep.release_reservation:
-            await _finish(session, row, OrderStatus.rejected, reason=row.rejection_reason)
-
-
-async def _refused(session: AsyncSession, row: OrderRow, *, step: SagaStep, refusal: Refused) -> None:
-    match step:
-        case SagaStep.price_order:
-            await _finish(session, row, OrderStatus.rejected, reason=f"the ERP refused to price it: {refusal.detail}")
-        case SagaStep.reserve_stock if isinstance(refusal, InsufficientStock):
-            short = ", ".join(refusal.skus) if refusal.skus else refusal.detail
-            await _finish(session, row, OrderStatus.rejected, reason=f"insufficient stock for {short}")
-        case SagaStep.reserve_stock:
-            await _finish(
-                session, row, OrderStatus.rejected, reason=f"the WMS refused the reservation: {refusal.detail}"
+            return await steps.record_activity(crm=clients.crm, order=order)
+        case SagaStep.cancel_picking:
+            return await steps.cancel_picking(wms=clients.wms, reservation_ids=progress.picking_ids)
+        case SagaStep.cancel_sales_order:
+            return await steps.cancel_sales_order(erp=clients.erp, order_id=order.id, number=order.erp_order_number)
+        case SagaStep.release_stock:
+            return await steps.release_stock(
+                wms=clients.wms, reservation_ids=progress.reservation_ids, references=progress.references
             )
-        case SagaStep.create_sales_order:
-            row.rejection_reason = f"the ERP refused the sales order: {refusal.detail}"[:REASON_MAX]
-            if row.reservation_id:
-                row.saga_step = SagaStep.release_reservation.value  # compensate first, then reject
+    raise ValueError(f"no step to run at {step.value}")
+
+
+async def _mark_pivot(session: AsyncSession, row: OrderRow) -> None:
+    row.pivot_attempted = True
+
+
+async def advance_order(
+    *,
+    db: Database,
+    make_clients: ClientsFactory,
+    order_id: str,
+    now: datetime,
+    policy: RetryPolicy,
+    lease: timedelta = timedelta(seconds=60),
+) -> OrderStatus | None:
+    """Runs the order's remaining steps. Returns its status when its saga stopped (done, or
+    waiting for a person), ``None`` when it waits for a retry or had nothing to do."""
+    progress = await load_progress(db, order_id=order_id)
+    if progress is None or not progress.active:
+        return None
+    clients = make_clients(partner_id=progress.order.partner_id, correlation_id=progress.correlation_id or None)
+    run = partial(in_step, db, order_id, lease=lease)
+    with structlog.contextvars.bound_contextvars(order_id=order_id, correlation_id=progress.correlation_id):
+        while progress.active:
+            if progress.cancel_pending:
+                progress = await run(None, partial(_cancel, now=now))
+                continue
+            step = progress.step
+            if step is SagaStep.create_sales_order and progress.order.erp_order_number is None:
+                await run(step, _mark_pivot)
+            try:
+                result = await _perform(step, progress, clients, db)
+            except Refused as refusal:
+                log.info("order_step_refused", step=step.value, system=refusal.system, detail=refusal.detail)
+                progress = await run(step, partial(_refused, step=step, refusal=refusal, now=now))
+            except UpstreamThrottled as exc:
+                log.info("order_step_throttled", step=step.value, retry_after=exc.retry_after)
+                await run(step, partial(_throttled, delay=exc.retry_after, now=now))
+                return None
+            except (UpstreamUnavailable, UpstreamTimeout) as exc:
+                log.warning("order_step_failed", step=step.value, error=exc.detail)
+                error = f"{step.value}: {exc.detail}"
+                progress = await run(step, partial(_failed, step=step, error=error, now=now, policy=policy))
+                return progress.order.status if not progress.active else None
+            except Exception as exc:
+                log.exception("order_step_crashed", step=step.value)
+                error = f"{step.value}: internal error {exc!r}"
+                progress = await run(step, partial(_failed, step=step, error=error, now=now, policy=policy))
+                return progress.order.status if not progress.active else None
             else:
-                await _finish(session, row, OrderStatus.rejected, reason=row.rejection_reason)
-        case SagaStep.record_activity:
-            # After the sale the order goes forward; the missing activity is said, not hidden.
-            await _finish(
-                session, row, OrderStatus.accepted, reason=f"accepted; the CRM refused the activity: {refusal.detail}"
-            )
-        case SagaStep.release_reservation:
-            log.warning("reservation_release_refused", reservation_id=row.reservation_id, detail=refusal.detail)
-            await _finish(session, row, OrderStatus.rejected, reason=row.rejection_reason)
+                progress = await run(step, partial(_succeeded, step=step, result=result, now=now))
+            if progress.active and progress.step is step and not progress.cancel_pending:
+                return None  # someone else moved the order on (or back); leave it to them
+    log.info("order_saga_stopped", status=progress.order.status.value, reason=progress.order.status_reason)
+    return progress.order.status
 
 
-async def _finish(session: AsyncSession, row: OrderRow, status: OrderStatus, *, reason: str | None) -> None:
-    row.saga_step = SagaStep.done.value
-    row.next_attempt_at = None
-    await lifecycle.change_status(
-        session,
-        order=row,
-        to=status,
-        reason=reason[:REASON_MAX] if reason else None,
-        correlation_id=row.correlation_id,
-        at=datetime.now(UTC),
-    )
+async def _cancel(session: AsyncSession, row: OrderRow, *, now: datetime) -> None:
+    await outcomes.begin_cancellation(session, row, now=now)
 
 
-async def _defer(db: Database, *, order_id: str, error: str, now: datetime, policy: RetryPolicy) -> None:
-    async with db.transaction() as session:
-        row = await repository.get_order(session, order_id=order_id)
-        if row is None or row.status != OrderStatus.received.value:
-            return
-        row.attempts += 1
-        row.last_error = error[:2000]
-        row.next_attempt_at = now + policy.delay(row.attempts)
-        row.updated_at = datetime.now(UTC)
+async def _succeeded(session: AsyncSession, row: OrderRow, *, step: SagaStep, result: Any, now: datetime) -> None:
+    await outcomes.succeeded(session, row, step=step, result=result, now=now)
 
 
-__all__ = ["ClientsFactory", "Progress", "RetryPolicy", "advance_order", "load_progress"]
+async def _refused(session: AsyncSession, row: OrderRow, *, step: SagaStep, refusal: Refused, now: datetime) -> None:
+    await outcomes.refused(session, row, step=step, refusal=refusal, now=now)
+
+
+async def _failed(
+    session: AsyncSession, row: OrderRow, *, step: SagaStep, error: str, now: datetime, policy: RetryPolicy
+) -> None:
+    await outcomes.failed(session, row, step=step, error=error, now=now, policy=policy)
+
+
+async def _throttled(session: AsyncSession, row: OrderRow, *, delay: float, now: datetime) -> None:
+    row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+    row.claimed_by = None
+
+
+__all__ = ["ClientsFactory", "Progress", "RetryPolicy", "advance_order", "in_step", "load_progress"]

@@ -1,19 +1,35 @@
-"""The steps of the order flow, one function each: canonical order in, the system's document out.
+"""The steps of the order saga, one function each, and the compensations of those that have one:
 
-Steps only talk to the tier below; they neither read nor write this service's database (the
-saga records each result). Each raises ``Refused`` when the system says no for a business
-reason and ``UpstreamUnavailable``/``UpstreamTimeout`` for a technical failure. Each is safe to
-run again after a crash: the ERP and WMS find the earlier document by the order id, and the
-activity is looked up before it is recorded.
+    step                   system  compensation
+    price_order            ERP     -
+    check_credit           ERP     -              (over the limit: on hold for review)
+    reserve_stock          WMS     release_stock
+    create_sales_order     ERP     cancel_sales_order   <- the pivot
+    release_to_warehouse   WMS     cancel_picking
+    record_activity        CRM     -
+
+Steps only talk to the tier below; they neither read nor write this service's database (the saga
+records each result). Each raises ``Refused`` when the system says no for a business reason and
+``UpstreamUnavailable``/``UpstreamTimeout`` for a technical failure. Each is safe to run again
+after a crash or a lost answer: the ERP and WMS find the earlier document by the order id, and
+the activity is looked up before it is recorded. Compensations look documents up by reference
+too, so one made by an attempt whose answer was lost is undone as well.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
 from contracts import (
+    CustomerKind,
     Order,
+    Quantity,
     Reservation,
     ReservationCreate,
     ReservationLineCreate,
+    ReservationStatus,
     SalesOrder,
     SalesOrderCreate,
     SalesOrderLineCreate,
@@ -23,18 +39,26 @@ from process_apis.orders.clients import (
     ActivityCreate,
     CrmClient,
     ErpClient,
+    InsufficientStock,
     PriceQuoteLineRequest,
     PriceQuoteRequest,
     PriceQuoteResult,
+    Refused,
     WmsClient,
 )
+from process_apis.orders.flows import plan
 from service_kit.errors import UpstreamUnavailable
 
 ORDER_ACCEPTED = "order_accepted"
 
 
+def shipment_reference(order_id: str, number: int) -> str:
+    """The WMS reference of a split order's n-th shipment (the whole order uses the order id)."""
+    return f"{order_id}.{number}"
+
+
 async def price_order(*, erp: ErpClient, order: Order) -> PriceQuoteResult:
-    """The customer's prices for every line (ERP price quote), line by line in order."""
+    """The customer's prices for every line (ERP price quote, customer and channel price list)."""
     request = PriceQuoteRequest(
         customer_id=order.customer_id,
         currency=order.currency,
@@ -46,18 +70,67 @@ async def price_order(*, erp: ErpClient, order: Order) -> PriceQuoteResult:
     return quote
 
 
-async def reserve_stock(*, wms: WmsClient, order: Order) -> Reservation:
-    """Stock for every line in one warehouse, under the order id as reference."""
-    return await wms.reserve(
-        ReservationCreate(
-            reference=order.id,
-            lines=[ReservationLineCreate(sku=line.sku, quantity=line.quantity) for line in order.lines],
+@dataclass(frozen=True)
+class CreditDecision:
+    approved: bool
+    detail: str
+
+
+async def check_credit(*, erp: ErpClient, order: Order, open_exposure: Decimal) -> CreditDecision:
+    """B2B accounts with a credit limit: the customer's open orders plus this one must stay
+    within it. Others (consumers, accounts without a limit) pass."""
+    customer = await erp.get_customer(order.customer_id)
+    if customer is None:
+        raise Refused("erp", f"customer {order.customer_id} is unknown to the ERP")
+    if customer.kind is not CustomerKind.b2b or customer.credit_limit is None:
+        return CreditDecision(True, "no credit limit applies")
+    total = order.total.value if order.total else Decimal(0)
+    exposure = open_exposure + total
+    limit = customer.credit_limit.value
+    if exposure > limit:
+        return CreditDecision(
+            False,
+            f"credit limit {limit} {customer.credit_limit.currency} exceeded: open orders {open_exposure} "
+            f"+ this order {total}; held for credit review",
         )
-    )
+    return CreditDecision(True, f"within credit limit {limit} (exposure {exposure})")
+
+
+async def reserve_stock(*, wms: WmsClient, order: Order, split_allowed: bool) -> list[Reservation]:
+    """Stock for every line, by the rule in ``flows.plan``: the whole order from one warehouse,
+    else (only when allowed) split shipments. On a refusal nothing stays reserved by this step."""
+    lines = [ReservationLineCreate(sku=line.sku, quantity=line.quantity) for line in order.lines]
+    try:
+        return [await wms.reserve(ReservationCreate(reference=order.id, lines=lines))]
+    except InsufficientStock:
+        if not split_allowed:
+            raise
+    wanted = plan.demand([(line.sku, line.quantity.amount) for line in order.lines])
+    positions = await wms.stock(list(wanted))
+    shipments = plan.plan_split(wanted, positions)
+    if shipments is None:
+        short = plan.short_skus(wanted, positions)
+        raise InsufficientStock("Not enough stock in all warehouses together.", skus=short)
+    made: list[Reservation] = []
+    try:
+        for number, shipment in enumerate(shipments, start=1):
+            request = ReservationCreate(
+                reference=shipment_reference(order.id, number),
+                lines=[
+                    ReservationLineCreate(sku=sku, quantity=Quantity.of(qty))
+                    for sku, qty in shipment.quantities.items()
+                ],
+            )
+            made.append(await wms.reserve(request))
+    except Refused:
+        await release_stock(wms=wms, reservation_ids=[r.id for r in made], references=())
+        raise
+    return made
 
 
 async def create_sales_order(*, erp: ErpClient, order: Order) -> SalesOrder:
-    """The ERP sales order at the prices quoted, with the order id as external reference."""
+    """The pivot: the ERP sales order at the prices quoted, with the order id as external
+    reference, so a retry finds the one booked before instead of booking a second."""
     lines = []
     for line in order.lines:
         if line.unit_price is None:
@@ -72,6 +145,11 @@ async def create_sales_order(*, erp: ErpClient, order: Order) -> SalesOrder:
             ship_to=order.ship_to,
         )
     )
+
+
+async def release_to_warehouse(*, wms: WmsClient, reservation_ids: Sequence[str]) -> list[Reservation]:
+    """Every reservation goes to the warehouse floor for picking."""
+    return [await wms.release_for_picking(reservation_id) for reservation_id in reservation_ids]
 
 
 async def record_activity(*, crm: CrmClient, order: Order) -> Activity:
@@ -90,11 +168,47 @@ async def record_activity(*, crm: CrmClient, order: Order) -> Activity:
     )
 
 
-async def release_reservation(*, wms: WmsClient, order: Order) -> Reservation | None:
-    """Compensation: gives the order's reserved stock back (nothing to do without a reservation)."""
-    if order.reservation_id is None:
-        return None
-    return await wms.release(order.reservation_id)
+# Compensations -------------------------------------------------------------------------------
 
 
-__all__ = ["create_sales_order", "price_order", "record_activity", "release_reservation", "reserve_stock"]
+async def cancel_picking(*, wms: WmsClient, reservation_ids: Sequence[str]) -> list[Reservation]:
+    """Takes every reservation back off the floor; raises ``PickingTooLate`` once one is picked."""
+    return [await wms.cancel_picking(reservation_id) for reservation_id in reservation_ids]
+
+
+async def cancel_sales_order(*, erp: ErpClient, order_id: str, number: str | None) -> SalesOrder | None:
+    """Cancels the order's ERP sales order, found by the order id when its number never came back."""
+    if number is None:
+        found = await erp.find_sales_order(order_id)
+        if found is None:
+            return None
+        number = found.number
+    return await erp.cancel_sales_order(number)
+
+
+async def release_stock(*, wms: WmsClient, reservation_ids: Sequence[str], references: Sequence[str]) -> list[str]:
+    """Gives the stock back: the reservations recorded, and any active one the WMS holds under the
+    order's references (made by an attempt whose answer was lost). Returns what was released."""
+    ids = list(dict.fromkeys(reservation_ids))
+    for reference in references:
+        for found in await wms.find_reservations(reference):
+            if found.status is not ReservationStatus.released and found.id not in ids:
+                ids.append(found.id)
+    for reservation_id in ids:
+        await wms.release(reservation_id)
+    return ids
+
+
+__all__ = [
+    "CreditDecision",
+    "cancel_picking",
+    "cancel_sales_order",
+    "check_credit",
+    "create_sales_order",
+    "price_order",
+    "record_activity",
+    "release_stock",
+    "release_to_warehouse",
+    "reserve_stock",
+    "shipment_reference",
+]

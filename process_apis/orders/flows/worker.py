@@ -1,15 +1,19 @@
-"""The background worker: wakes when intake records an order (or every poll interval), then
-takes the due received orders one at a time through the saga.
+"""The background worker: wakes when intake records an order or a request changes one (or every
+poll interval), then runs the due orders through the saga, ``worker_concurrency`` at a time.
 
 ``process_pending_orders`` is one pass, callable on its own (tests drive it directly). Passes in
-one process never overlap; across processes the conditional claim in the repository keeps two
-workers off the same order.
+one process never overlap, and an order running in this process is never claimed twice by it;
+across processes the conditional claim in the repository keeps two workers off the same order.
+
+``release_own_claims`` runs at start-up: a worker restarted after a crash (same ``worker_id``)
+takes its orders back at once instead of waiting for their lease to run out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -17,45 +21,86 @@ from fastapi import FastAPI
 
 from process_apis.orders import repository
 from process_apis.orders.clients import OrderClients, clients_for
-from process_apis.orders.flows.saga import RetryPolicy, advance_order
+from process_apis.orders.flows.outcomes import RetryPolicy
+from process_apis.orders.flows.saga import advance_order
 from process_apis.orders.settings import OrdersSettings
+from service_kit import idempotency
 from service_kit.db import Database
 
 log = structlog.get_logger("process_apis.orders.worker")
 
 
+def worker_id(settings: OrdersSettings) -> str:
+    return settings.worker_id or f"{socket.gethostname()}:{settings.port}"
+
+
 def install_worker_state(app: FastAPI) -> None:
     app.state.orders_wakeup = asyncio.Event()
     app.state.orders_pass_lock = asyncio.Lock()
+    app.state.orders_in_flight = set()
 
 
 def wake_worker(app: FastAPI) -> None:
-    """Tell the worker there is new work (intake calls this once its transaction committed)."""
+    """Tell the worker there is new work (called once the request's transaction committed)."""
     app.state.orders_wakeup.set()
 
 
-async def process_pending_orders(app: FastAPI, *, now: datetime | None = None) -> int:
-    """One pass over the due received orders. Returns how many left ``received`` (accepted or
-    rejected). ``now`` is the pass's clock for claims and backoff (tests move it forward)."""
+async def release_own_claims(app: FastAPI) -> None:
+    """Start-up hook: orders this worker claimed before it died are due again now."""
     settings: OrdersSettings = app.state.settings
     db: Database = app.state.db
-    policy = RetryPolicy(initial=settings.retry_backoff_initial, maximum=settings.retry_backoff_max)
+    async with db.transaction() as session:
+        released = await repository.release_claims(session, worker_id=worker_id(settings))
+    if released:
+        log.info("order_claims_released", count=released)
+
+
+async def process_pending_orders(app: FastAPI, *, now: datetime | None = None) -> int:
+    """One pass over the due orders. Returns how many stopped (done, rejected, cancelled, or on
+    hold for a person). ``now`` is the pass's clock for claims and backoff (tests move it)."""
+    settings: OrdersSettings = app.state.settings
+    db: Database = app.state.db
+    policy = RetryPolicy(
+        initial=settings.retry_backoff_initial,
+        maximum=settings.retry_backoff_max,
+        max_attempts=settings.retry_max_attempts,
+    )
+    lease = timedelta(seconds=settings.worker_claim_lease)
+    me = worker_id(settings)
+    in_flight: set[str] = app.state.orders_in_flight
 
     def make_clients(*, partner_id: str | None, correlation_id: str | None) -> OrderClients:
         return clients_for(app, partner_id=partner_id, correlation_id=correlation_id)
 
-    moved = 0
+    stopped = 0
+    claimed = 0
+
+    async def runner(clock: datetime) -> None:
+        nonlocal stopped, claimed
+        while claimed < settings.worker_batch_size:
+            claimed += 1
+            async with db.transaction() as session:
+                order_id = await repository.claim_next_due(
+                    session, now=clock, lease_until=clock + lease, worker_id=me, skip=sorted(in_flight)
+                )
+            if order_id is None:
+                return
+            in_flight.add(order_id)
+            try:
+                status = await advance_order(
+                    db=db, make_clients=make_clients, order_id=order_id, now=clock, policy=policy, lease=lease
+                )
+            except Exception:
+                log.exception("order_advance_failed", order_id=order_id)
+                status = None
+            finally:
+                in_flight.discard(order_id)
+            stopped += status is not None
+
     async with app.state.orders_pass_lock:
         clock = now or datetime.now(UTC)
-        lease_until = clock + timedelta(seconds=settings.worker_claim_lease)
-        for _ in range(settings.worker_batch_size):
-            async with db.transaction() as session:
-                order_id = await repository.claim_next_due(session, now=clock, lease_until=lease_until)
-            if order_id is None:
-                break
-            status = await advance_order(db=db, make_clients=make_clients, order_id=order_id, now=clock, policy=policy)
-            moved += status is not None
-    return moved
+        await asyncio.gather(*(runner(clock) for _ in range(max(1, settings.worker_concurrency))))
+    return stopped
 
 
 async def run_order_worker(app: FastAPI) -> None:
@@ -74,4 +119,32 @@ async def run_order_worker(app: FastAPI) -> None:
             await asyncio.wait_for(wakeup.wait(), timeout=settings.worker_poll_interval)
 
 
-__all__ = ["install_worker_state", "process_pending_orders", "run_order_worker", "wake_worker"]
+async def prune_idempotency_keys(app: FastAPI) -> int:
+    """Removes idempotency keys older than the 24 hours they are kept for."""
+    pruned = await idempotency.prune(app.state.db)
+    if pruned:
+        log.info("idempotency_keys_pruned", count=pruned)
+    return pruned
+
+
+async def run_idempotency_pruner(app: FastAPI) -> None:
+    """The ``workers=[...]`` hook: prunes at start-up, then every ``idempotency_prune_interval``."""
+    settings: OrdersSettings = app.state.settings
+    while True:
+        try:
+            await prune_idempotency_keys(app)
+        except Exception:
+            log.exception("idempotency_prune_failed")
+        await asyncio.sleep(settings.idempotency_prune_interval)
+
+
+__all__ = [
+    "install_worker_state",
+    "process_pending_orders",
+    "prune_idempotency_keys",
+    "release_own_claims",
+    "run_idempotency_pruner",
+    "run_order_worker",
+    "wake_worker",
+    "worker_id",
+]

@@ -67,6 +67,18 @@ class Orders:
     async def get(self, order_id: str, partner: str | None = "acme-market") -> httpx.Response:
         return await self.client.get(f"/v1/orders/{order_id}", headers=as_service("orders:read", partner=partner))
 
+    async def cancel(self, order_id: str, reason: str = "changed my mind", **headers: Any) -> httpx.Response:
+        return await self.client.post(
+            f"/v1/orders/{order_id}/cancel", json={"reason": reason}, headers=as_service(**headers)
+        )
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = as_service("orders:admin", partner=None, client_id="ops-console")
+        return await self.client.request(method, f"/v1/admin{path}", headers=headers, **kwargs)
+
+    async def status(self, order_id: str) -> str:
+        return str((await self.get(order_id, partner=None)).json()["status"])
+
     async def find(self, partner: str | None = None, **params: Any) -> list[dict[str, Any]]:
         resp = await self.client.get("/v1/orders", params=params, headers=as_service("orders:read", partner=partner))
         assert resp.status_code == 200, resp.text
@@ -89,7 +101,10 @@ def orders_settings(tmp_path: Path, **overrides: Any) -> OrdersSettings:
         "client_id": "",
         "client_secret": "",
         "worker_enabled": False,
+        "worker_concurrency": 1,
         "retry_backoff_initial": 30.0,
+        "retry_max_attempts": 3,
+        "breaker_threshold": 100,
     }
     return OrdersSettings.load("orders", **(values | overrides))
 

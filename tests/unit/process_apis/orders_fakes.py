@@ -17,9 +17,21 @@ ERP, WMS, CRM = "erp.test", "wms.test", "crm.test"
 NOW = "2026-01-01T00:00:00Z"
 
 
-def _customer(cid: str, name: str, kind: str, status: str = "active", discount: str = "0") -> dict[str, Any]:
+def _customer(
+    cid: str, name: str, kind: str, status: str = "active", discount: str = "0", limit: str | None = None
+) -> dict[str, Any]:
     # "price_list_discount" is not canonical: the orders API must tolerate fields it does not know.
-    return {"id": cid, "name": name, "kind": kind, "status": status, "currency": "EUR", "price_list_discount": discount}
+    customer = {
+        "id": cid,
+        "name": name,
+        "kind": kind,
+        "status": status,
+        "currency": "EUR",
+        "price_list_discount": discount,
+    }
+    if limit is not None:
+        customer["credit_limit"] = {"amount": limit, "currency": "EUR"}
+    return customer
 
 
 def _item(sku: str, name: str, price: str, status: str = "active") -> dict[str, Any]:
@@ -54,7 +66,20 @@ class FakeTier:
     #: the ERP books the next sales order, then its answer is lost: "drop" (connection reset)
     #: or "503" (a proxy in front of it fails)
     lose_next_sales_order_answer: str | None = None
+    #: injected faults: (host, method, path suffix) -> kinds still to play, first first: "503",
+    #: "timeout" (no answer in time), "lost" (done below, then the connection drops), "refuse"
+    #: (422), "too-late" (the WMS says picking is done)
+    faults: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def fault(self, host: str, method: str, path: str, *kinds: str) -> None:
+        self.faults.setdefault((host, method, path), []).extend(kinds)
+
+    def _fault_for(self, host: str, method: str, path: str) -> str | None:
+        for (h, m, suffix), kinds in self.faults.items():
+            if (h, m) == (host, method) and path.endswith(suffix) and kinds:
+                return kinds.pop(0)
+        return None
 
     @classmethod
     def demo(cls) -> FakeTier:
@@ -62,7 +87,7 @@ class FakeTier:
         for c in (
             _customer("C-1001", "Acme Market", "b2c"),
             _customer("C-1002", "Zenith Market", "b2c"),
-            _customer("C-2001", "Borealis Hardware GmbH", "b2b", discount="0.10"),
+            _customer("C-2001", "Borealis Hardware GmbH", "b2b", discount="0.10", limit="5000.00"),
             _customer("C-2002", "Closed Shop Ltd", "b2b", status="inactive"),
         ):
             tier.customers[c["id"]] = c
@@ -99,7 +124,25 @@ class FakeTier:
         route = {ERP: self._erp, WMS: self._wms, CRM: self._crm}.get(host)
         if route is None:
             raise httpx.ConnectError(f"no route to {host}", request=request)
-        return route(method, path.split("/")[2:], request, body)
+        fault = self._fault_for(host, method, path)
+        if fault == "503":
+            return _problem(503, f"{host} failed", slug="unavailable")
+        if fault == "timeout":
+            raise httpx.ReadTimeout("no answer in time", request=request)
+        if fault == "refuse":
+            return _problem(422, f"{host} refuses {path}")
+        if fault == "too-late":
+            return _problem(422, "already picked", slug="picking-too-late")
+        answer = route(method, path.split("/")[2:], request, body)
+        if fault == "lost":
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return answer
+
+    def active_reservations(self) -> list[dict[str, Any]]:
+        return [r for r in self.reservations.values() if r["status"] != "released"]
+
+    def open_sales_orders(self) -> list[dict[str, Any]]:
+        return [o for o in self.sales_orders.values() if o["status"] == "open"]
 
     # ERP -------------------------------------------------------------------------------------
 
@@ -116,6 +159,15 @@ class FakeTier:
                 return self._quote(body)
             case "POST", ["sales-orders"]:
                 return self._sales_order(request, body)
+            case "GET", ["sales-orders"]:
+                ref = request.url.params.get("external_reference")
+                return httpx.Response(200, json={"items": [o for r, o in self.sales_orders.items() if r == ref]})
+            case "POST", ["sales-orders", number, "cancel"]:
+                for order in self.sales_orders.values():
+                    if order.get("number") == number:
+                        order["status"] = "cancelled"
+                        return httpx.Response(200, json=order)
+                return _problem(404, f"No sales order {number!r} in the ERP.", slug="not-found")
         return _problem(404, "no such route", slug="not-found")
 
     def _quote(self, body: dict[str, Any]) -> httpx.Response:
@@ -179,10 +231,44 @@ class FakeTier:
         match method, parts:
             case "POST", ["reservations"]:
                 return self._reserve(body)
+            case "GET", ["stock"]:
+                skus = request.url.params.get_list("sku")
+                items = [
+                    {
+                        "sku": sku,
+                        "warehouse": w,
+                        "on_hand": {"value": str(qty), "unit": "EA"},
+                        "reserved": {"value": "0", "unit": "EA"},
+                        "available": {"value": str(qty), "unit": "EA"},
+                    }
+                    for (sku, w), qty in sorted(self.stock.items())
+                    if sku in skus
+                ]
+                return httpx.Response(200, json={"items": items})
+            case "GET", ["reservations"]:
+                ref = request.url.params.get("reference")
+                return httpx.Response(
+                    200, json={"items": [r for r in self.reservations.values() if r["reference"] == ref]}
+                )
+            case "POST", ["reservations", rid, ("pick-release" | "cancel-picking") as action]:
+                reservation = self.reservations.get(rid)
+                if reservation is None:
+                    return _problem(404, f"No reservation {rid}.", slug="not-found")
+                moves = {"pick-release": ("active", "picking"), "cancel-picking": ("picking", "active")}
+                before, after = moves[action]
+                if action == "cancel-picking" and reservation["status"] == "picked":
+                    return _problem(422, "already picked", slug="picking-too-late")
+                if action == "pick-release" and reservation["status"] == "released":
+                    return _problem(422, "released; nothing to pick")
+                if reservation["status"] == before:
+                    reservation["status"] = after
+                return httpx.Response(200, json=reservation)
             case "POST", ["reservations", rid, "release"]:
                 reservation = self.reservations.get(rid)
                 if reservation is None:
                     return _problem(404, f"No reservation {rid}.", slug="not-found")
+                if reservation["status"] in ("picking", "picked"):
+                    return _problem(422, "on the floor; cancel picking first")
                 if reservation["status"] == "active":
                     for line in reservation["lines"]:
                         self.stock[(line["sku"], line["warehouse"])] += int(line["quantity"]["value"])
@@ -192,7 +278,7 @@ class FakeTier:
 
     def _reserve(self, body: dict[str, Any]) -> httpx.Response:
         for reservation in self.reservations.values():
-            if reservation["reference"] == body["reference"] and reservation["status"] == "active":
+            if reservation["reference"] == body["reference"] and reservation["status"] != "released":
                 return httpx.Response(200, json=reservation)
         wanted = [(line["sku"], int(line["quantity"]["value"])) for line in body["lines"]]
         able = [w for w in ("AMS", "RTM") if all(self.stock.get((s, w), 0) >= q for s, q in wanted)]

@@ -10,7 +10,7 @@ import pytest
 from contracts import Customer, OrderStatus
 from process_apis.orders import lifecycle, repository
 from process_apis.orders.clients import read_body, short_skus
-from process_apis.orders.flows.worker import process_pending_orders
+from process_apis.orders.flows.worker import process_pending_orders, release_own_claims, worker_id
 from process_apis.orders.lifecycle import IllegalTransition
 from service_kit.errors import UpstreamUnavailable
 from tests.unit.process_apis.conftest import Orders
@@ -31,6 +31,10 @@ S = OrderStatus
         (S.on_hold, S.received, True),
         (S.accepted, S.released, True),
         (S.accepted, S.rejected, False),
+        (S.accepted, S.on_hold, True),
+        (S.on_hold, S.accepted, True),
+        (S.released, S.cancelled, True),
+        (S.shipped, S.cancelled, False),
         (S.rejected, S.accepted, False),
         (S.cancelled, S.received, False),
     ],
@@ -79,7 +83,19 @@ async def test_an_order_claimed_by_a_crashed_worker_is_resumed_after_the_lease(o
     # ...and that worker died here.
     assert await process_pending_orders(orders.app, now=now) == 0
     assert await process_pending_orders(orders.app, now=now + timedelta(minutes=3)) == 1
-    assert (await orders.get(order_id)).json()["status"] == "accepted"
+    assert (await orders.get(order_id)).json()["status"] == "released"
+
+
+async def test_a_restarted_worker_takes_its_own_claims_back_at_once(orders: Orders) -> None:
+    order_id = (await orders.submit()).json()["id"]
+    now = datetime.now(UTC)
+    me = worker_id(orders.app.state.settings)
+    async with orders.app.state.db.transaction() as session:
+        assert await repository.claim_next_due(session, now=now, lease_until=now + timedelta(hours=1), worker_id=me)
+    # ...and the process was killed here; the same worker starts again.
+    await release_own_claims(orders.app)
+    assert await process_pending_orders(orders.app, now=now) == 1
+    assert (await orders.get(order_id)).json()["status"] == "released"
 
 
 async def test_the_erp_refusing_to_price_rejects_the_order(orders: Orders) -> None:
@@ -104,7 +120,7 @@ async def test_a_crm_refusal_after_the_sale_still_accepts_the_order_and_says_so(
     orders.tier._crm = refuse  # type: ignore[method-assign]
     assert await process_pending_orders(orders.app) == 1
     order = (await orders.get(order_id)).json()
-    assert order["status"] == "accepted"
+    assert order["status"] == "released"
     assert order["erp_order_number"] is not None
     assert "no CRM account" in order["status_reason"]
     assert len(orders.tier.seen("POST", ERP, "/v1/sales-orders")) == 1

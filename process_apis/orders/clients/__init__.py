@@ -1,0 +1,51 @@
+"""Typed calls to the tier below (ERP, WMS, CRM), over ``service_kit``'s ``Upstream``; see
+``base`` for how answers map to canonical objects, refusals and technical failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from process_apis.orders.clients.base import InsufficientStock, PickingTooLate, Refused, read_body
+from process_apis.orders.clients.crm import Activity, ActivityCreate, CrmClient
+from process_apis.orders.clients.erp import ErpClient, PriceQuoteLineRequest, PriceQuoteRequest, PriceQuoteResult
+from process_apis.orders.clients.wms import WmsClient, short_skus
+from service_kit.app import upstream
+
+
+@dataclass(frozen=True)
+class OrderClients:
+    erp: ErpClient
+    wms: WmsClient
+    crm: CrmClient
+
+
+def clients_for(app: FastAPI, *, partner_id: str | None = None, correlation_id: str | None = None) -> OrderClients:
+    """Clients acting for ``partner_id``. ``correlation_id`` is for work outside a request (the
+    worker): inside one, the kit already sends the request's own id."""
+    scope = {"partner_id": partner_id, "correlation_id": correlation_id}
+    return OrderClients(
+        erp=ErpClient(upstream(app, "erp"), **scope),
+        wms=WmsClient(upstream(app, "wms"), **scope),
+        crm=CrmClient(upstream(app, "crm"), **scope),
+    )
+
+
+__all__ = [
+    "Activity",
+    "ActivityCreate",
+    "CrmClient",
+    "ErpClient",
+    "InsufficientStock",
+    "OrderClients",
+    "PickingTooLate",
+    "PriceQuoteLineRequest",
+    "PriceQuoteRequest",
+    "PriceQuoteResult",
+    "Refused",
+    "WmsClient",
+    "clients_for",
+    "read_body",
+    "short_skus",
+]
