@@ -251,7 +251,7 @@ def _bound(schema: Any, inclusive: str, exclusive: str, side: int) -> tuple[floa
 
 
 def _show(bound: tuple[float, int] | None) -> str:
-    return "none" if bound is None else f"{bound[0]:g} ({'exclusive' if bound[1] else 'inclusive'})"
+    return "none" if bound is None else f"{bound[0]:.15g} ({'exclusive' if bound[1] else 'inclusive'})"
 
 
 def _values(schema: Any) -> list[Any] | None:
