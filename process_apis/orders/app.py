@@ -29,6 +29,8 @@ def create_app(
     verifier: TokenVerifier | None = None,
 ) -> FastAPI:
     settings = settings or OrdersSettings.load("orders")
+    if not isinstance(settings, OrdersSettings):  # plain service settings (the contract exporter): our defaults
+        settings = OrdersSettings(**settings.model_dump())
     resolved = settings
 
     async def prepare(app: FastAPI) -> None:
