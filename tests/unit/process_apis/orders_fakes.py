@@ -49,6 +49,11 @@ def _problem(status: int, detail: str, *, slug: str = "business-rule-violation",
     return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})
 
 
+class SimulatedCrash(BaseException):
+    """The process running the saga dies right after the tier below did the work (a SIGKILL):
+    a BaseException, so nothing in the saga catches it."""
+
+
 @dataclass
 class FakeTier:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -68,7 +73,7 @@ class FakeTier:
     lose_next_sales_order_answer: str | None = None
     #: injected faults: (host, method, path suffix) -> kinds still to play, first first: "503",
     #: "timeout" (no answer in time), "lost" (done below, then the connection drops), "refuse"
-    #: (422), "too-late" (the WMS says picking is done)
+    #: (422), "too-late" (the WMS says picking is done), "crash" (done below, then the process dies)
     faults: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -136,6 +141,8 @@ class FakeTier:
         answer = route(method, path.split("/")[2:], request, body)
         if fault == "lost":
             raise httpx.ReadError("connection reset by peer", request=request)
+        if fault == "crash":
+            raise SimulatedCrash(path)
         return answer
 
     def active_reservations(self) -> list[dict[str, Any]]:
