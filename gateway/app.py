@@ -1,23 +1,38 @@
-"""Build the gateway: ``uvicorn --factory gateway.app:create_app`` (port 8000)."""
+"""Build the gateway: ``uvicorn --factory gateway.app:create_app`` (port 8000).
+
+At start-up: the signing keys (keys.py; none with an external issuer), the disabled clients, the
+routing table with every operation's policy and every version's lifecycle, the rate limiter, the
+audit log, and the proxy's steps. Two workers run beside it: ``refresh_state`` re-reads the keys
+and the disabled clients every ``state_refresh_interval`` seconds, and the audit writer.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from http.cookiejar import DefaultCookiePolicy
 
 import httpx
+import structlog
 from fastapi import FastAPI
 from starlette.routing import Route
 
-from gateway.keys import load_key_ring
+from gateway.audit import AuditLog
+from gateway.clients import DisabledClients
+from gateway.keys import KeySchedule, KeyStore
 from gateway.models import Base
-from gateway.oauth import build_authorization_server
+from gateway.oauth import JWKS_PATH, build_authorization_server
+from gateway.policy import check_request_body, refuse_after_sunset, require_scopes
 from gateway.proxy import GatewayProxy, authenticate
 from gateway.ratelimit import RateLimiter, rate_limit
 from gateway.routes import router
-from gateway.routing import default_contracts_dir, load_routing_table
+from gateway.routing import RoutingTable, default_contracts_dir, load_routing_table
 from gateway.settings import GatewaySettings
+from gateway.versions import deprecation_dates, version_headers
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
+from service_kit.db import Database
+
+log = structlog.get_logger("gateway.app")
 
 #: Everything under /<api>/<vN>/ goes to the proxy; the kit's and the OAuth routes come first.
 PROXY_PATH = "/{api}/{version}/{rest:path}"
@@ -30,26 +45,58 @@ def create_app(
     verifier: TokenVerifier | None = None,
 ) -> FastAPI:
     """``verifier`` replaces the check of the gateway's own tokens on proxied requests (tests);
-    by default they are verified against the gateway's key set, without fetching its JWKS."""
+    by default they are verified against the gateway's key set, without fetching its JWKS (with
+    ``external_issuer``: against the issuer's JWKS at ``jwks_url``)."""
     settings = settings or GatewaySettings.load("gateway")
+    if settings.external_issuer and settings.jwks_url == settings.gateway_url.rstrip("/") + JWKS_PATH:
+        raise ValueError("external_issuer: set INTERCHANGE_ISSUER and INTERCHANGE_JWKS_URL to the issuer's")
     proxy = GatewayProxy()
 
     async def start(app: FastAPI) -> None:
-        ring = await load_key_ring(app.state.db)
-        app.state.key_ring = ring
-        app.state.oauth_server = build_authorization_server(settings, ring)
-        app.state.verifier = verifier or TokenVerifier(
-            issuer=settings.issuer, audience=settings.audience, keys=ring.public
-        )
+        db: Database = app.state.db
+        if not settings.external_issuer:
+            schedule = KeySchedule.for_settings(
+                publish_delay=settings.signing_key_publish_delay, token_lifetime=settings.token_lifetime
+            )
+            keys = await KeyStore.open(db, schedule)
+            app.state.keys = keys
+            app.state.oauth_server = build_authorization_server(settings, keys)
+            app.state.verifier = verifier or TokenVerifier(
+                issuer=settings.issuer, audience=settings.audience, keys=keys.ring.public
+            )
+        # else: the kit's verifier, on the issuer's JWKS (``issuer``, ``jwks_url``), stays.
+        app.state.owns_verifier = verifier is None
+        disabled = DisabledClients(db)
+        await disabled.refresh()
+        app.state.disabled_clients = disabled
         contracts_dir = settings.contracts_dir or default_contracts_dir()
-        routes = load_routing_table(contracts_dir, settings)
+        routes = await _with_versions(db, load_routing_table(contracts_dir, settings))
         app.state.routing_table = routes
         limiter = RateLimiter.from_settings(settings, contracts_dir=contracts_dir, registry=app.state.registry)
         app.state.rate_limiter = limiter
         client: httpx.AsyncClient = app.state.http
         # The upstream client is shared by every caller: it must never keep one partner's cookies.
         client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        proxy.configure(routes=routes, http=client, steps=[authenticate(app.state.verifier), rate_limit(limiter)])
+        audit = AuditLog(
+            db, queue_size=settings.audit_queue_size, batch_size=settings.audit_batch_size, registry=app.state.registry
+        )
+        app.state.audit = audit
+        steps = [
+            authenticate(app.state.verifier, disabled),
+            rate_limit(limiter),
+            refuse_after_sunset(),
+            require_scopes(),
+            check_request_body(max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth),
+        ]
+        proxy.configure(routes=routes, http=client, steps=steps, max_body_bytes=settings.max_body_bytes, audit=audit)
+
+    async def refresh_worker(app: FastAPI) -> None:
+        while True:
+            await asyncio.sleep(settings.state_refresh_interval)
+            await refresh_state(app)
+
+    async def audit_writer(app: FastAPI) -> None:
+        await app.state.audit.run()
 
     async def stop(app: FastAPI) -> None:
         limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
@@ -60,13 +107,40 @@ def create_app(
         settings,
         title="Interchange gateway",
         description="OAuth 2.0 client-credentials tokens (RFC 9068 JWTs) and the way in to the experience APIs.",
-        public_routers=[router],
+        public_routers=[] if settings.external_issuer else [router],
         metadata=[Base.metadata],
         transport=transport,
         verifier=verifier,
         on_startup=[start],
+        workers=[refresh_worker, audit_writer],
         on_shutdown=[stop],
     )
     app.router.routes.append(Route(PROXY_PATH, proxy, include_in_schema=False))
     app.state.proxy = proxy
     return app
+
+
+async def refresh_state(app: FastAPI) -> None:
+    """Re-read the disabled clients and the signing keys (one pass of the refresh worker). A
+    database that fails leaves the last state in place."""
+    try:
+        await app.state.disabled_clients.refresh()
+        keys: KeyStore | None = getattr(app.state, "keys", None)
+        if keys is not None and await keys.refresh() and app.state.owns_verifier:
+            app.state.verifier.use_keys(keys.ring.public)
+    except Exception as exc:
+        log.warning("gateway_state_refresh_failed", error=repr(exc))
+
+
+async def _with_versions(db: Database, routes: RoutingTable) -> RoutingTable:
+    """The table with each version's lifecycle headers; a deprecation without a date dates from
+    when this database first saw it (versions.py)."""
+    undated = [(r.api, r.version) for r in routes if r.lifecycle and r.lifecycle.deprecated and not r.lifecycle.since]
+    recorded = await deprecation_dates(db, undated)
+    return routes.with_versions(
+        {
+            (r.api, r.version): version_headers(r.lifecycle, deprecated_since=recorded.get((r.api, r.version)))
+            for r in routes
+            if r.lifecycle is not None
+        }
+    )

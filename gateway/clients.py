@@ -151,8 +151,9 @@ async def get_client(db: Database, client_id: str) -> ClientInfo:
 
 
 async def disable_client(db: Database, client_id: str) -> None:
-    """No new tokens for this client. Tokens already issued stay valid until they expire
-    (``token_lifetime``, 15 minutes by default)."""
+    """No new tokens for this client. The gateway refuses the tokens it already has within
+    ``state_refresh_interval`` seconds (``DisabledClients``); services that verify them directly
+    accept them until they expire (``token_lifetime``, 15 minutes by default)."""
     async with db.transaction() as session:
         (await _existing(session, client_id)).enabled = False
 
@@ -177,6 +178,28 @@ async def find_clients(session: AsyncSession, client_ids: Iterable[str]) -> dict
         return {}
     rows = (await session.execute(select(OAuthClient).where(OAuthClient.client_id.in_(ids)))).scalars()
     return {row.client_id: _stored(row) for row in rows}
+
+
+async def disabled_client_ids(db: Database) -> frozenset[str]:
+    async with db.transaction() as session:
+        rows = await session.execute(select(OAuthClient.client_id).where(OAuthClient.enabled.is_(False)))
+        return frozenset(rows.scalars())
+
+
+class DisabledClients:
+    """The ids of disabled clients, as the gateway last read them (``refresh``, every few seconds):
+    the proxy refuses their tokens at once instead of when the tokens expire, without a database
+    read per request. A client the database does not know (an external issuer's) is not refused."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.ids: frozenset[str] = frozenset()
+
+    def __contains__(self, client_id: object) -> bool:
+        return client_id in self.ids
+
+    async def refresh(self) -> None:
+        self.ids = await disabled_client_ids(self._db)
 
 
 async def _existing(session: AsyncSession, client_id: str) -> OAuthClient:
@@ -256,9 +279,11 @@ def _stored(row: OAuthClient) -> StoredClient:
 __all__ = [
     "KINDS",
     "ClientInfo",
+    "DisabledClients",
     "StoredClient",
     "create_client",
     "disable_client",
+    "disabled_client_ids",
     "enable_client",
     "ensure_client",
     "find_clients",

@@ -11,7 +11,7 @@ out which client ids exist.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 
 from contracts import scopes
 from gateway.clients import StoredClient, find_clients, hash_secret, secret_matches
-from gateway.keys import ALGORITHM, KeyRing
+from gateway.keys import ALGORITHM, KeyStore
 from gateway.settings import GatewaySettings
 
 GRANT_TYPES = ["client_credentials"]
@@ -117,24 +117,25 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
-    """RFC 9068 access tokens: iss, aud, exp, iat, jti, client_id, sub, scope (authlib), plus tier
-    and, for partners, partner_id and channel."""
+    """RFC 9068 access tokens: iss, aud, exp, iat, jti, client_id, sub, scope (authlib), plus
+    ``kind`` (partner, service or internal: what the gateway routes process APIs by), ``tier``
+    (the rate tier) and, for partners, ``partner_id`` and ``channel``."""
 
-    def __init__(self, *, issuer: str, audience: str, keys: KeySet, lifetime: int) -> None:
+    def __init__(self, *, issuer: str, audience: str, keys: Callable[[], KeySet], lifetime: int) -> None:
         # Without expires_generator authlib gives client-credentials tokens 10 days.
         super().__init__(issuer=issuer, alg=ALGORITHM, expires_generator=lambda client, grant_type: lifetime)
         self._audience = audience
         self._keys = keys
 
     def get_jwks(self) -> KeySet:
-        return self._keys
+        return self._keys()  # the key signing now: it changes when the keys rotate
 
     def get_audiences(self, client: Any, user: Any, scope: str) -> str:
         return self._audience
 
     def get_extra_claims(self, client: RegisteredClient, grant_type: str, user: Any, scope: str) -> dict[str, Any]:
         stored = client.stored
-        claims: dict[str, Any] = {"tier": stored.tier}
+        claims: dict[str, Any] = {"kind": stored.kind, "tier": stored.tier}
         if stored.partner_id:
             claims["partner_id"] = stored.partner_id
             claims["channel"] = stored.channel
@@ -167,11 +168,14 @@ class GatewayAuthorizationServer(AuthorizationServer):
         return super().handle_error_response(request, error)
 
 
-def build_authorization_server(settings: GatewaySettings, keys: KeyRing) -> GatewayAuthorizationServer:
+def build_authorization_server(settings: GatewaySettings, keys: KeyStore) -> GatewayAuthorizationServer:
     server = GatewayAuthorizationServer()
     server.register_grant(ClientCredentialsGrant)
     generator = AccessTokenGenerator(
-        issuer=settings.issuer, audience=settings.audience, keys=keys.signing, lifetime=settings.token_lifetime
+        issuer=settings.issuer,
+        audience=settings.audience,
+        keys=lambda: keys.ring.signing,
+        lifetime=settings.token_lifetime,
     )
     server.register_token_generator("default", generator)
     return server

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.keys import KeyRing
+from gateway.keys import KeyStore
 from gateway.oauth import (
     JWKS_PATH,
     METADATA_PATH,
@@ -78,8 +78,8 @@ async def token(request: Request, session: SessionDep) -> Response:
 
 @router.get(JWKS_PATH, operation_id="getJwks", summary="The public keys access tokens are signed with")
 async def jwks(request: Request) -> Response:
-    ring: KeyRing = request.app.state.key_ring
-    return JSONResponse(ring.jwks, headers=_PUBLIC_CACHE)
+    keys: KeyStore = request.app.state.keys
+    return JSONResponse(keys.ring.jwks, headers=_PUBLIC_CACHE)
 
 
 @router.get(METADATA_PATH, operation_id="getAuthorizationServerMetadata", summary="RFC 8414 metadata")

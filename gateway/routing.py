@@ -1,20 +1,22 @@
 """The routing table, built once at start-up from the committed contracts.
 
 Every ``<contracts_dir>/<api>/<vN>.yaml`` names the service that owns the API
-(``x-interchange-service``) and its tier (``x-interchange-tier``). Experience APIs are routed:
-``/<api>/<vN>/<rest>`` goes to ``<service>_url`` + ``/<vN>/<rest>``. System APIs are never routed
-from outside; process APIs will be, for internal clients only, in a later step.
+(``x-interchange-service``) and its tier (``x-interchange-tier``). Experience and process APIs are
+routed: ``/<api>/<vN>/<rest>`` goes to ``<service>_url`` + ``/<vN>/<rest>``; process APIs only for
+internal clients (``internal_only``: anyone else gets the 404 of an API that does not exist).
+System APIs are never routed from outside.
 
 Each API's path templates are compiled into matchers here, so the proxy answers 404 for a path and
 405 for a method the contract does not publish without touching the service, and knows which
-operation a request is: the hook for per-operation scopes, body schemas, limits and audit.
+operation a request is, with what it needs per request already worked out: its scopes, its body
+policy (media types and compiled JSON schema, bodies.py) and the version's lifecycle (versions.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,13 @@ import structlog
 import yaml
 
 import contracts
+from gateway.bodies import BodyPolicy, ContractBodyError, compile_body
+from gateway.versions import Lifecycle, LifecycleError, VersionHeaders
 from service_kit.settings import ServiceSettings
 
-ROUTED_TIERS = frozenset({"experience"})
+ROUTED_TIERS = frozenset({"experience", "process"})
+#: Tiers routed for internal clients only.
+INTERNAL_TIERS = frozenset({"process"})
 TIERS = frozenset({"experience", "process", "system"})
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -55,8 +61,10 @@ class Operation:
     #: request's metrics label).
     path: str
     operation_id: str | None
-    #: The contract's security requirements: any one set of scopes suffices (not enforced yet).
+    #: The contract's security requirements: any one set of scopes suffices.
     scopes: tuple[frozenset[str], ...]
+    #: What it takes as a request body; ``None``: none.
+    body: BodyPolicy | None = None
 
 
 Operations = Mapping[str, Operation]  # by method
@@ -73,6 +81,12 @@ class ApiRoute:
     upstream_prefix: bytes
     static: Mapping[str, Operations]
     templated: tuple[tuple[re.Pattern[str], Operations], ...]
+    #: Process APIs: only for internal clients; to anyone else the API does not exist.
+    internal_only: bool = False
+    #: What the contract says about the version's end (``x-interchange-deprecated``...).
+    lifecycle: Lifecycle | None = None
+    #: ``lifecycle`` ready for the hot path, once its dates are known (``RoutingTable.with_versions``).
+    versioning: VersionHeaders | None = None
 
     def find(self, path: str) -> Operations | None:
         """The operations at ``path`` (the service's own path, ``/v1/...``), by method."""
@@ -99,6 +113,12 @@ class RoutingTable:
 
     def __len__(self) -> int:
         return len(self._apis)
+
+    def with_versions(self, versioning: Mapping[tuple[str, str], VersionHeaders]) -> RoutingTable:
+        """The same table with each version's lifecycle headers, by ``(api, version)``."""
+        return RoutingTable(
+            {key: replace(route, versioning=versioning.get(key, route.versioning)) for key, route in self._apis.items()}
+        )
 
 
 def load_routing_table(contracts_dir: Path, settings: ServiceSettings) -> RoutingTable:
@@ -136,12 +156,19 @@ def _api_route(file: Path, settings: ServiceSettings) -> ApiRoute | None:
     base_url = getattr(settings, f"{service}_url", None) if isinstance(service, str) and service else None
     if not isinstance(service, str) or not base_url:
         raise ContractError(f"{file}: no upstream for x-interchange-service {service!r} (setting {service}_url)")
+    try:
+        lifecycle = Lifecycle.from_spec(spec)
+    except LifecycleError as exc:
+        raise ContractError(f"{file}: {exc}") from exc
     static: dict[str, Operations] = {}
     templated: list[tuple[int, str, re.Pattern[str], Operations]] = []
     for path, item in (spec.get("paths") or {}).items():
         if not str(path).startswith(f"/{version}/"):
             raise ContractError(f"{file}: path {path!r} is not under /{version}/")
-        ops = _operations(api, str(path), item or {})
+        try:
+            ops = _operations(api, str(path), item or {}, spec)
+        except ContractBodyError as exc:
+            raise ContractError(f"{file}: {path}: {exc}") from exc
         if not ops:
             continue
         if _PARAM.search(path):
@@ -160,19 +187,26 @@ def _api_route(file: Path, settings: ServiceSettings) -> ApiRoute | None:
         upstream_prefix=upstream.raw_path.split(b"?", 1)[0].rstrip(b"/"),
         static=static,
         templated=tuple((pattern, ops) for _, _, pattern, ops in templated),
+        internal_only=tier in INTERNAL_TIERS,
+        lifecycle=lifecycle,
     )
 
 
-def _operations(api: str, path: str, item: Mapping[str, Any]) -> dict[str, Operation]:
+def _operations(api: str, path: str, item: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Operation]:
     ops = {}
     for method in HTTP_METHODS:
         op = item.get(method)
         if not isinstance(op, dict):
             continue
-        requirements = op.get("security", [])
+        # An operation without its own ``security`` falls under the document's.
+        requirements = op.get("security", spec.get("security", []))
         scopes = tuple(frozenset(s for names in req.values() for s in names) for req in requirements)
         ops[method.upper()] = Operation(
-            method=method.upper(), path=f"/{api}{path}", operation_id=op.get("operationId"), scopes=scopes
+            method=method.upper(),
+            path=f"/{api}{path}",
+            operation_id=op.get("operationId"),
+            scopes=scopes,
+            body=compile_body(op, spec),
         )
     return ops
 

@@ -1,5 +1,5 @@
-"""The gateway's settings: the kit's, plus token lifetime, where the contracts are read from and
-the rate limits.
+"""The gateway's settings: the kit's, plus tokens and signing keys, where the contracts are read
+from, the request caps, the audit queue and the rate limits.
 
 ``GatewaySettings.load("gateway")`` reads ``INTERCHANGE_GATEWAY_<NAME>`` then ``INTERCHANGE_<NAME>``
 (``INTERCHANGE_GATEWAY_TOKEN_LIFETIME=600``, ``INTERCHANGE_GATEWAY_CONTRACTS_DIR=...``).
@@ -25,6 +25,31 @@ class GatewaySettings(ServiceSettings):
     token_lifetime: int = Field(default=900, ge=60, le=86_400)
     #: Where ``<api>/<vN>.yaml`` are read from; ``None`` means the ones in the ``contracts`` package.
     contracts_dir: Path | None = None
+
+    # Tokens and keys (keys.py, oauth.py).
+    #: Seconds a new signing key is published in the JWKS before it signs (``interchange keys
+    #: rotate``): at least the JWKS' Cache-Control max-age (300 s), so verifiers have it first.
+    signing_key_publish_delay: int = Field(default=600, ge=0)
+    #: Tokens come from another issuer (Keycloak, Auth0, Entra): the gateway verifies them against
+    #: the shared ``issuer`` and ``jwks_url`` settings (``INTERCHANGE_ISSUER``,
+    #: ``INTERCHANGE_JWKS_URL``), issues none and serves no token endpoint, JWKS or metadata.
+    external_issuer: bool = False
+    #: Seconds between reloads of the signing keys and the disabled clients from the database: a
+    #: disabled client's tokens are refused at the gateway within this time.
+    state_refresh_interval: float = Field(default=5.0, gt=0)
+
+    # Contract enforcement (policy.py, bodies.py).
+    #: The largest request body the gateway accepts (413 beyond it, before the body is read when
+    #: Content-Length says so, else as soon as the count passes it).
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    #: How deeply arrays and objects may nest in a JSON request body (400 beyond it).
+    max_json_depth: int = Field(default=32, ge=1)
+
+    # Audit (audit.py).
+    #: Records waiting to be written; when full the oldest is dropped (and counted).
+    audit_queue_size: int = Field(default=10_000, ge=1)
+    #: Records written per transaction at most.
+    audit_batch_size: int = Field(default=500, ge=1)
 
     # Rate limits (ratelimit.py): requests per client and operation class, by the client's tier.
     #: ``{tier: {class: "<amount>/<period>"}}`` in the ``limits`` notation ("600/minute", "10/second");

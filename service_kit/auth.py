@@ -1,8 +1,17 @@
 """JWT access-token verification (RFC 9068) and scopes, as FastAPI dependencies.
 
 Every service verifies the gateway's tokens itself against the gateway's JWKS (cached; refetched
-when an unknown ``kid`` appears, at most once per 30 s). Verified tokens are cached until they
-expire, so a repeat caller costs a dictionary lookup instead of an RSA verification.
+when an unknown ``kid`` appears, at most once per 30 s, whether the last fetch worked or not: never
+per request). Verified tokens are cached until they expire, so a repeat caller costs a dictionary
+lookup instead of an RSA verification.
+
+What is refused (401), before any signature is checked where the header alone tells: a token that
+is not a compact JWS; ``alg`` outside ``ALLOWED_ALGORITHMS`` (so ``none``, and HS256 "signed" with
+the public key, never reach a key); ``typ`` other than ``at+jwt``; any ``crit`` header (we
+understand no extension); a ``kid`` not in the key set. Then: a bad signature; missing ``iss``,
+``aud``, ``exp``, ``iat``, ``sub``, ``client_id`` or ``jti``; ``iss`` other than ours and ``aud``
+not naming us (exact string comparison, joserfc); ``exp`` past, ``nbf`` or ``iat`` in the future,
+beyond ``leeway`` seconds of clock skew.
 
     Principal                  who is calling: client id, scopes, partner and channel
     authenticate               the dependency every API route gets by default
@@ -14,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -42,6 +52,8 @@ class Principal:
     partner_id: str | None = None
     channel: str | None = None
     tier: str | None = None
+    #: ``partner``, ``service`` or ``internal``: the kind of client the token was issued to.
+    kind: str | None = None
     on_behalf_of: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -62,12 +74,17 @@ class TokenVerifier:
         http: httpx.AsyncClient | None = None,
         keys: KeySet | None = None,
         leeway: int = 30,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``keys`` alone: verify against these (the gateway's own). ``jwks_url`` and ``http``:
+        fetch the set on first use and again, at most once per ``JWKS_REFETCH_INTERVAL`` seconds of
+        ``clock``, when a token names a ``kid`` we do not have."""
         self.issuer = issuer
         self.audience = audience
         self._jwks_url = jwks_url
         self._http = http
         self._keys = keys
+        self._clock = clock
         self._fetched_at = float("-inf")
         self._fetch_lock = asyncio.Lock()
         self._cache: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
@@ -82,6 +99,11 @@ class TokenVerifier:
             client_id={"essential": True},
             jti={"essential": True},
         )
+
+    def use_keys(self, keys: KeySet) -> None:
+        """Verify against this key set from now on (the gateway, after its keys rotate). Tokens
+        already verified stay cached until they expire."""
+        self._keys = keys
 
     async def verify(self, token: str) -> dict[str, Any]:
         cached = self._cache.get(token)
@@ -105,7 +127,8 @@ class TokenVerifier:
             raise Unauthorized("The access token is signed with an algorithm we do not accept.")
         if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
             raise Unauthorized("The token is not an access token (typ must be at+jwt).")
-        if set(header.get("crit", [])) - UNDERSTOOD_CRIT:
+        crit = header.get("crit")
+        if crit is not None and (not isinstance(crit, list) or not crit or not set(map(str, crit)) <= UNDERSTOOD_CRIT):
             raise Unauthorized("The access token has critical header parameters we do not understand.")
         keys = await self._key_set(str(header.get("kid", "")))
         try:
@@ -125,9 +148,13 @@ class TokenVerifier:
         async with self._fetch_lock:
             if self._keys is not None and _has_kid(self._keys, kid):
                 return self._keys
-            if time.monotonic() - self._fetched_at < JWKS_REFETCH_INTERVAL and self._keys is not None:
+            if self._clock() - self._fetched_at < JWKS_REFETCH_INTERVAL:
+                # Fetched (or tried to) moments ago: an unknown kid must not make every request
+                # a JWKS fetch, and neither must a key server that is down.
+                if self._keys is None:
+                    raise UpstreamUnavailable("The signing keys could not be fetched.")
                 raise Unauthorized("The access token is signed with a key we do not know.")
-            self._fetched_at = time.monotonic()
+            self._fetched_at = self._clock()
             try:
                 resp = await self._http.get(self._jwks_url)
                 resp.raise_for_status()
@@ -187,6 +214,7 @@ async def authenticate(
         partner_id=claims.get("partner_id") or None,
         channel=claims.get("channel") or None,
         tier=claims.get("tier") or None,
+        kind=claims.get("kind") or None,
         on_behalf_of=None if claims.get("partner_id") else request.headers.get(PARTNER_HEADER) or None,
         claims=claims,
     )

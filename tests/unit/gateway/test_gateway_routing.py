@@ -12,14 +12,20 @@ def _table(tmp_path: Path, contracts_dir: Path) -> RoutingTable:
     return load_routing_table(contracts_dir, gateway_settings(tmp_path, contracts_dir))
 
 
-def test_only_experience_apis_are_routed(tmp_path: Path, contracts_dir: Path) -> None:
+def test_experience_and_process_apis_are_routed_system_apis_never(tmp_path: Path, contracts_dir: Path) -> None:
     table = _table(tmp_path, contracts_dir)
 
-    assert [(r.api, r.version, r.service) for r in table] == [("marketplace", "v1", "marketplace")]
+    assert [(r.api, r.version, r.service) for r in table] == [
+        ("marketplace", "v1", "marketplace"),
+        ("orders", "v1", "orders"),
+    ]
     route = table.get("marketplace", "v1")
     assert route is not None
     assert str(route.upstream) == "http://marketplace.test"
-    assert table.get("orders", "v1") is None
+    assert not route.internal_only
+    orders = table.get("orders", "v1")
+    assert orders is not None
+    assert orders.internal_only  # for internal clients only
     assert table.get("erp", "v1") is None
 
 

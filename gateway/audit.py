@@ -1,0 +1,176 @@
+"""The audit log: one record per proxied call, written off the request path.
+
+The proxy only appends a tuple to an in-memory queue (``AuditLog.record``, about a microsecond);
+one background writer (``AuditLog.run``, a worker of the app) drains it and inserts what it finds
+in one transaction per batch. One writer batching commits is what SQLite can sustain: a commit
+per request through SQLAlchemy async costs ~600 µs and serialises every request on the one WAL
+writer; batches of hundreds cost a few µs a row (shared/notes/PERFORMANCE.md). Under load the
+batches grow by themselves: whatever arrives while one is being written is the next.
+
+The queue is bounded (``audit_queue_size``). When it is full the *oldest* record is dropped, and
+counted in ``interchange_gateway_audit_dropped_total``: the gateway keeps answering at full speed
+while its database is slow or down (blocking would stall every partner behind the audit table,
+and refusing calls would make an audit outage an API outage), and what is kept is the most recent
+traffic, which is what an incident needs. Dropped records are the price; the metric says when it
+is paid. A batch the database refuses is logged and counted (``..._write_failures_total``), not
+retried. On shutdown the writer writes what is left before the database closes.
+
+``query_audit`` reads the log back for ``interchange audit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy import insert, select
+
+from gateway.models import AuditRecord
+from service_kit.db import Database
+
+log = structlog.get_logger("gateway.audit")
+
+#: The columns of one record, in the order ``AuditLog.record`` takes them.
+COLUMNS = (
+    "at",
+    "client_id",
+    "partner_id",
+    "method",
+    "api",
+    "version",
+    "operation",
+    "path",
+    "status",
+    "latency_ms",
+    "correlation_id",
+)
+Row = tuple[float, str | None, str | None, str, str, str, str | None, str, int, float, str]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: float
+    client_id: str | None
+    partner_id: str | None
+    method: str
+    api: str
+    version: str
+    operation: str | None
+    path: str
+    status: int
+    latency_ms: float
+    correlation_id: str
+
+
+class AuditLog:
+    def __init__(self, db: Database, *, queue_size: int, batch_size: int, registry: CollectorRegistry) -> None:
+        self._db = db
+        self._batch_size = batch_size
+        # A deque with maxlen is the bounded queue: appending to a full one drops the oldest, in C.
+        self._queue: deque[Row] = deque(maxlen=queue_size)
+        self._wakeup = asyncio.Event()
+        self._inflight: list[Row] = []
+        self.written = Counter(
+            "interchange_gateway_audit_written", "Audit records written to the database", registry=registry
+        )
+        self.dropped = Counter(
+            "interchange_gateway_audit_dropped", "Audit records dropped because the queue was full", registry=registry
+        )
+        self.failures = Counter(
+            "interchange_gateway_audit_write_failures", "Audit batches the database refused", registry=registry
+        )
+        depth = Gauge("interchange_gateway_audit_queue_depth", "Audit records waiting to be written", registry=registry)
+        depth.set_function(lambda: len(self._queue))
+
+    def record(self, row: Row) -> None:
+        """Queue one record (the hot path: no I/O, no await)."""
+        queue = self._queue
+        if len(queue) == queue.maxlen:
+            self.dropped.inc()
+        queue.append(row)
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def run(self) -> None:
+        """The writer: drain the queue in batches, for as long as the app runs."""
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                await self.flush()
+        except asyncio.CancelledError:
+            # Shutting down: what was being written (its transaction was cancelled with us) and
+            # what is still queued go in now, before the database is closed.
+            self._queue.extendleft(reversed(self._inflight))
+            self._inflight = []
+            await self.flush()
+            raise
+
+    async def flush(self) -> None:
+        """Write everything queued so far."""
+        while self._queue:
+            take = min(len(self._queue), self._batch_size)
+            self._inflight = [self._queue.popleft() for _ in range(take)]
+            await self._write(self._inflight)
+            self._inflight = []
+
+    async def _write(self, batch: Sequence[Row]) -> None:
+        try:
+            async with self._db.engine.begin() as conn:
+                await conn.execute(insert(AuditRecord), [dict(zip(COLUMNS, row, strict=True)) for row in batch])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.failures.inc()
+            log.warning("audit_write_failed", records=len(batch), error=repr(exc))
+            return
+        self.written.inc(len(batch))
+
+
+async def query_audit(
+    db: Database,
+    *,
+    client_id: str | None = None,
+    partner_id: str | None = None,
+    status: str | None = None,
+    since: float | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    """The newest records first. ``status``: ``404``, or a class such as ``4xx``."""
+    query: Any = select(AuditRecord).order_by(AuditRecord.at.desc(), AuditRecord.id.desc()).limit(limit)
+    if client_id:
+        query = query.where(AuditRecord.client_id == client_id)
+    if partner_id:
+        query = query.where(AuditRecord.partner_id == partner_id)
+    if since is not None:
+        query = query.where(AuditRecord.at >= since)
+    if status:
+        low, high = status_range(status)
+        query = query.where(AuditRecord.status >= low, AuditRecord.status <= high)
+    async with db.transaction() as session:
+        rows = (await session.execute(query)).scalars()
+        return [AuditEntry(**{c: getattr(r, c) for c in ("id", *COLUMNS)}) for r in rows]
+
+
+def status_range(status: str) -> tuple[int, int]:
+    """``"404"`` is 404 to 404, ``"4xx"`` is 400 to 499."""
+    text = status.strip().lower()
+    if len(text) == 3 and text[0] in "12345" and text[1:] == "xx":
+        base = int(text[0]) * 100
+        return base, base + 99
+    if text.isdigit() and len(text) == 3:
+        return int(text), int(text)
+    raise ValueError(f"a status is a code such as 404 or a class such as 4xx, not {status!r}")
+
+
+__all__ = ["COLUMNS", "AuditEntry", "AuditLog", "Row", "query_audit", "status_range"]
