@@ -31,6 +31,7 @@ from process_apis.orders.schemas import (
     StepRead,
 )
 from service_kit.errors import Conflict, NotFound
+from service_kit.idempotency import Idempotency
 
 
 async def find_orders(
@@ -185,8 +186,13 @@ async def _flush(session: AsyncSession, order_id: str) -> None:
         raise Conflict(f"Order {order_id} changed while this was being done; look at it again.") from None
 
 
-async def replay_order(*, session: AsyncSession, order_id: str, actor: str, note: str | None) -> ReplayRead:
-    """Sends a parked order back to the worker, from the step that failed; audited."""
+async def replay_order(
+    *, session: AsyncSession, order_id: str, actor: str, note: str | None, idem: Idempotency | None = None
+) -> ReplayRead:
+    """Sends a parked order back to the worker, from the step that failed; audited. ``idem``
+    (the API's Idempotency-Key) replays an earlier answer; the CLI has none."""
+    if idem is not None and (stored := await idem.start()) is not None:
+        return ReplayRead.model_validate(stored.body)
     row = await _order(session, order_id)
     _parked(row)
     now = datetime.now(UTC)
@@ -210,13 +216,27 @@ async def replay_order(*, session: AsyncSession, order_id: str, actor: str, note
     row.updated_at = now
     outcomes.log(session, row, step, "replayed", f"by {actor}" + (f": {note}" if note else ""), now)
     await _flush(session, order_id)
-    return replay_read(replay)
+    return await _answer(session, idem, replay_read(replay))
+
+
+async def _answer(session: AsyncSession, idem: Idempotency | None, answer: ReplayRead) -> ReplayRead:
+    if idem is not None:
+        await idem.finish(session, status_code=202, body=answer.model_dump(mode="json"))
+    return answer
 
 
 async def review_credit(
-    *, session: AsyncSession, order_id: str, actor: str, decision: CreditDecisionKind, note: str | None
+    *,
+    session: AsyncSession,
+    order_id: str,
+    actor: str,
+    decision: CreditDecisionKind,
+    note: str | None,
+    idem: Idempotency | None = None,
 ) -> ReplayRead:
     """Approves an order held for credit review (it goes on to reserve stock) or rejects it."""
+    if idem is not None and (stored := await idem.start()) is not None:
+        return ReplayRead.model_validate(stored.body)
     row = await _order(session, order_id)
     _parked(row)
     if row.hold_kind != HoldKind.credit_review.value:
@@ -251,7 +271,7 @@ async def review_credit(
         )
     row.updated_at = now
     await _flush(session, order_id)
-    return replay_read(replay)
+    return await _answer(session, idem, replay_read(replay))
 
 
 __all__ = ["exception_queue", "find_orders", "replay_order", "replay_read", "review_credit", "timeline"]

@@ -118,11 +118,9 @@ async def replay(
 ) -> ReplayRead:
     """The worker runs the order again from the step that failed; the replay is audited and its
     outcome recorded when that step has run (see the timeline)."""
-    stored = await idem.start()
-    if stored is not None:
-        return ReplayRead.model_validate(stored.body)
-    answer = await admin.replay_order(session=session, order_id=order_id, actor=actor(principal), note=body.note)
-    await idem.finish(session, status_code=202, body=answer.model_dump(mode="json"))
+    answer = await admin.replay_order(
+        session=session, order_id=order_id, actor=actor(principal), note=body.note, idem=idem
+    )
     background.add_task(wake_worker, request.app)
     return answer
 
@@ -147,12 +145,8 @@ async def credit_review(
     background: BackgroundTasks,
 ) -> ReplayRead:
     """Approve (the order goes on to reserve stock) or reject an order held over its credit limit."""
-    stored = await idem.start()
-    if stored is not None:
-        return ReplayRead.model_validate(stored.body)
     answer = await admin.review_credit(
-        session=session, order_id=order_id, actor=actor(principal), decision=body.decision, note=body.note
+        session=session, order_id=order_id, actor=actor(principal), decision=body.decision, note=body.note, idem=idem
     )
-    await idem.finish(session, status_code=202, body=answer.model_dump(mode="json"))
     background.add_task(wake_worker, request.app)
     return answer
