@@ -57,6 +57,7 @@ class RedisStreamsBus:
         self._redis = Redis(connection_pool=self._pool)
         self._groups: set[str] = set()
         self._cursors: dict[tuple[str, str], str] = {}
+        self._next_reclaim: dict[tuple[str, str], float] = {}
 
     @property
     def _lease_ms(self) -> int:
@@ -100,7 +101,7 @@ class RedisStreamsBus:
                 await self.ensure_group(group=group)
             out: list[Delivery] = []
             for key in (self.stream, self._replay_key(group)):
-                if len(out) < max_messages:
+                if len(out) < max_messages and self._reclaim_due(key, group):
                     out += await self._reclaim(key, group, consumer, max_messages - len(out))
             if len(out) < max_messages:
                 block = int(wait_seconds * 1000) if wait_seconds > 0 and not out else None
@@ -117,6 +118,11 @@ class RedisStreamsBus:
         except RedisError as exc:
             raise EventBusError(f"event stream {self.stream}: {exc}") from exc
 
+    def _reclaim_due(self, key: str, group: str) -> bool:
+        # Leases are coarse, so expired ones are looked for a few times per lease (at most every
+        # second), not on every receive: a steady-state receive is then one XREADGROUP.
+        return time.monotonic() >= self._next_reclaim.get((key, group), 0.0)
+
     async def _reclaim(self, key: str, group: str, consumer: str, count: int) -> list[Delivery]:
         """Messages whose lease ran out (member died, hung or nacked), now this member's."""
         cursor = self._cursors.get((key, group), "0-0")
@@ -125,12 +131,15 @@ class RedisStreamsBus:
         )
         self._cursors[(key, group)] = str(next_cursor)
         entries = _entries(claimed)
+        if len(entries) < count and str(next_cursor) == "0-0":  # scanned to the end: rest a while
+            self._next_reclaim[(key, group)] = time.monotonic() + min(1.0, self.lease_seconds / 4)
         if not entries:
             return []
-        pending = await self._redis.xpending_range(
-            key, group, min=entries[0][0], max=entries[-1][0], count=len(entries) * 4, consumername=consumer
-        )
-        counts = {str(p["message_id"]): int(p["times_delivered"]) for p in pending}
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip for the counts
+            for message_id, _ in entries:
+                pipe.xpending_range(key, group, min=message_id, max=message_id, count=1)
+            answers = await pipe.execute()
+        counts = {str(p["message_id"]): int(p["times_delivered"]) for answer in answers for p in answer}
         out = []
         for entry in entries:
             deliveries = counts.get(entry[0], 1)
@@ -162,11 +171,14 @@ class RedisStreamsBus:
     async def ack(self, *, deliveries: Sequence[Delivery]) -> None:
         if not deliveries:
             return
+        by_stream: dict[tuple[str, str], list[str]] = {}
+        for d in deliveries:
+            by_stream.setdefault((d.location, d.group), []).append(d.message_id)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for d in deliveries:
-                    pipe.xack(d.location, d.group, d.message_id)
-                    pipe.hdel(self._errors_key(d.group), f"{d.location}|{d.message_id}")
+                for (key, group), ids in by_stream.items():
+                    pipe.xack(key, group, *ids)
+                    pipe.hdel(self._errors_key(group), *(f"{key}|{i}" for i in ids))
                 await pipe.execute()
         except RedisError as exc:
             raise EventBusError(f"event stream {self.stream}: {exc}") from exc
@@ -183,6 +195,9 @@ class RedisStreamsBus:
             # Keep it ours, but look idle for (lease - retry_after): XAUTOCLAIM takes it after retry_after.
             idle = max(0, self._lease_ms - int(retry_after * 1000))
             await self._redis.xclaim(d.location, d.group, d.consumer, 0, [d.message_id], idle=idle, justid=True)
+            due = time.monotonic() + retry_after
+            self._next_reclaim[(d.location, d.group)] = min(due, self._next_reclaim.get((d.location, d.group), due))
+            self._cursors.pop((d.location, d.group), None)  # rescan from the start
         except RedisError as exc:
             raise EventBusError(f"event stream {self.stream}: {exc}") from exc
 

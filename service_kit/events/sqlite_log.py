@@ -18,7 +18,9 @@ Every operation is one short transaction (``BEGIN IMMEDIATE``) run on one dedica
 bus, so a call costs one thread hop however many statements it runs (aiosqlite pays ~90 µs per
 statement). WAL mode lets readers and the one writer of the moment run side by side; other
 processes wait on ``busy_timeout``. Idle consumers poll with a read-only probe that takes no
-write lock. ``synchronous=FULL`` by default: a published event survives a power cut.
+write lock. Publishing commits with ``synchronous=FULL`` by default (a published event survives a
+power cut); consumer bookkeeping commits with ``NORMAL``: a lost ack or lease after a power cut
+only means a redelivery, which consumers dedupe.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ class SqliteEventLog:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA synchronous=NORMAL")  # bookkeeping; publishing raises it (see _append)
             conn.executescript(SCHEMA)  # IF NOT EXISTS: safe when several processes start at once
             self._conn = conn
         return self._conn
@@ -133,13 +135,17 @@ class SqliteEventLog:
 
     def _append(self, rows: list[tuple[str, str, str | None, str, float]]) -> list[str]:
         db = self._db()
-        with _write(db):
-            db.executemany(
-                "INSERT INTO event_log (event_id, type, subject, envelope, appended_at) VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
-            # One writer holds the IMMEDIATE lock, so the new offsets are consecutive: count back.
-            (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
+        db.execute(f"PRAGMA synchronous={self._synchronous}")
+        try:
+            with _write(db):
+                db.executemany(
+                    "INSERT INTO event_log (event_id, type, subject, envelope, appended_at) VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+                # One writer holds the IMMEDIATE lock, so the new offsets are consecutive: count back.
+                (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
+        finally:
+            db.execute("PRAGMA synchronous=NORMAL")
         return [str(offset) for offset in range(last - len(rows) + 1, last + 1)]
 
     # -- consumer groups ------------------------------------------------------------------------
