@@ -52,6 +52,8 @@ async def test_order_is_mapped_to_the_canonical_order_and_taken_in(marketplace: 
             {"sku": "WIDGET-BLUE", "quantity": {"value": "2", "unit": "EA"}},
             {"sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}},
         ],
+        # Marketplace orders ship whole from one warehouse: the canonical default.
+        "split_shipments_allowed": False,
     }
 
 

@@ -76,6 +76,8 @@ def test_the_marketplace_order_becomes_the_canonical_order_without_its_prices() 
             {"sku": "WIDGET-BLUE", "quantity": {"value": "2", "unit": "EA"}},
             {"sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}},
         ],
+        # Marketplace orders ship whole from one warehouse: the canonical default.
+        "split_shipments_allowed": False,
     }
 
 
