@@ -186,6 +186,9 @@ class RedisStreamsBus:
     async def nack(self, *, delivery: Delivery, error: str, retry_after: float = 0.0) -> None:
         d = delivery
         try:
+            holder = await self._redis.xpending_range(d.location, d.group, min=d.message_id, max=d.message_id, count=1)
+            if not holder or holder[0]["consumer"] != d.consumer:  # acked, parked, or another member's now
+                return
             if d.attempt >= self.max_deliveries:
                 await self._park(
                     d.location, d.group, (d.message_id, {"event": d.event.model_dump_json()}), d.attempt, error

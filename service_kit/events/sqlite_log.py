@@ -28,53 +28,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from contracts.events import CloudEvent
 from service_kit.events.port import DeadLetter, Delivery, EventBusError, Start, UnknownDeadLetter
+from service_kit.events.sqlite_schema import SCHEMA, dead_letter_rows, write
 
 T = TypeVar("T")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS event_log (
-    log_offset INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    subject TEXT,
-    envelope TEXT NOT NULL,
-    appended_at REAL NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS event_log_append_only BEFORE UPDATE ON event_log
-BEGIN SELECT RAISE(ABORT, 'event_log is append-only'); END;
-CREATE TABLE IF NOT EXISTS consumer_groups (
-    name TEXT PRIMARY KEY,
-    last_delivered INTEGER NOT NULL,
-    committed INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pending (
-    grp TEXT NOT NULL,
-    log_offset INTEGER NOT NULL,
-    consumer TEXT NOT NULL,
-    lease_until REAL NOT NULL,
-    deliveries INTEGER NOT NULL,
-    last_error TEXT,
-    PRIMARY KEY (grp, log_offset)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS pending_due ON pending (grp, lease_until);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    grp TEXT NOT NULL,
-    log_offset INTEGER NOT NULL,
-    deliveries INTEGER NOT NULL,
-    error TEXT NOT NULL,
-    dead_at REAL NOT NULL
-);
-"""
 
 
 def _marks(n: int) -> str:
@@ -137,7 +100,7 @@ class SqliteEventLog:
         db = self._db()
         db.execute(f"PRAGMA synchronous={self._synchronous}")
         try:
-            with _write(db):
+            with write(db):
                 db.executemany(
                     "INSERT INTO event_log (event_id, type, subject, envelope, appended_at) VALUES (?, ?, ?, ?, ?)",
                     rows,
@@ -155,7 +118,7 @@ class SqliteEventLog:
 
     def _ensure_group(self, group: str, start: Start) -> None:
         db = self._db()
-        with _write(db):
+        with write(db):
             (head,) = db.execute("SELECT COALESCE(MAX(log_offset), 0) FROM event_log").fetchone()
             position = 0 if start == "earliest" else head
             db.execute(
@@ -191,7 +154,7 @@ class SqliteEventLog:
         ).fetchone()[0]
         if not probe:  # nothing to do: no write lock taken
             return []
-        with _write(db):
+        with write(db):
             due = db.execute(
                 "SELECT log_offset, deliveries, last_error FROM pending "
                 "WHERE grp = ? AND lease_until <= ? ORDER BY log_offset LIMIT ?",
@@ -264,7 +227,7 @@ class SqliteEventLog:
 
     def _ack(self, by_group: dict[str, list[int]]) -> None:
         db = self._db()
-        with _write(db):
+        with write(db):
             for group, offsets in by_group.items():
                 db.execute(
                     f"DELETE FROM pending WHERE grp = ? AND log_offset IN ({_marks(len(offsets))})",  # noqa: S608
@@ -279,7 +242,7 @@ class SqliteEventLog:
         db = self._db()
         now = time.time()
         offset = int(delivery.message_id)
-        with _write(db):
+        with write(db):
             row = db.execute(
                 "SELECT deliveries FROM pending WHERE grp = ? AND log_offset = ? AND consumer = ?",
                 (delivery.group, offset, delivery.consumer),
@@ -307,14 +270,14 @@ class SqliteEventLog:
             "WHERE (:g IS NULL OR d.grp = :g) AND (:i IS NULL OR d.id = :i) ORDER BY d.id LIMIT :n",
             {"g": group, "i": only_id, "n": limit},
         )
-        return list(_dead_letter_rows(rows))
+        return list(dead_letter_rows(rows))
 
     async def replay(self, *, dead_letter_id: str) -> DeadLetter:
         return await self._run(self._replay, dead_letter_id)
 
     def _replay(self, dead_letter_id: str) -> DeadLetter:
         db = self._db()
-        with _write(db):
+        with write(db):
             found = self._dead_letters(None, 1, int(dead_letter_id)) if dead_letter_id.isdigit() else []
             if not found:
                 raise UnknownDeadLetter(f"no dead letter {dead_letter_id!r}")
@@ -352,33 +315,6 @@ class SqliteEventLog:
             self._conn = None
         self._executor.shutdown(wait=True)
         self._executor = None
-
-
-class _write:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error) on an autocommit connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def _dead_letter_rows(rows: Iterable[tuple[Any, ...]]) -> Iterable[DeadLetter]:
-    for id_, group, offset, deliveries, error, dead_at, envelope in rows:
-        yield DeadLetter(
-            id=str(id_),
-            group=group,
-            message_id=str(offset),
-            event=CloudEvent.model_validate_json(envelope),
-            deliveries=deliveries,
-            error=error,
-            dead_at=datetime.fromtimestamp(dead_at, UTC),
-        )
 
 
 __all__ = ["SqliteEventLog"]
