@@ -44,10 +44,11 @@ def up(
 
 @contracts_app.command("export")
 def contracts_export() -> None:
-    """Write each API's OpenAPI document, generated from the code, to contracts/openapi/."""
+    """Write each API's OpenAPI document and each event type's JSON Schema, generated from the code."""
     from interchange.contracts import export
+    from interchange.event_contracts import export_event_schemas
 
-    written = export()
+    written = [*export(), *export_event_schemas()]
     for path in written:
         console.print(f"wrote {path}")
     console.print(f"{len(written)} contract(s) changed" if written else "contracts are up to date")
@@ -55,10 +56,12 @@ def contracts_export() -> None:
 
 @contracts_app.command("check")
 def contracts_check() -> None:
-    """Fail when a committed contract is invalid or differs from the code."""
+    """Fail when a committed contract or event schema is invalid, differs from the code, or breaks a
+    published version."""
     from interchange.contracts import check
+    from interchange.event_contracts import check_event_schemas
 
-    problems = check()
+    problems = [*check(), *check_event_schemas()]
     for problem in problems:
         err.print(problem, markup=False, highlight=False)
     if problems:

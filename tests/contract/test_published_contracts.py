@@ -89,3 +89,9 @@ def test_marketplace_v1_is_deprecated_until_its_sunset_in_favour_of_v2() -> None
     assert Deprecation.from_spec(v1) == Deprecation(
         since=date(2026, 11, 23), sunset=date(2027, 6, 30), successor="/marketplace/v2"
     )
+
+
+def test_event_schemas_are_valid_and_match_the_code() -> None:
+    from interchange.event_contracts import check_event_schemas
+
+    assert check_event_schemas() == []
