@@ -1,0 +1,170 @@
+"""SIGKILL of the orders service mid-burst, on real processes: `interchange up --free-ports`
+starts the suite; a burst of orders is submitted; while the worker is half way through, the
+orders process is killed with SIGKILL and started again with the same command line and
+environment (read from /proc before the kill). Every order must end released, booked exactly
+once in the ERP, reserved exactly once in the WMS, announced exactly once in the outbox.
+
+The launcher tears the whole suite down when one of its services dies (as it should in
+production); the test freezes it (SIGSTOP) for the duration, so only the orders process goes
+down, and lets it go at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import skip_or_fail
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+ORDERS = 40
+ENV = {
+    "INTERCHANGE_ERP_CALL_QUOTA_PER_SECOND": "15",
+    "INTERCHANGE_ORDERS_ERP_CALLS_PER_SECOND": "14",
+    "INTERCHANGE_ORDERS_WORKER_POLL_INTERVAL": "0.5",
+    "INTERCHANGE_ORDERS_RETRY_BACKOFF_INITIAL": "0.5",
+}
+
+
+def wait_until(check: Any, *, seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def proc_environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def count(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute(sql).fetchall())
+
+
+@pytest.fixture
+def suite_dir(tmp_path: Path) -> Path:
+    if not Path("/proc/self/environ").exists():
+        skip_or_fail("/proc is needed to read the orders process's command line and environment")
+    return tmp_path / "var"
+
+
+def test_sigkill_mid_burst_loses_no_order_and_doubles_none(suite_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | ENV
+    suite_dir.mkdir(parents=True)
+    log = (suite_dir / "launcher.out").open("ab")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(suite_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    restarted: subprocess.Popen[bytes] | None = None
+    try:
+        suite = wait_until(
+            lambda: (
+                (suite_dir / "suite.json").exists()
+                and all(ready(u) for u in json.loads((suite_dir / "suite.json").read_text())["services"].values())
+                and json.loads((suite_dir / "suite.json").read_text())
+            ),
+            seconds=120,
+            what="the suite",
+        )
+        orders_url = suite["services"]["orders"]
+        secret = json.loads((suite_dir / "secrets.json").read_text())["svc-marketplace"]
+        token = httpx.post(
+            f"{suite['gateway']}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=("svc-marketplace", secret),
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=orders_url, headers=auth, timeout=30) as orders:
+            ids = []
+            for n in range(ORDERS):
+                body = {
+                    "channel": "b2b",
+                    "channel_order_id": f"PO-{n}",
+                    "customer_id": "C-1001",
+                    "currency": "EUR",
+                    "lines": [{"sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}}],
+                }
+                resp = orders.post("/v1/orders", json=body, headers={"Idempotency-Key": f"b2b:PO-{n}"})
+                assert resp.status_code == 202, resp.text
+                ids.append(resp.json()["id"])
+
+            def released() -> int:
+                items = orders.get("/v1/orders", params={"limit": 200}).json()["items"]
+                return sum(o["status"] == "released" for o in items)
+
+            done_before = wait_until(lambda: released() >= 3 and released(), seconds=60, what="the first orders")
+            assert done_before < ORDERS, "the burst finished before the kill; make it bigger"
+
+            pid = int(suite["pids"]["orders"])
+            cmdline = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+            environ = proc_environ(pid)
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            os.kill(launcher.pid, signal.SIGSTOP)  # keep the launcher from tearing everything down
+            os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: not ready(orders_url), seconds=10, what="the orders service to go down")
+
+            with (suite_dir / "logs" / "orders-restarted.log").open("ab") as restart_log:
+                restarted = subprocess.Popen(
+                    cmdline, env=environ, cwd=cwd, stdout=restart_log, stderr=subprocess.STDOUT
+                )
+            wait_until(lambda: ready(orders_url), seconds=60, what="the restarted orders service")
+
+            def all_settled() -> list[dict[str, Any]] | None:
+                items = orders.get("/v1/orders", params={"limit": 200}).json()["items"]
+                return items if all(o["status"] not in ("received", "accepted") for o in items) else None
+
+            final = wait_until(all_settled, seconds=120, what="every order to settle")
+    finally:
+        if restarted is not None:
+            restarted.terminate()
+            restarted.wait(timeout=30)
+        with_launcher_back = launcher.poll() is None
+        if with_launcher_back:
+            os.kill(launcher.pid, signal.SIGCONT)
+            launcher.send_signal(signal.SIGTERM)
+            launcher.wait(timeout=60)
+        log.close()
+
+    assert sorted(o["id"] for o in final) == sorted(ids)
+    assert {o["status"] for o in final} == {"released"}, {
+        o["id"]: o["status"] for o in final if o["status"] != "released"
+    }
+    erp = count(suite_dir / "erp.db", "SELECT ext_ref, count(*) FROM erp_sales_orders GROUP BY ext_ref")
+    assert sorted(erp) == sorted((i, 1) for i in ids)  # exactly once in the ERP
+    wms = count(
+        suite_dir / "wms.db",
+        "SELECT order_ref, count(*) FROM wms_allocations WHERE alloc_status != 'DEALLOCATED' GROUP BY order_ref",
+    )
+    assert sorted(wms) == sorted((i, 1) for i in ids)
+    events = count(
+        suite_dir / "orders.db",
+        "SELECT subject, count(*) FROM order_events WHERE type = 'com.interchange.order.accepted.v1' GROUP BY subject",
+    )
+    assert sorted(events) == sorted((i, 1) for i in ids)
