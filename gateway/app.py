@@ -9,6 +9,7 @@ and the disabled clients every ``state_refresh_interval`` seconds, and the audit
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from http.cookiejar import DefaultCookiePolicy
 
 import httpx
@@ -98,6 +99,13 @@ def create_app(
     async def audit_writer(app: FastAPI) -> None:
         await app.state.audit.run()
 
+    async def flush_audit(app: FastAPI) -> None:
+        # The writer is cancelled first (it may not even have started): what it left goes in now,
+        # before the database is closed.
+        audit: AuditLog | None = getattr(app.state, "audit", None)
+        if audit is not None:
+            await audit.flush()
+
     async def stop(app: FastAPI) -> None:
         limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
         if limiter is not None:
@@ -113,20 +121,20 @@ def create_app(
         verifier=verifier,
         on_startup=[start],
         workers=[refresh_worker, audit_writer],
-        on_shutdown=[stop],
+        on_shutdown=[stop, flush_audit],
     )
     app.router.routes.append(Route(PROXY_PATH, proxy, include_in_schema=False))
     app.state.proxy = proxy
     return app
 
 
-async def refresh_state(app: FastAPI) -> None:
-    """Re-read the disabled clients and the signing keys (one pass of the refresh worker). A
-    database that fails leaves the last state in place."""
+async def refresh_state(app: FastAPI, *, now: datetime | None = None) -> None:
+    """Re-read the disabled clients and the signing keys (one pass of the refresh worker; ``now``
+    for tests). A database that fails leaves the last state in place."""
     try:
         await app.state.disabled_clients.refresh()
         keys: KeyStore | None = getattr(app.state, "keys", None)
-        if keys is not None and await keys.refresh() and app.state.owns_verifier:
+        if keys is not None and await keys.refresh(now=now) and app.state.owns_verifier:
             app.state.verifier.use_keys(keys.ring.public)
     except Exception as exc:
         log.warning("gateway_state_refresh_failed", error=repr(exc))

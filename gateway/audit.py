@@ -75,6 +75,7 @@ class AuditLog:
         # A deque with maxlen is the bounded queue: appending to a full one drops the oldest, in C.
         self._queue: deque[Row] = deque(maxlen=queue_size)
         self._wakeup = asyncio.Event()
+        self._writing = asyncio.Lock()
         self._inflight: list[Row] = []
         self.written = Counter(
             "interchange_gateway_audit_written", "Audit records written to the database", registry=registry
@@ -117,12 +118,13 @@ class AuditLog:
             raise
 
     async def flush(self) -> None:
-        """Write everything queued so far."""
-        while self._queue:
-            take = min(len(self._queue), self._batch_size)
-            self._inflight = [self._queue.popleft() for _ in range(take)]
-            await self._write(self._inflight)
-            self._inflight = []
+        """Write everything queued so far (after the batch being written, if any)."""
+        async with self._writing:
+            while self._queue:
+                take = min(len(self._queue), self._batch_size)
+                self._inflight = [self._queue.popleft() for _ in range(take)]
+                await self._write(self._inflight)
+                self._inflight = []
 
     async def _write(self, batch: Sequence[Row]) -> None:
         try:

@@ -161,6 +161,14 @@ def _no_such_api(route: ApiRoute) -> NotFound:
     return NotFound(f"There is no API at /{route.api}/{route.version}.")
 
 
+def _not_published(route: ApiRoute, path: str) -> NotFound:
+    # On a process API, the same words as for an API that does not exist: the answer must not
+    # tell an outsider that it does (an internal client knows its paths).
+    if route.internal_only:
+        return _no_such_api(route)
+    return NotFound(f"The {route.api} {route.version} API publishes no {path}.")
+
+
 class GatewayProxy:
     """The ASGI endpoint behind ``/{api}/{version}/{rest:path}``; ``configure`` at start-up."""
 
@@ -207,11 +215,11 @@ class GatewayProxy:
             service_path = "/" + rest
             operations = route.find(service_path)
             if operations is None:
-                raise NotFound(f"The {api} {version} API publishes no {path}.")
+                raise _not_published(route, path)
             operation = operations.get(scope["method"])
             if operation is None:
                 if route.internal_only:  # no Allow list that would tell outsiders the API exists
-                    raise NotFound(f"The {api} {version} API publishes no {scope['method']} {path}.")
+                    raise _not_published(route, path)
                 allowed = ", ".join(operations)
                 raise MethodNotAllowed(f"{path} accepts {allowed}.", headers={"Allow": allowed})
             raw_path: bytes = scope.get("raw_path") or path.encode("utf-8")
@@ -219,7 +227,7 @@ class GatewayProxy:
             if b"%" in raw_path and unquote(raw_service_path.decode("latin-1")) != service_path:
                 # An encoded "/" moved the boundary between api, version and path: what we matched
                 # is not what the service would get.
-                raise NotFound(f"The {api} {version} API publishes no {path}.")
+                raise _not_published(route, path)
             scope["route"] = operation  # the metrics label: the operation's path template
             headers, token, has_body, content_type, content_length = _headers_up(scope)
             exchange = Exchange(

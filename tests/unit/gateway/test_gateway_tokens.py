@@ -33,6 +33,7 @@ async def test_basic_auth_gets_an_rfc9068_access_token_services_accept(gateway: 
     assert claims["aud"] == "interchange"
     assert claims["sub"] == claims["client_id"] == "acme-market"
     assert claims["scope"] == " ".join(PARTNER_SCOPES)
+    assert claims["kind"] == "partner"
     assert claims["tier"] == "standard"
     assert claims["partner_id"] == "acme-market"
     assert claims["channel"] == "marketplace"
@@ -54,6 +55,7 @@ async def test_client_secret_post_works_and_a_service_token_has_no_partner(gatew
     assert claims["client_id"] == "svc-marketplace"
     assert claims["scope"] == "orders:write orders:read"
     assert claims["tier"] == "internal"
+    assert claims["kind"] == "service"
     assert "partner_id" not in claims
     assert "channel" not in claims
 

@@ -1,0 +1,77 @@
+"""``interchange audit``: the gateway's record of proxied calls (gateway/audit.py), newest first.
+
+interchange audit --partner acme-market --status 4xx --since 2h --limit 20
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from interchange.commands.keys import DataDir, with_gateway_db
+
+app = typer.Typer(help="Who called what through the gateway, and how it went.", invoke_without_command=True)
+console = Console()
+
+_AGO = re.compile(r"^(\d+)\s*([smhd])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(value: str, *, now: float | None = None) -> float:
+    """``90s``, ``15m``, ``2h``, ``7d`` ago, or an ISO 8601 time (UTC unless it says otherwise)."""
+    now = time.time() if now is None else now
+    ago = _AGO.match(value.strip().lower())
+    if ago:
+        return now - int(ago.group(1)) * _SECONDS[ago.group(2)]
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise typer.BadParameter("use 15m, 2h, 7d or an ISO time such as 2026-11-23T09:00") from exc
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+@app.callback()
+def audit(
+    client: Annotated[str | None, typer.Option("--client", help="Only this client id's calls.")] = None,
+    partner: Annotated[str | None, typer.Option("--partner", help="Only this partner's calls.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="A status (404) or a class (4xx).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="15m, 2h, 7d, or an ISO time.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
+    data_dir: DataDir = Path("var"),
+) -> None:
+    """List proxied calls: time, client, partner, operation, version, status, latency, correlation id."""
+    from gateway.audit import query_audit, status_range
+
+    if status:
+        try:
+            status_range(status)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--status") from exc
+    start = parse_since(since) if since else None
+    entries = with_gateway_db(
+        data_dir,
+        lambda db, _: query_audit(db, client_id=client, partner_id=partner, status=status, since=start, limit=limit),
+    )
+    table = Table("time (UTC)", "client", "partner", "operation", "version", "status", "ms", "correlation id")
+    for e in entries:
+        moment = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        table.add_row(
+            moment,
+            e.client_id or "-",
+            e.partner_id or "-",
+            e.operation or f"{e.method} {e.path}",
+            f"{e.api} {e.version}",
+            str(e.status),
+            f"{e.latency_ms:.1f}",
+            e.correlation_id,
+        )
+    console.print(table)
+    if not entries:
+        console.print("no calls match")

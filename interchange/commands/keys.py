@@ -1,0 +1,86 @@
+"""``interchange keys ...``: the gateway's token signing keys (gateway/keys.py).
+
+``rotate`` adds a key: it is published in the JWKS at once and signs after the publish delay
+(``INTERCHANGE_GATEWAY_SIGNING_KEY_PUBLISH_DELAY``, 600 s); the key it replaces stays published
+until the tokens it signed have expired, then is pruned. Running gateways pick the change up
+within ``INTERCHANGE_GATEWAY_STATE_REFRESH_INTERVAL`` seconds; nothing needs a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="The gateway's token signing keys: list and rotate.", no_args_is_help=True)
+console = Console()
+
+DataDir = Annotated[
+    Path, typer.Option("--data-dir", envvar="INTERCHANGE_DATA_DIR", help="Where the gateway's database lives.")
+]
+T = TypeVar("T")
+
+
+def with_gateway_db(data_dir: Path, action: Callable[..., Awaitable[T]]) -> T:
+    """Run ``action(db, settings)`` on the gateway's database (``INTERCHANGE_GATEWAY_DATABASE_URL``
+    or ``<data_dir>/gateway.db``)."""
+    from gateway.models import Base
+    from gateway.settings import GatewaySettings
+    from service_kit.db import Database
+
+    settings = GatewaySettings.load("gateway", data_dir=data_dir)
+
+    async def run() -> T:
+        db = Database(settings.database_url, metadata=[Base.metadata])
+        try:
+            await db.create_schema()
+            return await action(db, settings)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _schedule(settings):  # type: ignore[no-untyped-def]
+    from gateway.keys import KeySchedule
+
+    return KeySchedule.for_settings(
+        publish_delay=settings.signing_key_publish_delay, token_lifetime=settings.token_lifetime
+    )
+
+
+def _show(states) -> None:  # type: ignore[no-untyped-def]
+    table = Table("kid", "seq", "created", "state", "signs from", "published until")
+    for s in states:
+        table.add_row(s.kid, str(s.seq), _when(s.created_at), s.state, _when(s.signs_from), _when(s.published_until))
+    console.print(table)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+
+
+@app.command("list")
+def list_keys(data_dir: DataDir = Path("var")) -> None:
+    """Every key and its state: next (published, signs later), signing, retired (published until its tokens expire)."""
+    from gateway.keys import list_keys as states
+
+    _show(with_gateway_db(data_dir, lambda db, settings: states(db, _schedule(settings))))
+
+
+@app.command("rotate")
+def rotate(data_dir: DataDir = Path("var")) -> None:
+    """Add a signing key (it signs after the publish delay) and prune keys no token needs."""
+    from gateway.keys import rotate_keys
+
+    states = with_gateway_db(data_dir, lambda db, settings: rotate_keys(db, _schedule(settings)))
+    _show(states)
+    upcoming = [s for s in states if s.state == "next"]
+    if upcoming and upcoming[-1].signs_from:
+        console.print(f"{upcoming[-1].kid} is published now and signs from {_when(upcoming[-1].signs_from)}")

@@ -1,0 +1,203 @@
+"""The audit log: a record for every proxied call, written by the background writer in batches;
+a full queue drops its oldest records and counts them; ``interchange audit`` reads the log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from typer.testing import CliRunner
+
+from gateway.audit import AuditLog, Row, query_audit, status_range
+from gateway.models import Base
+from interchange.cli import app as cli
+from interchange.commands.audit import parse_since
+from service_kit.db import Database
+from tests.unit.gateway.conftest import FakeService, Gateway, gateway_settings, running_gateway
+
+
+def row(i: int, *, client: str = "acme-market", status: int = 200, at: float | None = None) -> Row:
+    return (
+        at if at is not None else 1_800_000_000.0 + i,
+        client,
+        client if client.endswith("-market") else None,
+        "GET",
+        "marketplace",
+        "v1",
+        "getOrder",
+        "/marketplace/v1/orders/{marketplace_order_id}",
+        status,
+        1.5,
+        f"cid-{i}",
+    )
+
+
+async def open_db(tmp_path: Path, *, schema: bool = True) -> Database:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}", metadata=[Base.metadata])
+    if schema:
+        await db.create_schema()
+    return db
+
+
+async def test_every_proxied_call_is_recorded(gateway: Gateway, marketplace: FakeService) -> None:
+    auth = await gateway.partner_bearer()
+    await gateway.client.get("/marketplace/v1/orders/MP-1", headers={**auth, "x-correlation-id": "cid-ok"})
+    await gateway.client.get("/marketplace/v1/orders", headers={"x-correlation-id": "cid-anon"})
+    await gateway.client.get("/nope/v1/things", headers={**auth, "x-correlation-id": "cid-nope"})
+    marketplace.status = 409
+    await gateway.client.post("/marketplace/v1/orders", headers={**auth, "x-correlation-id": "cid-409"})
+
+    await gateway.app.state.audit.flush()
+    entries = {e.correlation_id: e for e in await query_audit(gateway.app.state.db)}
+
+    ok = entries["cid-ok"]
+    assert (ok.client_id, ok.partner_id, ok.method, ok.api, ok.version) == (
+        "acme-market",
+        "acme-market",
+        "GET",
+        "marketplace",
+        "v1",
+    )
+    assert (ok.operation, ok.path, ok.status) == ("getOrder", "/marketplace/v1/orders/{marketplace_order_id}", 200)
+    assert ok.latency_ms > 0
+    assert abs(ok.at - time.time()) < 60
+    anonymous = entries["cid-anon"]
+    assert (anonymous.client_id, anonymous.operation, anonymous.status) == (None, "listOrders", 401)
+    nowhere = entries["cid-nope"]
+    assert (nowhere.api, nowhere.operation, nowhere.path, nowhere.status) == ("nope", None, "/nope/v1/things", 404)
+    assert entries["cid-409"].status == 409
+
+
+async def test_the_writer_runs_in_the_background_and_flushes_on_shutdown(tmp_path: Path, contracts_dir: Path) -> None:
+    settings = gateway_settings(tmp_path, contracts_dir)
+    async with running_gateway(settings) as gw:
+        for i in range(5):
+            await gw.client.get("/marketplace/v1/orders", headers={"x-correlation-id": f"cid-{i}"})
+    # The app is stopped: whatever the writer had not written yet was written before the database closed.
+
+    db = await open_db(tmp_path)
+    try:
+        entries = await query_audit(db)
+    finally:
+        await db.dispose()
+    assert sorted(e.correlation_id for e in entries) == [f"cid-{i}" for i in range(5)]
+
+
+async def test_a_full_queue_drops_the_oldest_and_counts_them(tmp_path: Path) -> None:
+    db = await open_db(tmp_path)
+    registry = CollectorRegistry()
+    audit = AuditLog(db, queue_size=3, batch_size=2, registry=registry)
+    try:
+        for i in range(5):
+            audit.record(row(i))
+
+        assert audit.pending == 3
+        assert registry.get_sample_value("interchange_gateway_audit_dropped_total") == 2
+        assert registry.get_sample_value("interchange_gateway_audit_queue_depth") == 3
+        await audit.flush()
+        kept = sorted(e.correlation_id for e in await query_audit(db))
+    finally:
+        await db.dispose()
+
+    assert kept == ["cid-2", "cid-3", "cid-4"]
+    assert registry.get_sample_value("interchange_gateway_audit_written_total") == 3
+
+
+async def test_a_database_that_refuses_a_batch_is_counted_not_raised(tmp_path: Path) -> None:
+    db = await open_db(tmp_path, schema=False)  # no table to write to
+    registry = CollectorRegistry()
+    audit = AuditLog(db, queue_size=10, batch_size=10, registry=registry)
+    try:
+        audit.record(row(1))
+        await audit.flush()
+    finally:
+        await db.dispose()
+
+    assert audit.pending == 0
+    assert registry.get_sample_value("interchange_gateway_audit_write_failures_total") == 1
+
+
+async def test_the_writer_task_drains_what_is_queued(tmp_path: Path) -> None:
+    db = await open_db(tmp_path)
+    audit = AuditLog(db, queue_size=100, batch_size=4, registry=CollectorRegistry())
+    writer = asyncio.create_task(audit.run())
+    try:
+        for i in range(10):
+            audit.record(row(i))
+        await audit.flush()  # waits for the batch the writer is on, then writes the rest
+        written = await query_audit(db, limit=100)
+    finally:
+        writer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writer
+        await db.dispose()
+
+    assert len(written) == 10
+
+
+async def test_queries_filter_by_client_partner_status_and_time(tmp_path: Path) -> None:
+    db = await open_db(tmp_path)
+    audit = AuditLog(db, queue_size=100, batch_size=100, registry=CollectorRegistry())
+    audit.record(row(1, client="acme-market", status=200, at=1000.0))
+    audit.record(row(2, client="acme-market", status=404, at=2000.0))
+    audit.record(row(3, client="zenith-market", status=429, at=3000.0))
+    audit.record(row(4, client="ops-console", status=502, at=4000.0))
+    await audit.flush()
+    try:
+
+        async def ids(**filters: object) -> list[str]:
+            return [e.correlation_id for e in await query_audit(db, **filters)]  # type: ignore[arg-type]
+
+        assert await ids() == ["cid-4", "cid-3", "cid-2", "cid-1"]  # newest first
+        assert await ids(client_id="acme-market") == ["cid-2", "cid-1"]
+        assert await ids(partner_id="zenith-market") == ["cid-3"]
+        assert await ids(status="4xx") == ["cid-3", "cid-2"]
+        assert await ids(status="502") == ["cid-4"]
+        assert await ids(since=2500.0) == ["cid-4", "cid-3"]
+        assert await ids(limit=1) == ["cid-4"]
+    finally:
+        await db.dispose()
+
+
+def test_status_and_since_parsing() -> None:
+    assert status_range("4xx") == (400, 499)
+    assert status_range("201") == (201, 201)
+    with pytest.raises(ValueError):
+        status_range("4x")
+    assert parse_since("15m", now=10_000.0) == 10_000.0 - 900
+    assert parse_since("2h", now=10_000.0) == 10_000.0 - 7200
+    assert parse_since("1970-01-01T01:00:00") == 3600.0
+
+
+def test_the_cli_shows_the_log_as_a_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def seed() -> None:
+        db = await open_db(tmp_path)
+        audit = AuditLog(db, queue_size=10, batch_size=10, registry=CollectorRegistry())
+        audit.record(row(1, client="acme-market", status=200))
+        audit.record(row(2, client="acme-market", status=403))
+        audit.record(row(3, client="zenith-market", status=403))
+        await audit.flush()
+        await db.dispose()
+
+    asyncio.run(seed())
+    monkeypatch.delenv("INTERCHANGE_GATEWAY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("INTERCHANGE_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    result = runner.invoke(
+        cli,
+        ["audit", "--partner", "acme-market", "--status", "4xx", "--data-dir", str(tmp_path)],
+        env={"COLUMNS": "200"},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "cid-2" in result.output
+    assert "cid-1" not in result.output
+    assert "cid-3" not in result.output
+    assert "getOrder" in result.output
+    assert "403" in result.output
+    bad = runner.invoke(cli, ["audit", "--status", "teapot", "--data-dir", str(tmp_path)])
+    assert bad.exit_code != 0
