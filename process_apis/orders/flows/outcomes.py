@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +51,12 @@ class RetryPolicy:
         return timedelta(seconds=base / 2 + random.uniform(0, base / 2))  # noqa: S311 - jitter, not security
 
 
+def _at() -> datetime:
+    """When something happened, for the history, the step log and the audit: the real time (the
+    worker's pass clock, ``now`` below, only schedules retries; tests move it forward)."""
+    return datetime.now(UTC)
+
+
 def _clip(text: str | None) -> str | None:
     return text[:REASON_MAX] if text else None
 
@@ -65,14 +71,14 @@ def log(session: AsyncSession, row: OrderRow, step: str, outcome: str, detail: s
             detail=detail[:2000] if detail else None,
             attempt=row.attempts,
             correlation_id=row.correlation_id,
-            at=now,
+            at=_at(),
         ),
     )
 
 
 async def change(session: AsyncSession, row: OrderRow, to: OrderStatus, reason: str | None, now: datetime) -> None:
     await lifecycle.change_status(
-        session, order=row, to=to, reason=_clip(reason), correlation_id=row.correlation_id, at=now
+        session, order=row, to=to, reason=_clip(reason), correlation_id=row.correlation_id, at=_at()
     )
 
 
@@ -81,7 +87,7 @@ async def _settle_replay(session: AsyncSession, row: OrderRow, outcome: str, det
         return
     replay = await repository.get_replay(session, replay_id=row.pending_replay_id)
     if replay is not None:
-        replay.outcome, replay.detail, replay.finished_at = outcome, detail, now
+        replay.outcome, replay.detail, replay.finished_at = outcome, detail, _at()
     row.pending_replay_id = None
 
 
@@ -106,7 +112,7 @@ async def park(
     session: AsyncSession, row: OrderRow, *, step: str, kind: HoldKind, reason: str, error: str | None, now: datetime
 ) -> None:
     """On hold until a person replays or reviews it: the exception queue."""
-    row.failed_step, row.hold_kind, row.parked_at = step, kind.value, now
+    row.failed_step, row.hold_kind, row.parked_at = step, kind.value, _at()
     row.last_error = error[:2000] if error else row.last_error
     _stop(row)
     log(session, row, step, "parked", reason, now)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+from contracts import CanonicalModel, Quantity
+from contracts.common import Sku
+
+
+class ChannelAvailabilityRead(CanonicalModel):
+    """What one channel may sell of one SKU now, and what it was last told."""
+
+    sku: Sku
+    channel: str
+    available: Quantity
+    told: Quantity | None = None
+    told_at: datetime | None = None
+    publication_pending: bool = False
+
+
+class ChannelAvailabilityList(CanonicalModel):
+    items: list[ChannelAvailabilityRead]
+
+
+class RebuildResult(CanonicalModel):
+    positions: int
+    items: int
+    skus: int
+
+
+class ReconciliationCreate(CanonicalModel):
+    """Compare what every channel was told with the true availability, from the WMS's stock now."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"repair": True}]})
+
+    repair: Annotated[
+        bool, Field(description="Also correct the projection from the WMS and republish what drifted")
+    ] = False
+
+
+class Drift(CanonicalModel):
+    sku: Sku
+    channel: str
+    told: int
+    true: int
+    since: Annotated[datetime | None, Field(description="When the channel was told the drifting value")] = None
+    publication_pending: bool = False
+
+
+class ReconciliationReport(CanonicalModel):
+    checked_at: datetime
+    skus: int
+    channels: int
+    drift: list[Drift]
+    positions_corrected: int = 0
+    repaired: bool = False

@@ -1,0 +1,58 @@
+"""The inventory service's own knobs, on top of what every service has.
+
+Environment: ``INTERCHANGE_INVENTORY_<NAME>``; ``CHANNELS`` is JSON, e.g.
+``INTERCHANGE_INVENTORY_CHANNELS='{"marketplace": {"warehouses": ["AMS"], "share_percent": 50}}'``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service_kit.settings import ServiceSettings
+
+
+class ChannelRule(BaseModel):
+    """How much of the stock one channel may sell, and how often it is told."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Warehouses whose stock counts for the channel; None: every warehouse.
+    warehouses: tuple[str, ...] | None = None
+    #: Share of the available stock offered, in percent, rounded down.
+    share_percent: Annotated[int, Field(ge=0, le=100)] = 100
+    #: Never offer more than this many units; None: no cap.
+    cap: Annotated[int | None, Field(ge=0)] = None
+    #: availability.changed events per second at most for this channel; 0: no limit.
+    max_updates_per_second: Annotated[float, Field(ge=0)] = 0.0
+
+
+def default_channels() -> dict[str, ChannelRule]:
+    return {
+        "marketplace": ChannelRule(warehouses=("AMS", "RTM"), share_percent=80, cap=100, max_updates_per_second=5),
+        "storefront": ChannelRule(warehouses=("AMS",), max_updates_per_second=20),
+        "b2b": ChannelRule(max_updates_per_second=20),
+    }
+
+
+class InventorySettings(ServiceSettings):
+    channels: dict[str, ChannelRule] = Field(default_factory=default_channels)
+    #: Seconds a changed value waits before it is published; later changes of the same SKU and
+    #: channel within that window replace it (latest value wins), so a burst is one update.
+    coalesce_window: float = 0.25
+    #: Seconds between two passes of the publisher when nothing is due.
+    publish_interval: float = 0.05
+    #: Consume stock.moved and item.changed, publish, seed and reconcile inside this process
+    #: (tests turn them off and drive passes themselves).
+    workers_enabled: bool = True
+    #: Seed the projection from the WMS and ERP at start-up (retried until it succeeds).
+    seed_on_start: bool = True
+    #: Seconds between two scheduled reconciliations (0: none), and whether they repair drift.
+    reconcile_interval: float = 300.0
+    reconcile_repair: bool = True
+    #: Events per consumer batch.
+    consumer_batch: int = 100
+
+
+__all__ = ["ChannelRule", "InventorySettings", "default_channels"]
