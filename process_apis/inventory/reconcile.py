@@ -59,12 +59,15 @@ async def reconcile_with(
                     publication_pending=state.due_at is not None and state.desired == true,
                 )
             )
-    corrected = 0
+    corrected: set[tuple[str, str]] = set()
     if repair:
         for position in stock:
-            corrected += await projection.apply_position(session=session, state=position)
+            if await projection.apply_position(session=session, state=position):
+                corrected.add((position.sku, position.warehouse))
         await session.flush()
-        for sku in sorted({d.sku for d in drift} | {p.sku for p in stock if corrected}):
+        # window 0 and force: what drifted goes out at the next publisher pass, even when the
+        # projection was right and only the publication was lost.
+        for sku in sorted({d.sku for d in drift} | {sku for sku, _ in corrected}):
             await projection.refresh_channels(session=session, sku=sku, rules=rules, now=now, window=0, force=True)
     if metrics is not None:
         for found in drift:
@@ -75,7 +78,7 @@ async def reconcile_with(
         skus=len({s.sku for s in states} | set(by_sku)),
         channels=len(rules),
         drift=drift,
-        positions_corrected=corrected,
+        positions_corrected=len(corrected),
         repaired=repair,
     )
 

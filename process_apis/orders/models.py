@@ -62,7 +62,7 @@ class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("channel", "partner_id", "channel_order_id", name="uq_orders_channel_partner_order"),
-        Index("ix_orders_due", "saga_active", "next_attempt_at"),
+        Index("ix_orders_saga_due", "saga_active", "next_attempt_at"),
         Index("ix_orders_status_created", "status", "created_at"),
     )
 

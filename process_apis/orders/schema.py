@@ -48,6 +48,8 @@ def _add_missing(conn: Connection) -> list[str]:
                 ddl += f" DEFAULT {_literal(default)}"
             conn.execute(text(ddl))
             added.append(f"{table.name}.{column.name}")
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
     if "orders.saga_active" in added:
         conn.execute(text("UPDATE orders SET saga_active = CASE WHEN status = 'received' THEN 1 ELSE 0 END"))
     return added

@@ -1,0 +1,52 @@
+"""Build the inventory process API: ``uvicorn --factory process_apis.inventory.app:create_app``."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from process_apis.inventory.handlers import GROUP, handlers
+from process_apis.inventory.metrics import InventoryMetrics
+from process_apis.inventory.models import Base
+from process_apis.inventory.routes import router
+from process_apis.inventory.settings import InventorySettings
+from process_apis.inventory.workers import publish_availability, reconcile_on_schedule, seed_projection
+from service_kit.app import Worker, create_service_app
+from service_kit.auth import TokenVerifier
+from service_kit.events.workers import event_consumer, outbox_relay
+
+
+def create_app(
+    settings: InventorySettings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    settings = settings or InventorySettings.load("inventory")
+    if not isinstance(settings, InventorySettings):  # plain service settings (the contract exporter)
+        settings = InventorySettings(**settings.model_dump())
+    workers: list[Worker] = []
+    if settings.workers_enabled:
+        consumer = event_consumer(
+            group=GROUP,
+            handlers=handlers(rules=settings.channels, window=settings.coalesce_window),
+            max_messages=settings.consumer_batch,
+            wait_seconds=0.5,
+        )
+        workers = [consumer, publish_availability, outbox_relay(idle_seconds=0.05), reconcile_on_schedule]
+        if settings.seed_on_start:
+            workers.append(seed_projection)
+    app = create_service_app(
+        settings,
+        title="Interchange inventory process API",
+        description="Availability to sell per channel, from WMS stock movements and ERP item changes: "
+        "synchronous queries, `com.interchange.availability.changed.v1` publication (coalesced per SKU, "
+        "throttled per channel), and reconciliation of what channels were told against the WMS.",
+        routers=[router],
+        metadata=[Base.metadata],
+        transport=transport,
+        verifier=verifier,
+        workers=workers,
+    )
+    app.state.inventory_metrics = InventoryMetrics.register(app.state.registry)
+    return app
