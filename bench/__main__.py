@@ -1,0 +1,85 @@
+"""``python -m bench [NAME ...]``: run every benchmark module (or the ones named), print a table
+for each and write its result to ``bench/results/<name>-<timestamp>.json``."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+import bench
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def discover() -> list[str]:
+    """The benchmark modules: ``bench/<name>.py`` not starting with ``_`` and defining ``run``."""
+    names = []
+    for info in pkgutil.iter_modules(bench.__path__):
+        if info.name.startswith("_") or info.ispkg:
+            continue
+        module = importlib.import_module(f"bench.{info.name}")
+        if callable(getattr(module, "run", None)):
+            names.append(info.name)
+    return sorted(names)
+
+
+def show(console: Console, name: str, result: dict[str, Any]) -> None:
+    rows = result.get("rows") or []
+    table = Table(title=str(result.get("title", name)), title_justify="left")
+    columns = list(rows[0]) if rows else []
+    for column in columns:
+        table.add_column(column, justify="left" if column == columns[0] else "right")
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    console.print(table)
+    for note in result.get("notes") or []:
+        console.print(f"  {note}")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def main(argv: list[str]) -> int:
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # a log or a pipe: do not squeeze the tables to 80 columns
+    available = discover()
+    wanted = argv or available
+    unknown = [n for n in wanted if n not in available]
+    if unknown:
+        console.print(f"[red]no benchmark named {', '.join(unknown)}; there are: {', '.join(available)}")
+        return 2
+    RESULTS.mkdir(exist_ok=True)
+    failed = 0
+    for name in wanted:
+        console.rule(f"bench {name}")
+        started = datetime.now(UTC)
+        try:
+            result = importlib.import_module(f"bench.{name}").run()
+        except Exception:  # one benchmark failing must not hide the others' results
+            failed += 1
+            console.print(f"[red]{name} failed:\n{traceback.format_exc()}")
+            continue
+        show(console, name, result)
+        path = RESULTS / f"{name}-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+        path.write_text(json.dumps({"benchmark": name, "started": started.isoformat(), **result}, indent=2) + "\n")
+        console.print(f"  written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,448 @@
+"""What the gateway costs: one experience API operation called directly, through the gateway,
+and through nginx as a plain reverse proxy, in one run on the same machine.
+
+The operation is the marketplace's order status, ``GET /v1/orders/{id}`` for an order submitted
+first (so the whole chain runs: marketplace, then the orders process API, each reading its
+database). The suite is started with the launcher (``interchange up --free-ports``); a ``bench``
+client (tier ``bench``, limits high enough never to refuse, but counted like any other) gets a
+token; then each target gets a warm-up and a measured run with the same load:
+
+    direct    the marketplace service itself
+    gateway   /marketplace/v1/... through the gateway: authentication, rate limit and whatever
+              else the gateway's policy runs today (scopes, validation, audit...)
+    nginx     nginx in front of the marketplace service, keepalive to it, no policy at all
+
+For each: requests/s, p50/p99 latency, and CPU time per request of the gateway, of nginx (master
+and workers), of the services behind, and of the load generator, from /proc/<pid>/stat before
+and after. The two cores are shared by everything, so read the ratios and the CPU per request
+rather than the absolute rates (shared/notes/PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench._load import children_of, cpu_of, free_port, load, load_tool
+from bench._profile import buckets, sample
+
+ROOT = Path(__file__).resolve().parents[1]
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+#: Also measure the three targets in front of a stub service (BENCH_STUB=0 to skip).
+STUB = os.environ.get("BENCH_STUB", "1") != "0"
+#: Then profile the gateway in front of the stub with py-spy (BENCH_PROFILE=1; pip install py-spy).
+PROFILE = STUB and os.environ.get("BENCH_PROFILE", "0") == "1"
+BENCH_TIER = "bench"
+BENCH_LIMITS = {
+    "standard": {"reads": "600/minute", "writes": "120/minute"},
+    "internal": {"reads": "6000/minute", "writes": "1200/minute"},
+    BENCH_TIER: {"reads": "100000000/minute", "writes": "100000000/minute"},
+}
+PARTNER = "acme-market"
+ORDER_ID = "MP-BENCH-1"
+STATUS_PATH = f"/v1/orders/{ORDER_ID}"
+ORDER = {
+    "marketplace_order_id": ORDER_ID,
+    "currency_code": "EUR",
+    "buyer": {"name": "Bench Mark", "email": "bench@example.test"},
+    "shipping_address": {
+        "recipient": "Bench Mark",
+        "street": "Damrak 1",
+        "city": "Amsterdam",
+        "zip": "1012 LG",
+        "country_code": "NL",
+    },
+    "order_items": [{"seller_sku": "ACME-WB", "quantity_ordered": 1, "item_price": "19.99"}],
+}
+#: The issue's targets for the full policy (a benchmark's verdict, not a test).
+TARGET_GATEWAY_CPU_US = 150
+TARGET_THROUGHPUT_RATIO = 0.45
+
+
+def run() -> dict[str, Any]:
+    load_average = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="interchange-bench-") as tmp_name, suite(Path(tmp_name) / "var") as info:
+        tmp = Path(tmp_name)
+        auth = {"Authorization": f"Bearer {bench_token(info)}"}
+        submit_order(info["gateway"], auth)
+        marketplace = info["services"]["marketplace"]
+        measured = scenario(
+            "chain",
+            tmp,
+            auth,
+            direct=marketplace,
+            gateway=info["gateway"],
+            pids=dict(info["pids"]),
+        )
+        if STUB:
+            answer = httpx.get(marketplace + STATUS_PATH, headers=auth, timeout=10).text
+            with stub(tmp, answer) as stub_service, stub_gateway(tmp, info, stub_service["url"]) as gateway:
+                measured |= scenario(
+                    "stub",
+                    tmp,
+                    auth,
+                    direct=stub_service["url"],
+                    gateway=gateway["url"],
+                    pids={"gateway": gateway["pid"], "stub": stub_service["pid"]},
+                )
+                if PROFILE:
+                    profile = profile_gateway(gateway["url"] + "/marketplace" + STATUS_PATH, auth, gateway["pid"])
+    result = report(measured, load_average=load_average)
+    if PROFILE:
+        result["profile"] = profile
+        result["notes"].append(
+            "where the gateway's CPU goes (stub, py-spy, % of busy samples): "
+            + (", ".join(f"{k} {v}" for k, v in profile.items()) if profile else "py-spy is not installed")
+        )
+    return result
+
+
+def profile_gateway(url: str, auth: dict[str, str], pid: int) -> dict[str, float] | None:
+    """Sample the gateway with py-spy while it is under the same load (a separate run: sampling
+    slows it down, so none of the figures above come from it)."""
+    options = {"headers": auth, "seconds": 8, "connections": CONNECTIONS}
+    runner = threading.Thread(target=load, args=(url,), kwargs=options)
+    runner.start()
+    time.sleep(1)
+    collapsed = sample(pid, 6)
+    runner.join()
+    return buckets(collapsed) if collapsed else None
+
+
+def scenario(
+    name: str, tmp: Path, auth: dict[str, str], *, direct: str, gateway: str, pids: dict[str, int]
+) -> dict[str, dict[str, Any]]:
+    """The three targets in front of one service: itself, the gateway, nginx."""
+    with nginx(tmp / f"nginx-{name}", direct) as proxy:
+        targets = {"direct": direct + STATUS_PATH, "gateway": gateway + "/marketplace" + STATUS_PATH}
+        if proxy is not None:
+            targets["nginx"] = proxy["url"] + STATUS_PATH
+        for target, url in targets.items():
+            resp = httpx.get(url, headers=auth, timeout=10)
+            if resp.status_code != 200:
+                raise RuntimeError(f"{name} {target}: {url} answered {resp.status_code}: {resp.text[:300]}")
+        return {f"{name} {target}": measure(url, auth, pids, proxy) for target, url in targets.items()}
+
+
+def measure(url: str, auth: dict[str, str], pids: dict[str, int], proxy: dict[str, Any] | None) -> dict[str, Any]:
+    """A warm-up, then a measured run, with the CPU time of every process involved before and after."""
+    load(url, headers=auth, seconds=WARMUP_SECONDS, connections=CONNECTIONS)
+    nginx_pids = [proxy["pid"], *children_of(proxy["pid"])] if proxy else []
+    watched = {**{f"service:{n}": p for n, p in pids.items()}, **{f"nginx:{p}": p for p in nginx_pids}}
+    before = cpu_of(watched.values())
+    result = load(url, headers=auth, seconds=SECONDS, connections=CONNECTIONS)
+    after = cpu_of(watched.values())
+    used = {name: after[pid] - before[pid] for name, pid in watched.items()}
+    per_request = 1e6 / max(1, result.requests)
+    behind = sum(v for k, v in used.items() if k.startswith("service:") and k != "service:gateway")
+    return {
+        **result.as_dict(),
+        "cpu_us_per_request": {
+            "gateway": used.get("service:gateway", 0.0) * per_request,
+            "nginx": sum(v for k, v in used.items() if k.startswith("nginx:")) * per_request,
+            "services_behind": behind * per_request,
+            "load_generator": result.client_cpu_seconds * per_request,
+            **{k.removeprefix("service:"): v * per_request for k, v in used.items() if k.startswith("service:")},
+        },
+    }
+
+
+def report(measured: dict[str, dict[str, Any]], *, load_average: tuple[float, float, float]) -> dict[str, Any]:
+    rows = []
+    for name, m in measured.items():
+        cpu = m["cpu_us_per_request"]
+        rows.append(
+            {
+                "target": name,
+                "req/s": round(m["requests_per_second"]),
+                "p50 ms": m["p50_ms"],
+                "p99 ms": m["p99_ms"],
+                "gateway CPU µs/req": cpu["gateway"] if name.endswith("gateway") else None,
+                "nginx CPU µs/req": cpu["nginx"] if name.endswith("nginx") else None,
+                "service(s) CPU µs/req": cpu["services_behind"],
+                "loadgen CPU µs/req": cpu["load_generator"],
+                "errors": m["errors"] + m["bad_status"],
+            }
+        )
+    ratios: dict[str, dict[str, float]] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    notes = [
+        f"load: {load_tool()}, {CONNECTIONS} connections, {SECONDS:.0f} s per target after {WARMUP_SECONDS:.0f} s "
+        f"of warm-up, GET {STATUS_PATH}; load average before the run {load_average[0]:.1f} on {os.cpu_count()} cores",
+        "chain: the real marketplace service (-> orders process API, each reading its database)",
+        "stub: a stub service answering the same bytes at once (the proxies' own cost, as in PERFORMANCE.md)",
+    ]
+    for name in dict.fromkeys(key.split()[0] for key in measured):
+        direct, gateway, nginx_ = (measured.get(f"{name} {t}") for t in ("direct", "gateway", "nginx"))
+        assert direct is not None and gateway is not None
+        gateway_cpu = gateway["cpu_us_per_request"]["gateway"]
+        r = {"gateway_vs_direct_throughput": gateway["requests_per_second"] / direct["requests_per_second"]}
+        if nginx_ is not None:
+            r["gateway_vs_nginx_throughput"] = gateway["requests_per_second"] / nginx_["requests_per_second"]
+            r["gateway_vs_nginx_cpu_per_request"] = gateway_cpu / max(1e-9, nginx_["cpu_us_per_request"]["nginx"])
+        ratios[name] = r
+        verdicts[name] = {
+            "gateway_cpu_us_per_request": round(gateway_cpu, 1),
+            "gateway_cpu_met": gateway_cpu <= TARGET_GATEWAY_CPU_US,
+            "throughput_ratio_met": r["gateway_vs_direct_throughput"] >= TARGET_THROUGHPUT_RATIO,
+        }
+        notes.append(
+            f"{name}: " + ", ".join(f"{k} {v:.2f}" for k, v in r.items()) + f"; gateway CPU {gateway_cpu:.0f} µs/req "
+            f"(target <= {TARGET_GATEWAY_CPU_US}: {'met' if verdicts[name]['gateway_cpu_met'] else 'NOT met'}; "
+            f"throughput >= {TARGET_THROUGHPUT_RATIO} of direct: "
+            f"{'met' if verdicts[name]['throughput_ratio_met'] else 'NOT met'})"
+        )
+    if not any(key.endswith("nginx") for key in measured):
+        notes.append("nginx is not installed (apt-get install nginx): no nginx target")
+    return {
+        "title": "Gateway overhead: GET the marketplace order status direct / through the gateway / through nginx",
+        "rows": rows,
+        "notes": notes,
+        "ratios": ratios,
+        "verdicts": verdicts,
+        "targets": measured,
+        "settings": {
+            "seconds": SECONDS,
+            "warmup_seconds": WARMUP_SECONDS,
+            "connections": CONNECTIONS,
+            "load_tool": load_tool(),
+            "cpus": os.cpu_count(),
+            "load_average_before": load_average,
+            "python": sys.version.split()[0],
+            "commit": _git_commit(),
+            "targets": {"gateway_cpu_us": TARGET_GATEWAY_CPU_US, "throughput_ratio": TARGET_THROUGHPUT_RATIO},
+        },
+    }
+
+
+@contextmanager
+def suite(data_dir: Path) -> Iterator[dict[str, Any]]:
+    """The whole suite via the launcher, on free ports, with a ``bench`` rate tier."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
+    env["INTERCHANGE_GATEWAY_RATE_LIMITS"] = json.dumps(BENCH_LIMITS)
+    data_dir.mkdir(parents=True)
+    log_path = data_dir / "launcher.out"
+    with log_path.open("ab") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield _wait_ready(launcher, data_dir, log_path)
+    finally:
+        if launcher.poll() is None:
+            launcher.send_signal(signal.SIGTERM)
+        try:
+            launcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
+            launcher.wait()
+
+
+def _wait_ready(launcher: subprocess.Popen[bytes], data_dir: Path, log_path: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    suite_file = data_dir / "suite.json"
+    while time.monotonic() < deadline:
+        if launcher.poll() is not None:
+            raise RuntimeError(f"the launcher exited:\n{log_path.read_text()[-3000:]}")
+        if suite_file.exists():
+            info: dict[str, Any] = json.loads(suite_file.read_text())
+            try:
+                if all(httpx.get(f"{u}/health/ready", timeout=1).status_code == 200 for u in info["services"].values()):
+                    return info | {"data_dir": str(data_dir)}
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.25)
+    raise RuntimeError(f"the suite was not ready in time:\n{log_path.read_text()[-3000:]}")
+
+
+def bench_token(info: dict[str, Any]) -> str:
+    """A client of the demo partner in the ``bench`` rate tier, and its token."""
+    from gateway.clients import create_client
+    from gateway.models import Base
+    from service_kit.db import Database
+
+    data_dir = Path(info["data_dir"])
+
+    async def register() -> tuple[str, str]:
+        db = Database(f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}", metadata=[Base.metadata])
+        try:
+            from contracts import scopes
+
+            return await create_client(
+                db,
+                client_id="bench-client",
+                kind="partner",
+                partner_id=PARTNER,
+                channel="marketplace",
+                scopes=[scopes.MARKETPLACE_ORDERS_WRITE, scopes.MARKETPLACE_ORDERS_READ],
+                tier=BENCH_TIER,
+            )
+        finally:
+            await db.dispose()
+
+    client_id, secret = asyncio.run(register())
+    resp = httpx.post(
+        f"{info['gateway']}/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    )
+    resp.raise_for_status()
+    return str(resp.json()["access_token"])
+
+
+def submit_order(gateway: str, auth: dict[str, str]) -> None:
+    """Submit the order the benchmark reads, and wait until the saga has accepted it."""
+    url = f"{gateway}/marketplace/v1/orders"
+    resp = httpx.post(url, json=ORDER, headers=auth | {"Idempotency-Key": ORDER_ID}, timeout=10)
+    if resp.status_code not in (200, 201, 202):
+        raise RuntimeError(f"submitting the bench order failed: {resp.status_code} {resp.text[:300]}")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{url}/{ORDER_ID}", headers=auth, timeout=10).json().get("order_status")
+        if status not in (None, "PENDING"):
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the bench order was not processed within 30 s")
+
+
+@contextmanager
+def stub(tmp: Path, body: str) -> Iterator[dict[str, Any]]:
+    """``bench/_stub.py`` in its own uvicorn process, answering ``body`` to everything."""
+    port = free_port()
+    env = dict(os.environ) | {"BENCH_STUB_BODY": body}
+    with serve(tmp / "stub.log", ["bench._stub:app", "--port", str(port)], env) as pid:
+        yield {"url": f"http://127.0.0.1:{port}", "pid": pid}
+
+
+@contextmanager
+def stub_gateway(tmp: Path, info: dict[str, Any], upstream: str) -> Iterator[dict[str, Any]]:
+    """A second gateway, configured like the suite's (same database, keys, issuer and rate limits),
+    whose marketplace is the stub."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | {
+        "INTERCHANGE_DATA_DIR": info["data_dir"],
+        "INTERCHANGE_GATEWAY_URL": info["gateway"],
+        "INTERCHANGE_ISSUER": info["gateway"],
+        "INTERCHANGE_GATEWAY_MARKETPLACE_URL": upstream,
+        "INTERCHANGE_GATEWAY_RATE_LIMITS": json.dumps(BENCH_LIMITS),
+    }
+    with serve(tmp / "stub-gateway.log", ["--factory", "gateway.app:create_app", "--port", str(port)], env) as pid:
+        yield {"url": f"http://127.0.0.1:{port}", "pid": pid}
+
+
+@contextmanager
+def serve(log_path: Path, args: list[str], env: dict[str, str]) -> Iterator[int]:
+    """uvicorn as the launcher runs it (one process, no access log), until it answers."""
+    command = [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--no-access-log"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [*command, "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    port = args[args.index("--port") + 1]
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{' '.join(args)} did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def nginx(tmp: Path, upstream: str) -> Iterator[dict[str, Any] | None]:
+    """nginx as a plain reverse proxy: one worker (the gateway is one process too), keepalive
+    connections to the service, no access log, nothing else."""
+    binary = shutil.which("nginx")
+    if binary is None:
+        yield None
+        return
+    prefix = tmp
+    prefix.mkdir()
+    port = free_port()
+    host_port = upstream.removeprefix("http://")
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        f"""
+daemon off;
+worker_processes 1;
+pid {prefix / "nginx.pid"};
+error_log {prefix / "error.log"} warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+{temp_paths}
+    upstream service {{ server {host_port}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://service;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }}
+    }}
+}}
+"""
+    )
+    process = subprocess.Popen(
+        [binary, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                httpx.get(url + "/health/live", timeout=1)
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"nginx did not start:\n{(prefix / 'error.log').read_text()}") from None
+                time.sleep(0.1)
+        yield {"url": url, "pid": process.pid}
+    finally:
+        process.send_signal(signal.SIGQUIT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _git_commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip()
