@@ -124,6 +124,9 @@ def create_app(
         on_shutdown=[stop, flush_audit],
     )
     app.router.routes.append(Route(PROXY_PATH, proxy, include_in_schema=False))
+    # No 307 to "<path>/": "/oauth2/token/" would match the proxy's path, and a gateway answers a
+    # path it does not serve with a 404 problem, not a redirect.
+    app.router.redirect_slashes = False
     app.state.proxy = proxy
     return app
 

@@ -221,3 +221,36 @@ async def test_large_and_compressed_bodies_pass_as_they_are(gateway: Gateway, ma
     assert resp.headers["content-encoding"] == "gzip"
     assert resp.headers["content-length"] == str(len(marketplace.body))
     assert resp.content == document  # httpx decompressed what the gateway passed through untouched
+
+
+@pytest.mark.parametrize(
+    ("upstream", "status", "slug"), [(503, 502, "upstream-unavailable"), (504, 504, "upstream-timeout")]
+)
+async def test_a_service_5xx_becomes_our_problem_without_its_body(
+    gateway: Gateway, marketplace: FakeService, upstream: int, status: int, slug: str
+) -> None:
+    marketplace.status = upstream
+    marketplace.headers = [(b"content-type", b"text/html"), (b"x-debug-host", b"db-primary-3")]
+    marketplace.body = b"<pre>psycopg.OperationalError at /srv/marketplace/app.py line 88</pre>"
+
+    resp = await gateway.client.get("/marketplace/v1/orders", headers=await gateway.partner_bearer())
+
+    assert resp.status_code == status
+    assert resp.headers["content-type"] == PROBLEM
+    assert resp.json()["type"] == f"urn:interchange:problem:{slug}"
+    assert "psycopg" not in resp.text
+    assert "x-debug-host" not in resp.headers
+
+
+async def test_a_correlation_id_is_created_at_the_edge_and_carried_up(
+    gateway: Gateway, marketplace: FakeService
+) -> None:
+    resp = await gateway.client.get("/marketplace/v1/orders", headers=await gateway.partner_bearer())
+
+    created = resp.headers["x-correlation-id"]
+    assert created
+    [seen] = marketplace.seen
+    assert seen.header("x-correlation-id") == created
+    traceparent = seen.header("traceparent")
+    assert traceparent is not None
+    assert traceparent.startswith("00-")
