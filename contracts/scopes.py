@@ -4,12 +4,23 @@ below that it calls."""
 # Experience API: marketplace (partners)
 MARKETPLACE_ORDERS_WRITE = "marketplace:orders.write"
 MARKETPLACE_ORDERS_READ = "marketplace:orders.read"
+MARKETPLACE_AVAILABILITY_READ = "marketplace:availability.read"
+# Register, list and delete webhook subscriptions; list and replay their deliveries
+MARKETPLACE_WEBHOOKS_WRITE = "marketplace:webhooks.write"
+
+# Experience API: storefront (internal apps): push status and dead letters
+STOREFRONT_ADMIN = "storefront:admin"
 
 # Process API: orders (experience services and internal apps)
 ORDERS_WRITE = "orders:write"
 ORDERS_READ = "orders:read"
 # Internal apps only (ops console, CLI): exception queue, replays, credit reviews, every order
 ORDERS_ADMIN = "orders:admin"
+
+# Process API: inventory (experience services and internal apps)
+INVENTORY_READ = "inventory:read"
+# Internal apps only: projection rebuild, reconciliation and repair
+INVENTORY_WRITE = "inventory:write"
 
 # System APIs (process services only)
 ERP_READ = "erp:read"
@@ -22,9 +33,14 @@ CRM_WRITE = "crm:write"
 ALL = [
     MARKETPLACE_ORDERS_WRITE,
     MARKETPLACE_ORDERS_READ,
+    MARKETPLACE_AVAILABILITY_READ,
+    MARKETPLACE_WEBHOOKS_WRITE,
+    STOREFRONT_ADMIN,
     ORDERS_WRITE,
     ORDERS_READ,
     ORDERS_ADMIN,
+    INVENTORY_READ,
+    INVENTORY_WRITE,
     ERP_READ,
     ERP_WRITE,
     WMS_READ,

@@ -50,6 +50,12 @@ SERVICES: tuple[ServiceInfo, ...] = (
         client_scopes=("erp:read", "erp:write", "wms:read", "wms:write", "crm:read", "crm:write"),
     ),
     ServiceInfo(
+        "inventory",
+        "process",
+        "process_apis.inventory",
+        client_scopes=("wms:read", "erp:read"),
+    ),
+    ServiceInfo(
         "marketplace",
         "experience",
         "experience_apis.marketplace",

@@ -70,6 +70,10 @@ class AvailabilityChangedV1(EventData):
     available: QuantityValue
     previous: QuantityValue | None = None
     unit: UnitCode = "EA"
+    as_of: Annotated[
+        datetime | None,
+        Field(description="When the latest stock movement this value reflects happened (its occurred_at)"),
+    ] = None
 
 
 __all__ = ["AvailabilityChangedV1", "ItemChangedV1", "ItemStatus", "MovementKind", "StockMovedV1"]

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
+from service_kit.events.workers import outbox_relay
 from service_kit.settings import ServiceSettings
 from system_apis.erp.models import Base
 from system_apis.erp.quota import CallQuota
@@ -36,6 +37,8 @@ def create_app(
         transport=transport,
         verifier=verifier,
         on_startup=[seed],
+        # Publishes the item.changed events that item changes committed to this service's outbox.
+        workers=[outbox_relay()],
     )
     # Plain ServiceSettings (older callers) mean no quota.
     app.state.call_quota = CallQuota(getattr(settings, "call_quota_per_second", 0))

@@ -71,3 +71,14 @@ class ErpSalesOrderLine(Base):
     qty: Mapped[int] = mapped_column(Integer)  # in the item's base unit
     unit_price_cents: Mapped[int] = mapped_column(Integer)
     line_amount_cents: Mapped[int] = mapped_column(Integer)
+
+
+class ErpItemPlanning(Base):
+    """The item's planning data (an ERP's MRP view): the safety stock kept back from sale, and a
+    change counter that versions the item.changed events. No row: no safety stock, version 0."""
+
+    __tablename__ = "erp_item_planning"
+
+    item_no: Mapped[str] = mapped_column(ForeignKey("erp_items.item_no"), primary_key=True)
+    safety_stock: Mapped[int] = mapped_column(Integer, default=0)  # in the item's base unit
+    change_seq: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,7 +16,15 @@ from system_apis.erp import service
 from system_apis.erp.backend import ErpBackend
 from system_apis.erp.backend.reference import ReferenceErpBackend
 from system_apis.erp.quota import enforce_call_quota
-from system_apis.erp.schemas import PriceQuoteCreate, PriceQuoteResult, ProductList, SalesOrderList
+from system_apis.erp.schemas import (
+    ItemStockPolicy,
+    ItemStockPolicyList,
+    ItemUpdate,
+    PriceQuoteCreate,
+    PriceQuoteResult,
+    ProductList,
+    SalesOrderList,
+)
 
 
 def _backend(session: SessionDep) -> ErpBackend:
@@ -56,6 +64,28 @@ async def get_item(sku: SkuPath, backend: Backend, _: ErpRead) -> Product:
 async def list_items(sku: SkuQuery, backend: Backend, _: ErpRead) -> ProductList:
     """The items among the SKUs asked for that the ERP knows; unknown SKUs are left out."""
     return ProductList(items=await service.find_products(backend=backend, skus=sku))
+
+
+@router.patch(
+    "/items/{sku}",
+    operation_id="changeItem",
+    responses={404: _problem("No item with this SKU."), 422: _problem("Safety stock not in whole EA.")},
+)
+async def change_item(sku: SkuPath, body: ItemUpdate, backend: Backend, _: ErpWrite) -> ItemStockPolicy:
+    """Change an item's status (active, discontinued) and/or safety stock; a change is announced
+    as `com.interchange.item.changed.v1`. Sending the same values again changes nothing."""
+    return await service.change_item(backend=backend, sku=sku, update=body)
+
+
+@router.get("/item-stock-policies", operation_id="listItemStockPolicies")
+async def list_stock_policies(
+    backend: Backend,
+    _: ErpRead,
+    after: Annotated[Sku | None, Query(description="The `next_after` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page")] = 100,
+) -> ItemStockPolicyList:
+    """Every item's status and safety stock with its version, page by page in SKU order."""
+    return await service.stock_policies(backend=backend, after=after, limit=limit)
 
 
 @router.get("/customers/{customer_id}", operation_id="getCustomer")

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, field_validator
 
-from contracts import CanonicalModel, Money, PriceQuote, Product, Quantity, SalesOrder
+from contracts import CanonicalModel, Money, PriceQuote, Product, ProductStatus, Quantity, SalesOrder
 from contracts.common import CurrencyCode, Sku
 
 
@@ -57,3 +57,29 @@ class ProductList(CanonicalModel):
 
 class SalesOrderList(CanonicalModel):
     items: list[SalesOrder]
+
+
+class ItemUpdate(CanonicalModel):
+    """Change what makes an item sellable: its status and the safety stock kept back from sale.
+    Fields left out stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "discontinued"}, {"safety_stock": {"value": "5", "unit": "EA"}}]},
+    )
+
+    status: ProductStatus | None = None
+    safety_stock: Quantity | None = None
+
+
+class ItemStockPolicy(CanonicalModel):
+    sku: Sku
+    status: ProductStatus
+    safety_stock: Quantity
+    version: Annotated[int, Field(description="Changes so far: the entityversion of the item's item.changed events")]
+
+
+class ItemStockPolicyList(CanonicalModel):
+    items: list[ItemStockPolicy]
+    #: Pass as ``after`` for the next page; null on the last page.
+    next_after: str | None = None

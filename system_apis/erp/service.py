@@ -10,7 +10,7 @@ from contracts import Customer, Money, PriceQuote, Product, SalesOrder, SalesOrd
 from service_kit.errors import BusinessRuleViolation, Conflict, NotFound
 from system_apis.erp import rules
 from system_apis.erp.backend import ErpBackend
-from system_apis.erp.schemas import PriceQuoteCreate, PriceQuoteResult
+from system_apis.erp.schemas import ItemStockPolicy, ItemStockPolicyList, ItemUpdate, PriceQuoteCreate, PriceQuoteResult
 
 
 async def get_product(*, backend: ErpBackend, sku: str) -> Product:
@@ -113,3 +113,25 @@ async def cancel_sales_order(*, backend: ErpBackend, number: str) -> SalesOrder:
     if order is None:
         raise NotFound(f"No sales order {number!r} in the ERP.")
     return order
+
+
+async def change_item(*, backend: ErpBackend, sku: str, update: ItemUpdate) -> ItemStockPolicy:
+    """Change status and/or safety stock (whole units of EA); 404 for an unknown SKU."""
+    safety: int | None = None
+    if update.safety_stock is not None:
+        amount = update.safety_stock.amount
+        if update.safety_stock.unit != "EA" or amount != amount.to_integral_value():
+            raise BusinessRuleViolation(
+                f"Safety stock of {sku} is kept in whole EA, not {update.safety_stock.value} "
+                f"{update.safety_stock.unit}."
+            )
+        safety = int(amount)
+    policy = await backend.change_stock_policy(sku=sku, status=update.status, safety_stock=safety)
+    if policy is None:
+        raise NotFound(f"No item with SKU {sku!r} in the ERP.")
+    return policy
+
+
+async def stock_policies(*, backend: ErpBackend, after: str | None, limit: int) -> ItemStockPolicyList:
+    items, next_after = await backend.stock_policies(after=after, limit=limit)
+    return ItemStockPolicyList(items=items, next_after=next_after)

@@ -7,10 +7,13 @@ from fastapi import FastAPI
 
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
+from service_kit.events.workers import outbox_relay
 from service_kit.settings import ServiceSettings
+from system_apis.wms import schema
 from system_apis.wms.models import Base
 from system_apis.wms.routes import router
 from system_apis.wms.seed import seed_demo
+from system_apis.wms.stock_routes import router as stock_router
 
 
 def create_app(
@@ -21,17 +24,21 @@ def create_app(
 ) -> FastAPI:
     settings = settings or ServiceSettings.load("wms")
 
-    async def seed(app: FastAPI) -> None:
+    async def prepare(app: FastAPI) -> None:
+        await schema.upgrade(app.state.db)
         if settings.seed_demo:
             await seed_demo(app.state.db)
 
     return create_service_app(
         settings,
         title="Interchange WMS system API",
-        description="Warehouses, stock positions and stock reservations of the WMS, in canonical form.",
-        routers=[router],
+        description="Warehouses, stock positions, stock movements and stock reservations of the WMS, in "
+        "canonical form. Every movement is announced as a `com.interchange.stock.moved.v1` event.",
+        routers=[router, stock_router],
         metadata=[Base.metadata],
         transport=transport,
         verifier=verifier,
-        on_startup=[seed],
+        on_startup=[prepare],
+        # Publishes the stock.moved events each movement committed to this service's outbox.
+        workers=[outbox_relay()],
     )

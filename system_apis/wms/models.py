@@ -39,6 +39,9 @@ class WmsStock(Base):
     qty_on_hand: Mapped[int] = mapped_column(Integer)
     qty_allocated: Mapped[int] = mapped_column(Integer, default=0)
     last_movement_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Bumped by every movement of this SKU in this warehouse: the ``entityversion`` of its
+    #: stock.moved events, so a consumer can ignore an event older than one it applied.
+    movement_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WmsAllocation(Base):
@@ -74,3 +77,35 @@ class WmsAllocationLine(Base):
     article: Mapped[str] = mapped_column(String(64))
     qty: Mapped[int] = mapped_column(Integer)
     uom: Mapped[str] = mapped_column(String(10))
+
+
+class WmsStockMovement(Base):
+    """The movement journal: one row per change to a stock balance, as a WMS keeps its
+    transaction history. Receipts, adjustments and counts are unique per reference and line,
+    which makes sending one again harmless."""
+
+    __tablename__ = "wms_stock_movements"
+    __table_args__ = (
+        Index(
+            "uq_wms_movements_ref",
+            "kind",
+            "reference",
+            "whse_id",
+            "article",
+            unique=True,
+            sqlite_where=text("kind IN ('receipt', 'adjustment', 'cycle_count')"),
+            postgresql_where=text("kind IN ('receipt', 'adjustment', 'cycle_count')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    whse_id: Mapped[str] = mapped_column(String(10))
+    article: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    qty_delta: Mapped[int] = mapped_column(Integer)
+    on_hand_after: Mapped[int] = mapped_column(Integer)
+    allocated_after: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from contracts import CanonicalModel, InventoryPosition, Reservation
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, field_validator
+
+from contracts import CanonicalModel, InventoryPosition, Quantity, Reservation
+from contracts.common import Sku, UnitCode
+from contracts.events import MovementKind
 
 
 class Warehouse(CanonicalModel):
@@ -18,3 +25,129 @@ class StockList(CanonicalModel):
 
 class ReservationList(CanonicalModel):
     items: list[Reservation]
+
+
+# -- stock movements (receipts, adjustments, cycle counts) and the versioned snapshot ------------
+
+Reference = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")]
+WarehouseCode = Annotated[str, Field(min_length=1, max_length=10, examples=["AMS"])]
+
+
+class ReceiptLineCreate(CanonicalModel):
+    sku: Sku
+    quantity: Quantity
+
+    @field_validator("quantity")
+    @classmethod
+    def _positive(cls, quantity: Quantity) -> Quantity:
+        if quantity.amount <= 0:
+            raise ValueError("a received quantity must be greater than zero")
+        return quantity
+
+
+class ReceiptCreate(CanonicalModel):
+    """Goods received into a warehouse: on hand goes up by each line. Once per reference."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "ASN-2024-0001",
+                    "warehouse": "AMS",
+                    "lines": [{"sku": "WIDGET-BLUE", "quantity": {"value": "24", "unit": "EA"}}],
+                }
+            ]
+        },
+    )
+
+    reference: Annotated[Reference, Field(examples=["ASN-2024-0001"])]
+    warehouse: WarehouseCode
+    lines: Annotated[list[ReceiptLineCreate], Field(min_length=1, max_length=200)]
+
+
+class AdjustmentCreate(CanonicalModel):
+    """A correction of on hand (damage, loss, found stock). Never takes on hand below zero or
+    below what is reserved. Once per reference."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "ADJ-0001",
+                    "warehouse": "RTM",
+                    "sku": "WIDGET-BLUE",
+                    "quantity_delta": "-2",
+                    "reason": "damaged in handling",
+                }
+            ]
+        },
+    )
+
+    reference: Annotated[Reference, Field(examples=["ADJ-0001"])]
+    warehouse: WarehouseCode
+    sku: Sku
+    quantity_delta: Annotated[str, Field(pattern=r"^-?[1-9]\d{0,8}$", examples=["-2"], description="Whole units")]
+    unit: UnitCode = "EA"
+    reason: Annotated[str, Field(min_length=1, max_length=200, examples=["damaged in handling"])]
+
+
+class CycleCountCreate(CanonicalModel):
+    """A count replaced the book quantity: on hand is set to ``counted``. With ``expected_version``
+    the count applies only when no movement happened since that version (else 409)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "CC-2024-07-01-AMS-17",
+                    "warehouse": "AMS",
+                    "sku": "WIDGET-RED",
+                    "counted": {"value": "4", "unit": "EA"},
+                    "expected_version": 3,
+                }
+            ]
+        },
+    )
+
+    reference: Annotated[Reference, Field(examples=["CC-2024-07-01-AMS-17"])]
+    warehouse: WarehouseCode
+    sku: Sku
+    counted: Quantity
+    expected_version: Annotated[int | None, Field(ge=0, examples=[3])] = None
+
+
+class StockMovementRead(CanonicalModel):
+    sku: Sku
+    warehouse: str
+    movement: MovementKind
+    quantity_delta: str
+    on_hand: Quantity
+    reserved: Quantity
+    version: Annotated[int, Field(description="The position's movement sequence after this movement")]
+    occurred_at: datetime
+    reference: str | None = None
+
+
+class StockMovementList(CanonicalModel):
+    items: list[StockMovementRead]
+
+
+class VersionedPosition(CanonicalModel):
+    """A stock position with its movement sequence (the ``entityversion`` of its events)."""
+
+    sku: Sku
+    warehouse: str
+    on_hand: Quantity
+    reserved: Quantity
+    available: Quantity
+    version: int
+    updated_at: datetime
+
+
+class StockSnapshot(CanonicalModel):
+    items: list[VersionedPosition]
+    #: Pass as ``after`` for the next page; null on the last page.
+    next_after: str | None = None

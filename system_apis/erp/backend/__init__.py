@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from contracts import Customer, Money, Product, SalesOrder, SalesOrderCreate
+from contracts import Customer, Money, Product, ProductStatus, SalesOrder, SalesOrderCreate
+from system_apis.erp.schemas import ItemStockPolicy
 
 
 class ErpBackend(Protocol):
@@ -29,3 +30,13 @@ class ErpBackend(Protocol):
         ...
 
     async def cancel_sales_order(self, number: str) -> SalesOrder | None: ...
+
+    async def stock_policies(self, *, after: str | None, limit: int) -> tuple[list[ItemStockPolicy], str | None]:
+        """Every item's status and safety stock, ``limit`` per page by SKU; the next page's cursor."""
+        ...
+
+    async def change_stock_policy(
+        self, *, sku: str, status: ProductStatus | None, safety_stock: int | None
+    ) -> ItemStockPolicy | None:
+        """Change it and announce ``item.changed`` in the same transaction; None for an unknown SKU."""
+        ...

@@ -25,6 +25,7 @@ from contracts import (
     SalesOrderLineCreate,
 )
 from service_kit.errors import BusinessRuleViolation, Conflict
+from system_apis.erp.backend.reference_policy import ReferenceStockPolicies
 from system_apis.erp.models import ErpCustomer, ErpItem, ErpPriceList, ErpSalesOrder, ErpSalesOrderLine
 
 _UNIT_TO_CANONICAL = {"PCS": "EA"}
@@ -105,7 +106,7 @@ def net_cents(list_cents: int, discount_bp: int) -> int:
     return (list_cents * (10_000 - discount_bp) + 5_000) // 10_000
 
 
-class ReferenceErpBackend:
+class ReferenceErpBackend(ReferenceStockPolicies):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

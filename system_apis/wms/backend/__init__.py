@@ -8,7 +8,11 @@ from decimal import Decimal
 from typing import Protocol
 
 from contracts import InventoryPosition, Reservation, ReservationLineCreate
-from system_apis.wms.schemas import Warehouse
+from contracts.events import MovementKind
+from system_apis.wms.schemas import StockMovementRead, VersionedPosition, Warehouse
+
+#: (sku, warehouse site code, signed whole units) of one movement line.
+MovementLine = tuple[str, str, int]
 
 
 class StockShortage(Exception):
@@ -44,4 +48,31 @@ class WmsBackend(Protocol):
 
     async def release(self, reservation_id: str) -> Reservation | None:
         """Return the stock of an active reservation; a released one is answered as it is."""
+        ...
+
+    # Stock movements outside reservations. Every change is announced as a stock.moved event
+    # in the same transaction (the reference adapter journals and versions it).
+
+    async def previous_movements(
+        self, *, kind: MovementKind, reference: str, lines: Sequence[MovementLine]
+    ) -> list[StockMovementRead] | None:
+        """What ``reference`` already booked (None: nothing); raises ``Conflict`` when that differs."""
+        ...
+
+    async def receive(
+        self, *, reference: str, warehouse: str, lines: Sequence[MovementLine]
+    ) -> list[StockMovementRead]: ...
+
+    async def adjust(self, *, reference: str, warehouse: str, sku: str, delta: int, reason: str) -> StockMovementRead:
+        """Raises ``BusinessRuleViolation`` when on hand would fall below what is reserved."""
+        ...
+
+    async def count(
+        self, *, reference: str, warehouse: str, sku: str, counted: int, expected_version: int | None
+    ) -> StockMovementRead:
+        """Sets on hand to ``counted``; ``Conflict`` when the position moved since ``expected_version``."""
+        ...
+
+    async def stock_snapshot(self, *, after: str | None, limit: int) -> tuple[list[VersionedPosition], str | None]:
+        """Every position with its version, ``limit`` SKUs per page; the cursor of the next page."""
         ...

@@ -22,8 +22,10 @@ from contracts import (
     ReservationLineCreate,
     ReservationStatus,
 )
+from contracts.events import MovementKind
 from service_kit.errors import BusinessRuleViolation, Conflict
 from system_apis.wms.backend import StockShortage
+from system_apis.wms.backend.reference_stock import ReferenceStockChanges
 from system_apis.wms.models import (
     ALLOCATED,
     DEALLOCATED,
@@ -34,6 +36,7 @@ from system_apis.wms.models import (
     WmsStock,
     WmsWarehouse,
 )
+from system_apis.wms.movements import record_movement
 from system_apis.wms.schemas import Warehouse
 
 _UNIT_TO_CANONICAL = {"EACH": "EA"}
@@ -100,7 +103,7 @@ def _per_article(lines: Sequence[WmsAllocationLine]) -> dict[str, int]:
     return totals
 
 
-class ReferenceWmsBackend:
+class ReferenceWmsBackend(ReferenceStockChanges):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -144,6 +147,16 @@ class ReferenceWmsBackend:
                 short.append(article)
         if short:
             raise StockShortage(await self._available(whse_id=whse_id, articles=short))
+        for article, qty in _per_article(native).items():
+            await record_movement(
+                session=self.session,
+                whse_id=whse_id,
+                article=article,
+                kind=MovementKind.reservation,
+                delta=qty,
+                at=now,
+                reference=reference,
+            )
         allocation = WmsAllocation(
             order_ref=reference, whse_id=whse_id, alloc_status=ALLOCATED, created_at=now, lines=native
         )
@@ -218,6 +231,15 @@ class ReferenceWmsBackend:
                     .where(WmsStock.whse_id == allocation.whse_id, WmsStock.article == article)
                     .values(qty_allocated=WmsStock.qty_allocated - qty, last_movement_at=now)
                     .execution_options(synchronize_session=False)
+                )
+                await record_movement(
+                    session=self.session,
+                    whse_id=allocation.whse_id,
+                    article=article,
+                    kind=MovementKind.release,
+                    delta=-qty,
+                    at=now,
+                    reference=allocation.order_ref,
                 )
         await self.session.refresh(allocation, ["alloc_status", "released_at"])
         return (await self._canonical([allocation]))[0]
