@@ -1,9 +1,10 @@
 """The breaking-change gate: a published major version may grow, never break its clients.
 
 ``interchange contracts check`` compares every generated ``contracts/openapi/<api>/<vN>.yaml`` with
-the same file in git at a baseline: ``INTERCHANGE_CONTRACTS_BASE`` (any revision) when set, else the
-merge base of ``HEAD`` and ``origin/main`` when that exists, else ``HEAD``. A file with no baseline
-is a new major version and passes. Breaking, each change named by its kind:
+the same file in git: with ``INTERCHANGE_CONTRACTS_BASE`` (any revision) set, with the file at that
+revision; otherwise with every version of the file ever committed (so a fresh clone in CI, whose
+working tree is HEAD, still catches a break made anywhere in the submission's commits). A file
+with no committed version is a new major version and passes. Breaking, each change named by its kind:
 
     removed path / operation / response (a 2xx status) / media type
     removed response field      a response property or header gone, or no longer always present
@@ -370,22 +371,23 @@ def gate(generated: Mapping[Path, str], *, folder: Path, today: date | None = No
     if _git(repo, "rev-parse", "--git-dir").returncode != 0:
         return []  # not a git checkout (an installed package): nothing to compare with
     try:
-        base = baseline(repo)
-        if base is None:
-            return []
-        before = published(repo, base, folder)
+        versions = published_versions(repo, folder)
     except BaselineError as exc:
         return [f"breaking-change gate: {exc}"]
     generated = {path.resolve(): text for path, text in generated.items()}
     problems = []
-    for path, text in sorted(before.items()):
+    latest = {path: (base, text) for (path, base), text in versions.items()}  # history is oldest first
+    for path, (base, text) in sorted(latest.items()):
+        if path not in generated:
+            sunset = (yaml.safe_load(text) or {}).get("x-interchange-sunset")
+            if sunset is None or date.fromisoformat(str(sunset)) > today:
+                name = f"{path.parent.name}/{path.stem}"
+                problems.append(f"{name}: published at {base} but no longer generated, before its sunset ({sunset})")
+    for (path, base), text in versions.items():
+        if path not in generated:
+            continue
         name = f"{path.parent.name}/{path.stem}"
         old = yaml.safe_load(text) or {}
-        if path not in generated:
-            sunset = old.get("x-interchange-sunset")
-            if sunset is None or date.fromisoformat(str(sunset)) > today:
-                problems.append(f"{name}: published at {base} but no longer generated, before its sunset ({sunset})")
-            continue
         changes = breaking_changes(old, yaml.safe_load(generated[path]) or {})
         if changes:
             listed = "\n".join(f"  - {change}" for change in changes)
@@ -394,6 +396,27 @@ def gate(generated: Mapping[Path, str], *, folder: Path, today: date | None = No
                 f"instead:\n{listed}"
             )
     return problems
+
+
+def published_versions(repo: Path, folder: Path) -> dict[tuple[Path, str], str]:
+    """Each distinct committed text of every published file, keyed by (path, the first revision
+    that has it): at ``INTERCHANGE_CONTRACTS_BASE`` only when set, else across all history."""
+    if os.environ.get("INTERCHANGE_CONTRACTS_BASE", "").strip():
+        base = baseline(repo)
+        return {(path, base): text for path, text in published(repo, base, folder).items()} if base else {}
+    if not _is_commit(repo, "HEAD"):
+        return {}
+    root = Path(_git(repo, "rev-parse", "--show-toplevel").stdout.strip()).resolve()
+    relative = folder.resolve().relative_to(root).as_posix()
+    revisions = _git(root, "log", "--reverse", "--format=%H", "HEAD", "--", relative).stdout.split()
+    seen: dict[tuple[Path, str], str] = {}
+    texts: set[tuple[Path, str]] = set()
+    for revision in revisions:
+        for path, text in published(repo, revision, folder).items():
+            if (path, text) not in texts:
+                texts.add((path, text))
+                seen[(path, revision[:12])] = text
+    return seen
 
 
 __all__ = ["Change", "breaking_changes", "gate"]
