@@ -11,7 +11,15 @@ from process_apis.inventory import projection
 from process_apis.inventory.projection import PositionState
 from process_apis.inventory.publisher import ChannelThrottle, publish_due
 from process_apis.inventory.reconcile import reconcile_with
-from tests.unit.process_apis.inventory_helpers import RULES, T0, apply, item_changed, moved, projection_db, published
+from tests.unit.process_apis.test_inventory_support import (
+    RULES,
+    T0,
+    apply,
+    item_changed,
+    moved,
+    projection_db,
+    published,
+)
 
 
 async def values(db, sku: str) -> dict[str, int]:  # type: ignore[no-untyped-def]

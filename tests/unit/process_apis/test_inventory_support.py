@@ -34,7 +34,13 @@ async def projection_db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def moved(
-    sku: str, warehouse: str, *, on_hand: int, reserved: int = 0, version: int, kind: MovementKind = MovementKind.receipt
+    sku: str,
+    warehouse: str,
+    *,
+    on_hand: int,
+    reserved: int = 0,
+    version: int,
+    kind: MovementKind = MovementKind.receipt,
 ) -> CloudEvent:
     data = StockMovedV1(
         sku=sku,
