@@ -34,14 +34,24 @@ PARTNERS = (
     ClientSpec(
         "acme-market",
         "partner",
-        (scopes.MARKETPLACE_ORDERS_WRITE, scopes.MARKETPLACE_ORDERS_READ),
+        (
+            scopes.MARKETPLACE_ORDERS_WRITE,
+            scopes.MARKETPLACE_ORDERS_READ,
+            scopes.MARKETPLACE_AVAILABILITY_READ,
+            scopes.MARKETPLACE_WEBHOOKS_WRITE,
+        ),
         partner_id="acme-market",
         channel="marketplace",
     ),
     ClientSpec(
         "zenith-market",
         "partner",
-        (scopes.MARKETPLACE_ORDERS_WRITE, scopes.MARKETPLACE_ORDERS_READ),
+        (
+            scopes.MARKETPLACE_ORDERS_WRITE,
+            scopes.MARKETPLACE_ORDERS_READ,
+            scopes.MARKETPLACE_AVAILABILITY_READ,
+            scopes.MARKETPLACE_WEBHOOKS_WRITE,
+        ),
         partner_id="zenith-market",
         channel="marketplace",
     ),

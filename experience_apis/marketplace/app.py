@@ -7,25 +7,34 @@ from datetime import date
 import httpx
 from fastapi import FastAPI
 
-from experience_apis.marketplace import routes_v1, routes_v2
+from contracts.events import AvailabilityChangedV1
+from experience_apis.marketplace import routes_channel, routes_v1, routes_v2
+from experience_apis.marketplace.channel import availability_handler
 from experience_apis.marketplace.models import Base
 from experience_apis.marketplace.seed import seed_demo
+from experience_apis.marketplace.settings import MarketplaceSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
+from service_kit.events.workers import event_consumer
 from service_kit.openapi import Deprecation, deprecate_version
 from service_kit.settings import ServiceSettings
+from service_kit.webhooks import WebhookPolicy, WebhooksBase, webhook_delivery_worker
 
 #: Version 1 keeps serving beside version 2 until its sunset; its contract and its responses say so.
 V1_DEPRECATION = Deprecation(since=date(2026, 11, 23), sunset=date(2027, 6, 30), successor="/marketplace/v2")
 
 
 def create_app(
-    settings: ServiceSettings | None = None,
+    settings: MarketplaceSettings | ServiceSettings | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     verifier: TokenVerifier | None = None,
 ) -> FastAPI:
-    settings = settings or ServiceSettings.load("marketplace")
+    settings = settings or MarketplaceSettings.load("marketplace")
+    if not isinstance(settings, MarketplaceSettings):  # plain service settings (tests, the exporter): our defaults
+        settings = MarketplaceSettings(**settings.model_dump())
+    policy = WebhookPolicy.from_settings(settings)
+    on_availability = availability_handler(channel=settings.availability_channel)
 
     async def seed(app: FastAPI) -> None:
         if settings.seed_demo:
@@ -34,12 +43,26 @@ def create_app(
     app = create_service_app(
         settings,
         title="Interchange marketplace experience API",
-        description="Order intake and order status for marketplace partners, in the marketplace's own dialect.",
-        routers=[routes_v1.router, routes_v2.router],
-        metadata=[Base.metadata],
+        description="Order intake and order status for marketplace partners, in the marketplace's own dialect; "
+        "an availability feed and signed webhooks for their listings' stock.",
+        routers=[
+            routes_v1.router,
+            routes_channel.build_router(version="v1"),
+            routes_v2.router,
+            routes_channel.build_router(version="v2"),
+        ],
+        metadata=[Base.metadata, WebhooksBase.metadata],
         transport=transport,
         verifier=verifier,
         on_startup=[seed],
+        workers=[
+            event_consumer(
+                group="marketplace",
+                handlers={AvailabilityChangedV1.event_type: on_availability},
+            ),
+            webhook_delivery_worker(policy=lambda app: app.state.webhook_policy),
+        ],
     )
+    app.state.webhook_policy = policy
     deprecate_version(app, version="v1", deprecation=V1_DEPRECATION)
     return app

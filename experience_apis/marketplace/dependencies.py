@@ -7,13 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 
-from contracts.scopes import MARKETPLACE_ORDERS_READ, MARKETPLACE_ORDERS_WRITE
+from contracts.scopes import (
+    MARKETPLACE_AVAILABILITY_READ,
+    MARKETPLACE_ORDERS_READ,
+    MARKETPLACE_ORDERS_WRITE,
+    MARKETPLACE_WEBHOOKS_WRITE,
+)
 from experience_apis.marketplace.clients import OrdersApi
 from experience_apis.marketplace.repository import MarketplaceRepository
 from service_kit.app import upstream
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
 from service_kit.errors import PROBLEM_CONTENT_TYPE, Forbidden
+from service_kit.webhooks import WebhookPolicy
 
 
 def _repository(session: SessionDep) -> MarketplaceRepository:
@@ -39,10 +45,26 @@ async def _reading_partner(principal: Annotated[Principal, require(MARKETPLACE_O
     return _partner(principal)
 
 
+async def _availability_partner(principal: Annotated[Principal, require(MARKETPLACE_AVAILABILITY_READ)]) -> str:
+    return _partner(principal)
+
+
+async def _webhooks_partner(principal: Annotated[Principal, require(MARKETPLACE_WEBHOOKS_WRITE)]) -> str:
+    return _partner(principal)
+
+
+def _webhook_policy(request: Request) -> WebhookPolicy:
+    policy: WebhookPolicy = request.app.state.webhook_policy
+    return policy
+
+
 Repository = Annotated[MarketplaceRepository, Depends(_repository)]
 Orders = Annotated[OrdersApi, Depends(_orders)]
 WritingPartner = Annotated[str, Depends(_writing_partner)]
 ReadingPartner = Annotated[str, Depends(_reading_partner)]
+AvailabilityPartner = Annotated[str, Depends(_availability_partner)]
+WebhooksPartner = Annotated[str, Depends(_webhooks_partner)]
+Policy = Annotated[WebhookPolicy, Depends(_webhook_policy)]
 MarketplaceOrderId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", examples=["ACME-100234"])
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, DateTime, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -48,3 +48,17 @@ class SubmittedOrder(Base):
     request_fingerprint: Mapped[str] = mapped_column(String(64))
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AvailabilityLevel(Base):
+    """What one partner's listing may sell now. ``seq`` is the feed cursor: every change takes the
+    next number, so a partner polling ``since`` its last cursor sees each change once, in order."""
+
+    __tablename__ = "marketplace_availability"
+
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seller_sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    available: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(Integer, unique=True, index=True)

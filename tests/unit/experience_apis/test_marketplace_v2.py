@@ -251,9 +251,19 @@ async def test_the_apps_own_document_flags_v1_operations_deprecated(marketplace:
         for method, op in item.items()
     }
 
+    channel = [
+        "GET /{v}/availability",
+        "POST /{v}/webhooks",
+        "GET /{v}/webhooks",
+        "DELETE /{v}/webhooks/{{webhook_id}}",
+        "GET /{v}/webhooks/{{webhook_id}}/deliveries",
+        "POST /{v}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}/replay",
+    ]
     assert flags == {
         "POST /v1/orders": True,
         "GET /v1/orders/{marketplace_order_id}": True,
         "POST /v2/orders": False,
         "GET /v2/orders/{marketplace_order_id}": False,
+        **{op.format(v="v1"): True for op in channel},
+        **{op.format(v="v2"): False for op in channel},
     }
