@@ -20,6 +20,12 @@ The strategy: a fixed window, aligned to the clock
     by a stable offset (crc32 of the bucket) so that partners' windows do not all reset, and their
     throttled retries all arrive, in the same second.
 
+Storage (``rate_limit_storage``)
+    ``memory://``, the default: counters in this process (``LocalCounters``). Each process counts
+    on its own, so with several workers or replicas the limits multiply: use Redis then.
+    ``redis://host:port/db``: ``limits.aio``'s RedisStorage on redis-py's asyncio client (awaited,
+    never blocking the event loop), one Lua INCRBY+EXPIRE round trip per call.
+
 Why ``limits`` directly and not slowapi's ``Limiter`` (which wraps ``limits``)
     - its default ``key_style="url"`` makes one bucket per concrete URL: behind a catch-all proxy
       every order id gets a fresh quota (slowapi#217);
@@ -258,18 +264,18 @@ class RateLimiter:
         return limiter
 
     async def aclose(self) -> None:
-        pool = getattr(self._shared, "interchange_pool", None)
-        if pool is not None:
-            await pool.aclose()
+        close = getattr(self._shared, "aclose", None)
+        if close is not None:
+            await close()
 
-    def policy_for(self, tier: str | None, operation: Operation) -> Policy:
-        """The limit a client of ``tier`` has for ``operation`` (while the shared storage answers)."""
-        policies = self._policies.get(tier or "") or self._policies[self._default_tier]
-        return _pick(policies, self._classes, operation)
+    def tier_of(self, claimed: Any) -> str:
+        """The table's tier for a token's ``tier`` claim: the default one for a tier the table
+        lacks, no tier or anything but a string (an external issuer's token may carry anything)."""
+        return claimed if isinstance(claimed, str) and claimed in self._policies else self._default_tier
 
-    async def decide(self, client_id: str, tier: str | None, operation: Operation) -> Decision:
-        policies = self._policies.get(tier or "") or self._policies[self._default_tier]
-        policy = _pick(policies, self._classes, operation)
+    async def decide(self, client_id: str, tier: str, operation: Operation) -> Decision:
+        """Count one call of ``client_id`` (a client of ``tier``, see ``tier_of``) to ``operation``."""
+        policy = _pick(self._policies[tier], self._classes, operation)
         bucket = f"{client_id}/{policy.name}"
         now = self.clock()
         index, reset = window_of(bucket, policy.window, now)
@@ -279,8 +285,7 @@ class RateLimiter:
                 if count is not None:
                     return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
             # Redis is unreachable: this replica's share of the limit, on its own counters.
-            local_policies = self._local_policies.get(tier or "") or self._local_policies[self._default_tier]
-            policy = _pick(local_policies, self._classes, operation)
+            policy = _pick(self._local_policies[tier], self._classes, operation)
             self.metrics.local.inc()
         count = self._local.incr(bucket, index)
         return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
@@ -327,11 +332,11 @@ def rate_limit(limiter: RateLimiter) -> Step:
         claims = exchange.claims
         if claims is None:
             raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
-        tier = claims.get("tier")
+        tier = limiter.tier_of(claims.get("tier"))
         decision = await limiter.decide(str(claims["client_id"]), tier, exchange.operation)
         if not decision.allowed:
             policy = decision.policy
-            limiter.metrics.refused.labels(str(tier), policy.name).inc()
+            limiter.metrics.refused.labels(tier, policy.name).inc()
             raise TooManyRequests(
                 f"This client may make {policy.quota} {policy.name} calls per {policy.window} seconds. "
                 f"Try again in {decision.reset} seconds.",
@@ -342,7 +347,7 @@ def rate_limit(limiter: RateLimiter) -> Step:
     return step
 
 
-def redis_storage(url: str, *, timeout: float, connections: int) -> SharedCounters | None:
+def redis_storage(url: str, *, timeout: float, connections: int) -> RedisCounters | None:
     """``None`` for ``memory://``; for ``redis://`` (``rediss://``, ``redis+unix://``) ``limits.aio``'s
     RedisStorage on redis-py's asyncio client. Nothing connects until the first call."""
     scheme = url.partition("://")[0].removeprefix("async+")
@@ -368,8 +373,22 @@ def redis_storage(url: str, *, timeout: float, connections: int) -> SharedCounte
     storage = RedisStorage(
         f"async+{plain}", implementation="redispy", wrap_exceptions=True, key_prefix=REDIS_KEY_PREFIX, **options
     )
-    storage.interchange_pool = pool  # type: ignore[attr-defined]  # closed by RateLimiter.aclose
-    return storage
+    return RedisCounters(storage, pool)
+
+
+class RedisCounters:
+    """``limits.aio``'s RedisStorage (its ``incr`` is one Lua INCRBY+EXPIRE round trip, atomic
+    across replicas) and the connection pool it was given, closed with the gateway."""
+
+    def __init__(self, storage: Any, pool: Any) -> None:
+        self.storage = storage
+        self.pool = pool
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return int(await self.storage.incr(key, expiry, amount))
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
 
 
 def contract_rate_classes(contracts_dir: Path) -> dict[tuple[str, str], str]:
@@ -438,6 +457,7 @@ __all__ = [
     "Policy",
     "RateLimitConfigError",
     "RateLimiter",
+    "RedisCounters",
     "SharedCounters",
     "contract_rate_classes",
     "rate_limit",

@@ -356,16 +356,28 @@ async def test_the_limiter_goes_back_to_redis_when_it_returns(monkeypatch: pytes
 
 
 async def test_the_redis_storage_is_limits_async_redispy_with_a_blocking_pool() -> None:
-    storage = redis_storage("redis://127.0.0.1:6399/2", timeout=0.1, connections=7)
-
     from limits.aio.storage import RedisStorage
+    from redis.asyncio import BlockingConnectionPool
 
-    assert isinstance(storage, RedisStorage)
-    pool = storage.interchange_pool  # type: ignore[attr-defined]
-    assert type(pool).__name__ == "BlockingConnectionPool"
-    assert pool.max_connections == 7
+    counters = redis_storage("redis://127.0.0.1:6399/2", timeout=0.1, connections=7)
+
+    assert counters is not None
+    assert isinstance(counters.storage, RedisStorage)
+    assert isinstance(counters.pool, BlockingConnectionPool)
+    assert counters.pool.max_connections == 7
     assert redis_storage("memory://", timeout=0.1, connections=1) is None
-    await pool.aclose()
+    await counters.aclose()
+
+
+def test_a_tier_claim_the_table_lacks_is_the_default_tier() -> None:
+    limiter = RateLimiter(limits=LIMITS, default_tier="standard")
+
+    assert [limiter.tier_of(t) for t in ("internal", "gold", None, ["internal"])] == [
+        "internal",
+        "standard",
+        "standard",
+        "standard",
+    ]
 
 
 @pytest.mark.parametrize(
