@@ -36,7 +36,7 @@ class ReconciliationCreate(CanonicalModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"repair": True}]})
 
     repair: Annotated[
-        bool, Field(description="Also correct the projection from the WMS and republish what drifted")
+        bool, Field(strict=True, description="Also correct the projection from the WMS and republish what drifted")
     ] = False
 
 

@@ -169,6 +169,8 @@ async def begin_cancellation(session: AsyncSession, row: OrderRow, *, now: datet
     if status in (OrderStatus.shipped, OrderStatus.invoiced, OrderStatus.completed, OrderStatus.rejected):
         row.cancel_outcome = _clip(f"not cancelled: the order is already {status.value}")
         row.cancel_requested_at = None
+        if row.saga_step == S.done.value:
+            _stop(row)
         return
     row.resume_step = row.saga_step
     row.compensating_for = "cancellation"

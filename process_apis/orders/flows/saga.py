@@ -58,6 +58,7 @@ class Progress:
     reservation_ids: tuple[str, ...]
     picking_ids: tuple[str, ...]
     references: tuple[str, ...]
+    activity_attempted: bool
     correlation_id: str
 
 
@@ -72,6 +73,7 @@ def _progress(row: OrderRow) -> Progress:
         reservation_ids=tuple(r.reservation_id for r in row.reservations if r.status != "released"),
         picking_ids=tuple(r.reservation_id for r in row.reservations if r.status == "picking"),
         references=tuple(outcomes.references_of(row)),
+        activity_attempted=row.activity_attempted,
         correlation_id=row.correlation_id,
     )
 
@@ -127,7 +129,7 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
         case SagaStep.release_to_warehouse:
             return await steps.release_to_warehouse(wms=clients.wms, reservation_ids=progress.reservation_ids)
         case SagaStep.record_activity:
-            return await steps.record_activity(crm=clients.crm, order=order)
+            return await steps.record_activity(crm=clients.crm, order=order, maybe_recorded=progress.activity_attempted)
         case SagaStep.cancel_picking:
             return await steps.cancel_picking(wms=clients.wms, reservation_ids=progress.picking_ids)
         case SagaStep.cancel_sales_order:
@@ -139,8 +141,13 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
     raise ValueError(f"no step to run at {step.value}")
 
 
-async def _mark_pivot(session: AsyncSession, row: OrderRow) -> None:
-    row.pivot_attempted = True
+async def _mark_attempt(session: AsyncSession, row: OrderRow, *, step: SagaStep) -> None:
+    """Recorded before the call whose answer could be lost: the pivot (a cancellation must then
+    look for the sales order) and the CRM activity (not idempotent below: look before resending)."""
+    if step is SagaStep.create_sales_order:
+        row.pivot_attempted = True
+    else:
+        row.activity_attempted = True
 
 
 async def advance_order(
@@ -166,7 +173,9 @@ async def advance_order(
                 continue
             step = progress.step
             if step is SagaStep.create_sales_order and progress.order.erp_order_number is None:
-                await run(step, _mark_pivot)
+                await run(step, partial(_mark_attempt, step=step))
+            if step is SagaStep.record_activity and not progress.activity_attempted:
+                await run(step, partial(_mark_attempt, step=step))
             try:
                 result = await _perform(step, progress, clients, db)
             except Refused as refusal:

@@ -152,11 +152,13 @@ async def release_to_warehouse(*, wms: WmsClient, reservation_ids: Sequence[str]
     return [await wms.release_for_picking(reservation_id) for reservation_id in reservation_ids]
 
 
-async def record_activity(*, crm: CrmClient, order: Order) -> Activity:
-    """The "order accepted" entry on the customer's CRM timeline, once."""
-    earlier = await crm.find_activity(customer_id=order.customer_id, kind=ORDER_ACCEPTED, reference=order.id)
-    if earlier is not None:
-        return earlier
+async def record_activity(*, crm: CrmClient, order: Order, maybe_recorded: bool = True) -> Activity:
+    """The "order accepted" entry on the customer's CRM timeline, once: when an earlier attempt
+    may have recorded it (its answer lost), it is looked for first."""
+    if maybe_recorded:
+        earlier = await crm.find_activity(customer_id=order.customer_id, kind=ORDER_ACCEPTED, reference=order.id)
+        if earlier is not None:
+            return earlier
     number = f" as ERP order {order.erp_order_number}" if order.erp_order_number else ""
     return await crm.record_activity(
         ActivityCreate(
