@@ -63,6 +63,8 @@ SERVICES: tuple[ServiceInfo, ...] = (
         versions=("v1", "v2"),
         client_scopes=("orders:write", "orders:read"),
     ),
+    # Pushes inventory levels out to the storefront; it calls nothing in the tier below (yet).
+    ServiceInfo("storefront", "experience", "experience_apis.storefront"),
     ServiceInfo("gateway", "edge", "gateway"),
 )
 

@@ -1,0 +1,66 @@
+"""Build the storefront experience API: ``uvicorn --factory experience_apis.storefront.app:create_app``."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from contracts.events import AvailabilityChangedV1
+from experience_apis.storefront import service
+from experience_apis.storefront.client import StorefrontAdmin
+from experience_apis.storefront.models import Base
+from experience_apis.storefront.routes import router
+from experience_apis.storefront.seed import seed_demo
+from experience_apis.storefront.settings import StorefrontSettings
+from service_kit.app import create_service_app
+from service_kit.auth import TokenVerifier
+from service_kit.events.workers import event_consumer
+from service_kit.settings import ServiceSettings
+
+
+def create_app(
+    settings: StorefrontSettings | ServiceSettings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    settings = settings or StorefrontSettings.load("storefront")
+    if not isinstance(settings, StorefrontSettings):  # plain service settings (the contract exporter): our defaults
+        settings = StorefrontSettings(**settings.model_dump())
+    resolved = settings
+
+    async def seed(app: FastAPI) -> None:
+        if resolved.seed_demo:
+            await seed_demo(app.state.db)
+
+    async def inventory_pusher(app: FastAPI) -> None:
+        admin = StorefrontAdmin(
+            app.state.http,
+            base_url=resolved.admin_url,
+            token=resolved.admin_token,
+            calls_per_second=resolved.admin_calls_per_second,
+        )
+        await service.run_pusher(
+            db=app.state.db,
+            admin=admin,
+            schedule=resolved.push_retry_schedule,
+            poll_seconds=resolved.push_poll_seconds,
+        )
+
+    on_availability = service.availability_handler(channel=resolved.availability_channel)
+    return create_service_app(
+        settings,
+        title="Interchange storefront experience API",
+        description="Pushes the storefront channel's available-to-sell levels to the storefront's admin API "
+        "(coalesced per SKU, within its rate limit, retried, dead letters kept); this API shows the push "
+        "status and replays dead letters.",
+        routers=[router],
+        metadata=[Base.metadata],
+        transport=transport,
+        verifier=verifier,
+        on_startup=[seed],
+        workers=[
+            event_consumer(group="storefront", handlers={AvailabilityChangedV1.event_type: on_availability}),
+            inventory_pusher,
+        ],
+    )

@@ -1,0 +1,41 @@
+"""Tables this service owns: the storefront's item ids for canonical SKUs, and one push state per
+SKU (the latest level to send: pushes coalesce per SKU)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, DateTime, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PushStatus(StrEnum):
+    pending = "pending"  # a level waits to be pushed (or retried)
+    synced = "synced"  # the storefront has the latest level
+    dead = "dead"  # every retry failed, or the SKU has no storefront item: replay once fixed
+
+
+class StorefrontItem(Base):
+    __tablename__ = "storefront_items"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    inventory_item_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class InventoryPush(Base):
+    __tablename__ = "storefront_inventory_pushes"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    available: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)  # +1 per level received; a push settles the version it sent
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

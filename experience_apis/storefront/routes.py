@@ -1,0 +1,57 @@
+"""The storefront service's own API: push status and dead-letter replay, for internal apps. HTTP
+only: parse, call one service function, answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from contracts.scopes import STOREFRONT_ADMIN
+from experience_apis.storefront import service
+from experience_apis.storefront.schemas import SyncStatus
+from service_kit.auth import Principal, require
+from service_kit.db import SessionDep
+from service_kit.errors import PROBLEM_CONTENT_TYPE
+
+router = APIRouter(prefix="/v1", tags=["storefront"])
+Admin = Annotated[Principal, require(STOREFRONT_ADMIN)]
+Sku = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9._\-]*$", examples=["WIDGET-BLUE"])]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+@router.get(
+    "/sync-status",
+    operation_id="getStorefrontSyncStatus",
+    summary="Inventory pushes to the storefront, by state, with the dead letters",
+    description="`pending`: a level waits to be pushed or retried; `synced`: the storefront has the latest "
+    "level; `dead`: retries ran out or the SKU has no storefront item (see `last_error`); replay it once fixed.",
+    responses={403: {"description": "The token lacks storefront:admin."}},
+)
+async def get_sync_status(
+    _: Admin, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> SyncStatus:
+    return await service.sync_status(session=session, limit=limit)
+
+
+@router.post(
+    "/inventory-pushes/{sku}/replay",
+    status_code=202,
+    operation_id="replayStorefrontPush",
+    summary="Push a dead SKU's latest level again",
+    responses={
+        202: {"description": "Queued; the pusher sends it within the storefront's rate limit."},
+        403: {"description": "The token lacks storefront:admin."},
+        404: _problem("No push was ever recorded for this SKU."),
+        409: _problem("The SKU's push is not dead (it is synced or pending)."),
+    },
+)
+async def replay_push(sku: Sku, _: Admin, session: SessionDep) -> Response:
+    await service.replay_push(session=session, sku=sku)
+    return Response(status_code=202)

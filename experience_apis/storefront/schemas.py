@@ -1,0 +1,24 @@
+"""What the storefront service's own small API answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class DeadPush(BaseModel):
+    sku: str
+    available: int
+    attempts: int
+    last_error: str | None = None
+    since: datetime
+
+
+class SyncStatus(BaseModel):
+    """SKUs by push state, and the dead letters (oldest first) waiting for a replay."""
+
+    pending: int
+    synced: int
+    dead: int
+    dead_letters: list[DeadPush]

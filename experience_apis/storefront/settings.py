@@ -1,0 +1,22 @@
+"""The storefront service's settings (``INTERCHANGE_STOREFRONT_<NAME>``) beside the kit's."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from service_kit.settings import ServiceSettings
+
+
+class StorefrontSettings(ServiceSettings):
+    #: The storefront's admin API (``INTERCHANGE_STOREFRONT_ADMIN_URL``).
+    admin_url: str = "http://127.0.0.1:9102/admin/api/2024-01"
+    #: Its access token, sent as ``X-Storefront-Access-Token`` (empty: none).
+    admin_token: str = ""
+    #: The storefront's rate limit: pushes are spaced evenly to stay under it.
+    admin_calls_per_second: float = 2.0
+    #: The channel whose ``availability.changed`` events are pushed.
+    availability_channel: str = "storefront"
+    #: Seconds before each retry of a failed push; after the last one the SKU is a dead letter.
+    push_retry_schedule: list[float] = Field(default_factory=lambda: [5, 30, 120, 600, 1800, 3600, 7200])
+    #: How often the pusher looks for work when idle.
+    push_poll_seconds: float = 0.5
