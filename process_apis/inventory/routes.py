@@ -39,7 +39,7 @@ Settings = Annotated[InventorySettings, Depends(_settings)]
 InventoryRead = Annotated[Principal, require(INVENTORY_READ)]
 InventoryWrite = Annotated[Principal, require(INVENTORY_WRITE)]
 Channel = Annotated[
-    str, Query(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]{1,31}$", examples=["marketplace"])
+    str, Query(min_length=1, max_length=32, examples=["marketplace"], description="A configured channel")
 ]
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, examples=["WIDGET-BLUE"])]
 SkuQuery = Annotated[list[Sku], Query(min_length=1, max_length=100, description="One or more SKUs (at most 100)")]

@@ -116,7 +116,7 @@ class CycleCountCreate(CanonicalModel):
     warehouse: WarehouseCode
     sku: Sku
     counted: Quantity
-    expected_version: Annotated[int | None, Field(ge=0, examples=[3])] = None
+    expected_version: Annotated[int | None, Field(ge=0, strict=True, examples=[3])] = None
 
 
 class StockMovementRead(CanonicalModel):
