@@ -33,6 +33,17 @@ def url(name: str) -> str:
     return f"https://{host(name)}"
 
 
+#: Outside systems the suite stands in for: the storefront's admin API accepts every push.
+STOREFRONT_ADMIN_HOST = "storefront-admin.test"
+DEFAULT_OVERRIDES: dict[str, dict[str, Any]] = {
+    "storefront": {"admin_url": f"https://{STOREFRONT_ADMIN_HOST}/admin/api/2024-01"},
+}
+
+
+def _accept_push(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"accepted": True})
+
+
 def _settings_class(module: Any) -> type[ServiceSettings]:
     hint = typing.get_type_hints(module.create_app).get("settings")
     for candidate in typing.get_args(hint) or (hint,):
@@ -75,6 +86,7 @@ def build_apps(data_dir: Path, known: dict[str, str], transport: RoutingTranspor
             "log_level": "warning",
             "gateway_url": url("gateway"),
             "issuer": url("gateway"),
+            **DEFAULT_OVERRIDES.get(info.name, {}),
             **extra.get(info.name, {}),
         }
         if info.client_scopes:
@@ -90,7 +102,7 @@ def build_apps(data_dir: Path, known: dict[str, str], transport: RoutingTranspor
 async def running_suite(data_dir: Path, **extra: Any) -> AsyncIterator[InProcessSuite]:
     """Start every app's lifespan (gateway first) and register the suite's OAuth clients."""
     known = load_secrets(data_dir)  # persisted, so a restarted suite keeps its clients' secrets
-    transport = RoutingTransport()
+    transport = RoutingTransport({STOREFRONT_ADMIN_HOST: httpx.MockTransport(_accept_push)})
     apps = build_apps(data_dir, known, transport, **extra)
     async with contextlib.AsyncExitStack() as stack:
         gateway = apps["gateway"]
