@@ -1,6 +1,7 @@
 """Partner isolation, on the whole suite in process (real gateway, real services, the demo partners
 acme-market and zenith-market): acme-market's token against each of zenith-market's objects through
-the marketplace API, and against every internal (orders) and system (erp, wms, crm) operation,
+the marketplace API (orders and webhook subscriptions, v1 and v2), and against every internal
+(orders) and system (erp, wms, crm) operation of the committed contracts,
 through the gateway and directly. Nothing of zenith's is seen or changed; nothing internal is
 reachable: through the gateway such APIs do not exist (404), directly the token lacks their scopes
 (403)."""
@@ -37,6 +38,8 @@ class World:
     victim_view: dict[str, Any]
     #: Another of zenith-market's orders, whose id acme-market never uses for its own.
     other_victim_order: str
+    #: zenith-market's webhook subscription.
+    victim_webhook: str
 
 
 def order(order_id: str, sku: str) -> dict[str, Any]:
@@ -67,6 +70,11 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             assert view.status_code == 200, view.text
             other = await gw.post("/marketplace/v1/orders", json=order("ZEN-SECRET-2", "ZEN-0002"))
             assert other.status_code == 202, other.text
+            hook = await gw.post(
+                "/marketplace/v1/webhooks",
+                json={"event_types": ["availability.changed"], "url": "https://93.184.216.34/zenith-hooks"},
+            )
+            assert hook.status_code == 201, hook.text
         async with suite.client("gateway", headers=attacker) as gw:
             own = await gw.post("/marketplace/v1/orders", json=order("ACME-1", "ACME-WB"))
             assert own.status_code == 202, own.text
@@ -78,6 +86,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             victim_reference=str(submitted.json()["order_reference"]),
             victim_view=_stable(view.json()),
             other_victim_order="ZEN-SECRET-2",
+            victim_webhook=str(hook.json()["id"]),
         )
 
 
@@ -130,6 +139,30 @@ async def test_submitting_under_the_victims_order_id_touches_nothing_of_the_vict
         after = await gw.get(f"/marketplace/v1/orders/{world.victim_order}")
 
     assert _stable(after.json()) == world.victim_view
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("DELETE", "/webhooks/{id}"),
+        ("GET", "/webhooks/{id}/deliveries"),
+        ("POST", "/webhooks/{id}/deliveries/x/replay"),
+    ],
+)
+async def test_the_victims_webhook_does_not_exist_for_the_attacker(
+    world: World, version: str, method: str, path: str
+) -> None:
+    async with world.suite.client("gateway", headers=world.attacker) as gw:
+        resp = await gw.request(method, f"/marketplace/{version}" + path.format(id=world.victim_webhook))
+        listed = await gw.get(f"/marketplace/{version}/webhooks")
+
+    assert resp.status_code == 404, resp.text
+    assert listed.status_code == 200
+    assert world.victim_webhook not in listed.text
+    async with world.suite.client("gateway", headers=world.victim) as gw:
+        own = await gw.get(f"/marketplace/{version}/webhooks")
+    assert world.victim_webhook in own.text  # still there, untouched
 
 
 async def test_the_attacker_cannot_act_for_the_victim_by_header(world: World) -> None:

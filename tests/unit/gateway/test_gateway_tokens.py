@@ -75,6 +75,7 @@ async def test_unknown_client_and_wrong_secret_get_the_same_answer(gateway: Gate
     ]
 
     assert {r.status_code for r in answers} == {401}
+    assert {r.headers["cache-control"] for r in answers} == {"no-store"}  # errors too, not only tokens
     assert all(
         r.json() == {"error": "invalid_client", "error_description": "Client authentication failed."} for r in answers
     )
