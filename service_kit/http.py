@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import math
+import random
 import time
 import weakref
 from dataclasses import dataclass
@@ -228,6 +229,7 @@ class _RetryAfter(Exception):
 
 #: Transport-level attempts of a retry-safe call.
 SAFE_ATTEMPTS = 3
+_JITTER = random.Random()  # noqa: S311 - jitter, not security
 
 
 class Upstream:
@@ -298,12 +300,17 @@ class Upstream:
                 return wait
             if isinstance(exc, httpx.TransportError) and safe:
                 transport_failures += 1
-                return transport_failures < SAFE_ATTEMPTS
+                if transport_failures >= SAFE_ATTEMPTS:
+                    return False
+                # stamina's own schedule (0.05 s doubling, capped at 1 s) with "full" jitter from a
+                # private generator: the global `random` state stays untouched (Hypothesis, which
+                # drives the contract tests in the same process, treats its use as an error).
+                return _JITTER.uniform(0, min(1.0, 0.05 * 2 ** (transport_failures - 1)) * 2)
             return False
 
         last_throttle = 0.0
         try:
-            async for attempt in stamina.retry_context(on=backoff, attempts=None, timeout=None):
+            async for attempt in stamina.retry_context(on=backoff, attempts=None, timeout=None, wait_jitter=0):
                 with attempt:
                     await pacer.wait()
                     resp = await self._send(method, path, json=json, params=params, headers=headers)
