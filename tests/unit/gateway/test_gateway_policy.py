@@ -12,7 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.policy import check_request_body
+from gateway.proxy import Exchange
+from gateway.routing import Operation
 from gateway.settings import GatewaySettings
+from service_kit.errors import PayloadTooLarge
 from service_kit.http import RoutingTransport
 from tests.unit.gateway.conftest import (
     MARKETPLACE_V1,
@@ -255,10 +259,7 @@ async def test_nesting_up_to_the_cap_is_fine(
 
 
 async def test_a_content_length_over_the_cap_is_413_before_the_body_is_read(gw: Gateway, auth: dict[str, str]) -> None:
-    from gateway.proxy import Exchange
-    from gateway.routing import Operation
-
-    policy = gw.app.state.proxy._steps[-1]  # check_request_body
+    policy = check_request_body(max_bytes=4096, max_depth=32)
     route = gw.app.state.routing_table.get("marketplace", "v1")
     operation: Operation = route.find("/v1/orders")["POST"]
 
@@ -278,8 +279,6 @@ async def test_a_content_length_over_the_cap_is_413_before_the_body_is_read(gw: 
         content_type=b"application/json",
         content_length=4097,
     )
-    from service_kit.errors import PayloadTooLarge
-
     with pytest.raises(PayloadTooLarge):
         await policy(exchange)
 
