@@ -24,12 +24,7 @@ from hypothesis import HealthCheck, settings
 from gateway.routing import default_contracts_dir
 from tests.support.suite import SuiteASGI
 
-pytestmark = [
-    pytest.mark.contract,
-    # Raised inside schemathesis' own strategies ("do not use the random module inside strategies"),
-    # a FutureWarning that the DeprecationWarning filter in pyproject.toml does not catch.
-    pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
-]
+pytestmark = pytest.mark.contract
 
 PARTNER = "acme-market"
 VERSIONS = sorted(p.stem for p in (default_contracts_dir() / "marketplace").glob("v*.yaml"))
