@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
@@ -23,13 +23,30 @@ from process_apis.orders.schemas import (
 )
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
+from service_kit.errors import UnprocessableContent
 from service_kit.idempotency import IdempotencyDep
 
 OrdersAdmin = Annotated[Principal, require(ORDERS_ADMIN)]
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+
+#: A date, or a date and time with an optional offset (UTC when none).
+ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+MAX_MINUTES = 10 * 366 * 24 * 60  # ten years
 
 router = APIRouter(prefix="/v1/admin", tags=["orders-admin"])
+
+
+def _moment(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UnprocessableContent(
+            f"{name} is not a date-time.", errors=[{"pointer": f"#/{name}", "in": "query", "detail": "not ISO 8601"}]
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def actor(principal: Principal) -> str:
@@ -44,8 +61,8 @@ async def list_orders(
     channel: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[OrderStatus | None, Query()] = None,
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
-    created_from: Annotated[datetime | None, Query(description="Created at or after (ISO 8601).")] = None,
-    created_to: Annotated[datetime | None, Query(description="Created before (ISO 8601).")] = None,
+    created_from: Annotated[str | None, Query(pattern=ISO_8601, description="Created at or after (ISO 8601).")] = None,
+    created_to: Annotated[str | None, Query(pattern=ISO_8601, description="Created before (ISO 8601).")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> OrderPage:
@@ -54,8 +71,8 @@ async def list_orders(
         channel=channel,
         status=status,
         customer_id=customer_id,
-        created_from=created_from,
-        created_to=created_to,
+        created_from=_moment(created_from, "created_from"),
+        created_to=_moment(created_to, "created_to"),
         limit=limit,
         offset=offset,
     )
@@ -79,8 +96,8 @@ async def list_exceptions(
     step: Annotated[str | None, Query(max_length=32, description="The step that failed.")] = None,
     kind: Annotated[HoldKind | None, Query(description="technical or credit_review.")] = None,
     reason: Annotated[str | None, Query(max_length=100, description="Text in the reason or error.")] = None,
-    older_than_minutes: Annotated[float | None, Query(ge=0)] = None,
-    newer_than_minutes: Annotated[float | None, Query(ge=0)] = None,
+    older_than_minutes: Annotated[float | None, Query(ge=0, le=MAX_MINUTES)] = None,
+    newer_than_minutes: Annotated[float | None, Query(ge=0, le=MAX_MINUTES)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> ExceptionQueue:
