@@ -190,3 +190,12 @@ async def test_idempotency_keys_older_than_a_day_are_pruned_by_the_running_servi
             await asyncio.sleep(0.01)
     assert keys == {"fresh"}
     assert isinstance(again.state.db, object) and httpx  # the app ran with its pruner
+
+
+async def test_filters_out_of_range_are_refused_or_clamped_never_a_500(orders: Orders) -> None:
+    assert (await orders.admin("GET", "/orders", params={"created_to": "0.5"})).status_code == 422
+    assert (await orders.admin("GET", "/orders", params={"created_to": "yesterday"})).status_code == 422
+    assert (await orders.admin("GET", "/orders", params={"created_from": "2026-01-01"})).status_code == 200
+    huge = {"offset": 10**22, "older_than_minutes": 1e308}
+    assert (await orders.admin("GET", "/exceptions", params=huge)).json() == {"items": [], "next_offset": None}
+    assert (await orders.admin("GET", "/orders", params={"offset": 10**22})).json()["items"] == []
