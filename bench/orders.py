@@ -29,7 +29,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 ORDERS = 300
 CLIENTS = 16
-ERP_QUOTA = 40  # calls per second; the saga spends 3 ERP calls per order (quote, credit, sales order)
+# ERP calls per second; the saga spends 3 ERP calls per order (quote, credit check, sales order).
+ERP_QUOTA = int(os.environ.get("BENCH_ORDERS_ERP_QUOTA", "40"))
 DEADLINE = 110.0
 
 
@@ -53,6 +54,7 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
         "INTERCHANGE_ERP_CALL_QUOTA_PER_SECOND": str(ERP_QUOTA),
         "INTERCHANGE_ORDERS_ERP_CALLS_PER_SECOND": str(ERP_QUOTA * 0.95),
         "INTERCHANGE_ORDERS_WORKER_POLL_INTERVAL": "0.5",
+        "INTERCHANGE_ORDERS_WORKER_CONCURRENCY": os.environ.get("BENCH_ORDERS_CONCURRENCY", "8"),
     }
     log = (data_dir / "launcher.out").open("ab")
     launcher = subprocess.Popen(
