@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])]
 
+
 #: Canonical units of measure: EA each, CS case, PK pack, KG kilogram, M metre.
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+#: A timestamp that always carries its zone on the wire. SQLite hands datetimes back naive; every
+#: one we store is UTC, so a naive value is read as UTC.
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
 UnitCode = Annotated[str, Field(pattern=r"^(EA|CS|PK|KG|M)$", description="Canonical unit of measure")]
 
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9._\-]*$", examples=["WIDGET-BLUE"])]

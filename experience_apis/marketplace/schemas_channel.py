@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
+from contracts.common import UtcDateTime
 from experience_apis.marketplace.schemas import DialectModel, SellerSku
 
 Cursor = Annotated[
@@ -23,7 +23,7 @@ Cursor = Annotated[
 class AvailabilityItem(DialectModel):
     seller_sku: SellerSku
     available: Annotated[int, Field(ge=0, description="Units the partner may sell now.", examples=[12])]
-    updated_at: Annotated[datetime, Field(description="When the seller's stock changed.")]
+    updated_at: Annotated[UtcDateTime, Field(description="When the seller's stock changed.")]
 
 
 class AvailabilityFeed(DialectModel):
@@ -70,7 +70,7 @@ class WebhookRead(DialectModel):
     url: str
     event_types: list[WebhookEventType]
     description: str | None = None
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class WebhookCreated(WebhookRead):
@@ -102,11 +102,11 @@ class DeliveryRead(DialectModel):
     event_type: WebhookEventType
     status: DeliveryStatus
     attempts: Annotated[int, Field(description="Attempts since queued (or since the last replay).")]
-    next_attempt_at: datetime | None = None
+    next_attempt_at: UtcDateTime | None = None
     last_error: str | None = None
     last_status_code: int | None = None
-    created_at: datetime
-    delivered_at: datetime | None = None
+    created_at: UtcDateTime
+    delivered_at: UtcDateTime | None = None
 
 
 class DeliveryList(DialectModel):

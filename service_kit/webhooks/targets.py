@@ -64,7 +64,10 @@ def refusal(address: IPAddress) -> str | None:
 
 def host_of(url: str) -> tuple[str, int]:
     """The URL's host and port; raises ``TargetRefused`` for a scheme other than http(s)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unbalanced "[" (Invalid IPv6 URL)
+        raise TargetRefused(f"The webhook URL is malformed: {exc}.") from None
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
         raise TargetRefused(f"Webhook URLs must be http or https, not {scheme or 'schemeless'}.")
@@ -76,6 +79,12 @@ def host_of(url: str) -> tuple[str, int]:
         raise TargetRefused("The webhook URL names no host.")
     if parts.username or parts.password:
         raise TargetRefused("Webhook URLs must not carry credentials.")
+    try:
+        # An internationalised name resolves by its IDNA (punycode) form; one that has none is refused
+        # here rather than failing inside the resolver.
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise TargetRefused(f"The webhook URL's host {host!r} is not a valid host name.") from None
     return host.lower(), port or (443 if scheme == "https" else 80)
 
 

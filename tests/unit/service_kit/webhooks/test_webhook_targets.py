@@ -72,3 +72,25 @@ async def test_the_allowlist_lets_a_named_host_through() -> None:
         await check_target(url="http://127.0.0.2/hook", allowlist={"127.0.0.1"})
     with pytest.raises(TargetRefused):  # the scheme rule holds for allowlisted hosts too
         await check_target(url="ftp://127.0.0.1/hook", allowlist={"127.0.0.1"})
+
+
+async def test_a_host_with_no_idna_form_is_refused_not_an_error() -> None:
+    # Found by schemathesis through the gateway: a non-ASCII host made the resolver raise UnicodeError.
+    with pytest.raises(TargetRefused, match="not a valid host name"):
+        await check_target(url="https://\u0080\u00a0.example/hook")
+
+
+async def test_an_internationalised_host_is_checked_by_its_punycode_form() -> None:
+    seen: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        seen.append(host)
+        return ["93.184.216.34"]
+
+    await check_target(url="https://bücher.example/hook", resolver=resolver)
+    assert seen == ["xn--bcher-kva.example"]
+
+
+async def test_a_url_that_cannot_be_parsed_is_refused_not_an_error() -> None:
+    with pytest.raises(TargetRefused, match="malformed"):
+        await check_target(url="http://p[|x/hook")
