@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
-from contracts.common import CanonicalModel, CurrencyCode, Money, Quantity, Sku, UnitCode
+from contracts.common import CanonicalModel, CurrencyCode, Money, Quantity, Sku, UnitCode, UtcDateTime
 
 
 class ProductStatus(StrEnum):
@@ -47,7 +46,7 @@ class InventoryPosition(CanonicalModel):
     on_hand: Quantity
     reserved: Quantity
     available: Quantity
-    updated_at: datetime | None = None
+    updated_at: UtcDateTime | None = None
 
 
 class PriceQuote(CanonicalModel):

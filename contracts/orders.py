@@ -3,13 +3,12 @@ ERP (sales order) and the WMS (reservation)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, field_validator
 
-from contracts.common import Address, CanonicalModel, CurrencyCode, Money, Quantity, Sku
+from contracts.common import Address, CanonicalModel, CurrencyCode, Money, Quantity, Sku, UtcDateTime
 
 
 class OrderStatus(StrEnum):
@@ -99,8 +98,8 @@ class Order(CanonicalModel):
     erp_order_number: str | None = None
     reservation_id: str | None = None
     ship_to: Address | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
     reservation_ids: Annotated[
         list[str], Field(description="Every WMS reservation of the order (more than one when split).")
     ] = []
@@ -159,7 +158,7 @@ class Reservation(CanonicalModel):
     status: ReservationStatus
     warehouse: str
     lines: list[ReservationLine]
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class SalesOrderLineCreate(CanonicalModel):
@@ -204,4 +203,4 @@ class SalesOrder(CanonicalModel):
     status: str
     lines: list[SalesOrderLineCreate]
     total: Money
-    created_at: datetime
+    created_at: UtcDateTime

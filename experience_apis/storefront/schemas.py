@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel
+
+from contracts.common import UtcDateTime
 
 
 class DeadPush(BaseModel):
@@ -12,7 +12,7 @@ class DeadPush(BaseModel):
     available: int
     attempts: int
     last_error: str | None = None
-    since: datetime
+    since: UtcDateTime
 
 
 class SyncStatus(BaseModel):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
 from contracts import Order, OrderStatus
-from contracts.common import CanonicalModel
+from contracts.common import CanonicalModel, UtcDateTime
 
 
 class OrderList(CanonicalModel):
@@ -65,10 +64,10 @@ class ReplayRead(CanonicalModel):
     step: str
     actor: str
     note: str | None = None
-    requested_at: datetime
+    requested_at: UtcDateTime
     outcome: ReplayOutcome
     detail: str | None = None
-    finished_at: datetime | None = None
+    finished_at: UtcDateTime | None = None
 
 
 class CreditDecisionKind(StrEnum):
@@ -90,7 +89,7 @@ class StatusChangeRead(CanonicalModel):
     to_status: OrderStatus
     reason: str | None
     correlation_id: str
-    changed_at: datetime
+    changed_at: UtcDateTime
 
 
 class StepRead(CanonicalModel):
@@ -99,7 +98,7 @@ class StepRead(CanonicalModel):
     detail: str | None
     attempt: int
     correlation_id: str
-    at: datetime
+    at: UtcDateTime
 
 
 class EventRead(CanonicalModel):
@@ -109,10 +108,10 @@ class EventRead(CanonicalModel):
     type: str
     source: str
     subject: str
-    time: datetime
+    time: UtcDateTime
     correlationid: str
     data: dict[str, Any]
-    published_at: datetime | None = None
+    published_at: UtcDateTime | None = None
 
 
 class OrderTimeline(CanonicalModel):
@@ -135,7 +134,7 @@ class ParkedOrder(CanonicalModel):
     failed_step: str | None
     reason: str | None
     last_error: str | None
-    parked_at: datetime | None
+    parked_at: UtcDateTime | None
     age_seconds: float
 
 
