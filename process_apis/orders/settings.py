@@ -26,7 +26,7 @@ class OrdersSettings(ServiceSettings):
     #: max, with jitter; after ``retry_max_attempts`` failures in a row the order is parked.
     retry_backoff_initial: float = 5.0
     retry_backoff_max: float = 900.0
-    retry_max_attempts: int = 5
+    retry_max_attempts: int = 8
     #: Pace calls to the ERP to at most this many per second (0: no pacing; set it just under
     #: the ERP's quota). 429 answers are honoured either way.
     erp_calls_per_second: float = 0.0
