@@ -82,27 +82,20 @@ def run() -> dict[str, Any]:
         auth = {"Authorization": f"Bearer {bench_token(info)}"}
         submit_order(info["gateway"], auth)
         marketplace = info["services"]["marketplace"]
-        measured = scenario(
-            "chain",
-            tmp,
-            auth,
-            direct=marketplace,
-            gateway=info["gateway"],
-            pids=dict(info["pids"]),
-        )
+        pids = dict(info["pids"])
+        services = [pid for name, pid in pids.items() if name != "gateway"]
+        measured = scenario("chain", tmp, auth, marketplace, {"gateway": (info["gateway"], pids["gateway"])}, services)
         if STUB:
             answer = httpx.get(marketplace + STATUS_PATH, headers=auth, timeout=10).text
-            with stub(tmp, answer) as stub_service, stub_gateway(tmp, info, stub_service["url"]) as gateway:
-                measured |= scenario(
-                    "stub",
-                    tmp,
-                    auth,
-                    direct=stub_service["url"],
-                    gateway=gateway["url"],
-                    pids={"gateway": gateway["pid"], "stub": stub_service["pid"]},
-                )
+            with (
+                stub(tmp, answer) as (stub_url, stub_pid),
+                stub_gateway(tmp, info, stub_url) as gateway,
+                floor(tmp, stub_url) as floor_proxy,
+            ):
+                proxies = {"gateway": gateway, "floor": floor_proxy}
+                measured |= scenario("stub", tmp, auth, stub_url, proxies, [stub_pid])
                 if PROFILE:
-                    profile = profile_gateway(gateway["url"] + "/marketplace" + STATUS_PATH, auth, gateway["pid"])
+                    profile = profile_gateway(gateway[0] + "/marketplace" + STATUS_PATH, auth, gateway[1])
     result = report(measured, load_average=load_average)
     if PROFILE:
         result["profile"] = profile
@@ -126,39 +119,41 @@ def profile_gateway(url: str, auth: dict[str, str], pid: int) -> dict[str, float
 
 
 def scenario(
-    name: str, tmp: Path, auth: dict[str, str], *, direct: str, gateway: str, pids: dict[str, int]
+    name: str,
+    tmp: Path,
+    auth: dict[str, str],
+    service: str,
+    proxies: dict[str, tuple[str, int]],
+    service_pids: list[int],
 ) -> dict[str, dict[str, Any]]:
-    """The three targets in front of one service: itself, the gateway, nginx."""
-    with nginx(tmp / f"nginx-{name}", direct) as proxy:
-        targets = {"direct": direct + STATUS_PATH, "gateway": gateway + "/marketplace" + STATUS_PATH}
+    """The service itself, then each Python proxy (``name -> (url, pid)``) and nginx in front of it."""
+    with nginx(tmp / f"nginx-{name}", service) as proxy:
+        targets: dict[str, tuple[str, list[int]]] = {"direct": (service + STATUS_PATH, [])}
+        for proxy_name, (url, pid) in proxies.items():
+            targets[proxy_name] = (url + "/marketplace" + STATUS_PATH, [pid])
         if proxy is not None:
-            targets["nginx"] = proxy["url"] + STATUS_PATH
-        for target, url in targets.items():
+            targets["nginx"] = (proxy["url"] + STATUS_PATH, [proxy["pid"], *children_of(proxy["pid"])])
+        for target, (url, _) in targets.items():
             resp = httpx.get(url, headers=auth, timeout=10)
             if resp.status_code != 200:
                 raise RuntimeError(f"{name} {target}: {url} answered {resp.status_code}: {resp.text[:300]}")
-        return {f"{name} {target}": measure(url, auth, pids, proxy) for target, url in targets.items()}
+        return {f"{name} {target}": measure(url, auth, pids, service_pids) for target, (url, pids) in targets.items()}
 
 
-def measure(url: str, auth: dict[str, str], pids: dict[str, int], proxy: dict[str, Any] | None) -> dict[str, Any]:
-    """A warm-up, then a measured run, with the CPU time of every process involved before and after."""
+def measure(url: str, auth: dict[str, str], proxy_pids: list[int], service_pids: list[int]) -> dict[str, Any]:
+    """A warm-up, then a measured run, with the CPU time of the proxy's and the services' processes
+    before and after."""
     load(url, headers=auth, seconds=WARMUP_SECONDS, connections=CONNECTIONS)
-    nginx_pids = [proxy["pid"], *children_of(proxy["pid"])] if proxy else []
-    watched = {**{f"service:{n}": p for n, p in pids.items()}, **{f"nginx:{p}": p for p in nginx_pids}}
-    before = cpu_of(watched.values())
+    before = cpu_of([*proxy_pids, *service_pids])
     result = load(url, headers=auth, seconds=SECONDS, connections=CONNECTIONS)
-    after = cpu_of(watched.values())
-    used = {name: after[pid] - before[pid] for name, pid in watched.items()}
+    after = cpu_of([*proxy_pids, *service_pids])
     per_request = 1e6 / max(1, result.requests)
-    behind = sum(v for k, v in used.items() if k.startswith("service:") and k != "service:gateway")
     return {
         **result.as_dict(),
         "cpu_us_per_request": {
-            "gateway": used.get("service:gateway", 0.0) * per_request,
-            "nginx": sum(v for k, v in used.items() if k.startswith("nginx:")) * per_request,
-            "services_behind": behind * per_request,
+            "proxy": sum(after[p] - before[p] for p in proxy_pids) * per_request if proxy_pids else None,
+            "services": sum(after[p] - before[p] for p in service_pids) * per_request,
             "load_generator": result.client_cpu_seconds * per_request,
-            **{k.removeprefix("service:"): v * per_request for k, v in used.items() if k.startswith("service:")},
         },
     }
 
@@ -173,9 +168,8 @@ def report(measured: dict[str, dict[str, Any]], *, load_average: tuple[float, fl
                 "req/s": round(m["requests_per_second"]),
                 "p50 ms": m["p50_ms"],
                 "p99 ms": m["p99_ms"],
-                "gateway CPU µs/req": cpu["gateway"] if name.endswith("gateway") else None,
-                "nginx CPU µs/req": cpu["nginx"] if name.endswith("nginx") else None,
-                "service(s) CPU µs/req": cpu["services_behind"],
+                "proxy CPU µs/req": cpu["proxy"],
+                "service(s) CPU µs/req": cpu["services"],
                 "loadgen CPU µs/req": cpu["load_generator"],
                 "errors": m["errors"] + m["bad_status"],
             }
@@ -186,16 +180,20 @@ def report(measured: dict[str, dict[str, Any]], *, load_average: tuple[float, fl
         f"load: {load_tool()}, {CONNECTIONS} connections, {SECONDS:.0f} s per target after {WARMUP_SECONDS:.0f} s "
         f"of warm-up, GET {STATUS_PATH}; load average before the run {load_average[0]:.1f} on {os.cpu_count()} cores",
         "chain: the real marketplace service (-> orders process API, each reading its database)",
-        "stub: a stub service answering the same bytes at once (the proxies' own cost, as in PERFORMANCE.md)",
+        "stub: a stub service answering the same bytes at once (the proxies' own cost, as in PERFORMANCE.md); "
+        "floor: a raw ASGI + aiohttp proxy with no policy (bench/_floor.py), the cheapest Python hop",
     ]
     for name in dict.fromkeys(key.split()[0] for key in measured):
         direct, gateway, nginx_ = (measured.get(f"{name} {t}") for t in ("direct", "gateway", "nginx"))
         assert direct is not None and gateway is not None
-        gateway_cpu = gateway["cpu_us_per_request"]["gateway"]
+        gateway_cpu = gateway["cpu_us_per_request"]["proxy"]
         r = {"gateway_vs_direct_throughput": gateway["requests_per_second"] / direct["requests_per_second"]}
         if nginx_ is not None:
             r["gateway_vs_nginx_throughput"] = gateway["requests_per_second"] / nginx_["requests_per_second"]
-            r["gateway_vs_nginx_cpu_per_request"] = gateway_cpu / max(1e-9, nginx_["cpu_us_per_request"]["nginx"])
+            r["gateway_vs_nginx_cpu_per_request"] = gateway_cpu / max(1e-9, nginx_["cpu_us_per_request"]["proxy"])
+        floor_ = measured.get(f"{name} floor")
+        if floor_ is not None:
+            r["gateway_vs_floor_cpu_per_request"] = gateway_cpu / max(1e-9, floor_["cpu_us_per_request"]["proxy"])
         ratios[name] = r
         verdicts[name] = {
             "gateway_cpu_us_per_request": round(gateway_cpu, 1),
@@ -324,16 +322,25 @@ def submit_order(gateway: str, auth: dict[str, str]) -> None:
 
 
 @contextmanager
-def stub(tmp: Path, body: str) -> Iterator[dict[str, Any]]:
+def stub(tmp: Path, body: str) -> Iterator[tuple[str, int]]:
     """``bench/_stub.py`` in its own uvicorn process, answering ``body`` to everything."""
     port = free_port()
     env = dict(os.environ) | {"BENCH_STUB_BODY": body}
     with serve(tmp / "stub.log", ["bench._stub:app", "--port", str(port)], env) as pid:
-        yield {"url": f"http://127.0.0.1:{port}", "pid": pid}
+        yield f"http://127.0.0.1:{port}", pid
 
 
 @contextmanager
-def stub_gateway(tmp: Path, info: dict[str, Any], upstream: str) -> Iterator[dict[str, Any]]:
+def floor(tmp: Path, upstream: str) -> Iterator[tuple[str, int]]:
+    """``bench/_floor.py``: a bare raw ASGI + aiohttp proxy to ``upstream``."""
+    port = free_port()
+    env = dict(os.environ) | {"BENCH_FLOOR_UPSTREAM": upstream}
+    with serve(tmp / "floor.log", ["bench._floor:app", "--port", str(port)], env) as pid:
+        yield f"http://127.0.0.1:{port}", pid
+
+
+@contextmanager
+def stub_gateway(tmp: Path, info: dict[str, Any], upstream: str) -> Iterator[tuple[str, int]]:
     """A second gateway, configured like the suite's (same database, keys, issuer and rate limits),
     whose marketplace is the stub."""
     port = free_port()
@@ -345,7 +352,7 @@ def stub_gateway(tmp: Path, info: dict[str, Any], upstream: str) -> Iterator[dic
         "INTERCHANGE_GATEWAY_RATE_LIMITS": json.dumps(BENCH_LIMITS),
     }
     with serve(tmp / "stub-gateway.log", ["--factory", "gateway.app:create_app", "--port", str(port)], env) as pid:
-        yield {"url": f"http://127.0.0.1:{port}", "pid": pid}
+        yield f"http://127.0.0.1:{port}", pid
 
 
 @contextmanager
