@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +50,12 @@ class Clock:
         return self.now
 
 
-def closed_port() -> int:
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A port bound but not listening: connections to it are refused, and nobody else can take it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -278,9 +280,9 @@ async def test_a_streamed_response_still_streams_with_the_limiter_on(
 
 
 async def test_redis_unreachable_each_replica_admits_its_share_and_never_fails(
-    tmp_path: Path, limited_contracts: Path, marketplace: FakeService, clock: Clock
+    tmp_path: Path, limited_contracts: Path, marketplace: FakeService, clock: Clock, refusing_port: int
 ) -> None:
-    storage = f"redis://127.0.0.1:{closed_port()}/0"
+    storage = f"redis://127.0.0.1:{refusing_port}/0"
     overrides = {"rate_limit_storage": storage, "rate_limit_replicas": 2, "rate_limit_storage_timeout": 0.5}
     upstream = httpx.ASGITransport(app=marketplace)
     async with limited_gateway(tmp_path, limited_contracts, upstream, clock, **overrides) as gw:
