@@ -211,6 +211,9 @@ async def succeeded(session: AsyncSession, row: OrderRow, *, step: SagaStep, res
         case S.reserve_stock:
             _record_reservations(row, result)
             row.saga_step = S.create_sales_order.value
+            # The pivot is the next call and its answer could be lost: from here on a
+            # cancellation looks the sales order up by reference.
+            row.pivot_attempted = True
         case S.create_sales_order:
             sales_order: SalesOrder = result
             row.erp_order_number = sales_order.number

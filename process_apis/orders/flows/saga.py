@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -117,10 +118,13 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
         case SagaStep.price_order:
             return await steps.price_order(erp=clients.erp, order=order)
         case SagaStep.check_credit:
-            async with db.transaction() as session:
-                exposure = await repository.open_credit_exposure(
-                    session, customer_id=order.customer_id, excluding=order.id
-                )
+
+            async def exposure() -> Decimal:
+                async with db.transaction() as session:
+                    return await repository.open_credit_exposure(
+                        session, customer_id=order.customer_id, excluding=order.id
+                    )
+
             return await steps.check_credit(erp=clients.erp, order=order, open_exposure=exposure)
         case SagaStep.reserve_stock:
             return await steps.reserve_stock(wms=clients.wms, order=order, split_allowed=progress.split_allowed)
@@ -142,12 +146,10 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
 
 
 async def _mark_attempt(session: AsyncSession, row: OrderRow, *, step: SagaStep) -> None:
-    """Recorded before the call whose answer could be lost: the pivot (a cancellation must then
-    look for the sales order) and the CRM activity (not idempotent below: look before resending)."""
-    if step is SagaStep.create_sales_order:
-        row.pivot_attempted = True
-    else:
-        row.activity_attempted = True
+    """Recorded before the CRM activity is sent (not idempotent below: once it may have been
+    recorded, look for it before sending it again). The pivot's own mark is set with the
+    reservation, in the same transaction (outcomes.succeeded)."""
+    row.activity_attempted = True
 
 
 async def advance_order(
@@ -172,8 +174,6 @@ async def advance_order(
                 progress = await run(None, partial(_cancel, now=now))
                 continue
             step = progress.step
-            if step is SagaStep.create_sales_order and progress.order.erp_order_number is None:
-                await run(step, partial(_mark_attempt, step=step))
             if step is SagaStep.record_activity and not progress.activity_attempted:
                 await run(step, partial(_mark_attempt, step=step))
             try:

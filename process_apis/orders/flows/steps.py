@@ -18,7 +18,7 @@ too, so one made by an attempt whose answer was lost is undone as well.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -76,21 +76,25 @@ class CreditDecision:
     detail: str
 
 
-async def check_credit(*, erp: ErpClient, order: Order, open_exposure: Decimal) -> CreditDecision:
+async def check_credit(
+    *, erp: ErpClient, order: Order, open_exposure: Callable[[], Awaitable[Decimal]]
+) -> CreditDecision:
     """B2B accounts with a credit limit: the customer's open orders plus this one must stay
-    within it. Others (consumers, accounts without a limit) pass."""
+    within it. Others (consumers, accounts without a limit) pass. ``open_exposure`` is asked
+    only when a limit applies (it sums the customer's open orders)."""
     customer = await erp.get_customer(order.customer_id)
     if customer is None:
         raise Refused("erp", f"customer {order.customer_id} is unknown to the ERP")
     if customer.kind is not CustomerKind.b2b or customer.credit_limit is None:
         return CreditDecision(True, "no credit limit applies")
     total = order.total.value if order.total else Decimal(0)
-    exposure = open_exposure + total
+    opened = await open_exposure()
+    exposure = opened + total
     limit = customer.credit_limit.value
     if exposure > limit:
         return CreditDecision(
             False,
-            f"credit limit {limit} {customer.credit_limit.currency} exceeded: open orders {open_exposure} "
+            f"credit limit {limit} {customer.credit_limit.currency} exceeded: open orders {opened} "
             f"+ this order {total}; held for credit review",
         )
     return CreditDecision(True, f"within credit limit {limit} (exposure {exposure})")
