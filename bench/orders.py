@@ -197,7 +197,8 @@ def run() -> dict[str, Any]:
         "cpu_seconds_by_service": cpu,
         "notes": [
             f"ERP quota {ERP_QUOTA} calls/s; the saga spends 3 ERP calls per order, so at most "
-            f"{ERP_QUOTA / 3:.1f} orders/s can complete; the worker paced itself at the quota ({ERP_QUOTA} calls/s, so windows that do not line up still draw 429s).",
+            f"{ERP_QUOTA / 3:.1f} orders/s can complete; the worker paced itself "
+            f"at the quota ({ERP_QUOTA} calls/s; its windows need not line up with the ERP's, so 429s may come).",
             f"ERP answered 429 {throttled} times; orders not released at the end: "
             f"{len(timings) - len(released_at)} (rejected, held or unfinished).",
             "CPU seconds spent per service during the run: " + ", ".join(f"{k} {v}" for k, v in cpu.items()),
