@@ -19,6 +19,7 @@ from process_apis.orders.routes import router
 from process_apis.orders.settings import OrdersSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
+from service_kit.events.workers import outbox_relay
 from service_kit.http import UpstreamPolicy, configure_upstream
 
 
@@ -56,7 +57,7 @@ def create_app(
         transport=transport,
         verifier=verifier,
         on_startup=[prepare],
-        workers=[run_order_worker, run_idempotency_pruner],
+        workers=[run_order_worker, run_idempotency_pruner, outbox_relay()],
     )
     install_worker_state(app)
     app.state.master_data = MasterData(ttl=settings.master_data_ttl)

@@ -1,8 +1,8 @@
 """The transactional outbox of the orders service: every event is a row of ``order_events``,
 added in the same transaction as the state change it announces, so the two commit together or
-not at all. There is no event bus yet (``service_kit.events`` is being built): a relay will read
-``unpublished_events`` in order, publish each, and set ``published_at``. Consumers see at-least-once
-delivery and deduplicate by the event ``id``.
+not at all. ``order.accepted`` and ``order.rejected`` are also staged in the kit's outbox
+(``service_kit.events``), whose relay publishes them on the shared event bus; consumers see
+at-least-once delivery and deduplicate by the event ``id``.
 
 Events are CloudEvents 1.0 in structured form: ``id``, ``specversion``, ``type``
 (``com.interchange.order.<past-verb>.v1``), ``source``, ``subject`` (the order id), ``time``,
@@ -18,8 +18,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import OrderStatus
+from contracts.events import OrderAcceptedV1, OrderRejectedV1
 from process_apis.orders import repository
 from process_apis.orders.models import OrderEvent, OrderRow
+from service_kit.events.envelopes import new_event
+from service_kit.events.outbox import stage_event
 
 SOURCE = "urn:interchange:process:orders"
 
@@ -51,7 +54,34 @@ def record(session: AsyncSession, *, order: OrderRow, type_: str, correlation_id
         correlationid=correlation_id,
     )
     repository.add_event(session, event=event)
+    _publish_on_the_bus(session, order=order, type_=type_, correlation_id=correlation_id, at=at)
     return event
+
+
+def _publish_on_the_bus(
+    session: AsyncSession, *, order: OrderRow, type_: str, correlation_id: str, at: datetime
+) -> None:
+    """The event types other services consume also go through the kit's outbox, in the same
+    transaction, so its relay puts them on the shared event bus (``order_events`` stays the
+    orders service's own full record, with the canonical order as data)."""
+    canonical = repository.to_order(order)
+    common = {
+        "order_id": canonical.id,
+        "channel": canonical.channel,
+        "channel_order_id": canonical.channel_order_id,
+        "partner": canonical.partner_id,
+    }
+    data: OrderAcceptedV1 | OrderRejectedV1
+    if type_ == OrderAcceptedV1.event_type:
+        data = OrderAcceptedV1(**common, erp_order_number=canonical.erp_order_number)
+    elif type_ == OrderRejectedV1.event_type:
+        data = OrderRejectedV1(**common, reason=canonical.status_reason or "rejected")
+    else:
+        return
+    stage_event(
+        session=session,
+        event=new_event(data=data, source=SOURCE, subject=order.id, correlation_id=correlation_id or None, time=at),
+    )
 
 
 def as_cloudevent(event: OrderEvent) -> dict[str, Any]:

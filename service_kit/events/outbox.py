@@ -45,8 +45,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def add_event(*, session: AsyncSession, event: CloudEvent) -> None:
-    """Record ``event`` in the caller's transaction; the relay publishes it once that commits."""
+def stage_event(*, session: AsyncSession, event: CloudEvent) -> None:
+    """Add ``event`` to the caller's transaction without flushing (for synchronous callers); the
+    relay publishes it once that transaction commits."""
     session.add(
         OutboxRecord(
             event_id=event.id,
@@ -57,6 +58,11 @@ async def add_event(*, session: AsyncSession, event: CloudEvent) -> None:
             attempts=0,
         )
     )
+
+
+async def add_event(*, session: AsyncSession, event: CloudEvent) -> None:
+    """Record ``event`` in the caller's transaction; the relay publishes it once that commits."""
+    stage_event(session=session, event=event)
     await session.flush()
 
 
@@ -140,4 +146,4 @@ async def run_relay(
             await asyncio.sleep(idle_seconds)
 
 
-__all__ = ["OutboxRecord", "add_event", "prune_outbox", "relay_outbox", "run_relay"]
+__all__ = ["OutboxRecord", "add_event", "prune_outbox", "relay_outbox", "run_relay", "stage_event"]

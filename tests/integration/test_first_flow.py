@@ -185,3 +185,31 @@ async def test_a_partner_never_sees_another_partners_order(suite: InProcessSuite
     headers = {"Authorization": f"Bearer {token}", "X-Interchange-Partner": "zenith-market"}
     async with suite.client("orders", headers=headers) as orders:
         assert (await orders.get(f"/v1/orders/{reference}")).status_code == 404
+
+
+async def test_order_outcomes_are_published_on_the_event_bus(suite: InProcessSuite) -> None:
+    from sqlalchemy import select
+
+    from service_kit.events.outbox import OutboxRecord
+
+    async with await partner_client(suite, "acme-market") as gw:
+        accepted = await gw.post("/marketplace/v1/orders", json=marketplace_order("MP-20", ("ACME-USB", 1)))
+        rejected = await gw.post("/marketplace/v1/orders", json=marketplace_order("MP-21", ("ACME-WR", 50)))
+        assert accepted.status_code == rejected.status_code == 202
+        assert (await wait_for_status(gw, "MP-20"))["order_status"] == "ACCEPTED"
+        assert (await wait_for_status(gw, "MP-21"))["order_status"] == "REJECTED"
+    wanted = {
+        (accepted.json()["order_reference"], "com.interchange.order.accepted.v1"),
+        (rejected.json()["order_reference"], "com.interchange.order.rejected.v1"),
+    }
+    db = suite.apps["orders"].state.db
+    for _ in range(400):  # bounded: the relay publishes committed outbox rows in the background
+        async with db.sessions() as session:
+            rows = (
+                await session.execute(select(OutboxRecord.subject, OutboxRecord.type, OutboxRecord.published_at))
+            ).all()
+        published = {(subject, type_) for subject, type_, at in rows if at is not None}
+        if wanted <= published:
+            break
+        await asyncio.sleep(0.025)
+    assert wanted <= published, rows
