@@ -16,6 +16,7 @@ import math
 import random
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -154,19 +155,29 @@ class Pacer:
     window, which can land in the same server-side window as the previous burst (a 429 storm);
     evenly spaced slots never do, and a cooldown has to apply to every waiting caller at once."""
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval = 1.0 / rate if rate and rate > 0 else 0.0
         self._next = 0.0
+        self._clock = clock
+        self._sleep = sleep
 
-    async def wait(self) -> None:
-        now = time.monotonic()
+    async def wait(self) -> float:
+        """Wait for this call's slot; returns the slot (on the pacer's clock)."""
+        now = self._clock()
         slot = max(now, self._next)
         self._next = slot + self.interval if self.interval else max(self._next, now)
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
+        return slot
 
     def cool_down(self, seconds: float) -> None:
-        self._next = max(self._next, time.monotonic() + seconds)
+        self._next = max(self._next, self._clock() + seconds)
 
 
 class _Guards:
@@ -195,6 +206,11 @@ def _guards(http: httpx.AsyncClient) -> _Guards:
     if guards is None:
         guards = _GUARDS[http] = _Guards()
     return guards
+
+
+def upstream_pacer(http: httpx.AsyncClient, name: str) -> Pacer:
+    """The pacer calls to ``name`` over this client wait on (as ``configure_upstream`` set it)."""
+    return _guards(http).pacer(name)
 
 
 def configure_upstream(http: httpx.AsyncClient, name: str, policy: UpstreamPolicy) -> None:
@@ -375,4 +391,5 @@ __all__ = [
     "configure_upstream",
     "is_timeout",
     "retry_after_seconds",
+    "upstream_pacer",
 ]

@@ -4,7 +4,6 @@ dead letters listed and replayed. The storefront's admin API is faked behind htt
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -19,13 +18,14 @@ from contracts.events import AvailabilityChangedV1
 from contracts.scopes import STOREFRONT_ADMIN
 from experience_apis.storefront import service
 from experience_apis.storefront.app import create_app
+from experience_apis.storefront.client import NAME as ADMIN_UPSTREAM
 from experience_apis.storefront.client import StorefrontAdmin
 from experience_apis.storefront.models import Base
 from experience_apis.storefront.seed import DEMO_ITEMS, seed_demo
 from experience_apis.storefront.settings import StorefrontSettings
 from service_kit.db import Database
 from service_kit.events import apply_event, new_event, open_bus
-from service_kit.http import RoutingTransport
+from service_kit.http import RoutingTransport, upstream_pacer
 from tests.support.tokens import bearer, static_verifier
 
 ADMIN_URL = "http://shop.test/admin/api/2024-01"
@@ -48,16 +48,13 @@ class FakeStorefront:
     def levels(self) -> list[tuple[int, int]]:
         return [(body["inventory_item_id"], body["available"]) for _, body in self.calls]
 
-    def gaps(self) -> list[float]:
-        times = [t for t, _ in self.calls]
-        return [b - a for a, b in itertools.pairwise(times)]
-
 
 @dataclass
 class Pushes:
     db: Database
     admin: StorefrontAdmin
     shop: FakeStorefront
+    http: httpx.AsyncClient
 
     async def level(self, sku: str, available: str, channel: str = "storefront") -> None:
         event = new_event(
@@ -84,7 +81,10 @@ async def pushes_at(tmp_path: Path, rate: float) -> AsyncIterator[Pushes]:
     shop = FakeStorefront()
     async with httpx.AsyncClient(transport=httpx.MockTransport(shop.handle), timeout=5) as http:
         yield Pushes(
-            db=db, admin=StorefrontAdmin(http, base_url=ADMIN_URL, token="shp", calls_per_second=rate), shop=shop
+            db=db,
+            admin=StorefrontAdmin(http, base_url=ADMIN_URL, token="shp", calls_per_second=rate),
+            shop=shop,
+            http=http,
         )
     await db.dispose()
 
@@ -112,16 +112,34 @@ async def test_pushes_are_paced_at_the_rate_limit(tmp_path: Path) -> None:
             await p.level(sku, "2")
         await p.push()
         assert len(p.shop.calls) == len(DEMO_ITEMS)
-        # 10 per second: slots 0.1 s apart, so no burst (the span allows for scheduling jitter).
-        assert sum(p.shop.gaps()) >= 0.25
+        # Every push waited on the storefront's pacer, set to its rate limit: slots 0.1 s apart
+        # (the pacer's spacing itself is tested on a fake clock in tests/unit/service_kit/test_pacer.py).
+        assert upstream_pacer(p.http, ADMIN_UPSTREAM).interval == 0.1
 
 
-async def test_a_429_is_waited_out_as_retry_after_says(pushes: Pushes) -> None:
+async def test_a_429_is_waited_out_as_retry_after_says(pushes: Pushes, monkeypatch: pytest.MonkeyPatch) -> None:
     pushes.shop.script = [httpx.Response(429, headers={"Retry-After": "1"})]
+    pacer = upstream_pacer(pushes.http, ADMIN_UPSTREAM)
+    cooldowns: list[tuple[float, float]] = []  # (when, seconds), on the pacer's clock
+    slots: list[float] = []
+    cool_down, wait = pacer.cool_down, pacer.wait
+
+    def recording_cool_down(seconds: float) -> None:
+        cooldowns.append((pacer._clock(), seconds))
+        cool_down(seconds)
+
+    async def recording_wait() -> float:
+        slots.append(await wait())
+        return slots[-1]
+
+    monkeypatch.setattr(pacer, "cool_down", recording_cool_down)
+    monkeypatch.setattr(pacer, "wait", recording_wait)
     await pushes.level("CABLE-USB-C", "12")
     await pushes.push()
     assert pushes.shop.levels() == [(DEMO_ITEMS["CABLE-USB-C"], 12)] * 2
-    assert pushes.shop.gaps()[0] >= 0.95
+    [(when, seconds)] = cooldowns
+    assert seconds == 1.0  # as Retry-After said
+    assert len(slots) == 2 and slots[1] >= when + seconds  # the retry was held until the cooldown ended
     assert (await pushes.status()).synced == 1
 
 
