@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from contracts import scopes
 from interchange.services import available_services
-from tests.support.suite import SuiteASGI
+from tests.support.suite import SuiteASGI, authenticate_with
 
 pytestmark = pytest.mark.contract
 
@@ -25,13 +25,7 @@ def _schema(target: str) -> schemathesis.schemas.BaseSchema:
     app = SuiteASGI(_DATA / target, target, list(scopes.ALL))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
-    @schema.auth()
-    class GatewayToken:
-        def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
-            return app.token
-
-        def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+    authenticate_with(schema, app)
 
     return schema
 

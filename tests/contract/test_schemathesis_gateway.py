@@ -22,7 +22,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 
 from gateway.routing import default_contracts_dir
-from tests.support.suite import SuiteASGI
+from tests.support.suite import SuiteASGI, authenticate_with
 
 pytestmark = pytest.mark.contract
 
@@ -63,13 +63,7 @@ def _schema(version: str) -> schemathesis.schemas.BaseSchema:
     schema = schemathesis.openapi.from_dict(with_gateway_answers(spec))
     schema.app = app
 
-    @schema.auth()
-    class PartnerToken:
-        def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
-            return app.token
-
-        def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+    authenticate_with(schema, app)
 
     return schema
 

@@ -166,3 +166,16 @@ class SuiteASGI:
             tier="internal",
         )
         self.token = await self.suite.token("contract-tester")
+
+
+def authenticate_with(schema: Any, app: Any) -> None:
+    """Schemathesis sends ``app.token`` (a gateway-issued token, set when the suite starts) as the
+    bearer token of every generated request."""
+
+    @schema.auth()
+    class GatewayToken:
+        def get(self, case: Any, ctx: Any) -> str:
+            return str(app.token)
+
+        def set(self, case: Any, data: str, ctx: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
