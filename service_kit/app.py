@@ -3,7 +3,8 @@
 ``create_service_app`` wires settings, structured logs, correlation ids, problem+json errors,
 health and metrics endpoints, the service's database, one pooled HTTP client with this service's
 own token, JWT verification, and the service's background workers (started after start-up,
-cancelled before shutdown). Every router passed in is authenticated by default.
+cancelled before shutdown, between two database transactions). Every router passed in is
+authenticated by default.
 """
 
 from __future__ import annotations
@@ -81,11 +82,9 @@ def create_service_app(
             yield
         finally:
             app.state.ready = False
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # Each worker is stopped between two units of work, never inside a transaction
+            # (Database.stop_task says why); together, not one after the other.
+            await asyncio.gather(*(db.stop_task(t, grace=settings.shutdown_grace_seconds) for t in tasks))
             for hook in on_shutdown:
                 await hook(app)
             await http.aclose()

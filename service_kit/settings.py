@@ -70,6 +70,10 @@ class ServiceSettings(BaseSettings):
     ops_url: str = Field(default_factory=lambda: default_url("ops"))
     events_url: str = ""  # sqlite:///<data_dir>/events.db by default; redis://... when scaled
 
+    # How long shutdown waits for a worker to finish its database transaction before cancelling
+    # it anyway (service_kit.db.Database.stop_task).
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+
     # Outbound HTTP.
     http_connect_timeout: float = 2.0
     http_read_timeout: float = 10.0
