@@ -29,8 +29,8 @@ GATEWAY_RULES: Sequence[tuple[str, Sequence[str]]] = (
     ("aiohttp client: the rest", ("aiohttp/",)),
     ("httpx API over aiohttp (Request, URL, cookies)", ("httpx/", "httpx_aiohttp/")),
     ("response down: uvicorn send (write syscalls)", ("RequestResponseCycle.send",)),
-    ("proxy's own code (headers, matching, forward)", ("gateway/proxy.py", "gateway/routing.py")),
-    ("correlation middleware's own code", ("service_kit/correlation.py",)),
+    ("proxy's own code (headers, matching, forward)", ("gateway/proxy.py", "gateway/forward.py", "gateway/routing.py")),
+    ("correlation id, traceparent (correlation.py)", ("service_kit/correlation.py",)),
     ("uvicorn / starlette / fastapi plumbing", ("uvicorn/", "starlette/", "fastapi/")),
 )
 

@@ -15,15 +15,16 @@ from http.cookiejar import DefaultCookiePolicy
 import httpx
 import structlog
 from fastapi import FastAPI
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from gateway.audit import AuditLog
 from gateway.clients import DisabledClients
+from gateway.forward import AiohttpForwarder, Forwarder, HttpxForwarder
 from gateway.keys import KeySchedule, KeyStore
 from gateway.models import Base
 from gateway.oauth import JWKS_PATH, build_authorization_server
 from gateway.policy import check_request_body, refuse_after_sunset, require_scopes
-from gateway.proxy import GatewayProxy, authenticate
+from gateway.proxy import GatewayProxy, authenticate, is_proxied
 from gateway.ratelimit import RateLimiter, rate_limit
 from gateway.routes import router
 from gateway.routing import RoutingTable, default_contracts_dir, load_routing_table
@@ -35,8 +36,19 @@ from service_kit.db import Database
 
 log = structlog.get_logger("gateway.app")
 
-#: Everything under /<api>/<vN>/ goes to the proxy; the kit's and the OAuth routes come first.
-PROXY_PATH = "/{api}/{version}/{rest:path}"
+
+class GatewayApp(FastAPI):
+    """The gateway's app: ``/<api>/<version>/...`` calls go straight to the proxy, ahead of
+    FastAPI's own per-request work (telemetry checks, body limits, middleware, routing); the rest
+    (OAuth, JWKS, health, metrics, docs) is FastAPI as usual."""
+
+    proxy: GatewayProxy | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.proxy is not None and is_proxied(scope):
+            await self.proxy(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -76,10 +88,24 @@ def create_app(
         limiter = RateLimiter.from_settings(settings, contracts_dir=contracts_dir, registry=app.state.registry)
         app.state.rate_limiter = limiter
         client: httpx.AsyncClient = app.state.http
-        # The upstream client is shared by every caller: it must never keep one partner's cookies.
+        # The kit's client is shared by every caller: it must never keep one partner's cookies.
         client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        forwarder: Forwarder
+        if transport is None:  # sockets: aiohttp directly (forward.py says why)
+            forwarder = AiohttpForwarder(
+                connect_timeout=settings.http_connect_timeout,
+                read_timeout=settings.http_read_timeout,
+                max_connections=settings.http_max_connections,
+            )
+        else:  # an injected transport (the in-process suite) speaks httpx
+            forwarder = HttpxForwarder(client)
+        app.state.forwarder = forwarder
         audit = AuditLog(
-            db, queue_size=settings.audit_queue_size, batch_size=settings.audit_batch_size, registry=app.state.registry
+            db,
+            queue_size=settings.audit_queue_size,
+            batch_size=settings.audit_batch_size,
+            registry=app.state.registry,
+            linger_seconds=settings.audit_linger_seconds,
         )
         app.state.audit = audit
         steps = [
@@ -89,7 +115,15 @@ def create_app(
             require_scopes(),
             check_request_body(max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth),
         ]
-        proxy.configure(routes=routes, http=client, steps=steps, max_body_bytes=settings.max_body_bytes, audit=audit)
+        proxy.configure(
+            routes=routes,
+            forwarder=forwarder,
+            steps=steps,
+            max_body_bytes=settings.max_body_bytes,
+            audit=audit,
+            observe=app.state.observe_request,
+            access_log=settings.proxy_access_log,
+        )
 
     async def refresh_worker(app: FastAPI) -> None:
         while True:
@@ -110,6 +144,9 @@ def create_app(
         limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
         if limiter is not None:
             await limiter.aclose()
+        forwarder: Forwarder | None = getattr(app.state, "forwarder", None)
+        if forwarder is not None:
+            await forwarder.aclose()
 
     app = create_service_app(
         settings,
@@ -122,10 +159,12 @@ def create_app(
         on_startup=[start],
         workers=[refresh_worker, audit_writer],
         on_shutdown=[stop, flush_audit],
+        app_class=GatewayApp,
     )
-    app.router.routes.append(Route(PROXY_PATH, proxy, include_in_schema=False))
-    # No 307 to "<path>/": "/oauth2/token/" would match the proxy's path, and a gateway answers a
-    # path it does not serve with a 404 problem, not a redirect.
+    assert isinstance(app, GatewayApp)
+    app.proxy = proxy
+    # No 307 to "<path>/": a gateway answers a path it does not serve with a 404 problem, not a
+    # redirect.
     app.router.redirect_slashes = False
     app.state.proxy = proxy
     return app

@@ -1,8 +1,11 @@
 """The streaming reverse proxy: ``/<api>/<vN>/<rest>`` to the service that owns the API.
 
-A raw ASGI endpoint: no FastAPI routing or dependency injection on the hot path (about half the
-CPU per request; shared/notes/PERFORMANCE.md), and everything that can be done once is done at
-start-up (routing.py). Per request:
+The gateway's hot path, and a raw ASGI app of its own: ``GatewayApp`` (app.py) hands it every
+such call ahead of FastAPI's middleware, routing and dependency injection (which cost more CPU
+than the whole policy; shared/notes/PERFORMANCE.md), so it does for these calls what the kit's
+middleware does for the others: accept or create the correlation id and traceparent, answer
+every refusal as problem+json, answer an unexpected failure with a bare 500, count the request
+in the metrics. Everything that can be done once is done at start-up (routing.py). Per request:
 
     1. find the API and the operation in the routing table       404 / 405, service untouched
     2. run the steps on the Exchange, in order; any may refuse   (raise a service_kit error)
@@ -13,50 +16,53 @@ start-up (routing.py). Per request:
          refuse_after_sunset   a version past its sunset (policy.py)                 410
          require_scopes        the operation's OAuth scopes (policy.py)              403
          check_request_body    size, media type, JSON depth and schema (policy.py)   413 415 400 422
-    3. forward: the request body streamed up (or, once validated, as read), the response
-       streamed down (``aiter_raw``: bytes as the service sent them, compression included);
-       hop-by-hop headers dropped both ways; Authorization kept (the service verifies the token
-       too); X-Correlation-ID and traceparent from this request's context; X-Forwarded-For/
-       -Proto/-Host set by us. Timeout 504, unreachable 502, any 5xx from the service 502/504
-       with our own problem (the service's body, stack trace and all, never leaves).
+    3. forward (forward.py): the request body streamed up (or, once validated, as read), the
+       response streamed down as the service sent its bytes; hop-by-hop headers dropped both
+       ways; Authorization kept (the service verifies the token too); X-Correlation-ID and a
+       traceparent for this hop; X-Forwarded-For/-Proto/-Host set by us. Timeout 504,
+       unreachable 502, any 5xx from the service 502/504 with our own problem.
     4. audit: one record queued for the background writer (audit.py), whatever the outcome.
 
-Errors are raised as ``service_kit.errors`` and answered by the kit's one handler (problem+json);
-the headers steps put on the answer (rate limit quota, a deprecated version's ``Deprecation``,
-``Sunset`` and ``Link``) go on the refusal too.
+Errors are raised as ``service_kit.errors`` and answered here as problem+json; the headers steps
+put on the answer (rate limit quota, a deprecated version's ``Deprecation``, ``Sunset`` and
+``Link``) go on the refusal too. The audit log is the per-call record; an access-log line per
+proxied call is optional (``proxy_access_log``), and failures are logged either way.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-import aiohttp
-import httpx
 import structlog
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from gateway.audit import AuditLog
-from gateway.bodies import CappedBody, too_large
 from gateway.clients import DisabledClients
+from gateway.forward import Forwarder
 from gateway.routing import ApiRoute, Operation, RoutingTable
 from gateway.versions import replaced_down
 from service_kit.auth import TokenVerifier
-from service_kit.correlation import current_correlation_id, outbound_trace_headers
+from service_kit.correlation import (
+    RequestObserver,
+    bind_request_identity,
+    internal_error_body,
+    outbound_trace_headers,
+    request_identity,
+)
 from service_kit.errors import (
+    PROBLEM_CONTENT_TYPE,
     BadRequest,
     InterchangeError,
     MethodNotAllowed,
     NotFound,
     Unauthorized,
-    UpstreamTimeout,
-    UpstreamUnavailable,
 )
-from service_kit.http import is_timeout
 
 Header = tuple[bytes, bytes]
 
@@ -92,6 +98,7 @@ _DROP_DOWN = HOP_BY_HOP | {b"date", b"server", b"x-correlation-id"}
 INTERNAL_KINDS = frozenset({"internal"})
 
 log = structlog.get_logger("gateway.proxy")
+access_log = structlog.get_logger("interchange.access")
 
 
 @dataclass(slots=True)
@@ -120,6 +127,8 @@ class Exchange:
     claims: dict[str, Any] | None = None
     #: Headers added to the service's response on the way down (e.g. the rate limit's quota).
     response_headers: list[Header] = field(default_factory=list)
+    method: str = "GET"
+    query_string: bytes = b""
 
 
 Step = Callable[[Exchange], Awaitable[None]]
@@ -170,41 +179,47 @@ def _not_published(route: ApiRoute, path: str) -> NotFound:
 
 
 class GatewayProxy:
-    """The ASGI endpoint behind ``/{api}/{version}/{rest:path}``; ``configure`` at start-up."""
+    """The ASGI app for ``/{api}/{version}/...``; ``configure`` at start-up."""
 
     def __init__(self) -> None:
         self._routes = RoutingTable({})
-        self._http: httpx.AsyncClient | None = None
+        self._forwarder: Forwarder | None = None
         self._steps: tuple[Step, ...] = ()
-        self._extensions: dict[str, Any] = {}
         self._max_body: int | None = None
         self._audit: AuditLog | None = None
+        self._observe: RequestObserver | None = None
+        self._access_log = False
 
     def configure(
         self,
         *,
         routes: RoutingTable,
-        http: httpx.AsyncClient,
+        forwarder: Forwarder,
         steps: Sequence[Step],
         max_body_bytes: int | None = None,
         audit: AuditLog | None = None,
+        observe: RequestObserver | None = None,
+        access_log: bool = False,
     ) -> None:
         """``max_body_bytes`` caps a body streamed up unread (bodies the steps read are capped by
-        them); ``audit`` gets one record per call."""
+        them); ``audit`` gets one record per call, ``observe`` the request metrics; with
+        ``access_log`` every call is also logged (else only failures are)."""
         self._routes = routes
-        self._http = http
+        self._forwarder = forwarder
         self._steps = tuple(steps)
-        # What client.build_request would add: the client's timeouts (nothing else: no default
-        # headers, no cookies; the caller's headers go up as they are).
-        self._extensions = {"timeout": http.timeout.as_dict()}
         self._max_body = max_body_bytes
         self._audit = audit
+        self._observe = observe
+        self._access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
         route: ApiRoute | None = None
         exchange: Exchange | None = None
+        up = _headers_up(scope)
+        identity = bind_request_identity(*request_identity(up.correlation_id, up.traceparent))
+        answer = _Answer(send, identity.correlation_id)
         try:
             path: str = scope["path"]
             api, _, rest = path[1:].partition("/")
@@ -228,90 +243,104 @@ class GatewayProxy:
                 # An encoded "/" moved the boundary between api, version and path: what we matched
                 # is not what the service would get.
                 raise _not_published(route, path)
+            if up.bad_length:
+                raise BadRequest("Content-Length must be a number of bytes.")
             scope["route"] = operation  # the metrics label: the operation's path template
-            headers, token, has_body, content_type, content_length = _headers_up(scope)
             exchange = Exchange(
                 scope=scope,
                 route=route,
                 operation=operation,
                 service_path=service_path,
                 raw_service_path=raw_service_path,
-                headers=headers,
-                token=token,
+                headers=up.headers + _identity_up(scope, up.host),
+                token=up.token,
                 receive=receive,
-                has_body=has_body,
-                content_type=content_type,
-                content_length=content_length,
+                has_body=up.has_body,
+                content_type=up.content_type,
+                content_length=up.content_length,
                 response_headers=route.versioning.headers(rest[len(version) :]) if route.versioning else [],
+                method=scope["method"],
+                query_string=scope["query_string"],
             )
             for step in self._steps:
                 await step(exchange)
-            status = await self._forward(exchange, send)
+            assert self._forwarder is not None, "GatewayProxy.configure has not run"
+            status = await self._forwarder.forward(
+                exchange, answer.send, headers_down=_headers_down, max_body=self._max_body
+            )
         except InterchangeError as exc:
             status = exc.status
             _add_headers(exc, route, exchange, scope)
-            raise
+            if exc.status >= 500:
+                log.warning("request_failed", status=exc.status, error=exc.detail)
+            if not answer.started:
+                await answer.problem(exc, scope["path"])
         except ClientDisconnect:
             status = 499  # the caller left; nobody to answer
+        except Exception:
+            # As the kit's middleware does: the stack trace goes to our log, the caller gets a
+            # bare 500 with the correlation id (or, mid-stream, a cut connection).
+            log.exception("unhandled_error", path=scope["path"])
+            status = 500
+            if not answer.started:
+                await answer.internal_error()
         finally:
+            elapsed = time.perf_counter() - started
             if self._audit is not None:
-                self._audit.record(_audit_row(scope, exchange, status, started))
-
-    async def _forward(self, exchange: Exchange, send: Send) -> int:
-        assert self._http is not None, "GatewayProxy.configure has not run"
-        scope, route = exchange.scope, exchange.route
-        target = route.upstream_prefix + exchange.raw_service_path
-        if scope["query_string"]:
-            target += b"?" + scope["query_string"]
-        try:
-            url = route.upstream.copy_with(raw_path=target)
-        except (httpx.InvalidURL, UnicodeDecodeError) as exc:
-            raise BadRequest("The request path or query is not valid: percent-encode it.") from exc
-        streamed: CappedBody | None = None
-        if exchange.body is not None:
-            content: Any = exchange.body
-        elif exchange.has_body:
-            content = streamed = CappedBody(exchange.receive, self._max_body or _UNCAPPED)
-        else:
-            content = None
-        request = httpx.Request(
-            scope["method"], url, headers=exchange.headers, content=content, extensions=self._extensions
-        )
-        try:
-            response = await self._http.send(request, stream=True)
-        except ClientDisconnect:
-            raise
-        except Exception as exc:
-            if streamed is not None and streamed.exceeded:
-                # The count passed the cap on the way up: the service got an aborted request.
-                raise too_large(streamed.limit) from exc
-            if isinstance(exc, httpx.TransportError | aiohttp.ClientError | TimeoutError):
-                raise _upstream_error(route, exc) from exc
-            raise
-        try:
-            status = response.status_code
-            if status >= 500:
-                log.warning("upstream_failed", api=route.api, service=route.service, status=status)
-                if status == 504:
-                    raise UpstreamTimeout(f"The {route.api} API did not answer in time. Try again later.")
-                raise UpstreamUnavailable(f"The {route.api} API failed. Try again later.")
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": _headers_down(response.headers.raw, replace=route.versioning is not None)
-                    + exchange.response_headers,
-                }
-            )
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return status
-        finally:
-            await response.aclose()
+                self._audit.record(_audit_row(scope, exchange, status, started, elapsed, identity.correlation_id))
+            if self._observe is not None:
+                template = exchange.operation.path if exchange is not None else "unmatched"
+                self._observe(scope["method"], template, status, elapsed)
+            if self._access_log:
+                access_log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+            identity.reset()
 
 
-_UNCAPPED = 1 << 62
+def is_proxied(scope: Scope) -> bool:
+    """Whether a request is the proxy's: an HTTP path of three segments or more
+    (``/<api>/<version>/...``). None of the gateway's own routes (OAuth, JWKS, health, metrics,
+    docs) has more than two."""
+    return scope["type"] == "http" and scope["path"].count("/", 1) >= 2
+
+
+class _Answer:
+    """The way down: adds our correlation id to the answer and knows whether it has begun."""
+
+    __slots__ = ("_send", "correlation_id", "started")
+
+    def __init__(self, send: Send, correlation_id: str) -> None:
+        self._send = send
+        self.correlation_id = correlation_id
+        self.started = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            message["headers"].append((b"x-correlation-id", self.correlation_id.encode("latin-1")))
+        await self._send(message)
+
+    async def problem(self, exc: InterchangeError, path: str) -> None:
+        body = exc.to_problem(path)
+        body.setdefault("correlation_id", self.correlation_id)
+        await self._answer(exc.status, json.dumps(body).encode(), exc.headers)
+
+    async def internal_error(self) -> None:
+        await self._answer(500, internal_error_body(self.correlation_id), {})
+
+    async def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        raw = [
+            (b"content-type", PROBLEM_CONTENT_TYPE.encode("latin-1")),
+            (b"content-length", str(len(body)).encode("latin-1")),
+        ]
+        raw += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+        await self.send({"type": "http.response.start", "status": status, "headers": raw})
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def _add_headers(exc: InterchangeError, route: ApiRoute | None, exchange: Exchange | None, scope: Scope) -> None:
@@ -328,13 +357,16 @@ def _add_headers(exc: InterchangeError, route: ApiRoute | None, exchange: Exchan
             exc.headers[name.decode("latin-1").title()] = value.decode("latin-1")
 
 
-def _audit_row(scope: Scope, exchange: Exchange | None, status: int, started: float) -> Any:
-    latency_ms = (time.perf_counter() - started) * 1000
+def _audit_row(
+    scope: Scope, exchange: Exchange | None, status: int, started: float, elapsed: float, correlation_id: str
+) -> Any:
+    latency_ms = elapsed * 1000
+    at = time.time() - elapsed
     if exchange is not None:
         route, operation, claims = exchange.route, exchange.operation, exchange.claims or {}
         client_id, partner_id = claims.get("client_id"), claims.get("partner_id")
         return (
-            time.time() - latency_ms / 1000,
+            at,
             str(client_id)[:64] if client_id else None,
             str(partner_id)[:64] if partner_id else None,
             operation.method,
@@ -344,12 +376,12 @@ def _audit_row(scope: Scope, exchange: Exchange | None, status: int, started: fl
             operation.path,
             status,
             latency_ms,
-            current_correlation_id(),
+            correlation_id,
         )
     path: str = scope["path"]
     api, _, rest = path[1:].partition("/")
     return (
-        time.time() - latency_ms / 1000,
+        at,
         None,
         None,
         str(scope["method"])[:16],
@@ -359,52 +391,73 @@ def _audit_row(scope: Scope, exchange: Exchange | None, status: int, started: fl
         path[:512],
         status,
         latency_ms,
-        current_correlation_id(),
+        correlation_id,
     )
 
 
-def _headers_up(scope: Scope) -> tuple[list[Header], str | None, bool, bytes, int | None]:
-    """The headers to send up, the bearer token, whether the request has a body, its Content-Type
-    and Content-Length; one pass."""
-    headers: list[Header] = []
+@dataclass(slots=True)
+class _Up:
+    """What one pass over the caller's headers found."""
+
+    headers: list[Header]
     token: str | None = None
-    has_body = False
-    content_type = b""
+    has_body: bool = False
+    content_type: bytes = b""
     content_length: int | None = None
-    host = b""
+    bad_length: bool = False
+    host: bytes = b""
+    correlation_id: bytes = b""
+    traceparent: bytes = b""
+
+
+def _headers_up(scope: Scope) -> _Up:
+    """The headers to send up (less ours to add: ``_identity_up``), the bearer token, the body's
+    presence, type and length, and the caller's correlation id and traceparent; one pass."""
+    headers: list[Header] = []
+    up = _Up(headers)
     listed: frozenset[bytes] = frozenset()
     for name, value in scope["headers"]:
         if name in _DROP_UP:
             if name == b"host":
-                host = value
+                up.host = value
+            elif name == b"x-correlation-id":
+                up.correlation_id = value
+            elif name == b"traceparent":
+                up.traceparent = value
             elif name == b"connection":
                 listed = _connection_options(value)
             elif name == b"transfer-encoding":
-                has_body = True
+                up.has_body = True
             continue
         if name == b"authorization":
             scheme, _, credentials = value.partition(b" ")
             if scheme.lower() == b"bearer":
-                token = credentials.strip().decode("latin-1") or None
+                up.token = credentials.strip().decode("latin-1") or None
         elif name == b"content-length":
-            if not value.strip().isdigit():
-                raise BadRequest("Content-Length must be a number of bytes.")
-            content_length = int(value)
-            has_body = content_length > 0
+            if value.strip().isdigit():
+                up.content_length = int(value)
+                up.has_body = up.content_length > 0
+            else:
+                up.bad_length = True
         elif name == b"content-type":
-            content_type = value
+            up.content_type = value
         headers.append((name, value))
     if listed:
-        headers = [h for h in headers if h[0] not in listed]
-    for key, val in outbound_trace_headers().items():
-        headers.append((key.lower().encode("latin-1"), val.encode("latin-1")))
+        up.headers = [h for h in headers if h[0] not in listed]
+    return up
+
+
+def _identity_up(scope: Scope, host: bytes) -> list[Header]:
+    """The headers the gateway adds: this request's correlation id and a traceparent for the hop
+    (from the context ``bind_request_identity`` set), and X-Forwarded-*."""
+    added = [(key.lower().encode("latin-1"), val.encode("latin-1")) for key, val in outbound_trace_headers().items()]
     client = scope.get("client")
     if client:
-        headers.append((b"x-forwarded-for", str(client[0]).encode("latin-1")))
-    headers.append((b"x-forwarded-proto", scope["scheme"].encode("latin-1")))
+        added.append((b"x-forwarded-for", str(client[0]).encode("latin-1")))
+    added.append((b"x-forwarded-proto", scope["scheme"].encode("latin-1")))
     if host:
-        headers.append((b"x-forwarded-host", host))
-    return headers, token, has_body, content_type, content_length
+        added.append((b"x-forwarded-host", host))
+    return added
 
 
 def _headers_down(raw: Iterable[Header], *, replace: bool = False) -> list[Header]:
@@ -421,12 +474,4 @@ def _connection_options(value: bytes) -> frozenset[bytes]:
     return frozenset(part.strip().lower() for part in value.split(b",")) - {b"keep-alive", b"close", b""}
 
 
-def _upstream_error(route: ApiRoute, exc: Exception) -> UpstreamTimeout | UpstreamUnavailable:
-    if is_timeout(exc):
-        log.warning("upstream_timeout", api=route.api, service=route.service, error=repr(exc))
-        return UpstreamTimeout(f"The {route.api} API did not answer in time. Try again later.")
-    log.warning("upstream_unreachable", api=route.api, service=route.service, error=repr(exc))
-    return UpstreamUnavailable(f"The {route.api} API is unavailable. Try again later.")
-
-
-__all__ = ["HOP_BY_HOP", "INTERNAL_KINDS", "Exchange", "GatewayProxy", "Header", "Step", "authenticate"]
+__all__ = ["HOP_BY_HOP", "INTERNAL_KINDS", "Exchange", "GatewayProxy", "Header", "Step", "authenticate", "is_proxied"]

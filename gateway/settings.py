@@ -45,11 +45,20 @@ class GatewaySettings(ServiceSettings):
     #: How deeply arrays and objects may nest in a JSON request body (400 beyond it).
     max_json_depth: int = Field(default=32, ge=1)
 
+    # Proxying (proxy.py, forward.py).
+    #: One access-log line per proxied call, as the services write. Off by default: every proxied
+    #: call already has its audit record (``interchange audit``) and failures are logged anyway,
+    #: and the line costs the hot path more CPU than the whole policy does.
+    proxy_access_log: bool = False
+
     # Audit (audit.py).
     #: Records waiting to be written; when full the oldest is dropped (and counted).
     audit_queue_size: int = Field(default=10_000, ge=1)
     #: Records written per transaction at most.
     audit_batch_size: int = Field(default=500, ge=1)
+    #: Seconds the writer lets a batch fill before writing it (sooner once it is full): how long
+    #: a record may wait to be queryable. Also what a crash of the gateway can lose at most.
+    audit_linger_seconds: float = Field(default=0.2, ge=0)
 
     # Rate limits (ratelimit.py): requests per client and operation class, by the client's tier.
     #: ``{tier: {class: "<amount>/<period>"}}`` in the ``limits`` notation ("600/minute", "10/second");

@@ -50,9 +50,11 @@ def create_service_app(
     on_shutdown: Sequence[Hook] = (),
     verifier: TokenVerifier | None = None,
     configure_logs: bool = True,
+    app_class: type[FastAPI] = FastAPI,
 ) -> FastAPI:
     """``routers`` need a valid token on every route (scopes per route via ``require``);
-    ``public_routers`` opt out explicitly (token endpoint, JWKS)."""
+    ``public_routers`` opt out explicitly (token endpoint, JWKS). ``app_class``: a FastAPI subclass
+    (the gateway's serves its proxied calls ahead of the framework)."""
     if configure_logs:
         configure_logging(service=settings.service, level=settings.log_level, json_logs=settings.log_json)
 
@@ -91,7 +93,7 @@ def create_service_app(
             await db.dispose()
             log.info("service_stopped")
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = app_class(title=title, description=description, version=version, lifespan=lifespan)
     app.state.settings = settings
     app.state.ready = False
     registry = CollectorRegistry()
@@ -106,10 +108,22 @@ def create_service_app(
         registry=registry,
     )
 
-    def observe(method: str, route: str, status: int, seconds: float) -> None:
-        requests.labels(method, route, str(status)).inc()
-        latency.labels(method, route).observe(seconds)
+    # One labelled child per (method, route, status), looked up once: ``labels()`` costs more than
+    # the increment it leads to.
+    counters: dict[tuple[str, str, int], Any] = {}
+    timers: dict[tuple[str, str], Any] = {}
 
+    def observe(method: str, route: str, status: int, seconds: float) -> None:
+        counter = counters.get((method, route, status))
+        if counter is None:
+            counter = counters[(method, route, status)] = requests.labels(method, route, str(status))
+        timer = timers.get((method, route))
+        if timer is None:
+            timer = timers[(method, route)] = latency.labels(method, route)
+        counter.inc()
+        timer.observe(seconds)
+
+    app.state.observe_request = observe  # for a hot path that bypasses the middleware (the gateway's proxy)
     app.add_middleware(CorrelationMiddleware, observe=observe)
     install_problem_handlers(app)
     install_openapi(app)

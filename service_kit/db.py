@@ -15,11 +15,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+log = structlog.get_logger("service_kit.db")
 
 
 class KitBase(DeclarativeBase):
@@ -40,6 +43,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         # Which tasks hold a pooled connection right now (see ``stop_task``).
         self._holders: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = weakref.WeakKeyDictionary()
+        self._owners: dict[int, asyncio.Task[Any]] = {}  # id(connection record) -> the task using it
         self._released: weakref.WeakKeyDictionary[asyncio.Task[Any], asyncio.Event] = weakref.WeakKeyDictionary()
         event.listen(self.engine.sync_engine, "checkout", self._checked_out)
         event.listen(self.engine.sync_engine, "checkin", self._checked_in)
@@ -53,24 +57,29 @@ class Database:
     # CI hang; omnilib/aiosqlite#369, sqlalchemy#13039), and 0.21 keeps the cancelled
     # transaction's write lock until the connection is collected (every writer then waits out
     # busy_timeout). So a worker is cancelled only while it holds no connection: the pool's
-    # checkout/checkin events (run in the task that uses the connection) say which tasks hold one.
+    # checkout events (run in the task that takes the connection) and checkin events say which
+    # tasks hold one.
 
-    def _checked_out(self, *_: Any) -> None:
+    def _checked_out(self, _dbapi: Any, record: Any, _proxy: Any) -> None:
         task = _current_task()
         if task is not None:
+            self._owners[id(record)] = task
             self._holders[task] = self._holders.get(task, 0) + 1
 
-    def _checked_in(self, *_: Any) -> None:
-        task = _current_task()
+    def _checked_in(self, _dbapi: Any, record: Any) -> None:
+        # By the connection, not by the current task: SQLAlchemy closes a session or connection
+        # left by ``async with`` in a task of its own (so that a cancellation cannot cut it short).
+        task = self._owners.pop(id(record), None)
         held = self._holders.get(task, 0) if task is not None else 0
-        if task is not None and held:
-            if held > 1:
-                self._holders[task] = held - 1
-            else:
-                del self._holders[task]
-                released = self._released.pop(task, None)
-                if released is not None:
-                    released.set()
+        if task is None or not held:
+            return
+        if held > 1:
+            self._holders[task] = held - 1
+            return
+        del self._holders[task]
+        released = self._released.pop(task, None)
+        if released is not None:
+            released.set()
 
     def holds_connection(self, task: asyncio.Task[Any]) -> bool:
         return self._holders.get(task, 0) > 0
@@ -88,6 +97,8 @@ class Database:
             finally:
                 waiter.cancel()
             # The task may have taken a connection again before this one ran: look again.
+        if not task.done() and self.holds_connection(task):
+            log.warning("task_cancelled_inside_transaction", task=task.get_name(), grace_seconds=grace)
         task.cancel()  # no await between the check and the cancel: the task cannot have moved
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task

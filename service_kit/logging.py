@@ -8,6 +8,8 @@ import sys
 
 import structlog
 
+from service_kit.correlation import add_correlation_id
+
 _configured = False
 
 
@@ -15,6 +17,7 @@ def configure_logging(*, service: str, level: str = "info", json_logs: bool = Tr
     global _configured
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_correlation_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

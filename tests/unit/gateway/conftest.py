@@ -3,7 +3,9 @@ fake marketplace service behind it, and helpers to register clients and get toke
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
 import textwrap
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from gateway.app import create_app
@@ -132,13 +135,20 @@ class FakeService:
     body: bytes = b'{"ok": true}'
     seen: list[Seen] = field(default_factory=list)
 
+    #: Seconds to wait before answering (a slow service).
+    delay: float = 0.0
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
         body, more = b"", True
         while more:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the request was aborted (over a socket): a service sees nothing whole
             body += message.get("body", b"")
             more = message.get("more_body", False)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         self.seen.append(Seen(scope["method"], scope["path"], scope["raw_path"], scope["query_string"], headers, body))
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
@@ -149,6 +159,8 @@ class FakeService:
 class Gateway:
     app: FastAPI
     client: httpx.AsyncClient
+    #: The Host the fake marketplace sees.
+    upstream_host: str = "marketplace.test"
 
     async def register(self, **kwargs: Any) -> tuple[str, str]:
         return await create_client(self.app.state.db, **kwargs)
@@ -188,6 +200,26 @@ async def running_gateway(
         asgi = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=asgi, base_url=GATEWAY_URL) as client:
             yield Gateway(app, client)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1, in this event loop; its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, ws="none")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()  # raises what stopped it
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 @pytest.fixture

@@ -1,7 +1,11 @@
+"""The proxy, over both forwarders (forward.py): the in-process suite's httpx transport, and
+aiohttp over real sockets to a service served by uvicorn, as a deployed gateway runs."""
+
 from __future__ import annotations
 
 import gzip
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -9,10 +13,26 @@ import pytest
 
 from service_kit.http import RoutingTransport
 from tests.support.tokens import bearer as foreign_bearer
-from tests.unit.gateway.conftest import FakeService, Gateway, gateway_settings, running_gateway
+from tests.unit.gateway.conftest import FakeService, Gateway, gateway_settings, running_gateway, serving
 
 PROBLEM = "application/problem+json"
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+@pytest.fixture(params=["httpx-transport", "aiohttp-sockets"])
+async def gateway(
+    request: pytest.FixtureRequest, tmp_path: Path, contracts_dir: Path, marketplace: FakeService
+) -> AsyncIterator[Gateway]:
+    if request.param == "httpx-transport":
+        transport = RoutingTransport({"marketplace.test": httpx.ASGITransport(app=marketplace)})
+        async with running_gateway(gateway_settings(tmp_path, contracts_dir), transport) as gw:
+            yield gw
+        return
+    async with serving(marketplace) as url:
+        settings = gateway_settings(tmp_path, contracts_dir, marketplace_url=url, http_read_timeout=0.5)
+        async with running_gateway(settings) as gw:
+            gw.upstream_host = url.removeprefix("http://")
+            yield gw
 
 
 async def test_a_request_reaches_the_service_with_body_query_and_identity(
@@ -67,7 +87,7 @@ async def test_a_request_reaches_the_service_with_body_query_and_identity(
     )
     assert seen.header("x-custom") == "kept"
     assert seen.header("content-type") == "application/json"
-    assert seen.header("host") == "marketplace.test"
+    assert seen.header("host") == gateway.upstream_host
     assert seen.header("x-forwarded-host") == "gateway.test"
     for dropped in ("x-caller-hop", "keep-alive", "te", "proxy-authorization", "x-interchange-partner"):
         assert seen.header(dropped) is None, dropped
@@ -254,3 +274,67 @@ async def test_a_correlation_id_is_created_at_the_edge_and_carried_up(
     traceparent = seen.header("traceparent")
     assert traceparent is not None
     assert traceparent.startswith("00-")
+
+
+async def test_only_the_callers_headers_go_up(gateway: Gateway, marketplace: FakeService) -> None:
+    # Nothing the HTTP client would add of its own: an Accept-Encoding the caller did not send
+    # would bring a compressed body down to a caller that cannot read it.
+    auth = await gateway.partner_bearer()
+    resp = await gateway.client.get("/marketplace/v1/orders", headers=auth)
+
+    assert resp.status_code == 200
+    [seen] = marketplace.seen
+    sent_by_the_test_client = {"accept", "accept-encoding", "user-agent"}  # httpx's defaults, passed on
+    added = {name for name, _ in seen.headers} - sent_by_the_test_client
+    assert added <= {
+        "host",
+        "authorization",
+        "x-correlation-id",
+        "traceparent",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "connection",
+    }
+    request = gateway.client.build_request("GET", "/marketplace/v1/orders", headers=auth)
+    del request.headers["accept-encoding"]  # no Accept-Encoding at all this time
+    assert (await gateway.client.send(request)).status_code == 200
+    assert marketplace.seen[-1].header("accept-encoding") is None
+
+
+async def test_a_slow_service_is_504_over_sockets(tmp_path: Path, contracts_dir: Path) -> None:
+    slow = FakeService(delay=5.0)
+    async with serving(slow) as url:
+        settings = gateway_settings(tmp_path, contracts_dir, marketplace_url=url, http_read_timeout=0.2)
+        async with running_gateway(settings) as gw:
+            resp = await gw.client.get("/marketplace/v1/orders", headers=await gw.partner_bearer())
+
+    assert resp.status_code == 504
+    assert resp.headers["content-type"] == PROBLEM
+    assert resp.json()["type"] == "urn:interchange:problem:upstream-timeout"
+
+
+async def test_a_streamed_body_over_the_cap_is_413_and_the_service_gets_nothing_whole_over_sockets(
+    tmp_path: Path, contracts_dir: Path
+) -> None:
+    service = FakeService()
+    sent = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(1000):
+            sent += 1
+            yield b"x" * 1024
+
+    async with serving(service) as url:
+        settings = gateway_settings(tmp_path, contracts_dir, marketplace_url=url, max_body_bytes=8192)
+        async with running_gateway(settings) as gw:
+            # GET /v1/orders reads no body: one sent anyway streams up, counted against the cap.
+            resp = await gw.client.request(
+                "GET", "/marketplace/v1/orders", content=endless(), headers=await gw.partner_bearer()
+            )
+
+    assert resp.status_code == 413
+    assert resp.json()["type"] == "urn:interchange:problem:payload-too-large"
+    assert service.seen == []
+    assert sent < 20

@@ -88,3 +88,20 @@ async def test_a_task_inside_a_transaction_is_tracked_until_it_commits(tmp_path:
     await stopping
     assert task.done() and not db.holds_connection(task)
     await db.dispose()
+
+
+async def test_a_connection_closed_by_async_with_is_released_for_its_task(tmp_path: Path) -> None:
+    # SQLAlchemy closes what ``async with`` opened in a task of its own: the release still counts
+    # for the task that took the connection.
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'core.db'}")
+
+    async def core_unit() -> asyncio.Task[object] | None:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+            assert db.holds_connection(asyncio.current_task())  # type: ignore[arg-type]
+        return asyncio.current_task()
+
+    task = asyncio.create_task(core_unit())
+    owner = await task
+    assert owner is task and not db.holds_connection(task)
+    await db.dispose()

@@ -1,0 +1,257 @@
+"""The hop to the service: the request goes up, the answer streams down.
+
+Two forwarders, one behaviour:
+
+``AiohttpForwarder``
+    What a deployed gateway uses: aiohttp's client directly, on one pooled session. The httpx API
+    over aiohttp (the kit's client) costs the proxy about a quarter of its CPU per call in request
+    and URL objects it does not need (bench/README.md, shared/notes/PERFORMANCE.md); the gateway
+    forwards bytes it has already parsed, so it speaks to aiohttp in bytes and strings.
+
+``HttpxForwarder``
+    For an injected httpx transport: the in-process suite routes every service through one
+    ``RoutingTransport`` (no sockets), which aiohttp cannot use.
+
+Both: the request body goes up as read (once a step has validated it) or streamed with the cap
+counted on the way (``CappedBody``); the response streams down as the service sent its bytes
+(compression included: nothing is decoded); hop-by-hop headers are dropped both ways
+(proxy.py); a timeout is a 504, an unreachable service a 502, and any 5xx from the service
+becomes our own problem, so the service's body (stack trace and all) never leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Protocol
+
+import aiohttp
+import httpx
+import structlog
+import yarl
+from multidict import CIMultiDict
+from starlette.requests import ClientDisconnect
+from starlette.types import Send
+
+from gateway.bodies import CappedBody, too_large
+from gateway.routing import ApiRoute
+from service_kit.errors import BadRequest, UpstreamTimeout, UpstreamUnavailable
+from service_kit.http import is_timeout
+
+Header = tuple[bytes, bytes]
+#: ``_headers_down(raw, replace=...)`` from proxy.py: the service's headers as they go to the caller.
+HeadersDown = Callable[..., list[Header]]
+
+log = structlog.get_logger("gateway.forward")
+
+_UNCAPPED = 1 << 62
+
+
+class Request(Protocol):
+    """What a forwarder needs of the proxy's Exchange."""
+
+    route: ApiRoute
+    method: str
+    raw_service_path: bytes
+    query_string: bytes
+    headers: list[Header]
+    body: bytes | None
+    has_body: bool
+    receive: Any
+    response_headers: list[Header]
+
+
+class Forwarder(Protocol):
+    async def forward(self, request: Request, send: Send, *, headers_down: HeadersDown, max_body: int | None) -> int:
+        """Send ``request`` up, stream the answer to ``send``; the status sent."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class _ProxiedRequest(aiohttp.ClientRequest):
+    """aiohttp's request, minus the headers aiohttp adds of its own.
+
+    A proxy sends what the caller sent: no Accept-Encoding the caller did not ask for (the body
+    comes down undecoded), no default Accept, User-Agent or Content-Type. aiohttp's own way to say
+    so (``skip_auto_headers``) rebuilds and sorts the skip list on every request, about 5% of the
+    gateway's CPU per call; this sets the prebuilt one instead (``request_class`` is aiohttp's
+    extension point for it). tests/unit/gateway/test_gateway_proxy.py checks, over real sockets,
+    that nothing is added."""
+
+    _SKIP: ClassVar[CIMultiDict[None]] = CIMultiDict(
+        (name, None) for name in ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
+    )
+
+    def update_auto_headers(self, skip_auto_headers: Iterable[str] | None) -> None:
+        self._skip_auto_headers = self._SKIP
+
+
+class AiohttpForwarder:
+    """One aiohttp session for every service (its connector pools per host)."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        max_connections: int,
+        keepalive_seconds: float = 4.0,
+    ) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
+        self._max_connections = max_connections
+        # Below uvicorn's own keep-alive (5 s): a pooled connection is never reused just as the
+        # service closes it, which would fail a call that never reached the service.
+        self._keepalive = keepalive_seconds
+        self._session: aiohttp.ClientSession | None = None
+        self._bases: dict[str, str] = {}
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:  # created in the running loop, on first use
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=self._keepalive),
+                timeout=self._timeout,
+                auto_decompress=False,  # the caller gets the bytes the service sent
+                cookie_jar=aiohttp.DummyCookieJar(),  # one session for every partner: keep no cookies
+                request_class=_ProxiedRequest,  # only the caller's headers go up
+            )
+        return self._session
+
+    def _base(self, route: ApiRoute) -> str:
+        base = self._bases.get(route.service)
+        if base is None:
+            url = route.upstream
+            base = self._bases[route.service] = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        return base
+
+    async def forward(self, request: Request, send: Send, *, headers_down: HeadersDown, max_body: int | None) -> int:
+        route = request.route
+        target = route.upstream_prefix + request.raw_service_path
+        if request.query_string:
+            target += b"?" + request.query_string
+        try:
+            url = yarl.URL(self._base(route) + target.decode("ascii"), encoded=True)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadRequest("The request path or query is not valid: percent-encode it.") from exc
+        streamed: CappedBody | None = None
+        data: Any = None
+        if request.body is not None:
+            data = request.body
+        elif request.has_body:
+            data = streamed = CappedBody(request.receive, max_body or _UNCAPPED)
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers]
+        try:
+            response = await self._client().request(
+                request.method, url, headers=headers, data=data, allow_redirects=False
+            )
+        except ClientDisconnect:
+            raise
+        except Exception as exc:
+            if streamed is not None and streamed.exceeded:
+                raise too_large(streamed.limit) from exc  # the service got an aborted request
+            if isinstance(exc, aiohttp.InvalidURL):
+                raise BadRequest("The request path or query is not valid: percent-encode it.") from exc
+            if isinstance(exc, aiohttp.ClientError | TimeoutError):
+                raise upstream_error(route, exc) from exc
+            raise
+        try:
+            status = response.status
+            refuse_server_error(route, status)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": headers_down(response.raw_headers, replace=route.versioning is not None)
+                    + request.response_headers,
+                }
+            )
+            async for chunk in response.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return status
+        finally:
+            response.release()
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class HttpxForwarder:
+    """Over the kit's httpx client (and whatever transport it was given)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        # What client.build_request would add: the client's timeouts (nothing else: no default
+        # headers, no cookies; the caller's headers go up as they are).
+        self._extensions = {"timeout": client.timeout.as_dict()}
+
+    async def forward(self, request: Request, send: Send, *, headers_down: HeadersDown, max_body: int | None) -> int:
+        route = request.route
+        target = route.upstream_prefix + request.raw_service_path
+        if request.query_string:
+            target += b"?" + request.query_string
+        try:
+            url = route.upstream.copy_with(raw_path=target)
+        except (httpx.InvalidURL, UnicodeDecodeError) as exc:
+            raise BadRequest("The request path or query is not valid: percent-encode it.") from exc
+        streamed: CappedBody | None = None
+        content: Any = None
+        if request.body is not None:
+            content = request.body
+        elif request.has_body:
+            content = streamed = CappedBody(request.receive, max_body or _UNCAPPED)
+        outgoing = httpx.Request(
+            request.method, url, headers=request.headers, content=content, extensions=self._extensions
+        )
+        try:
+            response = await self._client.send(outgoing, stream=True)
+        except ClientDisconnect:
+            raise
+        except Exception as exc:
+            if streamed is not None and streamed.exceeded:
+                raise too_large(streamed.limit) from exc
+            if isinstance(exc, httpx.TransportError | aiohttp.ClientError | TimeoutError):
+                raise upstream_error(route, exc) from exc
+            raise
+        try:
+            status = response.status_code
+            refuse_server_error(route, status)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": headers_down(response.headers.raw, replace=route.versioning is not None)
+                    + request.response_headers,
+                }
+            )
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return status
+        finally:
+            await response.aclose()
+
+    async def aclose(self) -> None:
+        """The client belongs to the app (the kit closes it)."""
+
+
+def refuse_server_error(route: ApiRoute, status: int) -> None:
+    """A 5xx from the service becomes our own 502 (504 for its 504), its body left behind."""
+    if status < 500:
+        return
+    log.warning("upstream_failed", api=route.api, service=route.service, status=status)
+    if status == 504:
+        raise UpstreamTimeout(f"The {route.api} API did not answer in time. Try again later.")
+    raise UpstreamUnavailable(f"The {route.api} API failed. Try again later.")
+
+
+def upstream_error(route: ApiRoute, exc: BaseException) -> UpstreamTimeout | UpstreamUnavailable:
+    if is_timeout(exc):
+        log.warning("upstream_timeout", api=route.api, service=route.service, error=repr(exc))
+        return UpstreamTimeout(f"The {route.api} API did not answer in time. Try again later.")
+    log.warning("upstream_unreachable", api=route.api, service=route.service, error=repr(exc))
+    return UpstreamUnavailable(f"The {route.api} API is unavailable. Try again later.")
+
+
+__all__ = ["AiohttpForwarder", "Forwarder", "HttpxForwarder", "Request", "refuse_server_error", "upstream_error"]
