@@ -22,11 +22,13 @@ from service_kit.errors import PROBLEM_CONTENT_TYPE, Forbidden
 from service_kit.webhooks import WebhookPolicy
 
 
-def _repository(session: SessionDep) -> MarketplaceRepository:
+# Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def`` in the
+# threadpool, a thread hand-off per dependency per request for a constructor call.
+async def _repository(session: SessionDep) -> MarketplaceRepository:
     return MarketplaceRepository(session)
 
 
-def _orders(request: Request) -> OrdersApi:
+async def _orders(request: Request) -> OrdersApi:
     return OrdersApi(upstream(request.app, "orders"))
 
 
@@ -53,7 +55,7 @@ async def _webhooks_partner(principal: Annotated[Principal, require(MARKETPLACE_
     return _partner(principal)
 
 
-def _webhook_policy(request: Request) -> WebhookPolicy:
+async def _webhook_policy(request: Request) -> WebhookPolicy:
     policy: WebhookPolicy = request.app.state.webhook_policy
     return policy
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,25 @@ class MarketplaceRepository:
 
     async def find_submitted_order(self, partner_id: str, marketplace_order_id: str) -> SubmittedOrder | None:
         return await self.session.get(SubmittedOrder, (partner_id, marketplace_order_id))
+
+    async def find_partners_submitted_order(
+        self, partner_id: str, marketplace_order_id: str
+    ) -> tuple[bool, SubmittedOrder | None]:
+        """Whether ``partner_id`` is a partner, and its order, in one statement (a status read is
+        the hot path: each statement is a round trip through aiosqlite's thread)."""
+        stmt = (
+            select(PartnerAccount.partner_id, SubmittedOrder)
+            .outerjoin(
+                SubmittedOrder,
+                and_(
+                    SubmittedOrder.partner_id == PartnerAccount.partner_id,
+                    SubmittedOrder.marketplace_order_id == marketplace_order_id,
+                ),
+            )
+            .where(PartnerAccount.partner_id == partner_id)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return (False, None) if row is None else (True, row[1])
 
     async def record_submitted_order(
         self,

@@ -112,8 +112,9 @@ async def get_order_status(
 ) -> OrderView:
     """The partner's own order, as the orders API knows it now. Another partner's order is not
     found, exactly like a missing one."""
-    await _partner_account(repository, partner_id)
-    submitted = await repository.find_submitted_order(partner_id, marketplace_order_id)
+    is_partner, submitted = await repository.find_partners_submitted_order(partner_id, marketplace_order_id)
+    if not is_partner:
+        raise _not_a_partner()
     if submitted is None:
         raise _not_found(marketplace_order_id)
     order = await orders.get_order(order_id=submitted.order_id, partner_id=partner_id)
@@ -128,8 +129,12 @@ async def get_order_status(
 async def _partner_account(repository: MarketplaceRepository, partner_id: str) -> PartnerAccount:
     account = await repository.get_partner_account(partner_id)
     if account is None:
-        raise Forbidden("This client is not set up as a marketplace partner.")
+        raise _not_a_partner()
     return account
+
+
+def _not_a_partner() -> Forbidden:
+    return Forbidden("This client is not set up as a marketplace partner.")
 
 
 def _resubmitted(submitted: SubmittedOrder, fingerprint: str, dialect: Dialect) -> Receipt:

@@ -21,11 +21,13 @@ from service_kit.http import PARTNER_HEADER
 from service_kit.idempotency import IdempotencyDep
 
 
-def _erp(request: Request) -> CachedErp:
+# ``async def`` although nothing is awaited: FastAPI runs a plain ``def`` dependency in the
+# threadpool, a thread hand-off per request for nothing.
+async def _erp(request: Request) -> CachedErp:
     return CachedErp(ErpClient(upstream(request.app, "erp")), request.app.state.master_data)
 
 
-def _acting_partner_header(
+async def _acting_partner_header(
     partner: Annotated[
         str | None,
         Header(
