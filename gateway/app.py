@@ -2,8 +2,10 @@
 
 At start-up: the signing keys (keys.py; none with an external issuer), the disabled clients, the
 routing table with every operation's policy and every version's lifecycle, the rate limiter, the
-audit log, and the proxy's steps. Two workers run beside it: ``refresh_state`` re-reads the keys
-and the disabled clients every ``state_refresh_interval`` seconds, and the audit writer.
+audit log, the token endpoint's limit on failed authentications, and the proxy's steps. Three
+workers run beside it: ``refresh_state`` re-reads the keys and the disabled clients every
+``state_refresh_interval`` seconds, the audit writer, and the audit retention (deletes records
+older than ``audit_retention_days`` at start-up and every ``audit_prune_interval`` seconds).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from gateway.audit import AuditLog
+from gateway.audit import AuditLog, AuditRetention
 from gateway.clients import DisabledClients
 from gateway.forward import AiohttpForwarder, Forwarder, HttpxForwarder
 from gateway.keys import KeySchedule, KeyStore
@@ -29,6 +31,7 @@ from gateway.ratelimit import RateLimiter, rate_limit
 from gateway.routes import router
 from gateway.routing import RoutingTable, default_contracts_dir, load_routing_table
 from gateway.settings import GatewaySettings
+from gateway.tokenlimit import TokenFailureLimiter
 from gateway.versions import deprecation_dates, version_headers
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
@@ -74,6 +77,7 @@ def create_app(
             keys = await KeyStore.open(db, schedule)
             app.state.keys = keys
             app.state.oauth_server = build_authorization_server(settings, keys)
+            app.state.token_limiter = TokenFailureLimiter.from_settings(settings, registry=app.state.registry)
             app.state.verifier = verifier or TokenVerifier(
                 issuer=settings.issuer, audience=settings.audience, keys=keys.ring.public
             )
@@ -108,6 +112,13 @@ def create_app(
             linger_seconds=settings.audit_linger_seconds,
         )
         app.state.audit = audit
+        app.state.audit_retention = AuditRetention(
+            db,
+            retention_days=settings.audit_retention_days,
+            interval=settings.audit_prune_interval,
+            batch_size=settings.audit_prune_batch_size,
+            registry=app.state.registry,
+        )
         steps = [
             authenticate(app.state.verifier, disabled),
             rate_limit(limiter),
@@ -133,6 +144,9 @@ def create_app(
     async def audit_writer(app: FastAPI) -> None:
         await app.state.audit.run()
 
+    async def audit_retention(app: FastAPI) -> None:
+        await app.state.audit_retention.run()
+
     async def flush_audit(app: FastAPI) -> None:
         # The writer is cancelled first (it may not even have started): what it left goes in now,
         # before the database is closed.
@@ -144,6 +158,9 @@ def create_app(
         limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
         if limiter is not None:
             await limiter.aclose()
+        token_limiter: TokenFailureLimiter | None = getattr(app.state, "token_limiter", None)
+        if token_limiter is not None:
+            await token_limiter.aclose()
         forwarder: Forwarder | None = getattr(app.state, "forwarder", None)
         if forwarder is not None:
             await forwarder.aclose()
@@ -157,7 +174,7 @@ def create_app(
         transport=transport,
         verifier=verifier,
         on_startup=[start],
-        workers=[refresh_worker, audit_writer],
+        workers=[refresh_worker, audit_writer, audit_retention],
         on_shutdown=[stop, flush_audit],
         app_class=GatewayApp,
     )

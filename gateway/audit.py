@@ -17,20 +17,29 @@ traffic, which is what an incident needs. Dropped records are the price; the met
 is paid. A batch the database refuses is logged and counted (``..._write_failures_total``), not
 retried. On shutdown the writer writes what is left before the database closes.
 
+Retention: records older than ``audit_retention_days`` (90) are deleted by ``AuditRetention``, a
+worker of the app, at start-up and every ``audit_prune_interval`` seconds (an hour), and on demand
+by ``interchange audit prune``. ``prune_audit`` deletes at most ``audit_prune_batch_size`` (5,000)
+rows per transaction and lets other tasks run between two: the audit writer waits for one batch
+at most, never for the whole purge of a large backlog. Removed records are counted in
+``interchange_gateway_audit_pruned_total``. Several replicas on one database each prune; the
+deletes do not conflict, the later one finds nothing.
+
 ``query_audit`` reads the log back for ``interchange audit``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from gateway.models import AuditRecord
 from service_kit.db import Database
@@ -154,6 +163,72 @@ class AuditLog:
         self.written.inc(len(batch))
 
 
+SECONDS_PER_DAY = 86_400
+
+
+async def prune_audit(db: Database, *, before: float, batch_size: int) -> int:
+    """Delete the records that arrived before ``before`` (seconds since the epoch), ``batch_size``
+    per transaction; how many were deleted."""
+    removed = 0
+    while True:
+        oldest = select(AuditRecord.id).where(AuditRecord.at < before).limit(batch_size)
+        async with db.transaction() as session:
+            result: Any = await session.execute(delete(AuditRecord).where(AuditRecord.id.in_(oldest)))
+        count = int(result.rowcount or 0)
+        removed += count
+        if count < batch_size:
+            return removed
+        await asyncio.sleep(0)  # between two transactions: let the audit writer in
+
+
+class AuditRetention:
+    """The worker that keeps the audit log to ``retention_days``: a prune at start-up, then one
+    every ``interval`` seconds. A prune the database refuses is logged and tried at the next one."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        retention_days: int,
+        interval: float,
+        batch_size: int,
+        registry: CollectorRegistry,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._retention = retention_days * SECONDS_PER_DAY
+        self._interval = interval
+        self._batch_size = batch_size
+        self.clock = clock
+        #: Set after every pass, whatever it removed (what tests wait for).
+        self.passed = asyncio.Event()
+        self.pruned = Counter(
+            "interchange_gateway_audit_pruned", "Audit records deleted past their retention", registry=registry
+        )
+
+    async def run(self) -> None:
+        while True:
+            await self.prune()
+            await asyncio.sleep(self._interval)
+
+    async def prune(self) -> int:
+        """One pass: delete what is past the retention; how many (0 when the database failed)."""
+        before = self.clock() - self._retention
+        try:
+            removed = await prune_audit(self._db, before=before, batch_size=self._batch_size)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("audit_prune_failed", error=repr(exc))
+            removed = 0
+        else:
+            self.pruned.inc(removed)
+            if removed:
+                log.info("audit_pruned", records=removed, before=before)
+        self.passed.set()
+        return removed
+
+
 async def query_audit(
     db: Database,
     *,
@@ -190,4 +265,14 @@ def status_range(status: str) -> tuple[int, int]:
     raise ValueError(f"a status is a code such as 404 or a class such as 4xx, not {status!r}")
 
 
-__all__ = ["COLUMNS", "AuditEntry", "AuditLog", "Row", "query_audit", "status_range"]
+__all__ = [
+    "COLUMNS",
+    "SECONDS_PER_DAY",
+    "AuditEntry",
+    "AuditLog",
+    "AuditRetention",
+    "Row",
+    "prune_audit",
+    "query_audit",
+    "status_range",
+]

@@ -7,6 +7,10 @@ database, and only then hands a ``TokenRequest`` that carries them to authlib.
 One answer for every failed client authentication: an unknown client id, a wrong secret and a
 disabled client all get the same ``401 invalid_client``, so the endpoint cannot be used to find
 out which client ids exist.
+
+Failed client authentications are counted per client id and per remote address
+(``TokenFailureLimiter``, tokenlimit.py); past either limit a token request is answered 429
+before its secret is checked or the registry read.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from contracts import scopes
 from gateway.clients import StoredClient, find_clients, hash_secret, secret_matches
 from gateway.keys import ALGORITHM, KeyStore
 from gateway.settings import GatewaySettings
+from gateway.tokenlimit import TokenFailureLimiter
 
 GRANT_TYPES = ["client_credentials"]
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -187,10 +192,21 @@ async def read_token_form(request: Request) -> dict[str, str]:
 
 
 async def issue_token(
-    *, session: AsyncSession, server: GatewayAuthorizationServer, request: Request, form: dict[str, str]
+    *,
+    session: AsyncSession,
+    server: GatewayAuthorizationServer,
+    request: Request,
+    form: dict[str, str],
+    limiter: TokenFailureLimiter | None = None,
 ) -> Response:
-    """Answer one token request: 200 with the token, or an RFC 6749 error."""
+    """Answer one token request: 200 with the token, or an RFC 6749 error. With ``limiter``: a
+    client id or address past its limit of failed authentications gets ``TooManyRequests`` (429)
+    before anything else, and a failed authentication (401 ``invalid_client``) is counted."""
     basic_id, _ = extract_basic_authorization(request.headers)
+    claimed = basic_id or form.get("client_id")
+    address = request.client.host if request.client else None
+    if limiter is not None:
+        await limiter.check(client_id=claimed, address=address)
     clients = await find_clients(session, [i for i in (basic_id, form.get("client_id")) if i])
     try:
         oauth_request = TokenRequest(request, form, clients)
@@ -199,7 +215,8 @@ async def issue_token(
         # --proxy-headers so the request URL says https.
         return server.handle_error_response(None, error)
     response: Response = server.create_token_response(oauth_request)
-    claimed = basic_id or form.get("client_id")
+    if response.status_code == 401 and limiter is not None:  # invalid_client: the only 401 here
+        await limiter.failed(client_id=claimed, address=address)
     if response.status_code == 200:
         log.info("token_issued", client_id=claimed, scope=form.get("scope"))
     else:

@@ -1,4 +1,9 @@
-"""The authorization server's HTTP surface; public (no token needed to get a token)."""
+"""The authorization server's HTTP surface; public (no token needed to get a token).
+
+The token endpoint refuses a client id or address with too many failed authentications
+(tokenlimit.py) with a 429 problem+json, like every other 4xx of the gateway that is not an
+RFC 6749 error.
+"""
 
 from __future__ import annotations
 
@@ -69,11 +74,22 @@ _OAUTH_ERROR: dict[str, Any] = {
         200: {"description": "An RFC 9068 JWT access token (`Cache-Control: no-store`)"},
         400: {"description": "`invalid_scope`, `unsupported_grant_type` or `invalid_request`", **_OAUTH_ERROR},
         401: {"description": "`invalid_client`: unknown client, wrong secret or disabled client", **_OAUTH_ERROR},
+        429: {
+            "description": "Too many failed client authentications for this client id or from this address: "
+            "problem+json with `Retry-After`; the secret is not checked until then",
+            "content": {"application/problem+json": {"schema": {"type": "object"}}},
+        },
     },
 )
 async def token(request: Request, session: SessionDep) -> Response:
     form = await read_token_form(request)
-    return await issue_token(session=session, server=request.app.state.oauth_server, request=request, form=form)
+    return await issue_token(
+        session=session,
+        server=request.app.state.oauth_server,
+        request=request,
+        form=form,
+        limiter=request.app.state.token_limiter,
+    )
 
 
 @router.get(JWKS_PATH, operation_id="getJwks", summary="The public keys access tokens are signed with")

@@ -1,5 +1,6 @@
 """The gateway's settings: the kit's, plus tokens and signing keys, where the contracts are read
-from, the request caps, the audit queue and the rate limits.
+from, the request caps, the audit queue and its retention, the rate limits and the token
+endpoint's limit on failed client authentications.
 
 ``GatewaySettings.load("gateway")`` reads ``INTERCHANGE_GATEWAY_<NAME>`` then ``INTERCHANGE_<NAME>``
 (``INTERCHANGE_GATEWAY_TOKEN_LIFETIME=600``, ``INTERCHANGE_GATEWAY_CONTRACTS_DIR=...``).
@@ -59,6 +60,13 @@ class GatewaySettings(ServiceSettings):
     #: Seconds the writer lets a batch fill before writing it (sooner once it is full): how long
     #: a record may wait to be queryable. Also what a crash of the gateway can lose at most.
     audit_linger_seconds: float = Field(default=0.2, ge=0)
+    #: Days an audit record is kept; older ones are deleted at start-up and every
+    #: ``audit_prune_interval`` seconds (``interchange audit prune`` does it on demand).
+    audit_retention_days: int = Field(default=90, ge=1)
+    #: Seconds between two prunes of the audit log.
+    audit_prune_interval: float = Field(default=3600.0, gt=0)
+    #: Records deleted per transaction when pruning, so the SQLite write lock is never held long.
+    audit_prune_batch_size: int = Field(default=5000, ge=1)
 
     # Rate limits (ratelimit.py): requests per client and operation class, by the client's tier.
     #: ``{tier: {class: "<amount>/<period>"}}`` in the ``limits`` notation ("600/minute", "10/second");
@@ -78,3 +86,12 @@ class GatewaySettings(ServiceSettings):
     rate_limit_retry_interval: float = Field(default=5.0, ge=0)
     #: Redis connections per replica; a request waits for one at most ``rate_limit_storage_timeout``.
     rate_limit_storage_connections: int = Field(default=64, ge=1)
+
+    # Failed client authentications at the token endpoint (tokenlimit.py), in the ``limits``
+    # notation; counted on ``rate_limit_storage`` like the rate limits. Past either limit the token
+    # endpoint answers 429 without checking the secret until the window ends.
+    #: Failed authentications per claimed client id (known or not).
+    auth_failure_limit_per_client: str = "10/minute"
+    #: Failed authentications per remote address (the ASGI client address: behind a proxy, run
+    #: uvicorn with ``--proxy-headers`` and ``--forwarded-allow-ips`` so it is the caller's).
+    auth_failure_limit_per_address: str = "30/minute"

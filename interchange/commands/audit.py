@@ -1,6 +1,9 @@
-"""``interchange audit``: the gateway's record of proxied calls (gateway/audit.py), newest first.
+"""``interchange audit``: the gateway's record of proxied calls (gateway/audit.py), newest first;
+``interchange audit prune`` deletes the records past their retention now (the gateway does it
+hourly on its own).
 
 interchange audit --partner acme-market --status 4xx --since 2h --limit 20
+interchange audit prune --older-than-days 30
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def parse_since(value: str, *, now: float | None = None) -> float:
 
 @app.callback()
 def audit(
+    ctx: typer.Context,
     client: Annotated[str | None, typer.Option("--client", help="Only this client id's calls.")] = None,
     partner: Annotated[str | None, typer.Option("--partner", help="Only this partner's calls.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="A status (404) or a class (4xx).")] = None,
@@ -47,6 +51,8 @@ def audit(
     data_dir: DataDir = Path("var"),
 ) -> None:
     """List proxied calls: time, client, partner, operation, version, status, latency, correlation id."""
+    if ctx.invoked_subcommand is not None:
+        return  # ``audit prune``: nothing to list
     from gateway.audit import query_audit, status_range
 
     if status:
@@ -75,3 +81,29 @@ def audit(
     console.print(table)
     if not entries:
         console.print("no calls match")
+
+
+@app.command("prune")
+def prune(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than-days",
+            min=1,
+            help="Delete records older than this many days (default: INTERCHANGE_GATEWAY_AUDIT_RETENTION_DAYS, 90).",
+        ),
+    ] = None,
+    data_dir: DataDir = Path("var"),
+) -> None:
+    """Delete audit records past their retention, in batches, and say how many went."""
+    from gateway.audit import SECONDS_PER_DAY, prune_audit
+
+    async def action(db, settings):  # type: ignore[no-untyped-def]
+        days = older_than_days or settings.audit_retention_days
+        before = time.time() - days * SECONDS_PER_DAY
+        return days, before, await prune_audit(db, before=before, batch_size=settings.audit_prune_batch_size)
+
+    days, before, removed = with_gateway_db(data_dir, action)
+    cutoff = datetime.fromtimestamp(before, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    noun = "record" if removed == 1 else "records"
+    console.print(f"removed [bold]{removed}[/bold] audit {noun} older than {days} days (before {cutoff})")

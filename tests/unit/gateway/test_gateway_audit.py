@@ -1,5 +1,7 @@
 """The audit log: a record for every proxied call, written by the background writer in batches;
-a full queue drops its oldest records and counts them; ``interchange audit`` reads the log."""
+a full queue drops its oldest records and counts them; ``interchange audit`` reads the log;
+records past their retention are deleted in batches by the retention worker and ``interchange
+audit prune``."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlalchemy import event
 from typer.testing import CliRunner
 
-from gateway.audit import AuditLog, Row, query_audit, status_range
+from gateway.audit import SECONDS_PER_DAY, AuditLog, AuditRetention, Row, prune_audit, query_audit, status_range
 from gateway.models import Base
 from interchange.cli import app as cli
 from interchange.commands.audit import parse_since
@@ -200,4 +203,123 @@ def test_the_cli_shows_the_log_as_a_table(tmp_path: Path, monkeypatch: pytest.Mo
     assert "getOrder" in result.output
     assert "403" in result.output
     bad = runner.invoke(cli, ["audit", "--status", "teapot", "--data-dir", str(tmp_path)])
+    assert bad.exit_code != 0
+
+
+NOW = 1_800_000_000.0
+DAY = SECONDS_PER_DAY
+
+
+async def seed(db: Database, ages_in_days: list[float]) -> None:
+    audit = AuditLog(db, queue_size=len(ages_in_days), batch_size=1000, registry=CollectorRegistry())
+    for i, age in enumerate(ages_in_days):
+        audit.record(row(i, at=NOW - age * DAY))
+    await audit.flush()
+
+
+class Statements:
+    """The DELETE statements the database ran, and how many rows each removed."""
+
+    def __init__(self, db: Database) -> None:
+        self.deleted: list[int] = []
+        event.listen(db.engine.sync_engine, "after_cursor_execute", self._after)
+
+    def _after(self, _conn: object, cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("DELETE"):
+            self.deleted.append(cursor.rowcount)  # type: ignore[attr-defined]
+
+
+async def test_pruning_deletes_only_what_is_older_than_the_cutoff_in_bounded_batches(tmp_path: Path) -> None:
+    db = await open_db(tmp_path)
+    try:
+        await seed(db, [200.0] * 7 + [91.0] * 4 + [89.0, 1.0, 0.0])
+        statements = Statements(db)
+
+        removed = await prune_audit(db, before=NOW - 90 * DAY, batch_size=5)
+        kept = await query_audit(db, limit=100)
+    finally:
+        await db.dispose()
+
+    assert removed == 11
+    assert statements.deleted == [5, 5, 1]  # never more than a batch per statement (and transaction)
+    assert sorted(e.correlation_id for e in kept) == ["cid-11", "cid-12", "cid-13"]
+
+
+async def test_the_retention_worker_prunes_at_start_and_counts_what_it_removed(tmp_path: Path) -> None:
+    db = await open_db(tmp_path)
+    registry = CollectorRegistry()
+    retention = AuditRetention(db, retention_days=30, interval=3600, batch_size=2, registry=registry, clock=lambda: NOW)
+    try:
+        await seed(db, [45.0, 31.0, 31.0, 29.0])
+        worker = asyncio.create_task(retention.run())
+        # The first prune runs at once; the worker then sleeps for the interval.
+        await retention.passed.wait()
+        assert registry.get_sample_value("interchange_gateway_audit_pruned_total") == 3
+        assert not worker.done()
+        await db.stop_task(worker, grace=1)
+        kept = [e.correlation_id for e in await query_audit(db)]
+    finally:
+        await db.dispose()
+
+    assert kept == ["cid-3"]
+
+
+async def test_a_prune_the_database_refuses_is_logged_not_raised(tmp_path: Path) -> None:
+    db = await open_db(tmp_path, schema=False)  # no table to delete from
+    retention = AuditRetention(
+        db, retention_days=1, interval=3600, batch_size=10, registry=CollectorRegistry(), clock=lambda: NOW
+    )
+    try:
+        assert await retention.prune() == 0
+    finally:
+        await db.dispose()
+
+
+async def test_the_gateway_runs_the_retention_from_its_settings(tmp_path: Path, contracts_dir: Path) -> None:
+    db = await open_db(tmp_path)
+    now = time.time()
+    audit = AuditLog(db, queue_size=10, batch_size=10, registry=CollectorRegistry())
+    audit.record(row(1, at=now - 8 * DAY))
+    audit.record(row(2, at=now - 6 * DAY))
+    await audit.flush()
+    await db.dispose()
+
+    settings = gateway_settings(tmp_path, contracts_dir, audit_retention_days=7, audit_prune_batch_size=1)
+    async with running_gateway(settings) as gw:
+        await gw.app.state.audit_retention.passed.wait()  # the worker's prune at start-up
+        assert gw.app.state.registry.get_sample_value("interchange_gateway_audit_pruned_total") == 1
+        kept = [e.correlation_id for e in await query_audit(gw.app.state.db)]
+
+    assert kept == ["cid-2"]
+
+
+def test_the_cli_prunes_on_demand_and_says_how_many(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def seed_now() -> None:
+        db = await open_db(tmp_path)
+        audit = AuditLog(db, queue_size=10, batch_size=10, registry=CollectorRegistry())
+        for i, age in enumerate([100.0, 95.0, 40.0, 10.0]):
+            audit.record(row(i, at=time.time() - age * DAY))
+        await audit.flush()
+        await db.dispose()
+
+    asyncio.run(seed_now())
+    monkeypatch.delenv("INTERCHANGE_GATEWAY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("INTERCHANGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("INTERCHANGE_GATEWAY_AUDIT_RETENTION_DAYS", raising=False)
+    runner = CliRunner()
+
+    default = runner.invoke(cli, ["audit", "prune", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    narrower = runner.invoke(
+        cli, ["audit", "prune", "--older-than-days", "30", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"}
+    )
+    listed = runner.invoke(cli, ["audit", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    bad = runner.invoke(cli, ["audit", "prune", "--older-than-days", "0", "--data-dir", str(tmp_path)])
+
+    assert default.exit_code == 0, default.output
+    assert "removed 2 audit records older than 90 days" in default.output
+    assert "time (UTC)" not in default.output  # prune does not list the log first
+    assert narrower.exit_code == 0, narrower.output
+    assert "removed 1 audit record older than 30 days" in narrower.output
+    assert "cid-3" in listed.output
+    assert "cid-2" not in listed.output
     assert bad.exit_code != 0
