@@ -125,19 +125,12 @@ class AiohttpForwarder:
 
     async def forward(self, request: Request, send: Send, *, headers_down: HeadersDown, max_body: int | None) -> int:
         route = request.route
-        target = route.upstream_prefix + request.raw_service_path
-        if request.query_string:
-            target += b"?" + request.query_string
+        target = _target(request)
         try:
             url = yarl.URL(self._base(route) + target.decode("ascii"), encoded=True)
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadRequest("The request path or query is not valid: percent-encode it.") from exc
-        streamed: CappedBody | None = None
-        data: Any = None
-        if request.body is not None:
-            data = request.body
-        elif request.has_body:
-            data = streamed = CappedBody(request.receive, max_body or _UNCAPPED)
+        data, streamed = _body(request, max_body)
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers]
         try:
             response = await self._client().request(
@@ -188,19 +181,12 @@ class HttpxForwarder:
 
     async def forward(self, request: Request, send: Send, *, headers_down: HeadersDown, max_body: int | None) -> int:
         route = request.route
-        target = route.upstream_prefix + request.raw_service_path
-        if request.query_string:
-            target += b"?" + request.query_string
+        target = _target(request)
         try:
             url = route.upstream.copy_with(raw_path=target)
         except (httpx.InvalidURL, UnicodeDecodeError) as exc:
             raise BadRequest("The request path or query is not valid: percent-encode it.") from exc
-        streamed: CappedBody | None = None
-        content: Any = None
-        if request.body is not None:
-            content = request.body
-        elif request.has_body:
-            content = streamed = CappedBody(request.receive, max_body or _UNCAPPED)
+        content, streamed = _body(request, max_body)
         outgoing = httpx.Request(
             request.method, url, headers=request.headers, content=content, extensions=self._extensions
         )
@@ -234,6 +220,23 @@ class HttpxForwarder:
 
     async def aclose(self) -> None:
         """The client belongs to the app (the kit closes it)."""
+
+
+def _target(request: Request) -> bytes:
+    """The raw path (and query) at the service: its URL's path prefix, then the caller's path."""
+    target = request.route.upstream_prefix + request.raw_service_path
+    return target + b"?" + request.query_string if request.query_string else target
+
+
+def _body(request: Request, max_body: int | None) -> tuple[Any, CappedBody | None]:
+    """What goes up as the body: the bytes a step read and validated, else the caller's stream
+    counted against the cap (also returned, to tell a cut-off upload from a failed service)."""
+    if request.body is not None:
+        return request.body, None
+    if request.has_body:
+        streamed = CappedBody(request.receive, max_body or _UNCAPPED)
+        return streamed, streamed
+    return None, None
 
 
 def refuse_server_error(route: ApiRoute, status: int) -> None:
