@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 import bench
+from bench._targets import verdict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -43,6 +44,27 @@ def show(console: Console, name: str, result: dict[str, Any]) -> None:
     console.print(table)
     for note in result.get("notes") or []:
         console.print(f"  {note}")
+    show_targets(console, f"{name}: against the targets", result.get("targets") or [])
+
+
+def show_targets(console: Console, title: str, targets: list[dict[str, Any]]) -> None:
+    if not targets:
+        return
+    table = Table(title=title, title_justify="left")
+    for column in ("figure", "measured", "target", "verdict", "before", "goal"):
+        table.add_column(column, justify="left" if column in ("figure", "verdict") else "right")
+    for row in targets:
+        measured = "-" if row.get("measured") is None else f"{_cell(row['measured'])} {row.get('unit', '')}".strip()
+        style = {"met": "green", "NOT MET": "red"}.get(verdict(row), "yellow")
+        table.add_row(
+            row["figure"],
+            measured,
+            row["target"],
+            f"[{style}]{verdict(row)}",
+            row.get("before", ""),
+            row.get("goal", ""),
+        )
+    console.print(table)
 
 
 def _cell(value: Any) -> str:
@@ -65,6 +87,7 @@ def main(argv: list[str]) -> int:
         return 2
     RESULTS.mkdir(exist_ok=True)
     failed = 0
+    summary: list[dict[str, Any]] = []
     for name in wanted:
         console.rule(f"bench {name}")
         started = datetime.now(UTC)
@@ -75,9 +98,13 @@ def main(argv: list[str]) -> int:
             console.print(f"[red]{name} failed:\n{traceback.format_exc()}")
             continue
         show(console, name, result)
+        summary.extend({**row, "figure": f"{name}: {row['figure']}"} for row in result.get("targets") or [])
         path = RESULTS / f"{name}-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
         path.write_text(json.dumps({"benchmark": name, "started": started.isoformat(), **result}, indent=2) + "\n")
         console.print(f"  written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    if len(wanted) > 1:
+        console.rule("all targets")
+        show_targets(console, "every figure against its target, this run", summary)
     return 1 if failed else 0
 
 
