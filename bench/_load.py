@@ -191,6 +191,16 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of one process now, in MB (None if it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    line = next((ln for ln in status.splitlines() if ln.startswith("VmRSS:")), None)
+    return int(line.split()[1]) / 1024 if line else None
+
+
 def cpu_of(pids: Iterable[int]) -> dict[int, float]:
     return {pid: cpu_seconds(pid) for pid in pids}
 

@@ -35,6 +35,26 @@ GATEWAY_RULES: Sequence[tuple[str, Sequence[str]]] = (
 )
 
 
+#: The same for a service of the suite (experience, process or system API).
+SERVICE_RULES: Sequence[tuple[str, Sequence[str]]] = (
+    ("database: SQLAlchemy ORM", ("sqlalchemy/orm/",)),
+    ("database: SQLAlchemy core, engine, pool", ("sqlalchemy/",)),
+    ("database: aiosqlite / sqlite3 hand-off", ("aiosqlite/", "sqlite3")),
+    ("outbound call: httpx API", ("httpx/", "httpx_aiohttp/")),
+    ("outbound call: aiohttp / pyreqwest client", ("aiohttp/", "pyreqwest")),
+    ("outbound call: kit (retry, breaker, pacer, token)", ("service_kit/http.py", "stamina/", "purgatory/")),
+    ("token verification (joserfc, kit auth)", ("joserfc/", "service_kit/auth.py", "cryptography/")),
+    ("logging (structlog, stdlib logging)", ("structlog/", "logging/__init__.py")),
+    ("metrics (prometheus)", ("prometheus_client",)),
+    ("validation and serialisation (pydantic, json)", ("pydantic", "json/", "orjson")),
+    ("events, outbox, workers (kit)", ("service_kit/events/", "service_kit/workers.py")),
+    ("kit middleware and the rest of the kit", ("service_kit/",)),
+    ("FastAPI / Starlette routing and dependencies", ("fastapi/", "starlette/")),
+    ("HTTP server (uvicorn, granian, httptools)", ("uvicorn/", "granian/", "httptools")),
+    ("the service's own code", ("experience_apis/", "process_apis/", "system_apis/", "gateway/")),
+)
+
+
 def sample(pid: int, seconds: float, rate: int = 200) -> str | None:
     """Collapsed stacks (``frame;frame;... count`` per line) of ``pid`` for ``seconds``."""
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
