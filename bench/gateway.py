@@ -308,10 +308,11 @@ def report(measured: dict[str, dict[str, Any]], *, load_average: tuple[float, fl
 
 
 @contextmanager
-def suite(data_dir: Path) -> Iterator[dict[str, Any]]:
+def suite(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
     """The whole suite via the launcher, on free ports, with a ``bench`` rate tier."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
     env["INTERCHANGE_GATEWAY_RATE_LIMITS"] = json.dumps(BENCH_LIMITS)
+    env |= extra_env or {}
     data_dir.mkdir(parents=True)
     log_path = data_dir / "launcher.out"
     with log_path.open("ab") as log:

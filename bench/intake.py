@@ -1,0 +1,252 @@
+"""Order intake through the gateway: how many marketplace orders a second are answered 202, and how
+fast, when each carries its own ``Idempotency-Key`` (the v2 dialect, as a marketplace sends it).
+
+The suite is started with the launcher (``interchange up --free-ports``). Every order is new
+(its own marketplace order id and key), so each one runs the whole intake path: the gateway
+(token, rate limit, contract validation of the body, audit), the marketplace (mapping, its
+idempotency record, its order row) and the orders process API (validation against master data,
+idempotency record, the order row and its outbox event), each committing before it answers.
+
+Two runs, in this order:
+
+    paced     ``PACED_RATE`` orders a second (300) for ``PACED_SECONDS``, sent on schedule whatever
+              the answers do (open loop: latency counts from the moment a request was due, so a
+              stall is not hidden by the client slowing down)
+    max       as many as 64 connections get answered (wrk, closed loop)
+
+By default the orders worker is off during the runs (``BENCH_INTAKE_WORKER=1`` turns it on), so
+the figures are intake's own: with it on, the saga's work for the orders just taken competes for
+the same two cores, which ``bench/orders.py`` measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench._load import cpu_of, load_tool
+from bench._targets import target
+from bench.gateway import PARTNER, bench_token, suite
+
+PACED_RATE = float(os.environ.get("BENCH_INTAKE_RATE", "300"))
+PACED_SECONDS = float(os.environ.get("BENCH_INTAKE_SECONDS", "10"))
+MAX_SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+WORKER = os.environ.get("BENCH_INTAKE_WORKER", "0") == "1"
+PATH = "/marketplace/v2/orders"
+SKU = "ACME-WB"
+
+
+def order(marketplace_order_id: str) -> dict[str, Any]:
+    return {
+        "marketplace_order_id": marketplace_order_id,
+        "buyer": {"name": "Bench Mark", "email": "bench@example.test"},
+        "shipping_address": {
+            "recipient": "Bench Mark",
+            "street": "Damrak 1",
+            "city": "Amsterdam",
+            "zip": "1012 LG",
+            "country_code": "NL",
+        },
+        "lines": [{"seller_sku": SKU, "quantity": 1, "item_price": {"amount": "19.99", "currency": "EUR"}}],
+    }
+
+
+# wrk: every request is a new order with its own key (per-thread counter; threads are told apart in setup).
+_WRK_POST = """
+local threads = {}
+local n = 0
+function setup(thread)
+  n = n + 1
+  thread:set("tid", n)
+  table.insert(threads, thread)
+end
+function init(args)
+  counter = 0
+  template = args[1]
+end
+request = function()
+  counter = counter + 1
+  local id = "BENCH-MAX-" .. tid .. "-" .. counter
+  local body = string.gsub(template, "@ID@", id)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Idempotency-Key"] = id,
+    ["Authorization"] = "Bearer @TOKEN@"}, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH-JSON {"requests": %d, "duration_us": %d, "errors": %d, "bad_status": %d, '
+    .. '"p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def run() -> dict[str, Any]:
+    load_average = os.getloadavg()
+    extra = {} if WORKER else {"INTERCHANGE_ORDERS_WORKER_ENABLED": "false"}
+    with tempfile.TemporaryDirectory(prefix="interchange-bench-") as tmp, suite(Path(tmp) / "var", extra) as info:
+        token = bench_token(info)
+        url = info["gateway"] + PATH
+        pids = dict(info["pids"])
+        chain = [pids[name] for name in ("gateway", "marketplace", "orders")]
+        warm = _paced(url, token, rate=50, seconds=2, prefix="WARM")
+        before = cpu_of(chain)
+        paced = _paced(url, token, rate=PACED_RATE, seconds=PACED_SECONDS, prefix="PACED")
+        after = cpu_of(chain)
+        paced["cpu_us_per_order"] = {
+            name: (after[pid] - before[pid]) * 1e6 / max(1, paced["answered_202"])
+            for name, pid in zip(("gateway", "marketplace", "orders"), chain, strict=True)
+        }
+        before = cpu_of(chain)
+        peak = _wrk_max(url, token)
+        after = cpu_of(chain)
+        peak["cpu_us_per_order"] = {
+            name: (after[pid] - before[pid]) * 1e6 / max(1, peak["requests"])
+            for name, pid in zip(("gateway", "marketplace", "orders"), chain, strict=True)
+        }
+    rows = [
+        _row(f"paced {PACED_RATE:.0f}/s", paced["answered_202"] / paced["seconds"], paced),
+        _row("max (64 connections)", peak["rate"], peak),
+    ]
+    max_ok = peak["rate"] if not peak["errors"] and not peak["bad_status"] else None
+    paced_ok = paced["answered_202"] == paced["sent"]
+    return {
+        "title": "Order intake through the gateway: POST /marketplace/v2/orders, each a new order with its own key",
+        "rows": rows,
+        "notes": [
+            f"partner {PARTNER}, one line ({SKU}); orders worker {'on' if WORKER else 'off'} during the runs; "
+            f"max run by {load_tool()}; load average before the run {load_average[0]:.1f} on {os.cpu_count()} cores",
+            f"warm-up: {warm['answered_202']} of {warm['sent']} answered 202",
+            f"paced: {paced['answered_202']} of {paced['sent']} answered 202, other answers {paced['other_status']}",
+            "CPU µs per order is the process's user + system time from /proc over the run / orders answered",
+        ],
+        "targets": [
+            target(
+                "intake answered 202 through the gateway, max rate",
+                max_ok,
+                unit="/s",
+                at_least=500,
+                before="38/s direct to orders",
+            ),
+            target(
+                f"intake p99 at {PACED_RATE:.0f}/s paced, every order answered 202",
+                paced["p99_ms"] if paced_ok else None,
+                unit="ms",
+                at_most=50,
+                before="p99 2.1 s",
+            ),
+        ],
+        "paced": paced,
+        "max": peak,
+        "settings": {"paced_rate": PACED_RATE, "paced_seconds": PACED_SECONDS, "worker": WORKER},
+    }
+
+
+def _row(name: str, rate: float, m: dict[str, Any]) -> dict[str, Any]:
+    cpu = m["cpu_us_per_order"]
+    return {
+        "run": name,
+        "orders/s": round(rate),
+        "p50 ms": m["p50_ms"],
+        "p99 ms": m["p99_ms"],
+        "gateway CPU µs/order": cpu["gateway"],
+        "marketplace CPU µs/order": cpu["marketplace"],
+        "orders CPU µs/order": cpu["orders"],
+        "errors": m.get("errors", 0) + m.get("bad_status", 0) + m.get("other_status", 0),
+    }
+
+
+def _paced(url: str, token: str, *, rate: float, seconds: float, prefix: str) -> dict[str, Any]:
+    """Open-loop load from a separate process (its CPU is not the suite's)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.intake", url, token, str(rate), str(seconds), prefix],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+async def _paced_client(url: str, token: str, rate: float, seconds: float, prefix: str) -> dict[str, Any]:
+    import aiohttp
+
+    total = int(rate * seconds)
+    latencies: list[float] = []
+    counts = {"answered_202": 0, "other_status": 0, "errors": 0}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        start = time.perf_counter()
+
+        async def one(n: int) -> None:
+            due = start + n / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            key = f"BENCH-{prefix}-{os.getpid()}-{n}"
+            try:
+                async with session.post(url, data=json.dumps(order(key)), headers={"Idempotency-Key": key}) as resp:
+                    await resp.read()
+                    counts["answered_202" if resp.status == 202 else "other_status"] += 1
+            except aiohttp.ClientError:
+                counts["errors"] += 1
+                return
+            latencies.append(time.perf_counter() - due)
+
+        await asyncio.gather(*(one(n) for n in range(total)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "sent": total,
+        "seconds": max(seconds, elapsed),
+        **counts,
+        "p50_ms": _pct(latencies, 50) * 1000,
+        "p99_ms": _pct(latencies, 99) * 1000,
+    }
+
+
+def _wrk_max(url: str, token: str) -> dict[str, Any]:
+    template = json.dumps(order("@ID@"))
+    script = _WRK_POST.replace("@TOKEN@", token)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{max(1, round(MAX_SECONDS))}s", "--latency", "-s", f.name]
+        done = subprocess.run(
+            [*command, url, "--", template], capture_output=True, text=True, timeout=MAX_SECONDS + 60, check=False
+        )
+    finally:
+        os.unlink(f.name)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH-JSON ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    s = json.loads(line.removeprefix("BENCH-JSON "))
+    seconds = s["duration_us"] / 1e6
+    return {
+        "requests": s["requests"],
+        "seconds": seconds,
+        "rate": s["requests"] / seconds if seconds else 0.0,
+        "errors": s["errors"],
+        "bad_status": s["bad_status"],
+        "p50_ms": s["p50_us"] / 1000,
+        "p99_ms": s["p99_us"] / 1000,
+    }
+
+
+def _pct(ordered: list[float], pct: float) -> float:
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+if __name__ == "__main__":  # the paced client's own process: python -m bench.intake URL TOKEN RATE SECONDS PREFIX
+    url_, token_, rate_, seconds_, prefix_ = sys.argv[1:6]
+    print(json.dumps(asyncio.run(_paced_client(url_, token_, float(rate_), float(seconds_), prefix_))))
