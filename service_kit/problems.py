@@ -11,9 +11,10 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-from starlette.routing import Match
+from starlette.routing import get_route_path
 
 from service_kit.correlation import current_correlation_id
 from service_kit.errors import (
@@ -91,18 +92,23 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     }
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = ", ".join(_allowed_methods(request))
+        allowed = ", ".join(_allowed_methods(request)) or headers.get("Allow", "")
+        headers["Allow"] = allowed
+        body["detail"] = f"{request.url.path} does not accept {request.method}; it accepts {allowed}."
     return problem_response(exc.status_code, body, headers)
 
 
 def _allowed_methods(request: Request) -> list[str]:
     # Starlette's Allow header names only the first route whose path matched; a path served by
     # several routes (GET and POST as separate operations) allows the methods of all of them.
+    # FastAPI keeps an included router as one wrapper route: ``iter_route_contexts`` (the walk its
+    # own OpenAPI generator uses) yields every route inside, with its full path.
+    path = get_route_path(request.scope)
     allowed: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            allowed |= set(getattr(route, "methods", None) or ())
+    for route in iter_route_contexts(request.app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and route.methods and regex.match(path):
+            allowed |= route.methods
     return sorted(allowed)
 
 
