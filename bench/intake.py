@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._load import cpu_of, load_tool
+from bench._profile import SERVICE_RULES, buckets, sample
 from bench._targets import target
 from bench.gateway import PARTNER, bench_token, suite
 
@@ -40,6 +41,8 @@ PACED_SECONDS = float(os.environ.get("BENCH_INTAKE_SECONDS", "10"))
 MAX_SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 WORKER = os.environ.get("BENCH_INTAKE_WORKER", "0") == "1"
+#: A last run under py-spy (BENCH_PROFILE=0 to skip): where the marketplace's and orders' CPU goes.
+PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0"
 PATH = "/marketplace/v2/orders"
 SKU = "ACME-WB"
 
@@ -113,6 +116,7 @@ def run() -> dict[str, Any]:
             name: (after[pid] - before[pid]) * 1e6 / max(1, peak["requests"])
             for name, pid in zip(("gateway", "marketplace", "orders"), chain, strict=True)
         }
+        profiles = _profiles(url, token, {name: pids[name] for name in ("marketplace", "orders")}) if PROFILE else {}
     rows = [
         _row(f"paced {PACED_RATE:.0f}/s", paced["answered_202"] / paced["seconds"], paced),
         _row("max (64 connections)", peak["rate"], peak),
@@ -128,7 +132,13 @@ def run() -> dict[str, Any]:
             f"warm-up: {warm['answered_202']} of {warm['sent']} answered 202",
             f"paced: {paced['answered_202']} of {paced['sent']} answered 202, other answers {paced['other_status']}",
             "CPU µs per order is the process's user + system time from /proc over the run / orders answered",
+            *(
+                f"where {name}'s CPU goes under intake (py-spy, % of busy samples of its main thread): "
+                + (", ".join(f"{k} {v}" for k, v in profile.items()) if profile else "py-spy is not installed")
+                for name, profile in profiles.items()
+            ),
         ],
+        "profiles": profiles,
         "targets": [
             target(
                 "intake answered 202 through the gateway, max rate",
@@ -149,6 +159,20 @@ def run() -> dict[str, Any]:
         "max": peak,
         "settings": {"paced_rate": PACED_RATE, "paced_seconds": PACED_SECONDS, "worker": WORKER},
     }
+
+
+def _profiles(url: str, token: str, pids: dict[str, int]) -> dict[str, dict[str, float] | None]:
+    """py-spy on each process at once while wrk keeps intake busy (a run of its own: sampling slows
+    the processes down, so no figure above comes from it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(pids) + 1) as pool:
+        loaded = pool.submit(_wrk_max, url, token)
+        time.sleep(1)
+        samples = {name: pool.submit(sample, pid, max(1.0, MAX_SECONDS - 2)) for name, pid in pids.items()}
+        found = {name: f.result() for name, f in samples.items()}
+        loaded.result()
+    return {name: (buckets(c, SERVICE_RULES) if c else None) for name, c in found.items()}
 
 
 def _row(name: str, rate: float, m: dict[str, Any]) -> dict[str, Any]:
