@@ -29,6 +29,7 @@ from service_kit.logging import configure_logging
 from service_kit.openapi import install_openapi
 from service_kit.problems import install_problem_handlers
 from service_kit.settings import ServiceSettings
+from service_kit.workers import start_workers, stop_workers
 
 Hook = Callable[[FastAPI], Awaitable[None]]
 Worker = Callable[[FastAPI], Coroutine[Any, Any, None]]
@@ -78,15 +79,15 @@ def create_service_app(
         try:
             for hook in on_startup:
                 await hook(app)
-            tasks = [asyncio.create_task(w(app), name=getattr(w, "__name__", "worker")) for w in workers]
+            tasks = start_workers(app, workers)
             app.state.ready = True
             log.info("service_started", port=settings.port)
             yield
         finally:
             app.state.ready = False
             # Each worker is stopped between two units of work, never inside a transaction
-            # (Database.stop_task says why); together, not one after the other.
-            await asyncio.gather(*(db.stop_task(t, grace=settings.shutdown_grace_seconds) for t in tasks))
+            # (service_kit.workers says why); together, not one after the other.
+            await stop_workers(app, tasks, db=db, grace=settings.shutdown_grace_seconds)
             for hook in on_shutdown:
                 await hook(app)
             await http.aclose()

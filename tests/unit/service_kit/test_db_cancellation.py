@@ -1,9 +1,12 @@
-"""Workers are stopped between two transactions, never inside one (``Database.stop_task``).
+"""Workers are stopped between two transactions, never inside one.
 
 Cancelling a task in the middle of an aiosqlite query made SQLAlchemy terminate the connection,
 and with aiosqlite 0.22 that could leave a close awaiting a thread that had already exited: the
 event loop never closed (a CI run hung on it), and with 0.21 the cancelled transaction kept the
-write lock. With ``grace=0`` (a plain cancel) the first test here hangs or finds the lock held.
+write lock. The worker runtime (``service_kit.workers``) stops a worker cooperatively, after the
+unit of work it is in; a plain loop is cancelled by ``Database.stop_task`` only while it holds no
+connection. With a plain ``task.cancel()`` instead of ``stop_workers`` the first test hangs or
+finds the lock held.
 """
 
 from __future__ import annotations
@@ -14,20 +17,28 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from service_kit.db import Database
+from service_kit.workers import AppWorker, Wakeup, run_worker, start_workers, stop_event, stop_workers
 
 ROUNDS = 60
 WORKERS = 3
 
 
-async def _busy(db: Database, committed: list[int], slot: int) -> None:
-    while True:
+def _busy(db: Database, committed: list[int], slot: int) -> AppWorker:
+    async def one_transaction() -> int:
         async with db.transaction() as session:
             await session.execute(text("INSERT INTO ticks (worker) VALUES (:w)"), {"w": slot})
             await session.execute(text("SELECT COUNT(*) FROM ticks"))
             committed[slot] += 1  # no await between this and the commit that follows
+        return 1  # always more to do: the worker never idles
+
+    async def worker(app: FastAPI) -> None:
+        await run_worker(f"busy-{slot}", one_transaction, wakeup=Wakeup(), stop_event=stop_event(app))
+
+    return worker
 
 
 async def _round(path: Path, pause: float) -> list[int]:
@@ -35,10 +46,11 @@ async def _round(path: Path, pause: float) -> list[int]:
     async with db.transaction() as session:
         await session.execute(text("CREATE TABLE IF NOT EXISTS ticks (worker INTEGER)"))
     committed = [0] * WORKERS
-    workers = [asyncio.create_task(_busy(db, committed, n)) for n in range(WORKERS)]
+    app = FastAPI()
+    workers = start_workers(app, [_busy(db, committed, n) for n in range(WORKERS)])
     await asyncio.sleep(pause)
-    await asyncio.gather(*(db.stop_task(task, grace=5.0) for task in workers))
-    assert all(task.cancelled() for task in workers)
+    await stop_workers(app, workers, db=db, grace=5.0)
+    assert all(task.done() and not task.cancelled() for task in workers)  # each returned by itself
     await db.dispose()
     return committed
 

@@ -1,0 +1,266 @@
+"""The worker runtime: background loops that wake on work, back off when idle, stop cooperatively.
+
+Every background loop of a service (outbox relay, event consumers, webhook delivery, publishers,
+sagas, pruners) is a *unit of work* run by ``run_worker``::
+
+    async def relay_once() -> int:          # does what is due, returns how many it did
+        ...
+
+    wakeup = Wakeup()                        # notify() it after a commit that made work
+    await run_worker(
+        "outbox_relay", relay_once, wakeup=wakeup, stop_event=stop_event(app), idle_backoff=(0.5, 30.0)
+    )
+
+The loop:
+
+- runs ``unit()`` and, while it reports work (``> 0``), runs it again at once (batch what is due);
+- when a pass finds nothing, waits on ``wakeup`` for ``idle_backoff[0]`` seconds, doubling the
+  wait after every idle pass up to ``idle_backoff[1]``; a wake-up (``Wakeup.notify()`` in this
+  process, or the wake-up's cross-process probe seeing a change) runs the unit at once and resets
+  the wait. Time-based work (a retry that falls due, a lease that runs out) is found by the next
+  pass at the latest after ``idle_backoff[1]``; a schedule is ``idle_backoff=(every, every)``;
+- a unit that raises is logged (``worker_failed``) and retried after a capped exponential pause
+  (from ``idle_backoff[0]``, at most ``idle_backoff[1]``); the pause is not cut short by wake-ups;
+- stops when ``stop_event`` is set, *between* two units: a unit is never cancelled, so no
+  cancellation lands inside a database transaction (cancelling an aiosqlite query could hang the
+  event loop's close: omnilib/aiosqlite#369). Units should therefore be short (a batch, one
+  transaction or a few): stopping waits for the current one.
+
+Wake-ups (``Wakeup``), one per worker or shared by several (every waiter wakes):
+
+- ``notify()``: in-process, from the event loop's thread, e.g. in an ``after_commit`` hook; a
+  notification that arrives while the unit runs is not lost (the loop runs the unit again);
+- ``probe``: an optional ``ChangeProbe`` for work that other processes make. ``DataVersionProbe``
+  watches a SQLite file with ``PRAGMA data_version`` on a dedicated connection (about 3 µs a look,
+  every ``interval`` seconds while idle, no lock taken). On Redis the unit itself blocks in
+  ``XREADGROUP BLOCK`` (keep the block short, a second or two: stopping waits for it).
+
+The app factory (``service_kit.app``) starts the app's workers with ``start_workers`` and stops
+them with ``stop_workers``: it sets the app's ``stop_event(app)``, waits up to the grace period for
+the workers that run on ``run_worker`` to return, and cancels what is left. A worker written as a
+plain loop (not on ``run_worker``) is stopped by ``Database.stop_task`` (cancelled between two
+transactions) until it moves onto the runtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import structlog
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from service_kit.db import Database
+
+log = structlog.get_logger("service_kit.workers")
+
+Unit = Callable[[], Awaitable[int]]
+AppWorker = Callable[["FastAPI"], Coroutine[Any, Any, None]]
+
+# Tasks running ``run_worker``: they watch their stop event, so stopping them needs no cancel.
+_cooperative: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+class ChangeProbe(Protocol):
+    """A cheap look for changes made by other processes, polled every ``interval`` while idle."""
+
+    interval: float
+
+    def mark(self) -> int:
+        """Where things stand now (compared by ``changed``)."""
+        ...
+
+    def changed(self, since: int) -> bool:
+        """True when something changed after ``mark()`` returned ``since``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class DataVersionProbe:
+    """Commits to a SQLite file by any other connection, seen through ``PRAGMA data_version``.
+
+    A dedicated autocommit connection, used on the event loop's thread: the pragma reads the
+    WAL index and takes no lock (about 3 µs), so a thread hop would cost more than the look. A
+    look that fails (file busy in recovery, missing) counts as a change: the unit runs and finds
+    out.
+    """
+
+    def __init__(self, path: str | Path, *, interval: float = 0.05) -> None:
+        self.path = Path(path)
+        self.interval = interval
+        self._conn: sqlite3.Connection | None = None
+
+    def _version(self) -> int:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.path, timeout=0.05, isolation_level=None, check_same_thread=False)
+        row = self._conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    def mark(self) -> int:
+        try:
+            return self._version()
+        except sqlite3.Error:
+            return -1
+
+    def changed(self, since: int) -> bool:
+        return self.mark() != since or since == -1
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+@dataclass(frozen=True)
+class Mark:
+    notified: int
+    probed: int
+
+
+class Wakeup:
+    """What an idle worker waits on: ``notify()`` from this process, and an optional probe."""
+
+    def __init__(self, *, probe: ChangeProbe | None = None) -> None:
+        self.probe = probe
+        self._notified = 0
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def notify(self) -> None:
+        """Wake every worker waiting on this (call it on the event loop's thread)."""
+        self._notified += 1
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def mark(self) -> Mark:
+        """Where things stand; take it *before* looking for work, then ``wait(since=...)``."""
+        return Mark(self._notified, self.probe.mark() if self.probe is not None else 0)
+
+    def _changed(self, since: Mark) -> bool:
+        if self._notified != since.notified:
+            return True
+        return self.probe is not None and self.probe.changed(since.probed)
+
+    async def wait(self, *, since: Mark, seconds: float) -> bool:
+        """Wait until something changed after ``since`` (True) or ``seconds`` pass (False)."""
+        if self._changed(since):
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.add(waiter)
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                step = remaining if self.probe is None else min(remaining, self.probe.interval)
+                await asyncio.wait({waiter}, timeout=step)
+                if waiter.done() or self._changed(since):
+                    return True
+        finally:
+            self._waiters.discard(waiter)
+
+    def close(self) -> None:
+        if self.probe is not None:
+            self.probe.close()
+
+
+async def run_worker(
+    name: str,
+    unit: Unit,
+    *,
+    wakeup: Wakeup,
+    stop_event: asyncio.Event,
+    idle_backoff: tuple[float, float] = (0.5, 30.0),
+) -> None:
+    """Run ``unit`` until ``stop_event`` is set (see the module's docstring)."""
+    low, high = idle_backoff
+    if not 0 < low <= high:
+        raise ValueError(f"idle_backoff must be 0 < min <= max, not {idle_backoff!r}")
+    task = asyncio.current_task()
+    if task is not None:
+        _cooperative.add(task)
+    stopped = asyncio.ensure_future(stop_event.wait())
+    stopped.add_done_callback(lambda _: wakeup.notify())
+    idle, failures = low, 0
+    try:
+        while not stop_event.is_set():
+            since = wakeup.mark()
+            try:
+                done = await unit()
+            except Exception as exc:
+                failures += 1
+                pause = min(high, low * 2**failures)
+                log.warning("worker_failed", worker=name, error=repr(exc), retry_in=round(pause, 3))
+                await asyncio.wait({stopped}, timeout=pause)
+                continue
+            failures = 0
+            if done:
+                idle = low
+                await asyncio.sleep(0)  # a unit that found work may not have awaited anything
+                continue
+            if await wakeup.wait(since=since, seconds=idle):
+                idle = low
+            else:
+                idle = min(high, idle * 2)
+    finally:
+        stopped.cancel()
+
+
+def stop_event(app: FastAPI) -> asyncio.Event:
+    """The event that tells ``app``'s workers to stop (set by ``stop_workers``)."""
+    event: asyncio.Event | None = getattr(app.state, "workers_stop", None)
+    if event is None:
+        event = app.state.workers_stop = asyncio.Event()
+    return event
+
+
+def start_workers(app: FastAPI, workers: Sequence[AppWorker]) -> list[asyncio.Task[None]]:
+    stop_event(app).clear()
+    return [asyncio.create_task(w(app), name=getattr(w, "__name__", "worker")) for w in workers]
+
+
+async def stop_workers(app: FastAPI, tasks: Sequence[asyncio.Task[None]], *, db: Database, grace: float) -> None:
+    """Stop ``tasks`` together: runtime workers finish their unit (cancelled only after ``grace``
+    seconds), plain loops are cancelled between two transactions (``Database.stop_task``)."""
+    stop_event(app).set()
+    await asyncio.sleep(0)  # let every task that has not started yet reach run_worker
+    cooperative = [t for t in tasks if t in _cooperative or t.done()]
+    plain = [t for t in tasks if t not in cooperative]
+    await asyncio.gather(_finish(cooperative, grace=grace), *(db.stop_task(t, grace=grace) for t in plain))
+
+
+async def _finish(tasks: Sequence[asyncio.Task[None]], *, grace: float) -> None:
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=grace)
+    for task in late:
+        log.warning("worker_cancelled_after_grace", worker=task.get_name(), grace_seconds=grace)
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task, result in zip(tasks, results, strict=True):
+        if isinstance(result, Exception):
+            log.warning("worker_ended_with_error", worker=task.get_name(), error=repr(result))
+
+
+__all__ = [
+    "AppWorker",
+    "ChangeProbe",
+    "DataVersionProbe",
+    "Mark",
+    "Unit",
+    "Wakeup",
+    "run_worker",
+    "start_workers",
+    "stop_event",
+    "stop_workers",
+]
