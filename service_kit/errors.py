@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "errors"})
 
 
 class InterchangeError(Exception):
@@ -59,7 +60,8 @@ class InterchangeError(Exception):
             body["instance"] = instance
         if self.errors:
             body["errors"] = self.errors
-        body.update(self.extensions)
+        # Extensions add members; they never replace RFC 9457's own (``status`` is the HTTP status).
+        body.update((k, v) for k, v in self.extensions.items() if k not in _MEMBERS)
         return body
 
 

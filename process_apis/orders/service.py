@@ -186,10 +186,10 @@ async def request_cancellation(
     if status in _TOO_LATE_TO_CANCEL:
         raise Conflict(
             f"Order {order_id} is already {status.value}: too late to cancel it; ask for a return instead.",
-            status=status.value,
+            order_status=status.value,
         )
     if status is OrderStatus.rejected:
-        raise Conflict(f"Order {order_id} was rejected; there is nothing to cancel.", status=status.value)
+        raise Conflict(f"Order {order_id} was rejected; there is nothing to cancel.", order_status=status.value)
     pending = status is not OrderStatus.cancelled
     if pending and row.cancel_requested_at is None:
         # A conditional update that also bumps the row's version: a worker writing this order at
