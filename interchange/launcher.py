@@ -29,6 +29,7 @@ from rich.table import Table
 
 from interchange.bootstrap import DEMO_PARTNER, bootstrap
 from interchange.services import ServiceInfo, available_services
+from service_kit.files import tighten_tree
 
 GRACE_SECONDS = 10
 STOP_DEADLINE = 20
@@ -94,8 +95,11 @@ class Suite:
         return env
 
     def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "logs").mkdir(exist_ok=True)
+        # Owner-only: every file the launcher and the services (who inherit the umask) create
+        # under the data dir, and whatever an older version left readable there (service_kit.files).
+        os.umask(0o077)
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        tighten_tree(self.data_dir)
         gateway_db = f"sqlite+aiosqlite:///{self.data_dir / 'gateway.db'}"
         self.secrets = asyncio.run(
             bootstrap(self.data_dir, os.environ.get("INTERCHANGE_GATEWAY_DATABASE_URL", gateway_db))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The default port of every service, as in the architecture page.
@@ -55,6 +55,11 @@ class ServiceSettings(BaseSettings):
     jwks_url: str = ""
     client_id: str = ""
     client_secret: str = ""
+
+    # Secrets at rest (service_kit.secrets): Fernet keys, comma-separated, newest first; when
+    # empty, the key file (default ``<data_dir>/secrets.key``, created owner-only on first use).
+    secrets_keys: SecretStr = SecretStr("")
+    secrets_key_file: Path | None = None
 
     # The tier below, by service name.
     erp_url: str = Field(default_factory=lambda: default_url("erp"))

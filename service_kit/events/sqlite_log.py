@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 from contracts.events import CloudEvent
 from service_kit.events.port import DeadLetter, Delivery, EventBusError, Start, UnknownDeadLetter
 from service_kit.events.sqlite_schema import SCHEMA, dead_letter_rows, write
+from service_kit.files import private_sqlite_file
 
 T = TypeVar("T")
 
@@ -79,7 +80,7 @@ class SqliteEventLog:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(self.path)  # 0600, so its -wal and -shm are too
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA journal_mode=WAL")
