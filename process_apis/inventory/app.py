@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from process_apis.inventory import schema
 from process_apis.inventory.handlers import GROUP, handlers
 from process_apis.inventory.metrics import InventoryMetrics
 from process_apis.inventory.models import Base
@@ -36,6 +37,10 @@ def create_app(
         workers = [consumer, publish_availability, outbox_relay(idle_seconds=0.05), reconcile_on_schedule]
         if settings.seed_on_start:
             workers.append(seed_projection)
+
+    async def prepare(app: FastAPI) -> None:
+        await schema.upgrade(app.state.db)
+
     app = create_service_app(
         settings,
         title="Interchange inventory process API",
@@ -46,6 +51,7 @@ def create_app(
         metadata=[Base.metadata],
         transport=transport,
         verifier=verifier,
+        on_startup=[prepare],
         workers=workers,
     )
     app.state.inventory_metrics = InventoryMetrics.register(app.state.registry)

@@ -48,6 +48,10 @@ class ChannelAvailability(Base):
     told: Mapped[int | None] = mapped_column(Integer, nullable=True)
     told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     told_seq: Mapped[int] = mapped_column(Integer, default=0)  # entityversion of the last publication
+    #: Bumped by every change of ``desired`` or ``due_at`` from the projection: the publisher marks a
+    #: row told only if it is still the version it read (compare-and-set), so a change that lands
+    #: while a publication is being recorded stays due and goes out next.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Publication(Base):

@@ -116,6 +116,9 @@ async def refresh_channels(
             state.as_of = as_of or state.as_of
         if (changed or (force and state.told != value)) and state.due_at is None:
             state.due_at = now if force else due
+            changed = True
+        if changed:
+            state.version += 1  # the publisher's compare-and-set sees this change (publisher.py)
     return values
 
 

@@ -2,10 +2,12 @@
 throttled per channel, through this service's outbox.
 
 Coalescing happens in the projection (a change marks the row due ``coalesce_window`` later; later
-changes only replace the value). A pass here takes the due rows, oldest first, and for each one
-the channel's throttle admits, records the publication (event in the outbox, the row's ``told``,
-a ``Publication`` history row) in one transaction for the whole batch. A row the throttle holds
-back stays due, so it goes out with whatever value is latest when the channel has room again.
+changes only replace the value and bump the row's ``version``). A pass here reads the due rows,
+oldest first, and for each one the channel's throttle admits, records the publication (event in
+the outbox, the row's ``told``, a ``Publication`` history row) in one transaction for the whole
+batch, as a compare-and-set on the version read: a row the consumer changed in between is left
+due and goes out with its newer value. A row the throttle holds back stays due too, so it goes
+out with whatever value is latest when the channel has room again.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import AvailabilityChangedV1
 from process_apis.inventory import repository
 from process_apis.inventory.metrics import InventoryMetrics
-from process_apis.inventory.models import ChannelAvailability, Publication
+from process_apis.inventory.models import Publication
 from process_apis.inventory.settings import ChannelRule
 from service_kit.db import Database
-from service_kit.events import add_event, new_event
+from service_kit.events import new_event
+from service_kit.events.outbox import stage_event
 
 SOURCE = "urn:interchange:process:inventory"
 
@@ -51,41 +54,41 @@ class ChannelThrottle:
         return True
 
 
-async def _publish(
-    *, session: AsyncSession, state: ChannelAvailability, now: datetime, metrics: InventoryMetrics | None
-) -> None:
+async def _record(
+    *, session: AsyncSession, due: repository.DueRow, now: datetime
+) -> tuple[str, str, int, datetime | None] | None:
+    """Record one publication if the row is still what was read: the row marked told
+    (compare-and-set on its version), the event in the outbox and a history row, all in the
+    caller's transaction. None when the row changed meanwhile (it stays due)."""
+    seq = await repository.mark_told(
+        session=session, channel=due.channel, sku=due.sku, version=due.version, told=due.desired, now=now
+    )
+    if seq is None:
+        return None
+    as_of = None if due.as_of is None else _aware(due.as_of)
     data = AvailabilityChangedV1(
-        sku=state.sku,
-        channel=state.channel,
-        available=str(state.desired),
-        previous=None if state.told is None else str(state.told),
-        as_of=state.as_of,
+        sku=due.sku,
+        channel=due.channel,
+        available=str(due.desired),
+        previous=None if due.told is None else str(due.told),
+        as_of=as_of,
     )
-    state.told_seq += 1
     event = new_event(
-        data=data,
-        source=SOURCE,
-        subject=f"availability/{state.channel}/{state.sku}",
-        entity_version=state.told_seq,
-        time=now,
+        data=data, source=SOURCE, subject=f"availability/{due.channel}/{due.sku}", entity_version=seq, time=now
     )
-    await add_event(session=session, event=event)
+    stage_event(session=session, event=event)
     repository.add(
         session=session,
         row=Publication(
-            channel=state.channel,
-            sku=state.sku,
-            available=state.desired,
-            previous=state.told,
+            channel=due.channel,
+            sku=due.sku,
+            available=due.desired,
+            previous=due.told,
             event_id=event.id,
             published_at=now,
         ),
     )
-    state.told, state.told_at = state.desired, now
-    if metrics is not None:
-        metrics.published.labels(state.channel).inc()
-        if state.as_of is not None:
-            metrics.sync_lag.labels(state.channel).observe(max(0.0, (now - _aware(state.as_of)).total_seconds()))
+    return due.channel, due.sku, due.desired, as_of
 
 
 def _aware(moment: datetime) -> datetime:
@@ -100,20 +103,34 @@ async def publish_due(
     now: datetime | None = None,
     limit: int = 500,
 ) -> int:
-    """One pass; returns how many events were published."""
+    """One pass; returns how many events were published.
+
+    The due rows are read first (no write lock), then recorded in one transaction, each only if
+    its version is unchanged: a consumer that changes a row in between (a newer figure) is never
+    overwritten by the older one; the row stays due and the next pass publishes the newer figure.
+    """
     now = now or datetime.now(UTC)
-    published = 0
     async with db.transaction() as session:
-        for state in await repository.due_states(session=session, now=now, limit=limit):
-            if state.desired == state.told:  # changed and changed back within the window
-                state.due_at = None
-                continue
-            if not throttle.admit(state.channel, now=now.timestamp()):
-                continue
-            await _publish(session=session, state=state, now=now, metrics=metrics)
-            state.due_at = None
-            published += 1
-    return published
+        due = await repository.due_states(session=session, now=now, limit=limit)
+    settled = [row for row in due if row.desired == row.told]  # changed and changed back within the window
+    admitted = [row for row in due if row.desired != row.told and throttle.admit(row.channel, now=now.timestamp())]
+    if not settled and not admitted:
+        return 0
+    published = []
+    async with db.transaction() as session:
+        for row in settled:
+            await repository.clear_due(session=session, channel=row.channel, sku=row.sku, version=row.version)
+        for row in admitted:
+            recorded = await _record(session=session, due=row, now=now)
+            if recorded is not None:
+                published.append(recorded)
+        await session.flush()
+    if metrics is not None:  # after the commit: only what really went out
+        for channel, _sku, _value, as_of in published:
+            metrics.published.labels(channel).inc()
+            if as_of is not None:
+                metrics.sync_lag.labels(channel).observe(max(0.0, (now - as_of).total_seconds()))
+    return len(published)
 
 
 __all__ = ["SOURCE", "ChannelThrottle", "publish_due"]
