@@ -17,7 +17,8 @@ from http.cookiejar import DefaultCookiePolicy
 import httpx
 import structlog
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway.audit import AuditLog, AuditRetention
 from gateway.clients import DisabledClients
@@ -27,7 +28,7 @@ from gateway.models import Base
 from gateway.oauth import JWKS_PATH, build_authorization_server
 from gateway.policy import check_request_body, refuse_after_sunset, require_scopes
 from gateway.proxy import GatewayProxy, authenticate, is_proxied
-from gateway.ratelimit import RateLimiter, rate_limit
+from gateway.ratelimit import RateLimiter, RedisCounters, rate_limit, redis_storage
 from gateway.routes import router
 from gateway.routing import RoutingTable, default_contracts_dir, load_routing_table
 from gateway.settings import GatewaySettings
@@ -36,6 +37,7 @@ from gateway.versions import deprecation_dates, version_headers
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.db import Database
+from service_kit.secrets import SecretBox
 
 log = structlog.get_logger("gateway.app")
 
@@ -43,11 +45,23 @@ log = structlog.get_logger("gateway.app")
 class GatewayApp(FastAPI):
     """The gateway's app: ``/<api>/<version>/...`` calls go straight to the proxy, ahead of
     FastAPI's own per-request work (telemetry checks, body limits, middleware, routing); the rest
-    (OAuth, JWKS, health, metrics, docs) is FastAPI as usual."""
+    (OAuth, JWKS, health, metrics, docs) is FastAPI as usual.
+
+    With ``trusted_proxies`` every request first goes through uvicorn's ``ProxyHeadersMiddleware``
+    (``forwarded``): from those addresses only, X-Forwarded-For and X-Forwarded-Proto become the
+    request's client address and scheme. Done here and not by the server's own option, so that it
+    is the gateway's setting whatever server runs it, off by default."""
 
     proxy: GatewayProxy | None = None
+    forwarded: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.forwarded is not None:
+            await self.forwarded(scope, receive, send)
+        else:
+            await self.dispatch(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.proxy is not None and is_proxied(scope):
             await self.proxy(scope, receive, send)
             return
@@ -70,14 +84,23 @@ def create_app(
 
     async def start(app: FastAPI) -> None:
         db: Database = app.state.db
+        # One storage (one Redis pool) for the rate limits and the token endpoint's failure limits.
+        counters = redis_storage(
+            settings.rate_limit_storage,
+            timeout=settings.rate_limit_storage_timeout,
+            connections=settings.rate_limit_storage_connections,
+        )
+        app.state.limit_counters = counters
         if not settings.external_issuer:
             schedule = KeySchedule.for_settings(
                 publish_delay=settings.signing_key_publish_delay, token_lifetime=settings.token_lifetime
             )
-            keys = await KeyStore.open(db, schedule)
+            keys = await KeyStore.open(db, schedule, box=SecretBox.from_settings(settings))
             app.state.keys = keys
             app.state.oauth_server = build_authorization_server(settings, keys)
-            app.state.token_limiter = TokenFailureLimiter.from_settings(settings, registry=app.state.registry)
+            app.state.token_limiter = TokenFailureLimiter.from_settings(
+                settings, shared=counters, registry=app.state.registry
+            )
             app.state.verifier = verifier or TokenVerifier(
                 issuer=settings.issuer, audience=settings.audience, keys=keys.ring.public
             )
@@ -89,7 +112,9 @@ def create_app(
         contracts_dir = settings.contracts_dir or default_contracts_dir()
         routes = await _with_versions(db, load_routing_table(contracts_dir, settings))
         app.state.routing_table = routes
-        limiter = RateLimiter.from_settings(settings, contracts_dir=contracts_dir, registry=app.state.registry)
+        limiter = RateLimiter.from_settings(
+            settings, contracts_dir=contracts_dir, shared=counters, registry=app.state.registry
+        )
         app.state.rate_limiter = limiter
         client: httpx.AsyncClient = app.state.http
         # The kit's client is shared by every caller: it must never keep one partner's cookies.
@@ -155,12 +180,9 @@ def create_app(
             await audit.flush()
 
     async def stop(app: FastAPI) -> None:
-        limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
-        if limiter is not None:
-            await limiter.aclose()
-        token_limiter: TokenFailureLimiter | None = getattr(app.state, "token_limiter", None)
-        if token_limiter is not None:
-            await token_limiter.aclose()
+        counters: RedisCounters | None = getattr(app.state, "limit_counters", None)
+        if counters is not None:
+            await counters.aclose()
         forwarder: Forwarder | None = getattr(app.state, "forwarder", None)
         if forwarder is not None:
             await forwarder.aclose()
@@ -180,6 +202,8 @@ def create_app(
     )
     assert isinstance(app, GatewayApp)
     app.proxy = proxy
+    if settings.trusted_proxies:
+        app.forwarded = ProxyHeadersMiddleware(app.dispatch, trusted_hosts=settings.trusted_proxies)
     # No 307 to "<path>/": a gateway answers a path it does not serve with a 404 problem, not a
     # redirect.
     app.router.redirect_slashes = False

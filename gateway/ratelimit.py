@@ -64,7 +64,7 @@ import math
 import re
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -100,10 +100,60 @@ class RateLimitConfigError(ValueError):
 
 
 class SharedCounters(Protocol):
-    """What the limiter needs of a shared storage: ``limits.aio``'s ``incr`` (atomic, sets the
-    expiry when it creates the key, returns the new count)."""
+    """What the limiters need of a shared storage: ``limits.aio``'s ``incr`` (atomic, sets the
+    expiry when it creates the key, returns the new count); the token limiter also ``get``s."""
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int: ...
+
+
+class SharedOrLocal:
+    """The one policy for a shared storage that may be unreachable, used by the rate limiter and
+    the token endpoint's failure limiter (tokenlimit.py): ``call`` returns the storage's answer,
+    or ``None`` when the caller must count on its own counters instead (memory://, or Redis
+    unreachable or slower than its timeout). After a failure one request probes the storage
+    again every ``retry_interval`` seconds, the others stay local meanwhile; ``on_change(up,
+    error)`` is told once when the storage goes away and once when it answers again.
+
+    Hand-written: ``limits`` has no fallback between storages of its own (its
+    ``wrap_exceptions`` only turns the errors into ``StorageError``)."""
+
+    def __init__(
+        self,
+        shared: Any | None,
+        *,
+        retry_interval: float,
+        on_change: Callable[[bool, BaseException | None], None],
+    ) -> None:
+        self.shared = shared
+        self.retry_interval = retry_interval
+        self._on_change = on_change
+        self._retry_at = 0.0
+        self.down = False
+
+    def available(self, now: float) -> bool:
+        """Whether to ask the shared storage now (it exists, and is not waiting for a retry)."""
+        return self.shared is not None and now >= self._retry_at
+
+    async def call(self, now: float, operation: Callable[..., Awaitable[Any]], *args: Any) -> int | None:
+        """``await operation(*args)`` as an int, or ``None``: count locally."""
+        if not self.available(now):
+            return None
+        if self.down:
+            # One request probes; the others stay on the local counters until it is answered.
+            self._retry_at = now + self.retry_interval
+        try:
+            value = await operation(*args)
+        except _STORAGE_ERRORS as exc:
+            self._retry_at = now + self.retry_interval
+            if not self.down:
+                self.down = True
+                self._on_change(False, exc)
+            return None
+        if self.down:
+            self.down = False
+            self._retry_at = 0.0
+            self._on_change(True, None)
+        return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,11 +275,8 @@ class RateLimiter:
         self._local_policies = _policy_table(limits, divisor=replicas) if shared is not None else self._policies
         self._default_tier = default_tier
         self._classes = dict(rate_classes or {})
-        self._shared = shared
+        self._shared = SharedOrLocal(shared, retry_interval=retry_interval, on_change=self._storage_changed)
         self._local = LocalCounters()
-        self._retry_interval = retry_interval
-        self._retry_at = 0.0
-        self._storage_down = False
         self.metrics = RateLimitMetrics.on(registry or CollectorRegistry())
         self.metrics.storage_up.set(1)
         #: Wall-clock seconds; replicas sharing Redis must agree on it (NTP) to share windows.
@@ -237,13 +284,14 @@ class RateLimiter:
 
     @classmethod
     def from_settings(
-        cls, settings: GatewaySettings, *, contracts_dir: Path, registry: CollectorRegistry | None = None
+        cls,
+        settings: GatewaySettings,
+        *,
+        contracts_dir: Path,
+        shared: SharedCounters | None,
+        registry: CollectorRegistry | None = None,
     ) -> RateLimiter:
-        shared = redis_storage(
-            settings.rate_limit_storage,
-            timeout=settings.rate_limit_storage_timeout,
-            connections=settings.rate_limit_storage_connections,
-        )
+        """``shared``: ``redis_storage(...)`` of the settings, one per gateway (the token limiter uses it too)."""
         limiter = cls(
             limits=settings.rate_limits,
             default_tier=settings.rate_limit_default_tier,
@@ -263,11 +311,6 @@ class RateLimiter:
         )
         return limiter
 
-    async def aclose(self) -> None:
-        close = getattr(self._shared, "aclose", None)
-        if close is not None:
-            await close()
-
     def tier_of(self, claimed: Any) -> str:
         """The table's tier for a token's ``tier`` claim: the default one for a tier the table
         lacks, no tier or anything but a string (an external issuer's token may carry anything)."""
@@ -279,42 +322,28 @@ class RateLimiter:
         bucket = f"{client_id}/{policy.name}"
         now = self.clock()
         index, reset = window_of(bucket, policy.window, now)
-        if self._shared is not None:
-            if now >= self._retry_at:
-                count = await self._shared_incr(f"{bucket}/{index}", reset + 1)
-                if count is not None:
-                    return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
+        shared = self._shared
+        if shared.shared is not None:
+            count = await shared.call(now, shared.shared.incr, f"{bucket}/{index}", reset + 1)
+            if count is not None:
+                return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
             # Redis is unreachable: this replica's share of the limit, on its own counters.
             policy = _pick(self._local_policies[tier], self._classes, operation)
             self.metrics.local.inc()
         count = self._local.incr(bucket, index)
         return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
 
-    async def _shared_incr(self, key: str, expiry: int) -> int | None:
-        assert self._shared is not None
-        if self._storage_down:
-            # One request probes; the others stay on the local counters until it is answered.
-            self._retry_at = self.clock() + self._retry_interval
-        try:
-            count = await self._shared.incr(key, expiry)
-        except _STORAGE_ERRORS as exc:
-            self._retry_at = self.clock() + self._retry_interval
-            if not self._storage_down:
-                self._storage_down = True
-                self.metrics.storage_up.set(0)
-                log.warning(
-                    "rate_limit_storage_unavailable",
-                    policy="each replica admits its share of every limit on its own counters",
-                    retry_in_seconds=self._retry_interval,
-                    error=repr(exc),
-                )
-            return None
-        if self._storage_down:
-            self._storage_down = False
-            self._retry_at = 0.0
-            self.metrics.storage_up.set(1)
+    def _storage_changed(self, up: bool, error: BaseException | None) -> None:
+        self.metrics.storage_up.set(1 if up else 0)
+        if up:
             log.info("rate_limit_storage_recovered")
-        return int(count)
+        else:
+            log.warning(
+                "rate_limit_storage_unavailable",
+                policy="each replica admits its share of every limit on its own counters",
+                retry_in_seconds=self._shared.retry_interval,
+                error=repr(error),
+            )
 
 
 def window_of(bucket: str, window: int, now: float) -> tuple[int, int]:
@@ -386,6 +415,9 @@ class RedisCounters:
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         return int(await self.storage.incr(key, expiry, amount))
+
+    async def get(self, key: str) -> int:
+        return int(await self.storage.get(key))
 
     async def aclose(self) -> None:
         await self.pool.aclose()
@@ -459,6 +491,7 @@ __all__ = [
     "RateLimiter",
     "RedisCounters",
     "SharedCounters",
+    "SharedOrLocal",
     "contract_rate_classes",
     "rate_limit",
     "redis_storage",

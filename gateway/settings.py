@@ -88,10 +88,27 @@ class GatewaySettings(ServiceSettings):
     rate_limit_storage_connections: int = Field(default=64, ge=1)
 
     # Failed client authentications at the token endpoint (tokenlimit.py), in the ``limits``
-    # notation; counted on ``rate_limit_storage`` like the rate limits. Past either limit the token
+    # notation; counted on ``rate_limit_storage`` like the rate limits. Past a limit the token
     # endpoint answers 429 without checking the secret until the window ends.
-    #: Failed authentications per claimed client id (known or not).
-    auth_failure_limit_per_client: str = "10/minute"
-    #: Failed authentications per remote address (the ASGI client address: behind a proxy, run
-    #: uvicorn with ``--proxy-headers`` and ``--forwarded-allow-ips`` so it is the caller's).
+    #: Failed authentications per claimed client id (known or not) from one remote address.
+    auth_failure_limit_per_client_address: str = "10/minute"
+    #: Failed authentications per remote address, whatever the client ids.
     auth_failure_limit_per_address: str = "30/minute"
+    #: Failed authentications per claimed client id from every address together; past it the id
+    #: is refused only from addresses that have failed for it (its own servers keep their tokens).
+    auth_failure_limit_per_client: str = "100/minute"
+    #: The largest token request the gateway reads (a form of a few hundred bytes): 413 beyond it,
+    #: at once when Content-Length says so, else as soon as the count passes it.
+    token_max_body_bytes: int = Field(default=8192, ge=256)
+
+    # The remote address (tokenlimit.py, X-Forwarded-For to the services, the audit log).
+    #: Addresses or networks (``10.0.0.0/8``) of the reverse proxies in front of the gateway, whose
+    #: X-Forwarded-For and X-Forwarded-Proto are believed; none by default: the address is the TCP
+    #: peer's and those headers are ignored. ``INTERCHANGE_GATEWAY_TRUSTED_PROXIES='["10.0.0.5"]'``.
+    #: Start the gateway's server with its own proxy-header handling off (``uvicorn
+    #: --no-proxy-headers``, as ``interchange up`` does): the gateway does it by this list.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    # A service that cannot be reached (forward.py).
+    #: Seconds in the ``Retry-After`` of the 503 a partner gets while a service is unreachable.
+    upstream_retry_after: int = Field(default=5, ge=1)

@@ -1,87 +1,80 @@
-"""Brute-force protection for the token endpoint: failed client authentications are limited.
+"""Brute-force protection for the token endpoint: failed client authentications are limited,
+without letting a third party lock a partner out.
 
 What counts
     A token request that fails client authentication (authlib's ``invalid_client``, 401: an
     unknown client id, a wrong secret, a disabled client, or no credentials at all) counts once
-    against the client id it claims (HTTP Basic, else ``client_id`` in the form) and once against
-    the remote address (the ASGI ``client`` host). Successful authentications and other errors
-    (``invalid_scope``, ``unsupported_grant_type``) do not count.
+    against the client id it claims (HTTP Basic, else ``client_id`` in the form) *from* the
+    remote address (the pair), once against the address, and once against the client id. The
+    address is the ASGI ``client`` host: the TCP peer, or what a trusted proxy said
+    (``trusted_proxies``, app.py), never an X-Forwarded-For from anyone else. Successful
+    authentications and other errors (``invalid_scope``, ``unsupported_grant_type``,
+    ``invalid_request``) do not count.
 
-What happens past a limit
-    Once a client id has failed ``auth_failure_limit_per_client`` times in a window (default
-    ``10/minute``), or an address ``auth_failure_limit_per_address`` times (``30/minute``), every
-    token request for that id, or from that address, is answered 429 problem+json
-    (``urn:interchange:problem:rate-limited``) with ``Retry-After`` until the window ends. The
-    secret is not checked and the registry not read. Unknown client ids are counted and locked
-    like registered ones, so a lockout does not tell which ids exist. Each lockout is logged once
-    (``token_endpoint_locked``) and counted in ``interchange_gateway_token_lockouts_total{by}``.
-    Requests already checking when a limit is reached may each add one failure: the limit can be
+What happens past a limit (429 problem+json ``urn:interchange:problem:rate-limited``, with
+``Retry-After`` until the window ends; the secret is not checked, the registry not read)
+    ``auth_failure_limit_per_client_address`` (default ``10/minute``): that client id from that
+        address is refused. Guessing one id's secret from one address stops here.
+    ``auth_failure_limit_per_address`` (``30/minute``): every client id from that address is
+        refused. Spraying made-up ids from one address stops here.
+    ``auth_failure_limit_per_client`` (``100/minute``, higher): the client id is refused, but only
+        from addresses that have failed for it themselves in their pair's current window. Guessing
+        one id's secret from many addresses stops here, while the partner's own servers, which do
+        not fail, keep getting tokens: whoever knows a client id cannot deny the partner its
+        tokens, whatever it sends from elsewhere. (A partner whose own address also fails is
+        refused like the others until the window ends.)
+    Unknown client ids are counted and refused like registered ones, so a refusal does not tell
+    which ids exist. Each lockout is logged once (``token_endpoint_locked``) and counted in
+    ``interchange_gateway_token_lockouts_total{by="client_address"|"address"|"client_id"}``.
+    Requests already checking when a limit is reached may each add one failure: a limit can be
     passed by the number of concurrent attempts, never more.
 
-    The price of a per-client limit: whoever knows a client id can keep it from getting *new*
-    tokens, one window at a time. Tokens already issued keep working (a client that caches its
-    token for its lifetime does not notice), and the lockout is logged and counted.
-
 Counting: the rate limiter's fixed windows and storage (ratelimit.py)
-    The same ``rate_limit_storage`` (memory, or Redis shared by every replica), the same windows
-    aligned to the clock (``window_of``), the same per-process counters (``LocalCounters``) and the
-    same fallback while Redis is unreachable: each replica counts on its own, admitting its share
-    (the limit divided by ``rate_limit_replicas``), and one request tries Redis again every
-    ``rate_limit_retry_interval`` seconds. Two differences, both because the keys here come from
-    unauthenticated callers: a limit's windows share one offset (not one per bucket), so the local
-    counters of a window that has ended are dropped whole and a spray of made-up client ids cannot
-    grow memory beyond one window's worth; and the state is *read* before the secret is checked
-    (``get``), then counted only on failure.
+    The same ``rate_limit_storage`` (memory, or the one Redis pool shared with the rate limiter),
+    the same windows aligned to the clock (``window_of``), the same per-process counters and the
+    same fallback while Redis is unreachable (``SharedOrLocal``): each replica counts on its own,
+    admitting its share (the limit divided by ``rate_limit_replicas``). Two differences, both
+    because the keys here come from unauthenticated callers: a limit's windows share one offset
+    (not one per bucket), so the local counters of a window that has ended are dropped whole and a
+    spray of made-up client ids cannot grow memory beyond one window's worth; and the state is
+    *read* before the secret is checked (``get``), then counted only on failure.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from weakref import WeakKeyDictionary
 
 import structlog
 from limits import parse_many
-from limits.errors import StorageError
 from prometheus_client import CollectorRegistry, Counter
 
-from gateway.ratelimit import LocalCounters, RateLimitConfigError, RedisCounters, redis_storage, window_of
+from gateway.ratelimit import LocalCounters, RateLimitConfigError, SharedOrLocal, window_of
 from gateway.settings import GatewaySettings
 from service_kit.errors import TooManyRequests
 
-CLIENT_ID, ADDRESS = "client_id", "address"
+CLIENT_ADDRESS, ADDRESS, CLIENT_ID = "client_address", "address", "client_id"
 #: Keys from callers are cut to this length (no registered client id is longer than 64).
 MAX_KEY_LENGTH = 128
-#: What a failing Redis raises through ``limits`` (wrap_exceptions=True) or around it, as in ratelimit.py.
-_STORAGE_ERRORS = (StorageError, OSError, TimeoutError)
+_WHOM = {
+    CLIENT_ADDRESS: "this client id from this address",
+    ADDRESS: "this address",
+    CLIENT_ID: "this client id",
+}
 
 log = structlog.get_logger("gateway.tokenlimit")
 
 
 class FailureCounters(Protocol):
-    """What this limiter needs of a shared storage: ``limits.aio``'s ``incr`` and ``get``."""
+    """What this limiter needs of a shared storage: ``limits.aio``'s ``incr`` and ``get``
+    (``RedisCounters``, ratelimit.py)."""
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int: ...
 
     async def get(self, key: str) -> int: ...
-
-
-class RedisFailureCounters:
-    """The rate limiter's Redis counters (``limits.aio`` RedisStorage), with its ``get`` too."""
-
-    def __init__(self, counters: RedisCounters) -> None:
-        self.counters = counters
-
-    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        return await self.counters.incr(key, expiry, amount)
-
-    async def get(self, key: str) -> int:
-        return int(await self.counters.storage.get(key))
-
-    async def aclose(self) -> None:
-        await self.counters.aclose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +139,13 @@ class TokenLockoutMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.lockouts = Counter(
             "interchange_gateway_token_lockouts",
-            "Client ids or addresses locked out of the token endpoint after too many failed authentications",
+            "Client ids, addresses or client id and address pairs locked out of the token endpoint "
+            "after too many failed authentications",
             ["by"],
             registry=registry,
         )
-        for by in (CLIENT_ID, ADDRESS):
-            self.lockouts.labels(by)  # both series exist, at 0, before the first lockout
+        for by in _WHOM:
+            self.lockouts.labels(by)  # every series exists, at 0, before the first lockout
 
 
 class TokenFailureLimiter:
@@ -161,62 +155,58 @@ class TokenFailureLimiter:
     def __init__(
         self,
         *,
-        per_client: FailureLimit,
+        per_client_address: FailureLimit,
         per_address: FailureLimit,
+        per_client: FailureLimit,
         shared: FailureCounters | None = None,
         retry_interval: float = 5.0,
         registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._limits = (per_client, per_address)
+        self._limits = (per_client_address, per_address, per_client)
         self._local = {limit.by: _LocalWindow() for limit in self._limits}
-        self._shared = shared
-        self._retry_interval = retry_interval
-        self._retry_at = 0.0
-        self._storage_down = False
+        self._shared = SharedOrLocal(shared, retry_interval=retry_interval, on_change=self._storage_changed)
         self.metrics = TokenLockoutMetrics.on(registry or CollectorRegistry())
         #: Wall-clock seconds (replicas sharing Redis share windows); tests put a fake one here.
         self.clock = clock
 
     @classmethod
     def from_settings(
-        cls, settings: GatewaySettings, *, registry: CollectorRegistry | None = None
+        cls, settings: GatewaySettings, *, shared: FailureCounters | None, registry: CollectorRegistry | None = None
     ) -> TokenFailureLimiter:
+        """``shared``: the rate limiter's storage (``redis_storage``), one Redis pool per gateway."""
         replicas = settings.rate_limit_replicas
-        counters = redis_storage(
-            settings.rate_limit_storage,
-            timeout=settings.rate_limit_storage_timeout,
-            connections=settings.rate_limit_storage_connections,
-        )
         return cls(
-            per_client=FailureLimit.parse(CLIENT_ID, settings.auth_failure_limit_per_client, replicas=replicas),
+            per_client_address=FailureLimit.parse(
+                CLIENT_ADDRESS, settings.auth_failure_limit_per_client_address, replicas=replicas
+            ),
             per_address=FailureLimit.parse(ADDRESS, settings.auth_failure_limit_per_address, replicas=replicas),
-            shared=RedisFailureCounters(counters) if counters is not None else None,
+            per_client=FailureLimit.parse(CLIENT_ID, settings.auth_failure_limit_per_client, replicas=replicas),
+            shared=shared,
             retry_interval=settings.rate_limit_retry_interval,
             registry=registry,
         )
 
-    async def aclose(self) -> None:
-        close = getattr(self._shared, "aclose", None)
-        if close is not None:
-            await close()
+    @property
+    def shared(self) -> FailureCounters | None:
+        return self._shared.shared  # type: ignore[no-any-return]
 
     async def check(self, *, client_id: str | None, address: str | None) -> None:
-        """Raise ``TooManyRequests`` when the client id or the address is locked out."""
-        keys = self._keys(client_id, address)
+        """Raise ``TooManyRequests`` when this client id from this address is locked out, or this
+        address, or this client id from an address that has failed for it."""
         now = self.clock()
-        for limit, key in zip(self._limits, keys, strict=True):
+        pair_failures = 0
+        for limit, key in zip(self._limits, self._keys(client_id, address), strict=True):
             if key is None:
                 continue
-            bucket, index, reset = self._bucket(limit, key, now)
-            count = await self._shared_call(self._shared_get, f"{bucket}/{index}")
-            quota = limit.quota
-            if count is None:
-                count, quota = self._local[limit.by].at(index).get(bucket, index), limit.local_quota
+            if limit.by == CLIENT_ID and address is not None and pair_failures == 0:
+                continue  # an address that has not failed for this id is not refused for it
+            count, quota, reset = await self._count(limit, key, now)
+            if limit.by == CLIENT_ADDRESS:
+                pair_failures = count
             if count >= quota:
-                whom = "this client id" if limit.by == CLIENT_ID else "this address"
                 raise TooManyRequests(
-                    f"Too many failed client authentications for {whom}: at most {quota} per "
+                    f"Too many failed client authentications for {_WHOM[limit.by]}: at most {quota} per "
                     f"{limit.window} seconds. Check the client id and secret, then try again in {reset} seconds.",
                     headers={"Retry-After": str(reset), "Cache-Control": "no-store"},
                 )
@@ -228,66 +218,54 @@ class TokenFailureLimiter:
         for limit, key in zip(self._limits, keys, strict=True):
             if key is None:
                 continue
-            bucket, index, reset = self._bucket(limit, key, now)
-            count = await self._shared_call(self._shared_incr, f"{bucket}/{index}", reset + 1)
-            quota = limit.quota
-            if count is None:
-                count, quota = self._local[limit.by].at(index).incr(bucket, index), limit.local_quota
+            count, quota, reset = await self._count(limit, key, now, add=True)
             if count == quota:  # the failure that locks: exactly one, across replicas sharing Redis
                 self.metrics.lockouts.labels(limit.by).inc()
                 log.warning(
                     "token_endpoint_locked",
                     by=limit.by,
-                    client_id=keys[0],
+                    client_id=keys[2],
                     address=keys[1],
                     failures=quota,
                     window_seconds=limit.window,
                     retry_in_seconds=reset,
                 )
 
-    @staticmethod
-    def _keys(client_id: str | None, address: str | None) -> tuple[str | None, str | None]:
-        return (client_id[:MAX_KEY_LENGTH] if client_id else None, address[:MAX_KEY_LENGTH] if address else None)
-
-    @staticmethod
-    def _bucket(limit: FailureLimit, key: str, now: float) -> tuple[str, int, int]:
+    async def _count(self, limit: FailureLimit, key: str, now: float, *, add: bool = False) -> tuple[int, int, int]:
+        """The failures of ``key`` in this window (one more with ``add``), the quota they are
+        held to (the local share while the storage is away) and the seconds to the window's end."""
         # One offset per limit, not per bucket: the local counts of an ended window go at once.
         index, reset = window_of(limit.name, limit.window, now)
-        return f"{limit.name}:{key}", index, reset
+        bucket = f"{limit.name}:{key}"
+        storage = self._shared.shared
+        if storage is not None:
+            if add:
+                count = await self._shared.call(now, storage.incr, f"{bucket}/{index}", reset + 1)
+            else:
+                count = await self._shared.call(now, storage.get, f"{bucket}/{index}")
+            if count is not None:
+                return count, limit.quota, reset
+        local = self._local[limit.by].at(index)
+        return (local.incr(bucket, index) if add else local.get(bucket, index)), limit.local_quota, reset
 
-    async def _shared_get(self, key: str) -> int:
-        assert self._shared is not None
-        return await self._shared.get(key)
+    @staticmethod
+    def _keys(client_id: str | None, address: str | None) -> tuple[str | None, str | None, str | None]:
+        """The keys of the pair, the address and the client id, each ``None`` when not known."""
+        client = client_id[:MAX_KEY_LENGTH] if client_id else None
+        where = address[:MAX_KEY_LENGTH] if address else None
+        pair = f"{where} {client}" if client and where else None  # an address has no spaces
+        return pair, where, client
 
-    async def _shared_incr(self, key: str, expiry: int) -> int:
-        assert self._shared is not None
-        return await self._shared.incr(key, expiry)
-
-    async def _shared_call(self, call: Callable[..., Awaitable[int]], *args: Any) -> int | None:
-        """The shared storage's answer; ``None`` with memory://, or while Redis is unreachable
-        (the same policy as ``RateLimiter._shared_incr``: one request probes per retry interval)."""
-        if self._shared is None or self.clock() < self._retry_at:
-            return None
-        if self._storage_down:
-            self._retry_at = self.clock() + self._retry_interval
-        try:
-            value = await call(*args)
-        except _STORAGE_ERRORS as exc:
-            self._retry_at = self.clock() + self._retry_interval
-            if not self._storage_down:
-                self._storage_down = True
-                log.warning(
-                    "token_limit_storage_unavailable",
-                    policy="each replica counts failed authentications on its own, admitting its share",
-                    retry_in_seconds=self._retry_interval,
-                    error=repr(exc),
-                )
-            return None
-        if self._storage_down:
-            self._storage_down = False
-            self._retry_at = 0.0
+    def _storage_changed(self, up: bool, error: BaseException | None) -> None:
+        if up:
             log.info("token_limit_storage_recovered")
-        return int(value)
+        else:
+            log.warning(
+                "token_limit_storage_unavailable",
+                policy="each replica counts failed authentications on its own, admitting its share",
+                retry_in_seconds=self._shared.retry_interval,
+                error=repr(error),
+            )
 
 
-__all__ = ["FailureCounters", "FailureLimit", "RedisFailureCounters", "TokenFailureLimiter"]
+__all__ = ["FailureCounters", "FailureLimit", "TokenFailureLimiter"]

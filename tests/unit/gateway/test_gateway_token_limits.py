@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from gateway.ratelimit import RateLimitConfigError, RedisCounters
-from gateway.tokenlimit import FailureLimit, RedisFailureCounters, TokenFailureLimiter
+from gateway.tokenlimit import FailureLimit, TokenFailureLimiter
 from tests.unit.gateway.conftest import GATEWAY_URL, Gateway, gateway_settings, running_gateway
 
 GRANT = {"grant_type": "client_credentials"}
@@ -198,6 +198,41 @@ async def test_an_address_past_its_failures_is_refused_for_every_client_id_and_o
     assert elsewhere.status_code == 200
 
 
+async def test_failures_from_other_addresses_do_not_lock_the_partner_out_of_its_tokens(
+    tmp_path: Path, contracts_dir: Path, clock: Clock
+) -> None:
+    limits = {
+        "auth_failure_limit_per_client_address": "3/minute",
+        "auth_failure_limit_per_address": "30/minute",
+        "auth_failure_limit_per_client": "5/minute",
+    }
+    async with limited_gateway(tmp_path, contracts_dir, clock, **limits) as gw:
+        client_id, secret = await gw.register_partner("acme-market")
+        attackers = [f"203.0.113.{i}" for i in range(1, 5)]
+        failures = []
+        for host in attackers:  # 3 tries from each of 4 addresses
+            async with from_address(gw, host) as attacker:
+                failures += [
+                    await attacker.post("/oauth2/token", data=GRANT, auth=(client_id, WRONG)) for _ in range(3)
+                ]
+        async with from_address(gw, attackers[0]) as attacker:
+            pair_locked = await attacker.post("/oauth2/token", data=GRANT, auth=(client_id, secret))
+        async with from_address(gw, "203.0.113.99") as fresh:
+            first_try = await fresh.post("/oauth2/token", data=GRANT, auth=(client_id, WRONG))
+            id_locked = await fresh.post("/oauth2/token", data=GRANT, auth=(client_id, secret))
+        async with from_address(gw, "198.51.100.2") as partner:
+            partners = [await partner.post("/oauth2/token", data=GRANT, auth=(client_id, secret)) for _ in range(3)]
+
+    # Past the id's 5 failures, an address that has failed for it is refused; its first try is not.
+    assert [r.status_code for r in failures] == [401, 401, 401] + [401, 401, 429] + [401, 429, 429] * 2
+    assert pair_locked.status_code == 429
+    assert "this client id from this address" in pair_locked.json()["detail"]
+    assert first_try.status_code == 401  # an address that has not failed yet is not refused for the id
+    assert id_locked.status_code == 429  # past the id's limit, an address that failed is refused
+    assert "this client id:" in id_locked.json()["detail"]
+    assert [r.status_code for r in partners] == [200, 200, 200]  # the partner's own address never failed
+
+
 async def test_requests_without_credentials_count_against_the_address(
     tmp_path: Path, contracts_dir: Path, clock: Clock
 ) -> None:
@@ -241,8 +276,9 @@ async def test_a_lockout_is_logged_once_and_counted(
 
 def limiter(shared: FlakyCounters | None, clock: Clock, *, replicas: int = 1) -> TokenFailureLimiter:
     return TokenFailureLimiter(
-        per_client=FailureLimit.parse("client_id", "4/hour", replicas=replicas),
+        per_client_address=FailureLimit.parse("client_address", "4/hour", replicas=replicas),
         per_address=FailureLimit.parse("address", "100/hour", replicas=replicas),
+        per_client=FailureLimit.parse("client_id", "100/hour", replicas=replicas),
         shared=shared,
         retry_interval=30,
         clock=clock,
@@ -301,14 +337,16 @@ def test_limits_the_gateway_cannot_run_with_stop_it_at_start_up() -> None:
     assert FailureLimit.parse("address", "30/minute", replicas=4) == FailureLimit("address", 30, 7, 60)
 
 
-async def test_redis_storage_is_the_rate_limiters(tmp_path: Path) -> None:
-    settings = gateway_settings(tmp_path, None, rate_limit_storage="redis://127.0.0.1:6399/2")
-    lim = TokenFailureLimiter.from_settings(settings)
-    try:
-        shared = lim._shared
-        assert isinstance(shared, RedisFailureCounters)
-        assert isinstance(shared.counters, RedisCounters)
-    finally:
-        await lim.aclose()
-    memory = TokenFailureLimiter.from_settings(gateway_settings(tmp_path, None))
-    assert memory._shared is None
+async def test_one_redis_pool_counts_the_rate_limits_and_the_failed_authentications(
+    tmp_path: Path, contracts_dir: Path
+) -> None:
+    settings = gateway_settings(tmp_path, contracts_dir, rate_limit_storage="redis://127.0.0.1:6399/2")
+    async with running_gateway(settings) as gw:
+        counters = gw.app.state.limit_counters
+        token_storage = gw.app.state.token_limiter.shared
+        rate_storage = gw.app.state.rate_limiter._shared.shared
+
+    assert isinstance(counters, RedisCounters)
+    assert token_storage is rate_storage is counters
+    async with running_gateway(gateway_settings(tmp_path / "memory", contracts_dir)) as gw:
+        assert gw.app.state.token_limiter.shared is None
