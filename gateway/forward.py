@@ -35,7 +35,7 @@ from starlette.types import Send
 from gateway.bodies import CappedBody, too_large
 from gateway.routing import ApiRoute
 from service_kit.errors import BadRequest, UpstreamTimeout, UpstreamUnavailable
-from service_kit.http import is_timeout
+from service_kit.http import UpstreamDegraded, is_timeout, retry_after_seconds
 
 Header = tuple[bytes, bytes]
 #: ``_headers_down(raw, replace=...)`` from proxy.py: the service's headers as they go to the caller.
@@ -148,7 +148,7 @@ class AiohttpForwarder:
             raise
         try:
             status = response.status
-            refuse_server_error(route, status)
+            refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"))
             await send(
                 {
                     "type": "http.response.start",
@@ -202,7 +202,7 @@ class HttpxForwarder:
             raise
         try:
             status = response.status_code
-            refuse_server_error(route, status)
+            refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"))
             await send(
                 {
                     "type": "http.response.start",
@@ -239,13 +239,20 @@ def _body(request: Request, max_body: int | None) -> tuple[Any, CappedBody | Non
     return None, None
 
 
-def refuse_server_error(route: ApiRoute, status: int) -> None:
-    """A 5xx from the service becomes our own 502 (504 for its 504), its body left behind."""
+def refuse_server_error(route: ApiRoute, status: int, *, retry_after: str | None = None) -> None:
+    """A 5xx from the service becomes our own 502 (504 for its 504), its body left behind; a 503
+    with Retry-After (the service is up, a system behind it is not) stays a 503 with that
+    Retry-After, so the partner knows when to come back."""
     if status < 500:
         return
     log.warning("upstream_failed", api=route.api, service=route.service, status=status)
     if status == 504:
         raise UpstreamTimeout(f"The {route.api} API did not answer in time. Try again later.")
+    if status == 503 and retry_after is not None:
+        raise UpstreamDegraded(
+            f"The {route.api} API is temporarily unavailable. Try again after the Retry-After seconds.",
+            retry_after=retry_after_seconds(retry_after),
+        )
     raise UpstreamUnavailable(f"The {route.api} API failed. Try again later.")
 
 

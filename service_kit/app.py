@@ -72,6 +72,7 @@ def create_service_app(
             client_id=settings.client_id,
             client_secret=settings.client_secret,
         )
+        app.state.upstreams = {}  # name -> Upstream, filled by ``upstream`` on first use
         app.state.verifier = verifier or TokenVerifier(
             issuer=settings.issuer, audience=settings.audience, jwks_url=settings.jwks_url, http=http
         )
@@ -153,10 +154,15 @@ def create_service_app(
 
 
 def upstream(app: FastAPI, name: str) -> Upstream:
-    """A client for one service of the tier below, named as in the settings (``erp``, ``wms``...)."""
-    settings: ServiceSettings = app.state.settings
-    base_url: Any = getattr(settings, f"{name}_url")
-    return Upstream(app.state.http, app.state.service_token, base_url=base_url, name=name)
+    """The client for one service of the tier below, named as in the settings (``erp``, ``wms``...):
+    built on first use and kept for the app's life (one per upstream, not one per request)."""
+    upstreams: dict[str, Upstream] = app.state.upstreams
+    client = upstreams.get(name)
+    if client is None:
+        settings: ServiceSettings = app.state.settings
+        base_url: Any = getattr(settings, f"{name}_url")
+        client = upstreams[name] = Upstream(app.state.http, app.state.service_token, base_url=base_url, name=name)
+    return client
 
 
 __all__ = ["create_service_app", "upstream"]

@@ -130,7 +130,33 @@ class UpstreamThrottled(UpstreamUnavailable):
 
 
 class CircuitOpen(UpstreamUnavailable):
-    """Recent calls to this upstream kept failing, so this one was not even tried."""
+    """Recent calls to this upstream kept failing, so this one was not even tried. A 503 with
+    Retry-After: the tier above reads it as "up, but waiting on its own upstream" (``UpstreamDegraded``)
+    and does not count it against this service's own circuit."""
+
+    status = 503
+
+
+class UpstreamDegraded(UpstreamUnavailable):
+    """The tier below answered, but only to say that a system behind it is down: a 503 with
+    Retry-After (its circuit is open, or its own upstream is over quota), or a problem of the kit's
+    ``upstream-*`` types. The service below is up, so this does not count against its circuit
+    (that would open a breaker in every tier at once and stretch the outage); the caller gets
+    503 and the Retry-After the tier below gave."""
+
+    status, slug, title = 503, "upstream-degraded", "A system behind this API is temporarily unavailable"
+
+    def __init__(self, detail: str, *, retry_after: float | None) -> None:
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+        super().__init__(detail, headers=headers)
+        self.retry_after = retry_after
+
+
+#: Problem types a service of the suite answers when its own upstream failed (not itself).
+_UPSTREAM_PROBLEMS = frozenset(
+    f"urn:interchange:problem:{slug}"
+    for slug in ("upstream-unavailable", "upstream-timeout", "upstream-throttled", "upstream-degraded")
+)
 
 
 @dataclass
@@ -184,10 +210,24 @@ class _Guards:
     """Per HTTP client (so per process and app): one circuit and one pacer per upstream name."""
 
     def __init__(self) -> None:
-        # A quota answer or a cancelled call says nothing about the upstream's health.
-        self.breakers = AsyncCircuitBreakerFactory(exclude=[UpstreamThrottled, asyncio.CancelledError])
+        # A quota answer, a tier below that is up but waiting on its own upstream, or a cancelled
+        # call say nothing about the upstream's own health.
+        self.breakers = AsyncCircuitBreakerFactory(
+            exclude=[UpstreamThrottled, UpstreamDegraded, asyncio.CancelledError]
+        )
         self.policies: dict[str, UpstreamPolicy] = {}
         self.pacers: dict[str, Pacer] = {}
+        self._breakers: dict[str, Any] = {}
+
+    async def breaker(self, name: str) -> Any:
+        """The upstream's circuit (purgatory's in-memory breaker), looked up once: ``get_breaker``
+        runs a unit of work and a message bus per call for the same object."""
+        breaker = self._breakers.get(name)
+        if breaker is None:
+            policy = self.policy(name)
+            breaker = await self.breakers.get_breaker(name, threshold=policy.breaker_threshold, ttl=policy.breaker_ttl)
+            self._breakers[name] = breaker
+        return breaker
 
     def policy(self, name: str) -> UpstreamPolicy:
         return self.policies.setdefault(name, UpstreamPolicy())
@@ -218,6 +258,7 @@ def configure_upstream(http: httpx.AsyncClient, name: str, policy: UpstreamPolic
     guards = _guards(http)
     guards.policies[name] = policy
     guards.pacers[name] = Pacer(policy.calls_per_second)
+    guards._breakers.pop(name, None)
 
 
 def retry_after_seconds(value: str | None, *, default: float = 1.0) -> float:
@@ -245,19 +286,37 @@ class _RetryAfter(Exception):
 
 #: Transport-level attempts of a retry-safe call.
 SAFE_ATTEMPTS = 3
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _names_its_upstream(resp: httpx.Response) -> bool:
+    """Whether a 5xx answer is a suite service's problem saying its own upstream failed."""
+    if not resp.headers.get("content-type", "").startswith("application/problem+json"):
+        return False
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("type") in _UPSTREAM_PROBLEMS
+
+
 _JITTER = random.Random()  # noqa: S311 - jitter, not security
 
 
 class Upstream:
     """Calls to one service of the tier below, e.g. ``Upstream(http, token, base_url=erp_url,
-    name="erp")``. Transport failures become UpstreamUnavailable/UpstreamTimeout; the caller gets
-    every HTTP answer (including 4xx) to interpret in its own business terms.
+    name="erp")``, built once per upstream (``service_kit.app.upstream`` keeps them). Transport
+    failures become UpstreamUnavailable/UpstreamTimeout; the caller gets every HTTP answer
+    (including 4xx) to interpret in its own business terms.
 
     Every call goes through the upstream's pacer and circuit breaker (purgatory). A 429 is
     waited out as its Retry-After says (the request was not processed, so any call may be sent
     again) and holds back every call to that upstream meanwhile. Transport failures are retried
     with jittered backoff (stamina) only when the call is retry-safe: ``retry_safe`` says so
-    explicitly; by default reads are, and writes that carry an Idempotency-Key."""
+    explicitly; by default reads are, and writes that carry an Idempotency-Key. The first attempt
+    runs outside stamina's retry context: a call that succeeds, nearly all of them, pays nothing
+    for it. A 503 with Retry-After (or a problem saying the tier below's own upstream failed) is
+    ``UpstreamDegraded``: not counted against this upstream's circuit, its Retry-After passed up."""
 
     def __init__(self, http: httpx.AsyncClient, token: ServiceToken, *, base_url: str, name: str):
         self._http = http
@@ -279,23 +338,24 @@ class Upstream:
         retry_safe: bool | None = None,
     ) -> httpx.Response:
         if retry_safe is None:
-            retry_safe = method.upper() in {"GET", "HEAD", "OPTIONS"} or idempotency_key is not None
-        hdrs = {**outbound_trace_headers(), **(headers or {})}
+            retry_safe = method in _SAFE_METHODS or method.upper() in _SAFE_METHODS or idempotency_key is not None
+        hdrs = outbound_trace_headers()
+        if headers:
+            hdrs.update(headers)
         if partner_id:
             hdrs[PARTNER_HEADER] = partner_id
         if idempotency_key:
             hdrs["Idempotency-Key"] = idempotency_key
-        policy = self._guards.policy(self.name)
+        breaker = await self._guards.breaker(self.name)
         try:
-            breaker = await self._guards.breakers.get_breaker(
-                self.name, threshold=policy.breaker_threshold, ttl=policy.breaker_ttl
-            )
             async with breaker:
-                return await self._call(method, path, json=json, params=params, headers=hdrs, safe=retry_safe)
+                resp = await self._call(method, path, json=json, params=params, headers=hdrs, safe=retry_safe)
+                return self._checked(resp)
         except OpenedState as exc:
+            ttl = self._guards.policy(self.name).breaker_ttl
             raise CircuitOpen(
                 f"The {self.name} service failed repeatedly; calls to it are paused for a moment.",
-                headers={"Retry-After": str(max(1, math.ceil(policy.breaker_ttl)))},
+                headers={"Retry-After": str(max(1, math.ceil(ttl)))},
             ) from exc
 
     async def _call(
@@ -306,7 +366,7 @@ class Upstream:
         transport_failures = 0
         waited = 0.0
 
-        def backoff(exc: Exception) -> bool | float:
+        def backoff(exc: BaseException) -> bool | float:
             nonlocal transport_failures, waited
             if isinstance(exc, _RetryAfter):
                 wait = min(exc.seconds, policy.max_retry_after)
@@ -324,20 +384,36 @@ class Upstream:
                 return _JITTER.uniform(0, min(1.0, 0.05 * 2 ** (transport_failures - 1)) * 2)
             return False
 
-        last_throttle = 0.0
+        async def attempt() -> httpx.Response:
+            await pacer.wait()
+            resp = await self._send(method, path, json=json, params=params, headers=headers)
+            if resp.status_code == 401 and self._token.configured:
+                # Our cached token may have been revoked or signed by a rotated key.
+                self._token.invalidate()
+                resp = await self._send(method, path, json=json, params=params, headers=headers)
+            if resp.status_code == 429:
+                throttle = retry_after_seconds(resp.headers.get("Retry-After"))
+                pacer.cool_down(min(throttle, policy.max_retry_after))
+                raise _RetryAfter(throttle)
+            return resp
+
+        failed: Exception | None = None
         try:
-            async for attempt in stamina.retry_context(on=backoff, attempts=None, timeout=None, wait_jitter=0):
-                with attempt:
-                    await pacer.wait()
-                    resp = await self._send(method, path, json=json, params=params, headers=headers)
-                    if resp.status_code == 401 and self._token.configured:
-                        # Our cached token may have been revoked or signed by a rotated key.
-                        self._token.invalidate()
-                        resp = await self._send(method, path, json=json, params=params, headers=headers)
-                    if resp.status_code == 429:
-                        last_throttle = retry_after_seconds(resp.headers.get("Retry-After"))
-                        pacer.cool_down(min(last_throttle, policy.max_retry_after))
-                        raise _RetryAfter(last_throttle)
+            try:
+                return await attempt()
+            except (_RetryAfter, httpx.TransportError) as exc:
+                failed = exc
+            # Only after a failure, the retry context: stamina decides on that first failure
+            # (re-raised inside it) and schedules any further attempts.
+            resp: httpx.Response | None = None
+            async for retry in stamina.retry_context(on=backoff, attempts=None, timeout=None, wait_jitter=0):
+                with retry:
+                    if failed is not None:
+                        first, failed = failed, None
+                        raise first
+                    resp = await attempt()
+            assert resp is not None  # stamina re-raises the last failure otherwise
+            return resp
         except _RetryAfter as exc:
             raise UpstreamThrottled(
                 f"The {self.name} service is over its call quota; try again later.", retry_after=exc.seconds
@@ -346,11 +422,21 @@ class Upstream:
             if is_timeout(exc):
                 raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
             raise UpstreamUnavailable(f"The {self.name} service is unreachable.") from exc
-        if resp.status_code == 504:
+
+    def _checked(self, resp: httpx.Response) -> httpx.Response:
+        """The answer, or the error a 5xx stands for."""
+        status = resp.status_code
+        if status < 500:
+            return resp
+        retry_after = resp.headers.get("Retry-After")
+        if (status == 503 and retry_after is not None) or _names_its_upstream(resp):
+            raise UpstreamDegraded(
+                f"A system behind the {self.name} service is unavailable; try again later.",
+                retry_after=retry_after_seconds(retry_after) if retry_after is not None else None,
+            )
+        if status == 504:
             raise UpstreamTimeout(f"The {self.name} service timed out behind its own upstream.")
-        if resp.status_code >= 500:
-            raise UpstreamUnavailable(f"The {self.name} service failed ({resp.status_code}).")
-        return resp
+        raise UpstreamUnavailable(f"The {self.name} service failed ({status}).")
 
     async def _send(self, method: str, path: str, *, json: Any, params: Any, headers: dict[str, str]) -> httpx.Response:
         if self._token.configured:
@@ -385,6 +471,7 @@ __all__ = [
     "RoutingTransport",
     "ServiceToken",
     "Upstream",
+    "UpstreamDegraded",
     "UpstreamPolicy",
     "UpstreamThrottled",
     "build_http_client",

@@ -83,7 +83,7 @@ async def test_the_circuit_opens_after_repeated_failures_and_calls_stop() -> Non
     with pytest.raises(CircuitOpen) as opened:
         await api.get("/v1/customers/C-1")
     assert calls == 2
-    assert opened.value.status == 502 and opened.value.headers["Retry-After"] == "60"
+    assert opened.value.status == 503 and opened.value.headers["Retry-After"] == "60"
 
 
 async def test_an_open_circuit_is_a_technical_failure_for_the_saga(tmp_path: Path, tier: FakeTier) -> None:
