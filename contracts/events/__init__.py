@@ -5,6 +5,7 @@ models by ``interchange.event_contracts``).
 """
 
 from contracts.events.envelope import CloudEvent, EventData, EventType
+from contracts.events.masterdata import CustomerTermsChangedV1, PriceListChangedV1, PriceListLine
 from contracts.events.orders import OrderAcceptedV1, OrderRejectedV1
 from contracts.events.stock import AvailabilityChangedV1, ItemChangedV1, ItemStatus, MovementKind, StockMovedV1
 
@@ -13,11 +14,13 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
     for model in (StockMovedV1, ItemChangedV1, AvailabilityChangedV1, OrderAcceptedV1, OrderRejectedV1)
 }
+EVENT_TYPES |= {model.event_type: model for model in (CustomerTermsChangedV1, PriceListChangedV1)}
 
 __all__ = [
     "EVENT_TYPES",
     "AvailabilityChangedV1",
     "CloudEvent",
+    "CustomerTermsChangedV1",
     "EventData",
     "EventType",
     "ItemChangedV1",
@@ -25,5 +28,7 @@ __all__ = [
     "MovementKind",
     "OrderAcceptedV1",
     "OrderRejectedV1",
+    "PriceListChangedV1",
+    "PriceListLine",
     "StockMovedV1",
 ]

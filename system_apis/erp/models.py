@@ -82,3 +82,13 @@ class ErpItemPlanning(Base):
     item_no: Mapped[str] = mapped_column(ForeignKey("erp_items.item_no"), primary_key=True)
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)  # in the item's base unit
     change_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ErpMasterVersion(Base):
+    """Change counters of the master data the ERP announces (``customer/<no>``, ``pricelist/<code>``):
+    the ``entityversion`` of their events, and the version their snapshots carry."""
+
+    __tablename__ = "erp_master_versions"
+
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    change_seq: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,17 +12,23 @@ from contracts.scopes import ERP_READ, ERP_WRITE
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
 from service_kit.errors import PROBLEM_CONTENT_TYPE
-from system_apis.erp import service
+from system_apis.erp import batch, masterdata, service
 from system_apis.erp.backend import ErpBackend
 from system_apis.erp.backend.reference import ReferenceErpBackend
 from system_apis.erp.quota import enforce_call_quota
 from system_apis.erp.schemas import (
+    CustomerTerms,
+    CustomerTermsList,
+    CustomerUpdate,
     ItemStockPolicy,
     ItemStockPolicyList,
     ItemUpdate,
+    PriceListList,
     PriceQuoteCreate,
     PriceQuoteResult,
     ProductList,
+    SalesOrderBatchCreate,
+    SalesOrderBatchResult,
     SalesOrderList,
 )
 
@@ -134,3 +140,56 @@ async def find_sales_orders(external_reference: ExternalReference, backend: Back
 async def cancel_sales_order(number: OrderNumber, backend: Backend, _: ErpWrite) -> SalesOrder:
     """Cancel the order; cancelling it again answers the cancelled order."""
     return await service.cancel_sales_order(backend=backend, number=number)
+
+
+@router.post(
+    "/sales-order-batches",
+    operation_id="createSalesOrderBatch",
+    responses={422: _problem("The batch itself is malformed (no entries, more than 100, or an unreadable entry).")},
+)
+async def create_sales_order_batch(body: SalesOrderBatchCreate, backend: Backend, _: ErpWrite) -> SalesOrderBatchResult:
+    """Book up to 100 sales orders in one call, each once per external reference and on its own:
+    every entry gets its outcome (created, existing, refused with the fields to fix, conflict),
+    and a refused entry books nothing while the others are booked."""
+    return SalesOrderBatchResult(results=await batch.place_sales_orders(backend=backend, entries=body.entries))
+
+
+@router.get("/customer-terms", operation_id="listCustomerTerms")
+async def list_customer_terms(
+    backend: Backend,
+    _: ErpRead,
+    after: Annotated[str | None, Query(max_length=64, description="The `next_after` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Customers per page")] = 100,
+) -> CustomerTermsList:
+    """Every customer with its price list and the version of its terms, page by page by id: the
+    snapshot a copy starts from before following `com.interchange.customer.changed.v1`."""
+    return await masterdata.list_customer_terms(backend=backend, after=after, limit=limit)
+
+
+@router.get("/customer-terms/{customer_id}", operation_id="getCustomerTerms")
+async def get_customer_terms(customer_id: CustomerId, backend: Backend, _: ErpRead) -> CustomerTerms:
+    return await masterdata.get_customer_terms(backend=backend, customer_id=customer_id)
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    operation_id="changeCustomer",
+    responses={404: _problem("No customer with this id."), 422: _problem("A credit limit below one cent.")},
+)
+async def change_customer(
+    customer_id: CustomerId, body: CustomerUpdate, backend: Backend, _: ErpWrite
+) -> CustomerTerms:
+    """Block or unblock a customer, or change its credit limit; a change is announced as
+    `com.interchange.customer.changed.v1`. Sending the same values again changes nothing."""
+    return await masterdata.change_customer(backend=backend, customer_id=customer_id, update=body)
+
+
+@router.get("/price-lists", operation_id="listPriceLists")
+async def list_price_lists(
+    backend: Backend,
+    _: ErpRead,
+    code: Annotated[list[str] | None, Query(max_length=20, description="Only these price lists")] = None,
+) -> PriceListList:
+    """Every item's net price on each price list (`LIST`: list prices), with the list's version:
+    the snapshot a copy starts from before following `com.interchange.pricelist.changed.v1`."""
+    return await masterdata.list_price_lists(backend=backend, codes=code)

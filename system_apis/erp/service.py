@@ -61,7 +61,7 @@ async def quote_prices(*, backend: ErpBackend, request: PriceQuoteCreate) -> Pri
     )
 
 
-def _same_order(existing: SalesOrder, order: SalesOrderCreate) -> bool:
+def same_order(existing: SalesOrder, order: SalesOrderCreate) -> bool:
     def key(lines: Sequence[SalesOrderLineCreate]) -> list[tuple[object, ...]]:
         return [(x.sku, x.quantity.amount, x.quantity.unit, x.unit_price.value, x.unit_price.currency) for x in lines]
 
@@ -77,7 +77,7 @@ async def place_sales_order(*, backend: ErpBackend, order: SalesOrderCreate) -> 
     ``(existing, False)`` when the same order was booked before; other lines are a conflict."""
     existing = await backend.find_sales_order(order.external_reference)
     if existing is not None:
-        if not _same_order(existing, order):
+        if not same_order(existing, order):
             raise Conflict(
                 f"Sales order {existing.number} already exists for external reference "
                 f"{order.external_reference!r} with other customer, currency or lines."
@@ -126,10 +126,36 @@ async def change_item(*, backend: ErpBackend, sku: str, update: ItemUpdate) -> I
                 f"{update.safety_stock.unit}."
             )
         safety = int(amount)
+    found = await backend.get_products([sku])
+    if not found:
+        raise NotFound(f"No item with SKU {sku!r} in the ERP.")
+    before = found[0]
+    price: int | None = None
+    if update.list_price is not None:
+        price = _list_price_cents(sku=sku, price=update.list_price, currency=before.list_price.currency)
     policy = await backend.change_stock_policy(sku=sku, status=update.status, safety_stock=safety)
     if policy is None:
         raise NotFound(f"No item with SKU {sku!r} in the ERP.")
+    if price is not None:
+        await backend.change_list_price(sku=sku, list_price_cents=price)
+    if price is not None or policy.status is not before.status:
+        await backend.announce_price_lists()  # the price lists carry prices and statuses
     return policy
+
+
+def _list_price_cents(*, sku: str, price: Money, currency: str) -> int:
+    cents = price.value * 100
+    if price.currency != currency:
+        raise BusinessRuleViolation(
+            f"The list price of {sku} is kept in {currency}, not {price.currency}.",
+            errors=[{"pointer": "#/list_price/currency", "detail": f"use {currency}"}],
+        )
+    if price.value < 0 or cents != cents.to_integral_value():
+        raise BusinessRuleViolation(
+            f"The list price of {sku} must be zero or more, in cents.",
+            errors=[{"pointer": "#/list_price/amount", "detail": "zero or more, in cents"}],
+        )
+    return int(cents)
 
 
 async def stock_policies(*, backend: ErpBackend, after: str | None, limit: int) -> ItemStockPolicyList:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from contracts import Customer, Money, Product, ProductStatus, SalesOrder, SalesOrderCreate
-from system_apis.erp.schemas import ItemStockPolicy
+from contracts import Customer, CustomerStatus, Money, Product, ProductStatus, SalesOrder, SalesOrderCreate
+from system_apis.erp.schemas import CustomerTerms, ItemStockPolicy, PriceList
 
 
 class ErpBackend(Protocol):
@@ -39,4 +39,34 @@ class ErpBackend(Protocol):
         self, *, sku: str, status: ProductStatus | None, safety_stock: int | None
     ) -> ItemStockPolicy | None:
         """Change it and announce ``item.changed`` in the same transaction; None for an unknown SKU."""
+        ...
+
+    async def change_list_price(self, *, sku: str, list_price_cents: int) -> bool:
+        """Change an item's list price (False: unknown SKU); price lists are announced after."""
+        ...
+
+    # Master data as snapshots with versions, and its changes (announced in the outbox).
+
+    async def customer_terms(self, *, after: str | None, limit: int) -> tuple[list[CustomerTerms], str | None]: ...
+
+    async def get_customer_terms(self, customer_id: str) -> CustomerTerms | None: ...
+
+    async def price_lists(self, codes: Sequence[str] | None = None) -> list[PriceList]: ...
+
+    async def change_customer(
+        self, *, customer_id: str, status: CustomerStatus | None, credit_limit_cents: int | None
+    ) -> CustomerTerms | None: ...
+
+    async def announce_price_lists(self) -> None: ...
+
+    # Batch booking.
+
+    async def find_sales_orders(self, external_references: Sequence[str]) -> dict[str, SalesOrder]:
+        """The booked orders among these external references, by reference."""
+        ...
+
+    async def get_customers(self, customer_ids: Sequence[str]) -> dict[str, Customer]: ...
+
+    async def book_sales_order(self, order: SalesOrderCreate) -> SalesOrder | None:
+        """Book a validated order; None when its external reference was booked meanwhile."""
         ...

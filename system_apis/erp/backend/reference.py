@@ -3,81 +3,43 @@ PCS, cents, price lists in basis points, numbered documents) to canonical object
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import (
     Customer,
-    CustomerKind,
-    CustomerStatus,
     Money,
     Product,
-    ProductStatus,
     Quantity,
     SalesOrder,
     SalesOrderCreate,
     SalesOrderLineCreate,
 )
 from service_kit.errors import BusinessRuleViolation, Conflict
+from system_apis.erp.backend.mapping import (
+    _CANCELLED,
+    _LINE_STEP,
+    _OPEN,
+    _STATUS_TO_CANONICAL,
+    _UNIT_TO_CANONICAL,
+    _UNIT_TO_NATIVE,
+    _utc,
+    cents,
+    document_no,
+    document_number,
+    money,
+    net_cents,
+    to_customer,
+    to_product,
+)
+from system_apis.erp.backend.reference_masterdata import ReferenceMasterData
 from system_apis.erp.backend.reference_policy import ReferenceStockPolicies
 from system_apis.erp.models import ErpCustomer, ErpItem, ErpPriceList, ErpSalesOrder, ErpSalesOrderLine
-
-_UNIT_TO_CANONICAL = {"PCS": "EA"}
-_UNIT_TO_NATIVE = {canonical: native for native, canonical in _UNIT_TO_CANONICAL.items()}
-_GROUP_TO_KIND = {"RETAIL": CustomerKind.b2c, "TRADE": CustomerKind.b2b}
-_STATUS_TO_CANONICAL = {"O": "open", "X": "cancelled"}
-_OPEN, _CANCELLED = "O", "X"
-_NUMBER = re.compile(r"^SO-(\d{6,})$")
-_LINE_STEP = 10
-
-
-def money(cents: int, currency: str) -> Money:
-    return Money.of(Decimal(cents) / 100, currency)
-
-
-def cents(amount: Money) -> int:
-    return int((amount.value * 100).to_integral_value())
-
-
-def document_number(doc_no: int) -> str:
-    return f"SO-{doc_no:06d}"
-
-
-def document_no(number: str) -> int | None:
-    match = _NUMBER.match(number)
-    return int(match.group(1)) if match else None
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def to_product(item: ErpItem) -> Product:
-    return Product(
-        sku=item.catalog_sku,
-        name=item.description,
-        unit=_UNIT_TO_CANONICAL[item.base_uom],
-        status=ProductStatus.discontinued if item.sales_blocked else ProductStatus.active,
-        list_price=money(item.list_price_cents, item.price_currency),
-    )
-
-
-def to_customer(customer: ErpCustomer) -> Customer:
-    limit = customer.credit_limit_cents
-    return Customer(
-        id=customer.customer_no,
-        name=customer.name,
-        kind=_GROUP_TO_KIND[customer.customer_group],
-        status=CustomerStatus.inactive if customer.blocked else CustomerStatus.active,
-        currency=customer.currency,
-        credit_limit=None if limit is None else money(limit, customer.currency),
-    )
 
 
 def to_sales_order(order: ErpSalesOrder, skus: dict[str, ErpItem]) -> SalesOrder:
@@ -101,12 +63,7 @@ def to_sales_order(order: ErpSalesOrder, skus: dict[str, ErpItem]) -> SalesOrder
     )
 
 
-def net_cents(list_cents: int, discount_bp: int) -> int:
-    """List price less the discount, rounded half up to the cent."""
-    return (list_cents * (10_000 - discount_bp) + 5_000) // 10_000
-
-
-class ReferenceErpBackend(ReferenceStockPolicies):
+class ReferenceErpBackend(ReferenceStockPolicies, ReferenceMasterData):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -200,3 +157,80 @@ class ReferenceErpBackend(ReferenceStockPolicies):
             order.doc_status = _CANCELLED
             await self.session.flush()
         return await self._canonical(order)
+
+    # Batch booking --------------------------------------------------------------------------
+
+    async def find_sales_orders(self, external_references: Sequence[str]) -> dict[str, SalesOrder]:
+        stmt = select(ErpSalesOrder).where(ErpSalesOrder.ext_ref.in_(set(external_references)))
+        orders = list((await self.session.execute(stmt)).scalars())
+        if not orders:
+            return {}
+        items = await self._items_by_number([line.item_no for order in orders for line in order.lines])
+        return {order.ext_ref: to_sales_order(order, items) for order in orders}
+
+    async def get_customers(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
+        stmt = select(ErpCustomer).where(ErpCustomer.customer_no.in_(set(customer_ids)))
+        return {c.customer_no: to_customer(c) for c in (await self.session.execute(stmt)).scalars()}
+
+    async def book_sales_order(self, order: SalesOrderCreate) -> SalesOrder | None:
+        """Books a validated order with two statements (header, lines), or answers None when its
+        external reference was taken meanwhile (``ON CONFLICT DO NOTHING``: a concurrent booking
+        leaves the rest of the batch's transaction intact, where a failed flush would not)."""
+        items = await self._items_by_sku([line.sku for line in order.lines])
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        header = (
+            dialect.insert(ErpSalesOrder)
+            .values(
+                ext_ref=order.external_reference,
+                customer_no=order.customer_id,
+                currency=order.currency,
+                doc_status=_OPEN,
+                ship_to_json=order.ship_to.model_dump_json() if order.ship_to else None,
+                order_date=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing(index_elements=[ErpSalesOrder.ext_ref])
+            .returning(ErpSalesOrder.doc_no, ErpSalesOrder.order_date)
+        )
+        booked = (await self.session.execute(header)).first()
+        if booked is None:
+            return None
+        doc_no, order_date = booked
+        lines = []
+        for index, line in enumerate(order.lines):
+            qty, unit_cents = int(line.quantity.amount), cents(line.unit_price)
+            lines.append(
+                {
+                    "doc_no": doc_no,
+                    "line_no": (index + 1) * _LINE_STEP,
+                    "item_no": items[line.sku].item_no,
+                    "qty": qty,
+                    "unit_price_cents": unit_cents,
+                    "line_amount_cents": qty * unit_cents,
+                }
+            )
+        await self.session.execute(insert(ErpSalesOrderLine), lines)
+        return SalesOrder(
+            number=document_number(doc_no),
+            external_reference=order.external_reference,
+            customer_id=order.customer_id,
+            currency=order.currency,
+            status=_STATUS_TO_CANONICAL[_OPEN],
+            lines=[
+                SalesOrderLineCreate(
+                    sku=line.sku,
+                    quantity=Quantity.of(x["qty"], line.quantity.unit),
+                    unit_price=money(x["unit_price_cents"], order.currency),
+                )
+                for line, x in zip(order.lines, lines, strict=True)
+            ],
+            total=money(sum(x["line_amount_cents"] for x in lines), order.currency),
+            created_at=_utc(order_date),
+        )
+
+    async def change_list_price(self, *, sku: str, list_price_cents: int) -> bool:
+        item = await self.session.scalar(select(ErpItem).where(ErpItem.catalog_sku == sku))
+        if item is None:
+            return False
+        item.list_price_cents = list_price_cents
+        await self.session.flush()
+        return True

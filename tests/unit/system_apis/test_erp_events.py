@@ -34,10 +34,10 @@ async def erp(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def item_events(app: Any) -> list[dict[str, Any]]:
+async def item_events(app: Any, *, subject: str = "item/") -> list[dict[str, Any]]:
     async with app.state.db.transaction() as session:
         rows = (await session.execute(select(OutboxRecord.envelope).order_by(OutboxRecord.seq))).scalars()
-        return [json.loads(row) for row in rows]
+        return [event for event in map(json.loads, rows) if event["subject"].startswith(subject)]
 
 
 async def test_changing_an_item_announces_it_with_its_version(app: Any, erp: httpx.AsyncClient) -> None:
