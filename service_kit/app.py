@@ -126,7 +126,7 @@ def create_service_app(
         timer.observe(seconds)
 
     app.state.observe_request = observe  # for a hot path that bypasses the middleware (the gateway's proxy)
-    app.add_middleware(CorrelationMiddleware, observe=observe)
+    app.add_middleware(CorrelationMiddleware, observe=observe, access_log=settings.access_log)
     install_problem_handlers(app)
     install_openapi(app)
 

@@ -1,7 +1,8 @@
 """Correlation id and W3C trace context: accepted or created at the edge, carried on every hop.
 
 A plain ASGI middleware (no BaseHTTPMiddleware: it breaks streaming and background tasks). It
-also writes one structured access-log line per request and feeds the request metrics.
+also feeds the request metrics and, when ``access_log`` is on, writes one structured access-log
+line per request.
 """
 
 from __future__ import annotations
@@ -120,9 +121,10 @@ RequestObserver = Callable[[str, str, int, float], None]
 
 
 class CorrelationMiddleware:
-    def __init__(self, app: ASGIApp, *, observe: RequestObserver | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, observe: RequestObserver | None = None, access_log: bool = False) -> None:
         self.app = app
         self.observe = observe
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -171,7 +173,7 @@ class CorrelationMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             if self.observe is not None:
                 self.observe(scope["method"], template, status, elapsed)
-            if not scope["path"].startswith(("/health", "/metrics")):
+            if self.access_log and not scope["path"].startswith(("/health", "/metrics")):
                 access_log.info(
                     "request",
                     method=scope["method"],

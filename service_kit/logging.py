@@ -49,6 +49,10 @@ def configure_logging(*, service: str, level: str = "info", json_logs: bool = Tr
         logging.getLogger(name).propagate = True
     # Our own access log replaces uvicorn's (it carries the correlation id).
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every outbound request at INFO: one more line per hop on the hot path. Its
+    # warnings still show; failed calls are logged by the kit in its own terms.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     _configured = True
 
 
