@@ -11,17 +11,17 @@ from typing import Any
 import httpx
 
 from contracts.scopes import MARKETPLACE_ORDERS_READ, MARKETPLACE_ORDERS_WRITE
-from tests.support.tokens import bearer
+from tests.support.tokens import Bearer
 
 PROBLEM = "application/problem+json"
-ACME = bearer(
+ACME = Bearer(
     MARKETPLACE_ORDERS_WRITE,
     MARKETPLACE_ORDERS_READ,
     client_id="acme-market",
     partner_id="acme-market",
     channel="marketplace",
 )
-ZENITH = bearer(
+ZENITH = Bearer(
     MARKETPLACE_ORDERS_WRITE,
     MARKETPLACE_ORDERS_READ,
     client_id="zenith-market",

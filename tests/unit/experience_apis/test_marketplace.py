@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from contracts.scopes import MARKETPLACE_ORDERS_READ, MARKETPLACE_ORDERS_WRITE
 from experience_apis.marketplace.models import Listing, PartnerAccount
 from experience_apis.marketplace.seed import seed_demo
-from tests.support.tokens import bearer
+from tests.support.tokens import Bearer, bearer
 from tests.unit.experience_apis.conftest import Marketplace
 from tests.unit.experience_apis.marketplace_fakes import ACME, PROBLEM, ZENITH, order_body, problem
 
@@ -284,14 +284,14 @@ async def test_the_same_marketplace_order_id_is_separate_per_partner(marketplace
     ("method", "path", "headers", "status", "needle"),
     [
         ("POST", "/v1/orders", {}, 401, "Bearer"),
-        ("POST", "/v1/orders", bearer(MARKETPLACE_ORDERS_READ, partner_id="acme-market"), 403, "orders.write"),
-        ("GET", "/v1/orders/ACME-1", bearer(MARKETPLACE_ORDERS_WRITE, partner_id="acme-market"), 403, "orders.read"),
-        ("POST", "/v1/orders", bearer(MARKETPLACE_ORDERS_WRITE, client_id="svc-x"), 403, "names no partner"),
-        ("GET", "/v1/orders/ACME-1", bearer(MARKETPLACE_ORDERS_READ, client_id="svc-x"), 403, "names no partner"),
+        ("POST", "/v1/orders", Bearer(MARKETPLACE_ORDERS_READ, partner_id="acme-market"), 403, "orders.write"),
+        ("GET", "/v1/orders/ACME-1", Bearer(MARKETPLACE_ORDERS_WRITE, partner_id="acme-market"), 403, "orders.read"),
+        ("POST", "/v1/orders", Bearer(MARKETPLACE_ORDERS_WRITE, client_id="svc-x"), 403, "names no partner"),
+        ("GET", "/v1/orders/ACME-1", Bearer(MARKETPLACE_ORDERS_READ, client_id="svc-x"), 403, "names no partner"),
         (
             "POST",
             "/v1/orders",
-            bearer(MARKETPLACE_ORDERS_WRITE, partner_id="nova-market", channel="marketplace"),
+            Bearer(MARKETPLACE_ORDERS_WRITE, partner_id="nova-market", channel="marketplace"),
             403,
             "not set up as a marketplace partner",
         ),

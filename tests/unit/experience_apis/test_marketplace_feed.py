@@ -10,11 +10,11 @@ from contracts.events import AvailabilityChangedV1
 from contracts.scopes import MARKETPLACE_AVAILABILITY_READ, MARKETPLACE_ORDERS_READ
 from experience_apis.marketplace.channel import availability_handler
 from service_kit.events import Outcome, apply_event, new_event, open_bus
-from tests.support.tokens import bearer
+from tests.support.tokens import Bearer, bearer
 from tests.unit.experience_apis.conftest import Marketplace
 
-ACME = bearer(MARKETPLACE_AVAILABILITY_READ, client_id="acme-market", partner_id="acme-market")
-ZENITH = bearer(MARKETPLACE_AVAILABILITY_READ, client_id="zenith-market", partner_id="zenith-market")
+ACME = Bearer(MARKETPLACE_AVAILABILITY_READ, client_id="acme-market", partner_id="acme-market")
+ZENITH = Bearer(MARKETPLACE_AVAILABILITY_READ, client_id="zenith-market", partner_id="zenith-market")
 
 
 def availability(sku: str, available: str, *, channel: str = "marketplace", version: int | None = None) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from contracts.scopes import MARKETPLACE_ORDERS_READ, MARKETPLACE_ORDERS_WRITE
-from tests.support.tokens import bearer
+from tests.support.tokens import Bearer
 from tests.unit.experience_apis.conftest import Marketplace
 from tests.unit.experience_apis.marketplace_fakes import ACME, PROBLEM, ZENITH, order_body, order_body_v2, problem
 
@@ -200,9 +200,9 @@ async def test_another_partners_order_is_not_found_on_v2(marketplace: Marketplac
     ("method", "path", "headers", "status", "needle"),
     [
         ("POST", "/v2/orders", KEY, 401, "Bearer"),
-        ("POST", "/v2/orders", bearer(MARKETPLACE_ORDERS_READ, partner_id="acme-market") | KEY, 403, "orders.write"),
-        ("GET", "/v2/orders/ACME-1", bearer(MARKETPLACE_ORDERS_WRITE, partner_id="acme-market"), 403, "orders.read"),
-        ("POST", "/v2/orders", bearer(MARKETPLACE_ORDERS_WRITE, client_id="svc-x") | KEY, 403, "names no partner"),
+        ("POST", "/v2/orders", Bearer(MARKETPLACE_ORDERS_READ, partner_id="acme-market") | KEY, 403, "orders.write"),
+        ("GET", "/v2/orders/ACME-1", Bearer(MARKETPLACE_ORDERS_WRITE, partner_id="acme-market"), 403, "orders.read"),
+        ("POST", "/v2/orders", Bearer(MARKETPLACE_ORDERS_WRITE, client_id="svc-x") | KEY, 403, "names no partner"),
     ],
     ids=["no-token", "no-write-scope", "no-read-scope", "no-partner"],
 )

@@ -18,13 +18,13 @@ from experience_apis.marketplace.app import create_app
 from experience_apis.marketplace.settings import MarketplaceSettings
 from service_kit.http import RoutingTransport
 from service_kit.webhooks import deliver_due, verify
-from tests.support.tokens import bearer, static_verifier
+from tests.support.tokens import Bearer, bearer, static_verifier
 from tests.unit.experience_apis.marketplace_fakes import FakeOrdersApi
 from tests.unit.experience_apis.test_marketplace_feed import apply as apply_availability
 from tests.unit.experience_apis.test_marketplace_feed import availability
 
-ACME = bearer(MARKETPLACE_WEBHOOKS_WRITE, client_id="acme-market", partner_id="acme-market")
-ZENITH = bearer(MARKETPLACE_WEBHOOKS_WRITE, client_id="zenith-market", partner_id="zenith-market")
+ACME = Bearer(MARKETPLACE_WEBHOOKS_WRITE, client_id="acme-market", partner_id="acme-market")
+ZENITH = Bearer(MARKETPLACE_WEBHOOKS_WRITE, client_id="zenith-market", partner_id="zenith-market")
 
 
 @dataclass

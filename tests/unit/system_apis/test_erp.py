@@ -12,9 +12,9 @@ from service_kit.settings import ServiceSettings
 from system_apis.erp.app import create_app
 from system_apis.erp.models import ErpCustomer, ErpItem, ErpSalesOrder, ErpSalesOrderLine
 from system_apis.erp.seed import seed_demo
-from tests.support.tokens import bearer, static_verifier
+from tests.support.tokens import Bearer, bearer, static_verifier
 
-READ, WRITE = bearer("erp:read"), bearer("erp:write")
+READ, WRITE = Bearer("erp:read"), Bearer("erp:write")
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from service_kit.events.outbox import OutboxRecord
 from system_apis.erp.app import create_app
 from system_apis.erp.settings import ErpSettings
-from tests.support.tokens import bearer, static_verifier
+from tests.support.tokens import Bearer, bearer, static_verifier
 
-READ, WRITE = bearer("erp:read"), bearer("erp:write")
+READ, WRITE = Bearer("erp:read"), Bearer("erp:write")
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from service_kit.settings import ServiceSettings
 from system_apis.wms.app import create_app
 from system_apis.wms.models import WmsAllocation, WmsStock, WmsWarehouse
 from system_apis.wms.seed import seed_demo
-from tests.support.tokens import bearer, static_verifier
+from tests.support.tokens import Bearer, bearer, static_verifier
 
-READ, WRITE = bearer("wms:read"), bearer("wms:write")
+READ, WRITE = Bearer("wms:read"), Bearer("wms:write")
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from service_kit.events.outbox import OutboxRecord
 from service_kit.settings import ServiceSettings
 from system_apis.wms.app import create_app
-from tests.support.tokens import bearer, static_verifier
+from tests.support.tokens import Bearer, static_verifier
 
-READ, WRITE = bearer("wms:read"), bearer("wms:write")
+READ, WRITE = Bearer("wms:read"), Bearer("wms:write")
 
 
 @pytest.fixture
