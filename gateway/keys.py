@@ -14,6 +14,11 @@ the table every few seconds (``KeyStore.refresh``), comes to the same answer:
                expired (``retire_after`` seconds after its successor started signing: the token
                lifetime plus a margin for clock skew and reload lag), then is deleted (pruned)
 
+At rest, a key's private half is sealed with the suite's secrets key (``service_kit.secrets``):
+a raw read of the database shows no key material. A row written in clear by an older version is
+sealed when the gateway starts (``seal_keys``); ``interchange secrets rotate`` re-seals every key
+under a new secrets key (``reseal_keys``).
+
 A key whose ``active`` flag is off never signs (nothing clears the flag today; it is the way to
 take a key out of signing without a new one). Each worker reloads the table every
 ``state_refresh_interval`` seconds: a key starts or stops signing within that lag, which the
@@ -36,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.models import SigningKey
 from service_kit.db import Database
+from service_kit.secrets import SecretBox, is_sealed
 
 ALGORITHM = "RS256"
 RSA_KEY_BITS = 2048
@@ -128,31 +134,35 @@ def key_states(rows: Sequence[SigningKey], *, now: datetime, schedule: KeySchedu
     return states
 
 
-def build_key_ring(rows: Sequence[SigningKey], *, now: datetime, schedule: KeySchedule) -> KeyRing:
+def build_key_ring(rows: Sequence[SigningKey], *, now: datetime, schedule: KeySchedule, box: SecretBox) -> KeyRing:
     states = {s.kid: s for s in key_states(rows, now=now, schedule=schedule)}
     by_kid = {row.kid: row for row in rows}
     signer = next(s for s in states.values() if s.state == "signing")
-    signing = RSAKey.import_key(json.loads(by_kid[signer.kid].jwk))
+    signing = RSAKey.import_key(json.loads(box.open(by_kid[signer.kid].jwk)))
     published = [by_kid[s.kid] for s in sorted(states.values(), key=lambda s: s.seq) if s.published]
-    public = KeySet.import_key_set({"keys": [_public_half(row.jwk) for row in published]})
+    public = KeySet.import_key_set({"keys": [_public_half(box.open(row.jwk)) for row in published]})
     return KeyRing(signing=KeySet([signing]), public=public, jwks=dict(public.as_dict(private=False)))
 
 
-async def load_key_ring(db: Database, schedule: KeySchedule | None = None, *, now: datetime | None = None) -> KeyRing:
+async def load_key_ring(
+    db: Database, schedule: KeySchedule | None = None, *, box: SecretBox, now: datetime | None = None
+) -> KeyRing:
     """The keys in the database; generates and stores the first one when none is active."""
     schedule = schedule or KeySchedule(publish_delay=0, retire_after=RETIRE_MARGIN)
     rows = await _all_keys(db)
     if not any(row.active for row in rows):
-        await _add_key(db, seq=max((row.seq for row in rows), default=0) + 1)
+        await _add_key(db, seq=max((row.seq for row in rows), default=0) + 1, box=box)
         rows = await _all_keys(db)
-    return build_key_ring(rows, now=now or datetime.now(UTC), schedule=schedule)
+    return build_key_ring(rows, now=now or datetime.now(UTC), schedule=schedule, box=box)
 
 
-async def rotate_keys(db: Database, schedule: KeySchedule, *, now: datetime | None = None) -> list[KeyState]:
+async def rotate_keys(
+    db: Database, schedule: KeySchedule, *, box: SecretBox, now: datetime | None = None
+) -> list[KeyState]:
     """Add a key (it signs after the publish delay) and prune keys whose tokens have all expired.
     Returns the keys' states after the rotation."""
     rows = await _all_keys(db)
-    await _add_key(db, seq=max((row.seq for row in rows), default=0) + 1)
+    await _add_key(db, seq=max((row.seq for row in rows), default=0) + 1, box=box)
     await prune_keys(db, schedule, now=now)
     return await list_keys(db, schedule, now=now)
 
@@ -167,12 +177,39 @@ async def prune_keys(db: Database, schedule: KeySchedule, *, now: datetime | Non
     return await _delete([s.kid for s in states if s.state == "expired"], db)
 
 
+async def seal_keys(db: Database, box: SecretBox) -> int:
+    """Seal the private keys an older version stored in clear; returns how many."""
+    async with db.transaction() as session:
+        rows = (await session.execute(select(SigningKey))).scalars().all()
+        clear = [row for row in rows if not is_sealed(row.jwk)]
+        for row in clear:
+            row.jwk = box.seal(row.jwk)
+    if clear:
+        log.info("signing_keys_sealed", kids=[row.kid for row in clear])
+    return len(clear)
+
+
+async def reseal_keys(db: Database, box: SecretBox) -> int:
+    """Re-encrypt every private key under the newest secrets key; returns how many."""
+    async with db.transaction() as session:
+        rows = (await session.execute(select(SigningKey))).scalars().all()
+        for row in rows:
+            row.jwk = box.reseal(row.jwk)
+    return len(rows)
+
+
+async def keys_sealed_with_newest(db: Database, box: SecretBox) -> bool:
+    """Whether the newest secrets key alone opens every private key (older ones can go)."""
+    return all(box.opens_with_newest_only(row.jwk) for row in await _all_keys(db))
+
+
 class KeyStore:
     """The current key ring of this worker, reloaded from the database by ``refresh``."""
 
-    def __init__(self, db: Database, schedule: KeySchedule) -> None:
+    def __init__(self, db: Database, schedule: KeySchedule, *, box: SecretBox) -> None:
         self.db = db
         self.schedule = schedule
+        self.box = box
         self._seen: tuple[tuple[str, str], ...] = ()
         self._ring: KeyRing | None = None
 
@@ -182,11 +219,13 @@ class KeyStore:
         return self._ring
 
     @classmethod
-    async def open(cls, db: Database, schedule: KeySchedule) -> KeyStore:
-        """The store over the database's keys; the first one is generated when none is active."""
-        store = cls(db, schedule)
+    async def open(cls, db: Database, schedule: KeySchedule, *, box: SecretBox) -> KeyStore:
+        """The store over the database's keys; the first one is generated when none is active,
+        and keys an older version stored in clear are sealed."""
+        store = cls(db, schedule, box=box)
+        await seal_keys(db, box)
         if not any(row.active for row in await _all_keys(db)):
-            await load_key_ring(db, schedule)
+            await load_key_ring(db, schedule, box=box)
         await store.refresh()
         return store
 
@@ -204,7 +243,8 @@ class KeyStore:
         seen = tuple((s.kid, s.state) for s in states if s.published)
         if seen == self._seen:
             return False
-        self._ring, self._seen = build_key_ring(rows, now=now, schedule=self.schedule), seen
+        self._ring = build_key_ring(rows, now=now, schedule=self.schedule, box=self.box)
+        self._seen = seen
         log.info("signing_keys_loaded", signing=self.ring.signing_kid, published=list(self.ring.published_kids))
         return True
 
@@ -214,12 +254,11 @@ async def _all_keys(db: Database) -> list[SigningKey]:
         return list((await session.execute(select(SigningKey).order_by(SigningKey.seq))).scalars())
 
 
-async def _add_key(db: Database, *, seq: int) -> None:
+async def _add_key(db: Database, *, seq: int, box: SecretBox) -> None:
     # RSA key generation takes tens of milliseconds: keep it off the event loop.
     key = await asyncio.to_thread(_generate_key)
-    row = SigningKey(
-        kid=str(key.kid), seq=seq, jwk=json.dumps(key.as_dict(private=True)), created_at=datetime.now(UTC), active=True
-    )
+    jwk = box.seal(json.dumps(key.as_dict(private=True)))
+    row = SigningKey(kid=str(key.kid), seq=seq, jwk=jwk, created_at=datetime.now(UTC), active=True)
     try:
         async with db.transaction() as session:
             if await session.scalar(select(func.count()).where(SigningKey.seq == seq)):
@@ -261,8 +300,11 @@ __all__ = [
     "KeyStore",
     "build_key_ring",
     "key_states",
+    "keys_sealed_with_newest",
     "list_keys",
     "load_key_ring",
     "prune_keys",
+    "reseal_keys",
     "rotate_keys",
+    "seal_keys",
 ]

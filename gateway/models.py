@@ -39,7 +39,8 @@ class SigningKey(Base):
     #: 1, 2, 3... in order of creation. Unique, so two workers that start on an empty database at
     #: once cannot both add "the first key": one insert wins and both sign with the same key.
     seq: Mapped[int] = mapped_column(Integer, unique=True)
-    #: The private JWK (JSON). Whoever reads this table can mint tokens: protect the database.
+    #: The private JWK (JSON), sealed with the suite's secrets key (``fernet:...``, see
+    #: ``service_kit.secrets``): the database alone does not give the key.
     jwk: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: Active keys may sign; inactive ones stay published until the tokens they signed expire.

@@ -151,7 +151,7 @@ def clients_rotate_secret(client_id: str) -> None:
 
 # Each area adds its commands as a module under interchange/commands/ exposing a typer `app`
 # (keys, audit, orders, events, inventory); the ones that exist are registered here.
-for _area in ("keys", "audit", "orders", "events", "inventory"):
+for _area in ("keys", "audit", "orders", "events", "inventory", "secrets"):
     if importlib.util.find_spec(f"interchange.commands.{_area}") is not None:
         _module = importlib.import_module(f"interchange.commands.{_area}")
         app.add_typer(_module.app, name=_area)

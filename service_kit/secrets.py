@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import SecretStr
 
 from service_kit.files import write_private_file
 
@@ -58,7 +59,7 @@ class SecretBox:
         """From ``secrets_keys`` (comma-separated, newest first) or else ``secrets_key_file``
         (default ``<data_dir>/secrets.key``)."""
         configured = getattr(settings, "secrets_keys", None)
-        raw = configured.get_secret_value() if hasattr(configured, "get_secret_value") else str(configured or "")
+        raw = configured.get_secret_value() if isinstance(configured, SecretStr) else str(configured or "")
         keys = [k for k in raw.split(",") if k.strip()]
         if keys:
             return cls(keys=keys)

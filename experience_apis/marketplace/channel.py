@@ -71,7 +71,7 @@ async def register_webhook(
     *, session: AsyncSession, partner_id: str, body: WebhookCreate, policy: WebhookPolicy
 ) -> WebhookCreated:
     await _partner_account(session, partner_id)
-    subscription = await webhooks.register_subscription(
+    registered = await webhooks.register_subscription(
         session=session,
         owner=partner_id,
         url=body.url,
@@ -79,7 +79,7 @@ async def register_webhook(
         description=body.description,
         policy=policy,
     )
-    return WebhookCreated(**_webhook(subscription).model_dump(), secret=subscription.secret)
+    return WebhookCreated(**_webhook(registered.subscription).model_dump(), secret=registered.secret)
 
 
 async def list_webhooks(*, session: AsyncSession, partner_id: str) -> list[WebhookRead]:

@@ -78,8 +78,11 @@ def list_keys(data_dir: DataDir = Path("var")) -> None:
 def rotate(data_dir: DataDir = Path("var")) -> None:
     """Add a signing key (it signs after the publish delay) and prune keys no token needs."""
     from gateway.keys import rotate_keys
+    from service_kit.secrets import SecretBox
 
-    states = with_gateway_db(data_dir, lambda db, settings: rotate_keys(db, _schedule(settings)))
+    states = with_gateway_db(
+        data_dir, lambda db, settings: rotate_keys(db, _schedule(settings), box=SecretBox.from_settings(settings))
+    )
     _show(states)
     upcoming = [s for s in states if s.state == "next"]
     if upcoming and upcoming[-1].signs_from:

@@ -25,8 +25,10 @@ import structlog
 from fastapi import FastAPI
 
 from service_kit.db import Database
+from service_kit.secrets import SecretBox
 from service_kit.webhooks.models import DeliveryStatus
 from service_kit.webhooks.repository import WebhookRepository
+from service_kit.webhooks.secrets import seal_subscription_secrets
 from service_kit.webhooks.signing import signature_headers
 from service_kit.webhooks.targets import Resolver, TargetRefused, check_target
 
@@ -48,6 +50,9 @@ class WebhookPolicy:
     lease_seconds: float = 120.0  # a claimed delivery comes due again if its worker died
     user_agent: str = "Interchange-Webhooks/1.0"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Seals subscriptions' signing secrets at rest (service_kit.secrets); required to register
+    #: a subscription or send a delivery.
+    box: SecretBox | None = None
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> WebhookPolicy:
@@ -60,7 +65,14 @@ class WebhookPolicy:
             values["allowlist"] = frozenset(h.lower() for h in hosts)
         if (timeout := getattr(settings, "webhook_timeout", None)) is not None:
             values["timeout"] = float(timeout)
+        values["box"] = SecretBox.from_settings(settings)
         return cls(**(values | overrides))
+
+    @property
+    def secrets(self) -> SecretBox:
+        if self.box is None:
+            raise RuntimeError("WebhookPolicy.box is not set: webhook secrets are stored encrypted")
+        return self.box
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,7 @@ async def _claim(*, db: Database, policy: WebhookPolicy) -> list[_Claimed]:
                 _Claimed(
                     id=row.id,
                     url=subscription.url if subscription else "",
-                    secret=subscription.secret if subscription else "",
+                    secret=policy.secrets.open(subscription.secret) if subscription else "",
                     body=row.body,
                     attempts=row.attempts,
                     live=live,
@@ -185,6 +197,7 @@ def webhook_delivery_worker(*, policy: Callable[[FastAPI], WebhookPolicy] | None
 
     async def webhook_delivery(app: FastAPI) -> None:
         resolved = policy(app) if policy else WebhookPolicy.from_settings(app.state.settings)
+        await seal_subscription_secrets(db=app.state.db, box=resolved.secrets)  # rows from before encryption
         await run_delivery_worker(db=app.state.db, http=app.state.http, policy=resolved)
 
     return webhook_delivery

@@ -30,6 +30,10 @@ class WebhookRepository:
         )
         return (await self.session.scalars(stmt)).all()
 
+    async def all_subscriptions(self) -> Sequence[WebhookSubscription]:
+        """Every subscription of every owner, deleted ones too (re-sealing their secrets)."""
+        return (await self.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id))).all()
+
     async def subscription(self, *, owner: str, subscription_id: str) -> WebhookSubscription | None:
         row = await self.session.get(WebhookSubscription, subscription_id)
         if row is None or row.owner != owner or row.deleted_at is not None:

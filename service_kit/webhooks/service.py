@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +29,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class RegisteredSubscription:
+    """A new subscription and its signing secret in clear: the only time it is (the row keeps it
+    sealed)."""
+
+    subscription: WebhookSubscription
+    secret: str
+
+
 async def register_subscription(
     *,
     session: AsyncSession,
@@ -36,22 +46,25 @@ async def register_subscription(
     event_types: Sequence[str],
     description: str | None,
     policy: WebhookPolicy,
-) -> WebhookSubscription:
-    """A new subscription with a fresh signing secret; an unsafe ``url`` is a 422 at ``#/url``."""
+) -> RegisteredSubscription:
+    """A new subscription with a fresh signing secret (stored sealed, returned in clear once); an
+    unsafe ``url`` is a 422 at ``#/url``."""
     try:
         await check_target(url=url, allowlist=policy.allowlist, resolver=policy.resolver)
     except TargetRefused as exc:
         raise UnprocessableContent(str(exc), errors=[{"pointer": "#/url", "in": "body", "detail": str(exc)}]) from None
+    secret = new_secret()
     subscription = WebhookSubscription(
         id=f"whsub_{uuid.uuid4().hex}",
         owner=owner,
         url=url,
         event_types=sorted(set(event_types)),
-        secret=new_secret(),
+        secret=policy.secrets.seal(secret),
         description=description,
         created_at=_now(),
     )
-    return await WebhookRepository(session).add_subscription(subscription)
+    await WebhookRepository(session).add_subscription(subscription)
+    return RegisteredSubscription(subscription=subscription, secret=secret)
 
 
 async def list_subscriptions(*, session: AsyncSession, owner: str) -> Sequence[WebhookSubscription]:
@@ -128,6 +141,7 @@ async def _subscription(*, session: AsyncSession, owner: str, subscription_id: s
 
 
 __all__ = [
+    "RegisteredSubscription",
     "delete_subscription",
     "list_deliveries",
     "list_subscriptions",

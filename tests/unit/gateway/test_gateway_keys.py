@@ -21,6 +21,7 @@ from service_kit.auth import TokenVerifier
 from service_kit.db import Database
 from service_kit.errors import Unauthorized
 from service_kit.http import RoutingTransport
+from service_kit.secrets import SecretBox
 from tests.unit.gateway.conftest import GATEWAY_URL, FakeService, gateway_settings, running_gateway
 
 
@@ -48,7 +49,8 @@ async def test_workers_starting_together_on_an_empty_database_agree_on_one_key(t
     dbs = [Database(f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}", metadata=[Base.metadata]) for _ in range(3)]
     await dbs[0].create_schema()
     try:
-        rings = await asyncio.gather(*(load_key_ring(db) for db in dbs))
+        box = SecretBox(key_file=tmp_path / "secrets.key")
+        rings = await asyncio.gather(*(load_key_ring(db, box=box) for db in dbs))
     finally:
         for db in dbs:
             await db.dispose()
@@ -119,7 +121,7 @@ async def test_rotation_through_a_running_gateway(tmp_path: Path, contracts_dir:
         first = gw.app.state.keys.ring.signing_kid
         schedule = gw.app.state.keys.schedule
 
-        states = await rotate_keys(gw.app.state.db, schedule)
+        states = await rotate_keys(gw.app.state.db, schedule, box=gw.app.state.keys.box)
         new = next(s for s in states if s.state == "next")
         await refresh_state(gw.app)
 

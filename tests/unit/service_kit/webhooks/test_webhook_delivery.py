@@ -14,6 +14,7 @@ import pytest
 from service_kit.db import Database
 from service_kit.errors import Conflict, NotFound, UnprocessableContent
 from service_kit.http import RoutingTransport
+from service_kit.secrets import SecretBox
 from service_kit.webhooks import (
     DeliveryStatus,
     WebhookPolicy,
@@ -61,7 +62,7 @@ class Kit:
 
     async def subscribe(self, url: str = RECEIVER, owner: str = "acme") -> str:
         async with self.db.transaction() as session:
-            sub = await register_subscription(
+            registered = await register_subscription(
                 session=session,
                 owner=owner,
                 url=url,
@@ -69,8 +70,8 @@ class Kit:
                 description=None,
                 policy=self.policy,
             )
-        self.receiver.secret = sub.secret
-        return sub.id
+        self.receiver.secret = registered.secret
+        return registered.subscription.id
 
     async def publish(self, event_id: str = "evt-1", owner: str = "acme") -> None:
         async with self.db.transaction() as session:
@@ -104,7 +105,12 @@ async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
     async def resolve(host: str, port: int) -> list[str]:
         return dns.get(host, [])
 
-    policy = WebhookPolicy(retry_schedule=(0, 0, 0), allowlist=frozenset({"receiver.test"}), resolver=resolve)
+    policy = WebhookPolicy(
+        retry_schedule=(0, 0, 0),
+        allowlist=frozenset({"receiver.test"}),
+        resolver=resolve,
+        box=SecretBox(key_file=tmp_path / "secrets.key"),
+    )
     transport = RoutingTransport(
         {
             "receiver.test": httpx.MockTransport(receiver.handle),
