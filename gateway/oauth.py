@@ -211,8 +211,8 @@ async def issue_token(
     try:
         oauth_request = TokenRequest(request, form, clients)
     except InsecureTransportError as error:
-        # authlib refuses plain http except on loopback; behind a TLS proxy run uvicorn with
-        # --proxy-headers so the request URL says https.
+        # authlib refuses plain http except on loopback; behind a TLS proxy list it in
+        # trusted_proxies so its X-Forwarded-Proto makes the request URL https.
         return server.handle_error_response(None, error)
     response: Response = server.create_token_response(oauth_request)
     if response.status_code == 401 and limiter is not None:  # invalid_client: the only 401 here

@@ -57,6 +57,12 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def proxy_header_flags(name: str) -> list[str]:
+    """The gateway's server believes no X-Forwarded-For (uvicorn's default trusts 127.0.0.1): the
+    gateway reads them itself, from its ``trusted_proxies`` only (gateway/app.py)."""
+    return ["--no-proxy-headers"] if name == "gateway" else []
+
+
 class Suite:
     def __init__(self, *, data_dir: Path, host: str, free_ports: bool, seed: bool, console: Console) -> None:
         self.data_dir = data_dir.resolve()
@@ -111,6 +117,7 @@ class Suite:
                 "--host", self.host, "--port", port,
                 "--timeout-graceful-shutdown", str(GRACE_SECONDS),
                 "--no-access-log", "--log-level", "warning",
+                *proxy_header_flags(service.info.name),
             ]  # fmt: skip
             log = service.log_path.open("ab")
             service.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments

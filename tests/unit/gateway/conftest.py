@@ -203,11 +203,12 @@ async def running_gateway(
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """``app`` served by uvicorn on a free port of 127.0.0.1, in this event loop; its base URL."""
+async def serving(app: Any, **options: Any) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a free port of 127.0.0.1, in this event loop; its base URL.
+    ``options`` go to ``uvicorn.Config`` (e.g. ``proxy_headers=False``)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, ws="none")
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False, ws="none", **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
