@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -19,6 +20,37 @@ def _as_utc(value: datetime) -> datetime:
 #: A timestamp that always carries its zone on the wire. SQLite hands datetimes back naive; every
 #: one we store is UTC, so a naive value is read as UTC.
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+#: Control characters (C0, DEL, C1) and Unicode's line and paragraph separators. NUL in an ERP
+#: field truncates or corrupts it; a line break in a name or an address line breaks labels and
+#: EDI records. The published schemas carry no pattern for them (a pattern would narrow request
+#: types inside published versions): the validators below refuse them with a 422 naming the field.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must be one line of printable text: no control characters, tabs or line breaks")
+    return value
+
+
+def _printable(value: str) -> str:
+    if _CONTROL_BUT_LAYOUT.search(value):
+        raise ValueError("must be printable text: no control characters other than tabs and line breaks")
+    return value
+
+
+#: The check of ``Line``, to put after a ``Field`` that has a ``pattern``: pydantic leaves a pattern
+#: out of the JSON schema when it comes after a validator (``Annotated[str, Field(pattern=...),
+#: one_line]``, not ``Annotated[Line, Field(pattern=...)]``).
+one_line = AfterValidator(_one_line)
+
+#: Names, address lines, ids and references: one line of printable text (no tab, no line break).
+Line = Annotated[str, one_line]
+
+#: Free text a person writes (a reason, a note): printable, and tabs and line breaks are kept.
+Text = Annotated[str, AfterValidator(_printable)]
 
 UnitCode = Annotated[str, Field(pattern=r"^(EA|CS|PK|KG|M)$", description="Canonical unit of measure")]
 
@@ -68,10 +100,20 @@ class Quantity(CanonicalModel):
 
 
 class Address(CanonicalModel):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    line1: Annotated[str, Field(min_length=1, max_length=200)]
-    line2: Annotated[str | None, Field(max_length=200)] = None
-    city: Annotated[str, Field(min_length=1, max_length=100)]
-    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
-    region: Annotated[str | None, Field(max_length=100)] = None
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
+    line1: Annotated[Line, Field(min_length=1, max_length=200)]
+    line2: Annotated[Line | None, Field(max_length=200)] = None
+    city: Annotated[Line, Field(min_length=1, max_length=100)]
+    postal_code: Annotated[Line, Field(min_length=1, max_length=20)]
+    region: Annotated[Line | None, Field(max_length=100)] = None
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+
+
+def _positive(quantity: Quantity) -> Quantity:
+    if quantity.amount <= 0:
+        raise ValueError("quantity must be greater than zero")
+    return quantity
+
+
+#: A quantity ordered, reserved or received: more than zero.
+PositiveQuantity = Annotated[Quantity, AfterValidator(_positive)]

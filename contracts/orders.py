@@ -6,9 +6,19 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
-from contracts.common import Address, CanonicalModel, CurrencyCode, Money, Quantity, Sku, UtcDateTime
+from contracts.common import (
+    Address,
+    CanonicalModel,
+    CurrencyCode,
+    Line,
+    Money,
+    PositiveQuantity,
+    Quantity,
+    Sku,
+    UtcDateTime,
+)
 
 
 class OrderStatus(StrEnum):
@@ -25,14 +35,7 @@ class OrderStatus(StrEnum):
 
 class OrderLineCreate(CanonicalModel):
     sku: Sku
-    quantity: Quantity
-
-    @field_validator("quantity")
-    @classmethod
-    def _positive(cls, quantity: Quantity) -> Quantity:
-        if quantity.amount <= 0:
-            raise ValueError("quantity must be greater than zero")
-        return quantity
+    quantity: PositiveQuantity
 
 
 class OrderLine(CanonicalModel):
@@ -70,8 +73,8 @@ class OrderCreate(CanonicalModel):
     )
 
     channel: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$", examples=["marketplace"])]
-    channel_order_id: Annotated[str, Field(min_length=1, max_length=64, examples=["MP-1001"])]
-    customer_id: Annotated[str, Field(min_length=1, max_length=64, examples=["C-1001"])]
+    channel_order_id: Annotated[Line, Field(min_length=1, max_length=64, examples=["MP-1001"])]
+    customer_id: Annotated[Line, Field(min_length=1, max_length=64, examples=["C-1001"])]
     currency: CurrencyCode
     ship_to: Address | None = None
     lines: Annotated[list[OrderLineCreate], Field(min_length=1, max_length=200)]
@@ -135,7 +138,7 @@ class ReservationCreate(CanonicalModel):
         },
     )
 
-    reference: Annotated[str, Field(min_length=1, max_length=100, description="The order id it is for")]
+    reference: Annotated[Line, Field(min_length=1, max_length=100, description="The order id it is for")]
     lines: Annotated[list[ReservationLineCreate], Field(min_length=1)]
 
 
@@ -188,8 +191,8 @@ class SalesOrderCreate(CanonicalModel):
         },
     )
 
-    external_reference: Annotated[str, Field(min_length=1, max_length=100, description="Unique per order")]
-    customer_id: str
+    external_reference: Annotated[Line, Field(min_length=1, max_length=100, description="Unique per order")]
+    customer_id: Line
     currency: CurrencyCode
     lines: Annotated[list[SalesOrderLineCreate], Field(min_length=1)]
     ship_to: Address | None = None

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.common import Line, one_line
+
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])]
 DecimalAmount = Annotated[
     str,
@@ -26,7 +28,7 @@ MarketplaceOrderId = Annotated[
     ),
 ]
 SellerSku = Annotated[
-    str,
+    Line,
     Field(min_length=1, max_length=64, description="The partner's SKU for a listed product.", examples=["ACME-WB"]),
 ]
 
@@ -48,17 +50,18 @@ class MarketplaceOrderStatus(StrEnum):
 
 
 class Buyer(DialectModel):
-    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Jane Doe"])]
-    email: Annotated[str | None, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$", examples=["jane@example.com"])] = (
-        None
-    )
+    name: Annotated[Line, Field(min_length=1, max_length=200, examples=["Jane Doe"])]
+    email: Annotated[
+        Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$"), one_line] | None,
+        Field(examples=["jane@example.com"]),
+    ] = None
 
 
 class ShippingAddress(DialectModel):
-    recipient: Annotated[str, Field(min_length=1, max_length=200, examples=["Jane Doe"])]
-    street: Annotated[str, Field(min_length=1, max_length=200, examples=["Damrak 1"])]
-    city: Annotated[str, Field(min_length=1, max_length=100, examples=["Amsterdam"])]
-    zip: Annotated[str, Field(min_length=1, max_length=20, examples=["1012 LG"])]
+    recipient: Annotated[Line, Field(min_length=1, max_length=200, examples=["Jane Doe"])]
+    street: Annotated[Line, Field(min_length=1, max_length=200, examples=["Damrak 1"])]
+    city: Annotated[Line, Field(min_length=1, max_length=100, examples=["Amsterdam"])]
+    zip: Annotated[Line, Field(min_length=1, max_length=20, examples=["1012 LG"])]
     country_code: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["NL"])]
 
 

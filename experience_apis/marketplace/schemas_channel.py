@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from contracts.common import UtcDateTime
+from contracts.common import Line, UtcDateTime, one_line
 from experience_apis.marketplace.schemas import DialectModel, SellerSku
 
 Cursor = Annotated[
@@ -60,9 +60,10 @@ class WebhookCreate(DialectModel):
             description="Where to POST events: http(s), resolving to public addresses only.",
             examples=["https://hooks.acme-market.example/interchange"],
         ),
+        one_line,
     ]
     event_types: Annotated[list[WebhookEventType], Field(min_length=1, max_length=10)]
-    description: Annotated[str | None, Field(max_length=200, examples=["stock levels"])] = None
+    description: Annotated[Line | None, Field(max_length=200, examples=["stock levels"])] = None
 
 
 class WebhookRead(DialectModel):

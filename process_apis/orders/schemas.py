@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field
 
 from contracts import Order, OrderStatus
-from contracts.common import CanonicalModel, UtcDateTime
+from contracts.common import CanonicalModel, Text, UtcDateTime
 
 
 class OrderList(CanonicalModel):
@@ -29,7 +29,7 @@ class OrderCancel(CanonicalModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "customer changed their mind"}]}
     )
 
-    reason: Annotated[str, Field(min_length=1, max_length=300, description="Why, as the channel tells it.")]
+    reason: Annotated[Text, Field(min_length=1, max_length=300, description="Why, as the channel tells it.")]
 
 
 class CancelAccepted(CanonicalModel):
@@ -46,7 +46,7 @@ class ReplayCreate(CanonicalModel):
         extra="forbid", json_schema_extra={"examples": [{"note": "ERP is back after the outage"}]}
     )
 
-    note: Annotated[str | None, Field(max_length=300, description="Why it is replayed, for the audit.")] = None
+    note: Annotated[Text | None, Field(max_length=300, description="Why it is replayed, for the audit.")] = None
 
 
 class ReplayOutcome(StrEnum):
@@ -81,7 +81,7 @@ class CreditReview(CanonicalModel):
     )
 
     decision: CreditDecisionKind
-    note: Annotated[str | None, Field(max_length=300)] = None
+    note: Annotated[Text | None, Field(max_length=300)] = None
 
 
 class StatusChangeRead(CanonicalModel):

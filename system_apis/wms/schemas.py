@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from contracts import CanonicalModel, InventoryPosition, Quantity, Reservation
-from contracts.common import Sku, UnitCode
+from contracts.common import PositiveQuantity, Sku, UnitCode
 from contracts.events import MovementKind
 
 
@@ -35,14 +35,7 @@ WarehouseCode = Annotated[str, Field(min_length=1, max_length=10, examples=["AMS
 
 class ReceiptLineCreate(CanonicalModel):
     sku: Sku
-    quantity: Quantity
-
-    @field_validator("quantity")
-    @classmethod
-    def _positive(cls, quantity: Quantity) -> Quantity:
-        if quantity.amount <= 0:
-            raise ValueError("a received quantity must be greater than zero")
-        return quantity
+    quantity: PositiveQuantity
 
 
 class ReceiptCreate(CanonicalModel):

@@ -1,0 +1,43 @@
+"""CRM edges: activity timestamps carry their zone on the wire; control characters are refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service_kit.settings import ServiceSettings
+from system_apis.crm.app import create_app
+from tests.support.tokens import bearer, static_verifier
+
+
+@pytest.fixture
+async def crm(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ServiceSettings.load("crm", data_dir=tmp_path, seed_demo=True, log_json=False)
+    app = create_app(settings, verifier=static_verifier())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://crm.test") as client:
+            yield client
+
+
+ACTIVITY = {"customer_id": "C-2001", "kind": "order_accepted", "subject": "Order 1 accepted", "reference": "o1"}
+
+
+async def test_activity_timestamps_carry_a_time_zone_when_created_and_when_read(crm: httpx.AsyncClient) -> None:
+    created = await crm.post("/v1/activities", json=ACTIVITY, headers=bearer("crm:write"))
+    assert created.status_code == 201, created.text
+    timeline = await crm.get("/v1/customers/C-2001/activities", headers=bearer("crm:read"))
+    stamps = [created.json()["created_at"]] + [a["created_at"] for a in timeline.json()["items"]]
+    assert all(datetime.fromisoformat(s).utcoffset() is not None for s in stamps), stamps
+
+
+async def test_a_control_character_in_an_activity_is_a_422_naming_the_field(crm: httpx.AsyncClient) -> None:
+    resp = await crm.post("/v1/activities", json={**ACTIVITY, "subject": "Order\x001"}, headers=bearer("crm:write"))
+    assert resp.status_code == 422
+    assert [e["pointer"] for e in resp.json()["errors"]] == ["#/subject"]
+    timeline = await crm.get("/v1/customers/C-2001/activities", headers=bearer("crm:read"))
+    assert timeline.json()["items"] == []
