@@ -17,12 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request, grants
 from authlib.oauth2.rfc6749.authenticate_client import ClientAuthentication
-from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidClientError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import (
+    InsecureTransportError,
+    InvalidClientError,
+    InvalidRequestError,
+    OAuth2Error,
+)
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
@@ -32,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from contracts import scopes
+from gateway.bodies import media_type_of, read_capped, too_large
 from gateway.clients import StoredClient, find_clients, hash_secret, secret_matches
 from gateway.keys import ALGORITHM, KeyStore
 from gateway.settings import GatewaySettings
@@ -186,9 +193,51 @@ def build_authorization_server(settings: GatewaySettings, keys: KeyStore) -> Gat
     return server
 
 
-async def read_token_form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+FORM = "application/x-www-form-urlencoded"
+#: Parameters in a token request at most (RFC 6749 4.4.2 needs four).
+MAX_FORM_FIELDS = 32
+
+
+class TokenFormError(Exception):
+    """A token request whose form cannot be read: answered 400 ``invalid_request``."""
+
+
+async def read_token_form(request: Request, *, max_bytes: int) -> dict[str, str]:
+    """The token request's form (RFC 6749 4.4.2: ``application/x-www-form-urlencoded``; any other
+    body reads as no parameters). Refuses a body larger than ``max_bytes`` with 413 at once when
+    its Content-Length says so, else as soon as the bytes read pass it (a chunked body), and a
+    parameter sent twice (RFC 6749 3.2) with ``TokenFormError``."""
+    length = request.headers.get("content-length", "").strip()
+    if length.isdigit() and int(length) > max_bytes:
+        raise too_large(max_bytes)
+    body = await read_capped(request.receive, max_bytes)
+    if media_type_of(request.headers.get("content-type", "").encode("latin-1")) != FORM:
+        return {}
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FORM_FIELDS
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise TokenFormError("The form must be UTF-8 and carry at most 32 parameters.") from exc
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        repeated = sorted({name for name, _ in pairs if sum(1 for n, _ in pairs if n == name) > 1})
+        raise TokenFormError(f"Send each parameter once: {', '.join(repeated)} appears more than once.")
+    return form
+
+
+def client_auth_conflict(basic_id: str | None, form: Mapping[str, str]) -> str | None:
+    """Why the request uses two client authentication methods (RFC 6749 2.3: a client MUST NOT
+    use more than one), or ``None``: HTTP Basic plus ``client_secret`` in the form, or plus a
+    ``client_id`` in the form that is not the Basic one."""
+    if basic_id is None:
+        return None
+    if "client_secret" in form or form.get("client_id", basic_id) != basic_id:
+        return (
+            "Use one client authentication method: HTTP Basic (client_secret_basic) or client_id and "
+            "client_secret in the form (client_secret_post), not both."
+        )
+    return None
 
 
 async def issue_token(
@@ -199,10 +248,16 @@ async def issue_token(
     form: dict[str, str],
     limiter: TokenFailureLimiter | None = None,
 ) -> Response:
-    """Answer one token request: 200 with the token, or an RFC 6749 error. With ``limiter``: a
-    client id or address past its limit of failed authentications gets ``TooManyRequests`` (429)
-    before anything else, and a failed authentication (401 ``invalid_client``) is counted."""
+    """Answer one token request: 200 with the token, or an RFC 6749 error. Two client
+    authentication methods at once are 400 ``invalid_request``, before anything else. With
+    ``limiter``: a client id or address past its limit of failed authentications gets
+    ``TooManyRequests`` (429) before its secret is checked, and a failed authentication (401
+    ``invalid_client``) is counted."""
     basic_id, _ = extract_basic_authorization(request.headers)
+    conflict = client_auth_conflict(basic_id, form)
+    if conflict is not None:
+        log.info("token_refused", client_id=basic_id, status=400, error="invalid_request")
+        return server.handle_error_response(None, InvalidRequestError(description=conflict))
     claimed = basic_id or form.get("client_id")
     address = request.client.host if request.client else None
     if limiter is not None:
@@ -245,6 +300,7 @@ __all__ = [
     "METADATA_PATH",
     "TOKEN_PATH",
     "GatewayAuthorizationServer",
+    "TokenFormError",
     "authorization_server_metadata",
     "build_authorization_server",
     "issue_token",

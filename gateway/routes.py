@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
@@ -17,6 +18,7 @@ from gateway.oauth import (
     JWKS_PATH,
     METADATA_PATH,
     TOKEN_PATH,
+    TokenFormError,
     authorization_server_metadata,
     issue_token,
     read_token_form,
@@ -72,8 +74,16 @@ _OAUTH_ERROR: dict[str, Any] = {
     openapi_extra=_TOKEN_REQUEST,
     responses={
         200: {"description": "An RFC 9068 JWT access token (`Cache-Control: no-store`)"},
-        400: {"description": "`invalid_scope`, `unsupported_grant_type` or `invalid_request`", **_OAUTH_ERROR},
+        400: {
+            "description": "`invalid_scope`, `unsupported_grant_type` or `invalid_request` (two client "
+            "authentication methods in one request, a parameter sent twice)",
+            **_OAUTH_ERROR,
+        },
         401: {"description": "`invalid_client`: unknown client, wrong secret or disabled client", **_OAUTH_ERROR},
+        413: {
+            "description": "The form is larger than `token_max_body_bytes` (8 KiB): problem+json",
+            "content": {"application/problem+json": {"schema": {"type": "object"}}},
+        },
         429: {
             "description": "Too many failed client authentications for this client id or from this address: "
             "problem+json with `Retry-After`; the secret is not checked until then",
@@ -82,10 +92,14 @@ _OAUTH_ERROR: dict[str, Any] = {
     },
 )
 async def token(request: Request, session: SessionDep) -> Response:
-    form = await read_token_form(request)
+    server = request.app.state.oauth_server
+    try:
+        form = await read_token_form(request, max_bytes=request.app.state.settings.token_max_body_bytes)
+    except TokenFormError as exc:
+        return server.handle_error_response(None, InvalidRequestError(description=str(exc)))
     return await issue_token(
         session=session,
-        server=request.app.state.oauth_server,
+        server=server,
         request=request,
         form=form,
         limiter=request.app.state.token_limiter,

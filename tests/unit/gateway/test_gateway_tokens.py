@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from starlette.types import Message
 
 from gateway.clients import disable_client
 from service_kit.auth import TokenVerifier
@@ -154,3 +157,93 @@ async def test_metadata_describes_the_authorization_server(gateway: Gateway) -> 
     assert meta["grant_types_supported"] == ["client_credentials"]
     assert meta["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
     assert set(PARTNER_SCOPES) <= set(meta["scopes_supported"])
+
+
+class Upload:
+    """A token request body offered to the app chunk by chunk, counting what the app read."""
+
+    def __init__(self, chunk: bytes, chunks: int) -> None:
+        self.chunk, self.left, self.read = chunk, chunks, 0
+        self.sent: list[Message] = []
+
+    async def receive(self) -> Message:
+        if self.left == 0:
+            return {"type": "http.disconnect"}
+        self.left -= 1
+        self.read += len(self.chunk)
+        return {"type": "http.request", "body": self.chunk, "more_body": self.left > 0}
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+
+    async def post(self, app: Any, headers: list[tuple[bytes, bytes]]) -> tuple[int, dict[str, Any]]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/oauth2/token",
+            "raw_path": b"/oauth2/token",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"gateway.test"), (b"content-type", b"application/x-www-form-urlencoded"), *headers],
+            "client": ("192.0.2.1", 40000),
+            "server": ("gateway.test", 80),
+        }
+        await app(scope, self.receive, self.send)
+        body = b"".join(m.get("body", b"") for m in self.sent if m["type"] == "http.response.body")
+        return self.sent[0]["status"], json.loads(body)
+
+
+async def test_a_token_request_declaring_a_large_body_is_refused_before_a_byte_is_read(gateway: Gateway) -> None:
+    upload = Upload(b"a" * 65_536, chunks=160)  # 10 MiB
+
+    status, problem = await upload.post(gateway.app, [(b"content-length", str(10 * 1024 * 1024).encode())])
+
+    assert status == 413
+    assert upload.read == 0
+    assert problem["type"] == "urn:interchange:problem:payload-too-large"
+    assert "8192 bytes" in problem["detail"]
+
+
+async def test_a_chunked_token_request_is_cut_off_past_the_small_cap(gateway: Gateway) -> None:
+    upload = Upload(b"grant_type=client_credentials&" + b"a" * 4066, chunks=2_560)  # 4 KiB x 2,560: 10 MiB
+
+    status, problem = await upload.post(gateway.app, [(b"transfer-encoding", b"chunked")])
+
+    assert status == 413
+    assert upload.read <= 3 * 4096  # the cap (8 KiB) and the chunk that passed it
+    assert problem["status"] == 413
+
+
+async def test_basic_auth_plus_credentials_in_the_form_is_invalid_request(gateway: Gateway) -> None:
+    client_id, secret = await gateway.register_partner("acme-market")
+    both = GRANT | {"client_id": client_id, "client_secret": secret}
+
+    two_methods = await gateway.client.post("/oauth2/token", data=both, auth=(client_id, secret))
+    other_id = await gateway.client.post("/oauth2/token", data=GRANT | {"client_id": "x"}, auth=(client_id, secret))
+    same_id = await gateway.client.post(
+        "/oauth2/token", data=GRANT | {"client_id": client_id}, auth=(client_id, secret)
+    )
+
+    assert two_methods.status_code == other_id.status_code == 400
+    assert two_methods.json()["error"] == other_id.json()["error"] == "invalid_request"
+    assert "one client authentication method" in two_methods.json()["error_description"]
+    assert same_id.status_code == 200  # the Basic id repeated in the form is one method
+
+
+async def test_a_parameter_sent_twice_is_invalid_request(gateway: Gateway) -> None:
+    client_id, secret = await gateway.register_partner("acme-market")
+    form = "grant_type=client_credentials&scope=marketplace%3Aorders.read&scope=marketplace%3Aorders.write"
+
+    resp = await gateway.client.post(
+        "/oauth2/token",
+        content=form,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=(client_id, secret),
+    )
+
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "invalid_request"
+    assert "scope" in resp.json()["error_description"]
