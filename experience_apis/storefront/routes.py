@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query
 
 from contracts.scopes import STOREFRONT_ADMIN
 from experience_apis.storefront import service
-from experience_apis.storefront.schemas import SyncStatus
+from experience_apis.storefront.schemas import PushReplay, SyncStatus
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
 from service_kit.errors import PROBLEM_CONTENT_TYPE
@@ -52,6 +52,5 @@ async def get_sync_status(
         409: _problem("The SKU's push is not dead (it is synced or pending)."),
     },
 )
-async def replay_push(sku: Sku, _: Admin, session: SessionDep) -> Response:
-    await service.replay_push(session=session, sku=sku)
-    return Response(status_code=202)
+async def replay_push(sku: Sku, _: Admin, session: SessionDep) -> PushReplay:
+    return await service.replay_push(session=session, sku=sku)

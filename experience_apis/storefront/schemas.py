@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 from contracts.common import UtcDateTime
@@ -22,3 +24,11 @@ class SyncStatus(BaseModel):
     synced: int
     dead: int
     dead_letters: list[DeadPush]
+
+
+class PushReplay(BaseModel):
+    """A dead push queued again: the SKU, the level that will be sent, and its state (pending)."""
+
+    sku: str
+    available: int
+    status: Literal["pending"] = "pending"

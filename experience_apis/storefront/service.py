@@ -23,7 +23,7 @@ from contracts.events import AvailabilityChangedV1, CloudEvent
 from experience_apis.storefront.client import StorefrontAdmin
 from experience_apis.storefront.models import PushStatus
 from experience_apis.storefront.repository import StorefrontRepository
-from experience_apis.storefront.schemas import DeadPush, SyncStatus
+from experience_apis.storefront.schemas import DeadPush, PushReplay, SyncStatus
 from service_kit.db import Database
 from service_kit.errors import Conflict, InterchangeError, NotFound
 from service_kit.events import EventHandler, event_data
@@ -120,7 +120,7 @@ async def sync_status(*, session: AsyncSession, limit: int) -> SyncStatus:
     return SyncStatus(**{s.value: counts.get(s.value, 0) for s in PushStatus}, dead_letters=dead)
 
 
-async def replay_push(*, session: AsyncSession, sku: str) -> None:
+async def replay_push(*, session: AsyncSession, sku: str) -> PushReplay:
     row = await StorefrontRepository(session).push(sku)
     if row is None:
         raise NotFound(f"No inventory push for SKU {sku!r}.")
@@ -128,3 +128,4 @@ async def replay_push(*, session: AsyncSession, sku: str) -> None:
         raise Conflict(f"The push for SKU {sku!r} is {row.status}; only dead pushes are replayed.")
     row.status, row.attempts, row.next_attempt_at = PushStatus.pending, 0, _now()
     await session.flush()
+    return PushReplay(sku=row.sku, available=row.available)

@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from experience_apis.storefront import service
 from experience_apis.storefront.app import create_app
 from experience_apis.storefront.client import NAME as ADMIN_UPSTREAM
 from experience_apis.storefront.client import StorefrontAdmin
-from experience_apis.storefront.models import Base
+from experience_apis.storefront.models import Base, PushStatus
+from experience_apis.storefront.repository import StorefrontRepository
 from experience_apis.storefront.seed import DEMO_ITEMS, seed_demo
 from experience_apis.storefront.settings import StorefrontSettings
 from service_kit.db import Database
@@ -193,3 +195,21 @@ async def test_the_app_consumes_pushes_and_reports(tmp_path: Path) -> None:
             assert resp.json() == {"pending": 0, "synced": 1, "dead": 0, "dead_letters": []}
             replay = await client.post("/v1/inventory-pushes/WIDGET-BLUE/replay", headers=bearer(STOREFRONT_ADMIN))
             assert replay.status_code == 409
+
+
+async def test_a_replay_answers_202_with_the_json_its_contract_promises(tmp_path: Path) -> None:
+    settings = StorefrontSettings.load(
+        "storefront", data_dir=tmp_path, seed_demo=True, log_json=False, admin_url=ADMIN_URL, push_poll_seconds=3600
+    )
+    app = create_app(settings, transport=httpx.MockTransport(FakeStorefront().handle), verifier=static_verifier())
+    async with app.router.lifespan_context(app):
+        async with app.state.db.transaction() as session:
+            await StorefrontRepository(session).want_level(sku="NOT-IN-SHOP", available=9, now=datetime.now(UTC))
+            row = await StorefrontRepository(session).push("NOT-IN-SHOP")
+            assert row is not None
+            row.status = PushStatus.dead
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sf.test") as client:
+            replay = await client.post("/v1/inventory-pushes/NOT-IN-SHOP/replay", headers=bearer(STOREFRONT_ADMIN))
+    assert replay.status_code == 202
+    assert replay.headers["content-type"] == "application/json"
+    assert replay.json() == {"sku": "NOT-IN-SHOP", "available": 9, "status": "pending"}
