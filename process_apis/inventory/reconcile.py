@@ -61,14 +61,11 @@ async def reconcile_with(
             )
     corrected: set[tuple[str, str]] = set()
     if repair:
-        for position in stock:
-            if await projection.apply_position(session=session, state=position):
-                corrected.add((position.sku, position.warehouse))
-        await session.flush()
+        corrected = await projection.apply_positions(session=session, states=stock)
         # window 0 and force: what drifted goes out at the next publisher pass, even when the
         # projection was right and only the publication was lost.
-        for sku in sorted({d.sku for d in drift} | {sku for sku, _ in corrected}):
-            await projection.refresh_channels(session=session, sku=sku, rules=rules, now=now, window=0, force=True)
+        skus = {d.sku for d in drift} | {sku for sku, _ in corrected}
+        await projection.refresh_skus(session=session, skus=skus, rules=rules, now=now, window=0, force=True)
     if metrics is not None:
         for found in drift:
             metrics.drift_found.labels(found.channel).inc()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from process_apis.inventory.models import ChannelAvailability, ItemPolicy, Publication, StockPosition
@@ -72,6 +73,12 @@ async def due_states(*, session: AsyncSession, now: datetime, limit: int) -> Seq
     return (await session.execute(stmt)).all()
 
 
+async def next_due(*, session: AsyncSession) -> datetime | None:
+    """When the earliest pending publication falls due (None: nothing is pending)."""
+    earliest: datetime | None = await session.scalar(select(func.min(ChannelAvailability.due_at)))
+    return earliest
+
+
 async def mark_told(
     *, session: AsyncSession, channel: str, sku: str, version: int, told: int, now: datetime
 ) -> int | None:
@@ -110,6 +117,81 @@ async def clear_due(*, session: AsyncSession, channel: str, sku: str, version: i
     return (await session.execute(stmt)).scalar_one_or_none() is not None
 
 
+# -- in bulk, for the consumer's batches and the snapshot seed: plain rows, no ORM objects -------
+
+#: Bound parameters per ``IN (...)`` list: far below every database's limit.
+CHUNK = 500
+
+PositionRow = Row[str, str, int, int, int, datetime | None]
+ItemRow = Row[str, str, int, int]
+ChannelRow = Row[str, str, int, datetime | None, datetime | None, int | None, int]
+
+
+def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+async def positions_of(*, session: AsyncSession, skus: Iterable[str]) -> list[PositionRow]:
+    """Every stock position of these SKUs: (sku, warehouse, on_hand, reserved, version, moved_at)."""
+    columns = (
+        StockPosition.sku,
+        StockPosition.warehouse,
+        StockPosition.on_hand,
+        StockPosition.reserved,
+        StockPosition.version,
+        StockPosition.moved_at,
+    )
+    found: list[PositionRow] = []
+    for chunk in _chunks(skus):
+        found.extend((await session.execute(select(*columns).where(StockPosition.sku.in_(chunk)))).all())
+    return found
+
+
+async def items_of(*, session: AsyncSession, skus: Iterable[str]) -> dict[str, ItemRow]:
+    """The stock policy of these SKUs, where known: (sku, status, safety_stock, version)."""
+    columns = (ItemPolicy.sku, ItemPolicy.status, ItemPolicy.safety_stock, ItemPolicy.version)
+    found: dict[str, ItemRow] = {}
+    for chunk in _chunks(skus):
+        found.update(
+            {row.sku: row for row in (await session.execute(select(*columns).where(ItemPolicy.sku.in_(chunk))))}
+        )
+    return found
+
+
+async def channel_rows_of(*, session: AsyncSession, skus: Iterable[str]) -> dict[tuple[str, str], ChannelRow]:
+    """Every channel's row for these SKUs: (channel, sku, desired, as_of, due_at, told, version)."""
+    columns = (
+        ChannelAvailability.channel,
+        ChannelAvailability.sku,
+        ChannelAvailability.desired,
+        ChannelAvailability.as_of,
+        ChannelAvailability.due_at,
+        ChannelAvailability.told,
+        ChannelAvailability.version,
+    )
+    found: dict[tuple[str, str], ChannelRow] = {}
+    for chunk in _chunks(skus):
+        rows = await session.execute(select(*columns).where(ChannelAvailability.sku.in_(chunk)))
+        found.update({(row.channel, row.sku): row for row in rows})
+    return found
+
+
+async def write(
+    *,
+    session: AsyncSession,
+    model: type[StockPosition | ItemPolicy | ChannelAvailability],
+    inserts: Sequence[Mapping[str, Any]] = (),
+    updates: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """Insert new rows and update existing ones by primary key, each kind in one statement."""
+    if inserts:
+        await session.execute(insert(model), list(inserts))
+    if updates:
+        await session.execute(update(model), list(updates))
+
+
 def add(*, session: AsyncSession, row: StockPosition | ItemPolicy | ChannelAvailability | Publication) -> None:
     session.add(row)
 
@@ -122,17 +204,25 @@ async def publications(*, session: AsyncSession, sku: str, channel: str | None, 
 
 
 __all__ = [
+    "ChannelRow",
     "DueRow",
+    "ItemRow",
+    "PositionRow",
     "add",
+    "channel_rows_of",
     "channel_state",
     "channel_states",
     "clear_due",
     "due_states",
     "item",
     "items",
+    "items_of",
     "known_skus",
     "mark_told",
+    "next_due",
     "position",
     "positions",
+    "positions_of",
     "publications",
+    "write",
 ]

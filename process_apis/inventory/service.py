@@ -75,14 +75,10 @@ async def seed_projection(
 ) -> RebuildResult:
     """Apply a snapshot (newer versions only) and recompute every SKU's channel values."""
     now = now or datetime.now(UTC)
-    for item in items:
-        await projection.apply_item(session=session, state=item)
-    for position in stock:
-        await projection.apply_position(session=session, state=position)
-    await session.flush()
+    await projection.apply_items(session=session, states=items)
+    await projection.apply_positions(session=session, states=stock)
     skus = await repository.known_skus(session=session)
-    for sku in skus:
-        await projection.refresh_channels(session=session, sku=sku, rules=rules, now=now, window=window)
+    await projection.refresh_skus(session=session, skus=skus, rules=rules, now=now, window=window)
     return RebuildResult(positions=len(stock), items=len(items), skus=len(skus))
 
 

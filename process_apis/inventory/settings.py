@@ -41,8 +41,11 @@ class InventorySettings(ServiceSettings):
     #: Seconds a changed value waits before it is published; later changes of the same SKU and
     #: channel within that window replace it (latest value wins), so a burst is one update.
     coalesce_window: float = 0.25
-    #: Seconds between two passes of the publisher when nothing is due.
+    #: Seconds between two passes of the publisher while publications are held back by a channel's
+    #: throttle; when nothing is pending it sleeps until woken (a change in this process) or
+    #: ``publish_idle`` seconds (changes made by another process: a second replica, the CLI).
     publish_interval: float = 0.05
+    publish_idle: float = 5.0
     #: Consume stock.moved and item.changed, publish, seed and reconcile inside this process
     #: (tests turn them off and drive passes themselves).
     workers_enabled: bool = True
@@ -51,8 +54,8 @@ class InventorySettings(ServiceSettings):
     #: Seconds between two scheduled reconciliations (0: none), and whether they repair drift.
     reconcile_interval: float = 300.0
     reconcile_repair: bool = True
-    #: Events per consumer batch.
-    consumer_batch: int = 100
+    #: Events per consumer batch (one transaction).
+    consumer_batch: int = 500
 
 
 __all__ = ["ChannelRule", "InventorySettings", "default_channels"]

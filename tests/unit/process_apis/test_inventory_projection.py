@@ -15,6 +15,7 @@ from tests.unit.process_apis.test_inventory_support import (
     RULES,
     T0,
     apply,
+    apply_batch,
     item_changed,
     moved,
     projection_db,
@@ -73,6 +74,29 @@ async def test_a_burst_of_a_thousand_movements_is_a_handful_of_updates_ending_ri
             mine = [e for e in events if e["channel"] == channel]
             assert 1 <= len(mine) <= 20, (channel, len(mine))
             assert mine[-1]["available"] == str(last)
+
+
+async def test_a_batch_of_movements_and_item_changes_ends_as_if_applied_one_by_one(tmp_path: Path) -> None:
+    async with projection_db(tmp_path) as db:
+        await apply_batch(
+            db,
+            moved("WIDGET-BLUE", "AMS", on_hand=100, version=1),
+            moved("WIDGET-BLUE", "RTM", on_hand=40, version=1),
+            moved("WIDGET-BLUE", "AMS", on_hand=90, reserved=10, version=3),
+            moved("WIDGET-BLUE", "AMS", on_hand=95, version=2),  # older than version 3: skipped
+            item_changed("WIDGET-BLUE", safety=5, version=1),
+            moved("GADGET-PRO", "RTM", on_hand=12, version=1),
+        )
+        # AMS 90 - 10 - 5 = 75, RTM 40 - 5 = 35
+        assert await values(db, "WIDGET-BLUE") == {"marketplace": 88, "storefront": 75, "b2b": 110}
+        assert await values(db, "GADGET-PRO") == {"marketplace": 9, "storefront": 0, "b2b": 12}
+        await publish_due(db=db, throttle=ChannelThrottle({}), now=T0 + timedelta(seconds=1))
+        events = await published(db)
+        assert len(events) == 6  # one per SKU and channel for the whole batch
+        assert {(e["sku"], e["channel"], e["available"]) for e in events} >= {
+            ("WIDGET-BLUE", "b2b", "110"),
+            ("GADGET-PRO", "b2b", "12"),
+        }
 
 
 async def test_the_throttle_holds_a_channel_to_its_rate() -> None:

@@ -12,11 +12,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from contracts.events import CloudEvent, ItemChangedV1, ItemStatus, MovementKind, StockMovedV1
-from process_apis.inventory.handlers import GROUP, handlers
+from process_apis.inventory.handlers import GROUP, handler
 from process_apis.inventory.models import Base
 from process_apis.inventory.settings import default_channels
 from service_kit.db import Database
-from service_kit.events import apply_event, new_event
+from service_kit.events import new_event
+from service_kit.events.batch import apply_events
 from service_kit.events.outbox import OutboxRecord
 
 RULES = default_channels()
@@ -60,9 +61,17 @@ def item_changed(sku: str, *, status: ItemStatus = ItemStatus.active, safety: in
 
 
 async def apply(db: Database, *events: CloudEvent, window: float = 0.25, now: datetime = T0) -> None:
-    table = handlers(rules=RULES, window=window, clock=lambda: now)
+    """The consumer applying ``events`` one at a time (a batch each)."""
+    apply_stock_events = handler(rules=RULES, window=window, clock=lambda: now)
     for event in events:
-        await apply_event(db=db, group=GROUP, event=event, handler=table[event.type])
+        await apply_events(db=db, group=GROUP, events=[event], handler=apply_stock_events)
+
+
+async def apply_batch(db: Database, *events: CloudEvent, window: float = 0.25, now: datetime = T0) -> None:
+    """The consumer applying ``events`` as one batch (one transaction)."""
+    await apply_events(
+        db=db, group=GROUP, events=events, handler=handler(rules=RULES, window=window, clock=lambda: now)
+    )
 
 
 async def published(db: Database) -> list[dict[str, object]]:
