@@ -37,6 +37,7 @@ from gateway.versions import deprecation_dates, version_headers
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.db import Database
+from service_kit.events.workers import outbox_relay
 from service_kit.secrets import SecretBox
 
 log = structlog.get_logger("gateway.app")
@@ -125,9 +126,10 @@ def create_app(
                 connect_timeout=settings.http_connect_timeout,
                 read_timeout=settings.http_read_timeout,
                 max_connections=settings.http_max_connections,
+                retry_after=settings.upstream_retry_after,
             )
         else:  # an injected transport (the in-process suite) speaks httpx
-            forwarder = HttpxForwarder(client)
+            forwarder = HttpxForwarder(client, retry_after=settings.upstream_retry_after)
         app.state.forwarder = forwarder
         audit = AuditLog(
             db,
@@ -196,7 +198,8 @@ def create_app(
         transport=transport,
         verifier=verifier,
         on_startup=[start],
-        workers=[refresh_worker, audit_writer, audit_retention],
+        # outbox_relay: client revocations (clients.py) reach every service through the bus.
+        workers=[refresh_worker, audit_writer, audit_retention, outbox_relay()],
         on_shutdown=[stop, flush_audit],
         app_class=GatewayApp,
     )

@@ -15,8 +15,14 @@ Two forwarders, one behaviour:
 Both: the request body goes up as read (once a step has validated it) or streamed with the cap
 counted on the way (``CappedBody``); the response streams down as the service sent its bytes
 (compression included: nothing is decoded); hop-by-hop headers are dropped both ways
-(proxy.py); a timeout is a 504, an unreachable service a 502, and any 5xx from the service
-becomes our own problem, so the service's body (stack trace and all) never leaves.
+(proxy.py); any 5xx from the service becomes our own problem, so the service's body (stack
+trace and all) never leaves. While a service is down the partner is told when to come back:
+
+    the service cannot be reached (refused, no route, DNS)   503, Retry-After: upstream_retry_after
+    the service answers 503                                  503, its Retry-After (else ours)
+    the service answers 429                                  429 as it is, Retry-After included
+    a timeout, or the service's 504                          504
+    any other failure or 5xx                                 502
 """
 
 from __future__ import annotations
@@ -96,7 +102,9 @@ class AiohttpForwarder:
         read_timeout: float,
         max_connections: int,
         keepalive_seconds: float = 4.0,
+        retry_after: int = 5,
     ) -> None:
+        self._retry_after = retry_after
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
         self._max_connections = max_connections
         # Below uvicorn's own keep-alive (5 s): a pooled connection is never reused just as the
@@ -144,11 +152,11 @@ class AiohttpForwarder:
             if isinstance(exc, aiohttp.InvalidURL):
                 raise BadRequest("The request path or query is not valid: percent-encode it.") from exc
             if isinstance(exc, aiohttp.ClientError | TimeoutError):
-                raise upstream_error(route, exc) from exc
+                raise upstream_error(route, exc, retry_after=self._retry_after) from exc
             raise
         try:
             status = response.status
-            refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"))
+            refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"), down=self._retry_after)
             await send(
                 {
                     "type": "http.response.start",
@@ -173,8 +181,9 @@ class AiohttpForwarder:
 class HttpxForwarder:
     """Over the kit's httpx client (and whatever transport it was given)."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, *, retry_after: int = 5) -> None:
         self._client = client
+        self._retry_after = retry_after
         # What client.build_request would add: the client's timeouts (nothing else: no default
         # headers, no cookies; the caller's headers go up as they are).
         self._extensions = {"timeout": client.timeout.as_dict()}
@@ -198,11 +207,11 @@ class HttpxForwarder:
             if streamed is not None and streamed.exceeded:
                 raise too_large(streamed.limit) from exc
             if isinstance(exc, httpx.TransportError | aiohttp.ClientError | TimeoutError):
-                raise upstream_error(route, exc) from exc
+                raise upstream_error(route, exc, retry_after=self._retry_after) from exc
             raise
         try:
             status = response.status_code
-            refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"))
+            refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"), down=self._retry_after)
             await send(
                 {
                     "type": "http.response.start",
@@ -239,29 +248,62 @@ def _body(request: Request, max_body: int | None) -> tuple[Any, CappedBody | Non
     return None, None
 
 
-def refuse_server_error(route: ApiRoute, status: int, *, retry_after: str | None = None) -> None:
+class UpstreamDown(UpstreamUnavailable):
+    """The service cannot be reached at all: 503 with Retry-After (a partner should come back,
+    not give up), the same problem type as any other unavailable upstream."""
+
+    status = 503
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def refuse_server_error(route: ApiRoute, status: int, *, retry_after: str | None = None, down: int = 5) -> None:
     """A 5xx from the service becomes our own 502 (504 for its 504), its body left behind; a 503
-    with Retry-After (the service is up, a system behind it is not) stays a 503 with that
-    Retry-After, so the partner knows when to come back."""
+    (the service, or a system behind it, is down for now) stays a 503 with the service's
+    Retry-After (``down`` seconds if it gave none), so the partner knows when to come back."""
     if status < 500:
         return
     log.warning("upstream_failed", api=route.api, service=route.service, status=status)
     if status == 504:
         raise UpstreamTimeout(f"The {route.api} API did not answer in time. Try again later.")
-    if status == 503 and retry_after is not None:
+    if status == 503:
         raise UpstreamDegraded(
             f"The {route.api} API is temporarily unavailable. Try again after the Retry-After seconds.",
-            retry_after=retry_after_seconds(retry_after),
+            retry_after=retry_after_seconds(retry_after, default=down),
         )
     raise UpstreamUnavailable(f"The {route.api} API failed. Try again later.")
 
 
-def upstream_error(route: ApiRoute, exc: BaseException) -> UpstreamTimeout | UpstreamUnavailable:
+def upstream_error(route: ApiRoute, exc: BaseException, *, retry_after: int = 5) -> UpstreamUnavailable:
+    """A timeout is 504; a service that cannot be reached 503 with ``retry_after``; other
+    failures (the connection dropped mid-answer, a malformed answer) 502."""
     if is_timeout(exc):
         log.warning("upstream_timeout", api=route.api, service=route.service, error=repr(exc))
         return UpstreamTimeout(f"The {route.api} API did not answer in time. Try again later.")
     log.warning("upstream_unreachable", api=route.api, service=route.service, error=repr(exc))
-    return UpstreamUnavailable(f"The {route.api} API is unavailable. Try again later.")
+    if _not_connected(exc):
+        return UpstreamDown(
+            f"The {route.api} API is unavailable. Try again in {retry_after} seconds.", retry_after=retry_after
+        )
+    return UpstreamUnavailable(f"The {route.api} API failed. Try again later.")
 
 
-__all__ = ["AiohttpForwarder", "Forwarder", "HttpxForwarder", "Request", "refuse_server_error", "upstream_error"]
+_CONNECT_ERRORS = (aiohttp.ClientConnectorError, httpx.ConnectError, httpx.ConnectTimeout, ConnectionError)
+
+
+def _not_connected(exc: BaseException) -> bool:
+    """Whether the request never reached the service (refused, unreachable, unknown host); a
+    ConnectTimeout here is httpx-aiohttp's name for a refused connection (``is_timeout``)."""
+    return isinstance(exc, _CONNECT_ERRORS) or isinstance(exc.__cause__, _CONNECT_ERRORS)
+
+
+__all__ = [
+    "AiohttpForwarder",
+    "Forwarder",
+    "HttpxForwarder",
+    "Request",
+    "UpstreamDown",
+    "refuse_server_error",
+    "upstream_error",
+]

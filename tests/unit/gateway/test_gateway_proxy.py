@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import gzip
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import httpx
 import pytest
 
 from service_kit.http import RoutingTransport
-from tests.support.tokens import bearer as foreign_bearer
+from tests.support.tokens import Bearer as ForeignBearer
 from tests.unit.gateway.conftest import FakeService, Gateway, gateway_settings, running_gateway, serving
 
 PROBLEM = "application/problem+json"
@@ -147,12 +147,12 @@ async def test_a_method_the_contract_does_not_publish_is_405(gateway: Gateway, m
         {},
         {"Authorization": "Bearer not-a-jwt"},
         {"Authorization": "Basic YWNtZTpzZWNyZXQ="},
-        foreign_bearer("marketplace:orders.read"),  # well formed, signed by a key the gateway never had
+        ForeignBearer("marketplace:orders.read"),  # well formed, signed by a key the gateway never had
     ],
     ids=["missing", "garbage", "basic", "foreign"],
 )
 async def test_no_valid_token_is_401_without_touching_the_service(
-    gateway: Gateway, marketplace: FakeService, headers: dict[str, str]
+    gateway: Gateway, marketplace: FakeService, headers: Mapping[str, str]
 ) -> None:
     resp = await gateway.client.get("/marketplace/v1/orders", headers=headers)
 
@@ -187,26 +187,60 @@ async def test_a_client_error_of_the_service_passes_through(gateway: Gateway, ma
     assert resp.content == marketplace.body
 
 
-async def test_an_unreachable_service_is_502(tmp_path: Path, contracts_dir: Path) -> None:
-    settings = gateway_settings(tmp_path, contracts_dir)
+async def test_an_unreachable_service_is_503_with_retry_after(tmp_path: Path, contracts_dir: Path) -> None:
+    settings = gateway_settings(tmp_path, contracts_dir, upstream_retry_after=7)
     async with running_gateway(settings, RoutingTransport({})) as gw:
         resp = await gw.client.get("/marketplace/v1/orders", headers=await gw.partner_bearer())
 
-    assert resp.status_code == 502
+    assert resp.status_code == 503
+    assert resp.headers["retry-after"] == "7"
     assert resp.headers["content-type"] == PROBLEM
+    assert resp.json()["type"] == "urn:interchange:problem:upstream-unavailable"
+    assert "7 seconds" in resp.json()["detail"]
+
+
+async def test_a_refused_connection_is_503_with_retry_after_not_504_over_the_real_transport(
+    tmp_path: Path, contracts_dir: Path
+) -> None:
+    # httpx-aiohttp reports "connection refused" as httpx.ConnectTimeout; the gateway must not.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound, never listening: every connection is refused
+        port = sock.getsockname()[1]
+        settings = gateway_settings(tmp_path, contracts_dir, marketplace_url=f"http://127.0.0.1:{port}")
+        async with running_gateway(settings) as gw:
+            resp = await gw.client.get("/marketplace/v1/orders", headers=await gw.partner_bearer())
+
+    assert resp.status_code == 503
+    assert resp.headers["retry-after"] == "5"  # upstream_retry_after's default
     assert resp.json()["type"] == "urn:interchange:problem:upstream-unavailable"
 
 
-async def test_a_refused_connection_is_502_not_504_over_the_real_transport(tmp_path: Path, contracts_dir: Path) -> None:
-    # httpx-aiohttp reports "connection refused" as httpx.ConnectTimeout; the gateway must not.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings = gateway_settings(tmp_path, contracts_dir, marketplace_url=f"http://127.0.0.1:{port}")
-    async with running_gateway(settings) as gw:
+async def test_a_dropped_connection_is_502(tmp_path: Path, contracts_dir: Path) -> None:
+    transport = RoutingTransport({"marketplace.test": _Drops()})
+    async with running_gateway(gateway_settings(tmp_path, contracts_dir), transport) as gw:
         resp = await gw.client.get("/marketplace/v1/orders", headers=await gw.partner_bearer())
 
     assert resp.status_code == 502
+    assert "retry-after" not in resp.headers
+
+
+async def test_a_429_of_the_service_reaches_the_partner_with_its_retry_after(
+    gateway: Gateway, marketplace: FakeService
+) -> None:
+    marketplace.status = 429
+    marketplace.headers = [(b"content-type", b"application/problem+json"), (b"retry-after", b"30")]
+    marketplace.body = b'{"type": "urn:interchange:problem:rate-limited", "status": 429}'
+
+    resp = await gateway.client.get("/marketplace/v1/orders", headers=await gateway.partner_bearer())
+
+    assert resp.status_code == 429
+    assert resp.headers["retry-after"] == "30"
+    assert resp.content == marketplace.body
+
+
+class _Drops(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
 
 
 class _TooSlow(httpx.AsyncBaseTransport):
@@ -244,7 +278,8 @@ async def test_large_and_compressed_bodies_pass_as_they_are(gateway: Gateway, ma
 
 
 @pytest.mark.parametrize(
-    ("upstream", "status", "slug"), [(503, 502, "upstream-unavailable"), (504, 504, "upstream-timeout")]
+    ("upstream", "status", "slug"),
+    [(500, 502, "upstream-unavailable"), (503, 503, "upstream-"), (504, 504, "upstream-timeout")],
 )
 async def test_a_service_5xx_becomes_our_problem_without_its_body(
     gateway: Gateway, marketplace: FakeService, upstream: int, status: int, slug: str
@@ -257,9 +292,11 @@ async def test_a_service_5xx_becomes_our_problem_without_its_body(
 
     assert resp.status_code == status
     assert resp.headers["content-type"] == PROBLEM
-    assert resp.json()["type"] == f"urn:interchange:problem:{slug}"
+    assert resp.json()["type"].startswith(f"urn:interchange:problem:{slug}")  # the kit names a 503's kind
     assert "psycopg" not in resp.text
     assert "x-debug-host" not in resp.headers
+    if upstream == 503:  # down for now, no Retry-After of its own: the partner gets ours
+        assert resp.headers["retry-after"] == "5"
 
 
 async def test_a_correlation_id_is_created_at_the_edge_and_carried_up(
