@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format contracts bench clean
+.PHONY: run test prerequisites lint format contracts bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ format: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/interchange contracts export
 
-test: $(STAMP) lint
+# Programs the tests start besides Python (redis-server, curl, git): one message naming what is
+# missing; it fails the run in CI (CI=true) and warns locally, where those tests skip.
+prerequisites: $(STAMP)
+	$(BIN)/python -m tests.support.prerequisites
+
+test: prerequisites lint
 	$(BIN)/interchange contracts check
 	$(BIN)/python -m pytest
 

@@ -1,10 +1,13 @@
 """Schemathesis against every service, in process, with zero failures: generated valid and invalid
 requests, every response checked against the published schema (status codes, content types,
-bodies). The whole suite runs behind each target (SuiteASGI), with a gateway-issued token."""
+bodies). The whole suite runs behind each target (SuiteASGI), with a gateway-issued token.
+
+The schema is loaded by a fixture when the test runs (``schemathesis.pytest.from_fixture``), not at
+import: collecting the tests starts no service, and the token is minted just before it is used.
+Each target is one test; its operations are reported as subtests."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,26 +21,21 @@ from tests.support.suite import SuiteASGI, authenticate_with
 pytestmark = pytest.mark.contract
 
 TARGETS = [s.name for s in available_services() if s.publishes_api]
-_DATA = Path(tempfile.mkdtemp(prefix="interchange-contract-"))
 
 
-def _schema(target: str) -> schemathesis.schemas.BaseSchema:
-    app = SuiteASGI(_DATA / target, target, list(scopes.ALL))
+@pytest.fixture(params=TARGETS)
+def service_schema(request: pytest.FixtureRequest, tmp_path: Path) -> schemathesis.schemas.BaseSchema:
+    # Loading runs the suite's lifespan (schemathesis ends it when the test ends).
+    app = SuiteASGI(tmp_path, request.param, list(scopes.ALL))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-
     authenticate_with(schema, app)
-
     return schema
 
 
-SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+schema = schemathesis.pytest.from_fixture("service_schema")
 
-for _target in TARGETS:
-    _s = _schema(_target)
 
-    @_s.parametrize()
-    @SETTINGS
-    def _test(case: schemathesis.Case) -> None:
-        case.call_and_validate()
-
-    globals()[f"test_{_target}_conforms_to_its_contract"] = _test
+@schema.parametrize()
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_service_conforms_to_its_contract(case: schemathesis.Case) -> None:
+    case.call_and_validate()
