@@ -20,7 +20,7 @@ The loop:
   the wait. Time-based work (a retry that falls due, a lease that runs out) is found by the next
   pass at the latest after ``idle_backoff[1]``; a schedule is ``idle_backoff=(every, every)``;
 - a unit that raises is logged (``worker_failed``) and retried after a capped exponential pause
-  (from ``idle_backoff[0]``, at most ``idle_backoff[1]``); the pause is not cut short by wake-ups;
+  (``error_backoff``, by default ``idle_backoff``); the pause is not cut short by wake-ups;
 - stops when ``stop_event`` is set, *between* two units: a unit is never cancelled, so no
   cancellation lands inside a database transaction (cancelling an aiosqlite query could hang the
   event loop's close: omnilib/aiosqlite#369). Units should therefore be short (a batch, one
@@ -52,10 +52,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import sqlalchemy
 import structlog
+from sqlalchemy import event
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from service_kit.db import Database
 
@@ -140,6 +144,11 @@ class Wakeup:
             if not waiter.done():
                 waiter.set_result(None)
 
+    @property
+    def waiting(self) -> int:
+        """How many workers wait on this now (idle)."""
+        return len(self._waiters)
+
     def mark(self) -> Mark:
         """Where things stand; take it *before* looking for work, then ``wait(since=...)``."""
         return Mark(self._notified, self.probe.mark() if self.probe is not None else 0)
@@ -181,11 +190,15 @@ async def run_worker(
     wakeup: Wakeup,
     stop_event: asyncio.Event,
     idle_backoff: tuple[float, float] = (0.5, 30.0),
+    error_backoff: tuple[float, float] | None = None,
 ) -> None:
-    """Run ``unit`` until ``stop_event`` is set (see the module's docstring)."""
+    """Run ``unit`` until ``stop_event`` is set (see the module's docstring). ``error_backoff``
+    (default: ``idle_backoff``) bounds the pause after a failed unit."""
     low, high = idle_backoff
-    if not 0 < low <= high:
-        raise ValueError(f"idle_backoff must be 0 < min <= max, not {idle_backoff!r}")
+    err_low, err_high = error_backoff or idle_backoff
+    for name_, (a, b) in (("idle_backoff", idle_backoff), ("error_backoff", (err_low, err_high))):
+        if not 0 < a <= b:
+            raise ValueError(f"{name_} must be 0 < min <= max, not {(a, b)!r}")
     task = asyncio.current_task()
     if task is not None:
         _cooperative.add(task)
@@ -199,7 +212,7 @@ async def run_worker(
                 done = await unit()
             except Exception as exc:
                 failures += 1
-                pause = min(high, low * 2**failures)
+                pause = min(err_high, err_low * 2 ** (failures - 1))
                 log.warning("worker_failed", worker=name, error=repr(exc), retry_in=round(pause, 3))
                 await asyncio.wait({stopped}, timeout=pause)
                 continue
@@ -214,6 +227,36 @@ async def run_worker(
                 idle = min(high, idle * 2)
     finally:
         stopped.cancel()
+
+
+# One wake-up per (database, topic): a commit that makes work notifies the worker that does it.
+_topics: weakref.WeakKeyDictionary[Engine, dict[str, Wakeup]] = weakref.WeakKeyDictionary()
+
+
+def wakeup_for(*, db: Database, topic: str) -> Wakeup:
+    """The wake-up that ``notify_after_commit(topic=...)`` on a session of ``db`` notifies."""
+    return _topics.setdefault(db.engine.sync_engine, {}).setdefault(topic, Wakeup())
+
+
+def notify_after_commit(*, session: AsyncSession, topic: str) -> None:
+    """Wake ``topic``'s worker when ``session``'s transaction commits (never on a rollback: the
+    work it staged is gone). Call it where the work is staged, e.g. with the outbox row."""
+    sync = session.sync_session
+    key = ("service_kit.workers", topic)
+    if key in sync.info:
+        return
+    sync.info[key] = True
+    bind = sync.get_bind()
+    engine = bind if isinstance(bind, sqlalchemy.Engine) else bind.engine
+
+    def committed(_session: object) -> None:
+        wakeup = _topics.get(engine, {}).get(topic)
+        if wakeup is not None:
+            wakeup.notify()
+
+    # Stays for the session's life (a request's, or one unit of work's): a later commit of the
+    # same session wakes the worker once more, which then finds nothing.
+    event.listen(sync, "after_commit", committed)
 
 
 def stop_event(app: FastAPI) -> asyncio.Event:
@@ -259,8 +302,10 @@ __all__ = [
     "Mark",
     "Unit",
     "Wakeup",
+    "notify_after_commit",
     "run_worker",
     "start_workers",
     "stop_event",
     "stop_workers",
+    "wakeup_for",
 ]

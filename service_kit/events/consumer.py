@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from contracts.events import CloudEvent
 from service_kit.db import Database, KitBase
 from service_kit.events.port import Delivery, EventBus
+from service_kit.workers import Wakeup, run_worker
 
 log = structlog.get_logger("service_kit.events.consumer")
 
@@ -173,30 +174,48 @@ async def run_consumer(
     wait_seconds: float = 1.0,
     retry_base: float = 1.0,
     max_backoff: float = 30.0,
+    idle_backoff: tuple[float, float] = (0.25, 5.0),
+    stop_event: asyncio.Event | None = None,
 ) -> None:
-    """Consume forever (until cancelled). A bus or database outage pauses with capped backoff;
-    the leases of what was in hand run out and the messages come back."""
-    failures = 0
-    while True:
-        try:
-            await consume_batch(
-                bus=bus,
-                db=db,
-                group=group,
-                consumer=consumer,
-                handlers=handlers,
-                max_messages=max_messages,
-                wait_seconds=wait_seconds,
-                retry_base=retry_base,
-            )
-            failures = 0
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            failures += 1
-            pause = min(max_backoff, 0.1 * 2**failures)
-            log.warning("event_consumer_failed", group=group, error=repr(exc), retry_in=round(pause, 2))
-            await asyncio.sleep(pause)
+    """Consume until ``stop_event`` is set (or cancelled), on the worker runtime. A bus or
+    database outage pauses with capped backoff; the leases of what was in hand run out and the
+    messages come back.
+
+    Waiting for events: a bus with a ``change_probe()`` (the SQLite log: ``PRAGMA data_version``)
+    wakes the worker when any process appends, and an idle pass looks again after
+    ``idle_backoff`` (redeliveries that fall due); a bus without one (Redis) waits inside
+    ``receive`` for up to ``wait_seconds`` (``XREADGROUP BLOCK``).
+    """
+    make_probe = getattr(bus, "change_probe", None)
+    probe = make_probe() if callable(make_probe) else None
+    block = 0.0 if probe is not None else wait_seconds
+
+    async def consume_once() -> int:
+        done = await consume_batch(
+            bus=bus,
+            db=db,
+            group=group,
+            consumer=consumer,
+            handlers=handlers,
+            max_messages=max_messages,
+            wait_seconds=block,
+            retry_base=retry_base,
+        )
+        return len(done)
+
+    wakeup = Wakeup(probe=probe)
+    try:
+        await run_worker(
+            f"event_consumer:{group}",
+            consume_once,
+            wakeup=wakeup,
+            stop_event=stop_event or asyncio.Event(),
+            # Without a probe the unit itself waited (blocking receive): look again at once.
+            idle_backoff=idle_backoff if probe is not None else (0.001, 0.001),
+            error_backoff=(0.1, max_backoff),
+        )
+    finally:
+        wakeup.close()
 
 
 def _now() -> datetime:

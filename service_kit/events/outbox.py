@@ -2,8 +2,8 @@
 
 ``add_event`` writes the event into ``event_outbox`` in the caller's session, so it commits or
 rolls back with the business change (nothing is published for a rolled-back change). The relay
-(``relay_outbox``, or ``outbox_relay()`` as a ``create_service_app`` worker) reads committed,
-unpublished rows in insertion order, publishes them to the bus in one batch and then marks them
+(``relay_outbox``, or ``outbox_relay()`` as a ``create_service_app`` worker, woken by the commit)
+reads committed, unpublished rows in insertion order, publishes them to the bus in one batch and then marks them
 published. A crash (or a bus failure) between publishing and marking republishes the batch on
 the next pass: delivery is at least once, and idempotent consumers make the effect exactly once.
 Run one relay per service database; two would both publish (duplicates, never losses).
@@ -23,8 +23,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from contracts.events import CloudEvent
 from service_kit.db import Database, KitBase
 from service_kit.events.port import Publisher
+from service_kit.workers import notify_after_commit, run_worker, wakeup_for
 
 log = structlog.get_logger("service_kit.events.outbox")
+
+#: The topic of the relay's wake-up (``service_kit.workers.wakeup_for``).
+OUTBOX = "outbox"
 
 
 class OutboxRecord(KitBase):
@@ -47,7 +51,8 @@ def _now() -> datetime:
 
 def stage_event(*, session: AsyncSession, event: CloudEvent) -> None:
     """Add ``event`` to the caller's transaction without flushing (for synchronous callers); the
-    relay publishes it once that transaction commits."""
+    relay publishes it once that transaction commits (the commit wakes it)."""
+    notify_after_commit(session=session, topic=OUTBOX)
     session.add(
         OutboxRecord(
             event_id=event.id,
@@ -116,34 +121,38 @@ async def run_relay(
     db: Database,
     bus: Publisher,
     batch_size: int = 100,
-    idle_seconds: float = 0.1,
-    max_backoff: float = 30.0,
+    idle_seconds: float = 0.5,
+    max_idle_seconds: float = 5.0,
     keep: timedelta = timedelta(days=1),
+    prune_every: float = 3600.0,
+    stop_event: asyncio.Event | None = None,
 ) -> None:
-    """Relay forever: drain while there is work, poll every ``idle_seconds`` when there is none.
+    """Relay until ``stop_event`` is set (or cancelled), on the worker runtime: drain while there
+    is work; idle, wake when a transaction that staged an event commits (``stage_event`` notifies
+    ``wakeup_for(db=db, topic=OUTBOX)``), else look again after ``idle_seconds`` doubling up to
+    ``max_idle_seconds`` (rows written some other way are found then).
 
-    A failed pass is simply the next pass's work (the rows stay unpublished), so this loop is
-    the retry; it only adds a capped exponential pause so a bus outage is not hammered.
+    A failed pass is simply the next pass's work (the rows stay unpublished), so the runtime's
+    retry with a capped exponential pause is the retry: a bus outage is not hammered.
     """
-    failures = 0
-    passes = 0
-    while True:
-        try:
-            published = await relay_outbox(db=db, bus=bus, batch_size=batch_size)
-            failures = 0
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            failures += 1
-            pause = min(max_backoff, idle_seconds * 2**failures)
-            log.warning("outbox_relay_failed", error=repr(exc), retry_in=round(pause, 2))
-            await asyncio.sleep(pause)
-            continue
-        passes += 1
-        if published < batch_size:
-            if passes % 1000 == 0:
-                await prune_outbox(db=db, older_than=keep)
-            await asyncio.sleep(idle_seconds)
+    loop = asyncio.get_running_loop()
+    next_prune = loop.time()
+
+    async def relay_once() -> int:
+        nonlocal next_prune
+        published = await relay_outbox(db=db, bus=bus, batch_size=batch_size)
+        if published < batch_size and loop.time() >= next_prune:
+            next_prune = loop.time() + prune_every
+            await prune_outbox(db=db, older_than=keep)
+        return published
+
+    await run_worker(
+        "outbox_relay",
+        relay_once,
+        wakeup=wakeup_for(db=db, topic=OUTBOX),
+        stop_event=stop_event or asyncio.Event(),
+        idle_backoff=(idle_seconds, max(idle_seconds, max_idle_seconds)),
+    )
 
 
-__all__ = ["OutboxRecord", "add_event", "prune_outbox", "relay_outbox", "run_relay", "stage_event"]
+__all__ = ["OUTBOX", "OutboxRecord", "add_event", "prune_outbox", "relay_outbox", "run_relay", "stage_event"]

@@ -17,10 +17,12 @@ Redis Streams' own, so both adapters behave alike:
 Every operation is one short transaction (``BEGIN IMMEDIATE``) run on one dedicated thread per
 bus, so a call costs one thread hop however many statements it runs (aiosqlite pays ~90 µs per
 statement). WAL mode lets readers and the one writer of the moment run side by side; other
-processes wait on ``busy_timeout``. Idle consumers poll with a read-only probe that takes no
-write lock. Publishing commits with ``synchronous=FULL`` by default (a published event survives a
-power cut); consumer bookkeeping commits with ``NORMAL``: a lost ack or lease after a power cut
-only means a redelivery, which consumers dedupe.
+processes wait on ``busy_timeout``. Idle consumers on the worker runtime wait on
+``change_probe()`` (``PRAGMA data_version``: no lock, no thread hop) and claim only after a change;
+``receive(wait_seconds=...)`` polls with a read-only probe that takes no write lock. Publishing
+commits with ``synchronous=FULL`` by default (a published event survives a power cut); consumer
+bookkeeping commits with ``NORMAL``: a lost ack or lease after a power cut only means a
+redelivery, which consumers dedupe.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from contracts.events import CloudEvent
 from service_kit.events.port import DeadLetter, Delivery, EventBusError, Start, UnknownDeadLetter
 from service_kit.events.sqlite_schema import SCHEMA, dead_letter_rows, write
 from service_kit.files import private_sqlite_file
+from service_kit.workers import DataVersionProbe
 
 T = TypeVar("T")
 
@@ -88,6 +91,12 @@ class SqliteEventLog:
             conn.executescript(SCHEMA)  # IF NOT EXISTS: safe when several processes start at once
             self._conn = conn
         return self._conn
+
+    def change_probe(self) -> DataVersionProbe:
+        """What an idle consumer waits on: any commit to the log by another connection (another
+        process's append, or this one's bus thread), seen with ``PRAGMA data_version`` every
+        ``poll_interval`` seconds (``service_kit.workers``)."""
+        return DataVersionProbe(self.path, interval=self.poll_interval)
 
     # -- publishing -----------------------------------------------------------------------------
 

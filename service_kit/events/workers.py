@@ -1,8 +1,8 @@
 """Event workers for ``create_service_app(workers=[...])``: the outbox relay and consumers.
 
 Each worker opens its own bus from ``app.state.settings`` (``open_bus``), uses the service's
-database (``app.state.db``), runs until the app shuts down (the factory cancels it) and closes
-the bus on the way out.
+database (``app.state.db``), runs on the worker runtime (``service_kit.workers``) until the app
+shuts down (it stops between two batches) and closes the bus on the way out.
 """
 
 from __future__ import annotations
@@ -18,15 +18,23 @@ from service_kit.app import Worker
 from service_kit.events.consumer import EventHandler, run_consumer
 from service_kit.events.factory import open_bus
 from service_kit.events.outbox import run_relay
+from service_kit.workers import stop_event
 
 
-def outbox_relay(*, batch_size: int = 100, idle_seconds: float = 0.1) -> Worker:
-    """Publish this service's committed outbox rows to the bus."""
+def outbox_relay(*, batch_size: int = 100, idle_seconds: float = 0.5, max_idle_seconds: float = 5.0) -> Worker:
+    """Publish this service's committed outbox rows to the bus (woken by the commit)."""
 
     async def outbox_relay(app: FastAPI) -> None:
         bus = open_bus(settings=app.state.settings)
         try:
-            await run_relay(db=app.state.db, bus=bus, batch_size=batch_size, idle_seconds=idle_seconds)
+            await run_relay(
+                db=app.state.db,
+                bus=bus,
+                batch_size=batch_size,
+                idle_seconds=idle_seconds,
+                max_idle_seconds=max_idle_seconds,
+                stop_event=stop_event(app),
+            )
         finally:
             await bus.close()
 
@@ -55,6 +63,7 @@ def event_consumer(
                 handlers=handlers,
                 max_messages=max_messages,
                 wait_seconds=wait_seconds,
+                stop_event=stop_event(app),
             )
         finally:
             await bus.close()

@@ -1,0 +1,90 @@
+"""The kit's event workers on the worker runtime: idle, they wait for work instead of polling.
+
+Every worker here idles with a back-off of an hour and is idle (its first pass found nothing)
+before the work appears, so a test passes only when the wake-up it is about (a commit in this
+process, an append by another bus) ran the worker; each is then stopped cooperatively (it returns
+by itself, it is not cancelled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from service_kit.db import Database
+from service_kit.events import EventBus, add_event, run_consumer, run_relay
+from service_kit.events.outbox import OUTBOX
+from service_kit.workers import wakeup_for
+from tests.unit.service_kit.events.conftest import OpenBus
+from tests.unit.service_kit.events.event_helpers import applied_ns, eventually, record, stock_event
+
+HANDLERS = {"com.interchange.stock.moved.v1": record}
+HOUR = 3600.0
+
+
+class CountingBus:
+    """A bus that counts finished ``receive`` calls (the rest, ``change_probe`` included, passes)."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus, self.receives = bus, 0
+
+    async def receive(self, **kwargs: Any) -> Any:
+        try:
+            return await self.bus.receive(**kwargs)
+        finally:
+            self.receives += 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bus, name)
+
+
+async def test_the_relay_wakes_when_a_transaction_that_added_an_event_commits(bus: EventBus, ledger: Database) -> None:
+    stop = asyncio.Event()
+    relay = asyncio.create_task(
+        run_relay(db=ledger, bus=bus, idle_seconds=HOUR, max_idle_seconds=HOUR, stop_event=stop)
+    )
+    wakeup = wakeup_for(db=ledger, topic=OUTBOX)
+
+    async def idle() -> bool:
+        return wakeup.waiting > 0
+
+    await eventually(idle)  # the first pass found nothing
+    async with ledger.transaction() as session:
+        await add_event(session=session, event=stock_event(1))
+
+    async def received() -> list[int] | None:
+        deliveries = await bus.receive(group="g", consumer="c", max_messages=10)
+        await bus.ack(deliveries=deliveries)
+        return [d.event.data["n"] for d in deliveries] or None
+
+    assert await eventually(received) == [1]
+    stop.set()
+    await relay
+    assert not relay.cancelled()
+
+
+async def test_an_idle_consumer_wakes_when_another_bus_appends(open_test_bus: OpenBus, ledger: Database) -> None:
+    consumer_bus, producer = CountingBus(open_test_bus()), open_test_bus()  # as two processes would
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_consumer(
+            bus=consumer_bus,  # type: ignore[arg-type]
+            db=ledger,
+            group="g",
+            consumer="c",
+            handlers=HANDLERS,
+            idle_backoff=(HOUR, HOUR),
+            wait_seconds=0.5,  # Redis: the block inside receive, which bounds how long a stop waits
+            stop_event=stop,
+        )
+    )
+
+    async def first_pass_done() -> bool:  # SQLite: then idle on the probe; Redis: blocking again
+        return consumer_bus.receives > 0
+
+    await eventually(first_pass_done)
+    await producer.publish(events=[stock_event(7)])
+    assert await eventually(lambda: applied_ns(ledger)) == [7]
+    stop.set()
+    await worker
+    assert not worker.cancelled()
