@@ -60,7 +60,8 @@ def order(order_id: str, sku: str) -> dict[str, Any]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
-    async with running_suite(tmp_path_factory.mktemp("isolation")) as suite:
+    # The tokens are minted once for the whole module: a lifetime (24 h) no slow run can outlast.
+    async with running_suite(tmp_path_factory.mktemp("isolation"), gateway={"token_lifetime": 86_400}) as suite:
         attacker = {"Authorization": f"Bearer {await suite.token(ATTACKER)}"}
         victim = {"Authorization": f"Bearer {await suite.token(VICTIM)}"}
         async with suite.client("gateway", headers=victim) as gw:
