@@ -15,7 +15,8 @@ Two forwarders, one behaviour:
 Both: the request body goes up as read (once a step has validated it) or streamed with the cap
 counted on the way (``CappedBody``); the response streams down as the service sent its bytes
 (compression included: nothing is decoded); hop-by-hop headers are dropped both ways
-(proxy.py); any 5xx from the service becomes our own problem, so the service's body (stack
+(proxy.py), the answer goes down through ``answers.send_down`` (a problem gets the partner's
+instance); any 5xx from the service becomes our own problem, so the service's body (stack
 trace and all) never leaves. While a service is down the partner is told when to come back:
 
     the service cannot be reached (refused, no route, DNS)   503, Retry-After: upstream_retry_after
@@ -38,6 +39,7 @@ from multidict import CIMultiDict
 from starlette.requests import ClientDisconnect
 from starlette.types import Send
 
+from gateway.answers import send_down
 from gateway.bodies import CappedBody, too_large
 from gateway.routing import ApiRoute
 from service_kit.errors import BadRequest, UpstreamTimeout, UpstreamUnavailable
@@ -157,17 +159,8 @@ class AiohttpForwarder:
         try:
             status = response.status
             refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"), down=self._retry_after)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": headers_down(response.raw_headers, replace=route.versioning is not None)
-                    + request.response_headers,
-                }
-            )
-            async for chunk in response.content.iter_any():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            headers = headers_down(response.raw_headers, replace=route.versioning is not None)
+            await send_down(send, request, status, headers, response.content.iter_any())
             return status
         finally:
             response.release()
@@ -212,17 +205,8 @@ class HttpxForwarder:
         try:
             status = response.status_code
             refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"), down=self._retry_after)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": headers_down(response.headers.raw, replace=route.versioning is not None)
-                    + request.response_headers,
-                }
-            )
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            headers = headers_down(response.headers.raw, replace=route.versioning is not None)
+            await send_down(send, request, status, headers, response.aiter_raw())
             return status
         finally:
             await response.aclose()

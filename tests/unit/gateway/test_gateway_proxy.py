@@ -4,6 +4,7 @@ aiohttp over real sockets to a service served by uvicorn, as a deployed gateway 
 from __future__ import annotations
 
 import gzip
+import json
 import socket
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -185,6 +186,57 @@ async def test_a_client_error_of_the_service_passes_through(gateway: Gateway, ma
 
     assert resp.status_code == 404
     assert resp.content == marketplace.body
+
+
+async def test_a_problems_instance_is_the_path_the_partner_called(gateway: Gateway, marketplace: FakeService) -> None:
+    problem = {"type": "urn:interchange:problem:not-found", "status": 404, "instance": "/v1/orders/MP-404"}
+    marketplace.status = 404
+    marketplace.body = json.dumps(problem).encode()
+    marketplace.headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(marketplace.body)).encode()),
+    ]
+
+    resp = await gateway.client.get("/marketplace/v1/orders/MP-404", headers=await gateway.partner_bearer())
+
+    assert resp.status_code == 404
+    assert resp.json() == problem | {"instance": "/marketplace/v1/orders/MP-404"}
+    assert resp.headers["content-length"] == str(len(resp.content))
+    assert resp.headers["content-type"] == PROBLEM
+    assert "ratelimit" in resp.headers  # the gateway's own headers still go on
+
+
+@pytest.mark.parametrize(
+    ("headers", "instance"),
+    [
+        ([(b"content-type", b"application/problem+json")], "https://status.example/incidents/7"),
+        ([(b"content-type", b"application/json")], "/v1/orders/MP-1"),
+    ],
+    ids=["not-a-service-path", "not-a-problem"],
+)
+async def test_other_error_bodies_pass_as_the_service_sent_them(
+    gateway: Gateway, marketplace: FakeService, headers: list[tuple[bytes, bytes]], instance: str
+) -> None:
+    marketplace.status = 409
+    marketplace.headers = headers
+    marketplace.body = b'{"status":409,  "instance": "%s"}' % instance.encode()
+
+    resp = await gateway.client.get("/marketplace/v1/orders/MP-1", headers=await gateway.partner_bearer())
+
+    assert resp.status_code == 409
+    assert resp.content == marketplace.body
+
+
+async def test_a_compressed_problem_passes_as_the_service_sent_it(gateway: Gateway, marketplace: FakeService) -> None:
+    document = b'{"status": 409, "instance": "/v1/orders/MP-1"}'
+    marketplace.status = 409
+    marketplace.headers = [(b"content-type", b"application/problem+json"), (b"content-encoding", b"gzip")]
+    marketplace.body = gzip.compress(document)
+
+    resp = await gateway.client.get("/marketplace/v1/orders/MP-1", headers=await gateway.partner_bearer())
+
+    assert resp.status_code == 409
+    assert resp.content == document  # httpx decompressed what the gateway passed through untouched
 
 
 async def test_an_unreachable_service_is_503_with_retry_after(tmp_path: Path, contracts_dir: Path) -> None:
