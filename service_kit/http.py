@@ -141,21 +141,20 @@ class UpstreamDegraded(UpstreamUnavailable):
     """The tier below answered, but only to say that a system behind it is down: a 503 with
     Retry-After (its circuit is open, or its own upstream is over quota), or a problem of the kit's
     ``upstream-*`` types. The service below is up, so this does not count against its circuit
-    (that would open a breaker in every tier at once and stretch the outage); the caller gets
-    503 and the Retry-After the tier below gave."""
-
-    status, slug, title = 503, "upstream-degraded", "A system behind this API is temporarily unavailable"
+    (that would open a breaker in every tier at once and stretch the outage). The caller gets 503
+    and the Retry-After the tier below gave, or a plain 502 when it gave none."""
 
     def __init__(self, detail: str, *, retry_after: float | None) -> None:
         headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
         super().__init__(detail, headers=headers)
         self.retry_after = retry_after
+        if retry_after is not None:
+            self.status = 503
 
 
 #: Problem types a service of the suite answers when its own upstream failed (not itself).
 _UPSTREAM_PROBLEMS = frozenset(
-    f"urn:interchange:problem:{slug}"
-    for slug in ("upstream-unavailable", "upstream-timeout", "upstream-throttled", "upstream-degraded")
+    f"urn:interchange:problem:{slug}" for slug in ("upstream-unavailable", "upstream-timeout", "upstream-throttled")
 )
 
 

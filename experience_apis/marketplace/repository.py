@@ -4,6 +4,7 @@ here commits."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from experience_apis.marketplace.models import Listing, PartnerAccount, SubmittedOrder
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedOrderRef:
+    """What a status read needs of a submitted order."""
+
+    order_id: str
+    items: list[dict[str, Any]]
 
 
 class MarketplaceRepository:
@@ -36,11 +45,12 @@ class MarketplaceRepository:
 
     async def find_partners_submitted_order(
         self, partner_id: str, marketplace_order_id: str
-    ) -> tuple[bool, SubmittedOrder | None]:
-        """Whether ``partner_id`` is a partner, and its order, in one statement (a status read is
-        the hot path: each statement is a round trip through aiosqlite's thread)."""
+    ) -> tuple[bool, SubmittedOrderRef | None]:
+        """Whether ``partner_id`` is a partner, and its order's id and items, in one Core statement
+        (a status read is the hot path: each statement is a round trip through aiosqlite's thread,
+        and an ORM object costs more to load than the two columns it is read for)."""
         stmt = (
-            select(PartnerAccount.partner_id, SubmittedOrder)
+            select(PartnerAccount.partner_id, SubmittedOrder.order_id, SubmittedOrder.items)
             .outerjoin(
                 SubmittedOrder,
                 and_(
@@ -51,7 +61,9 @@ class MarketplaceRepository:
             .where(PartnerAccount.partner_id == partner_id)
         )
         row = (await self.session.execute(stmt)).first()
-        return (False, None) if row is None else (True, row[1])
+        if row is None:
+            return False, None
+        return True, None if row.order_id is None else SubmittedOrderRef(order_id=row.order_id, items=row.items)
 
     async def record_submitted_order(
         self,

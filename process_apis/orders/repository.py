@@ -6,9 +6,10 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,9 @@ from contracts import Address, Money, Order, OrderLine, OrderStatus, Quantity
 from process_apis.orders.models import (
     NO_PARTNER,
     OrderEvent,
+    OrderLineRow,
     OrderReplay,
+    OrderReservationRow,
     OrderRow,
     OrderStatusChange,
     OrderStepLog,
@@ -34,6 +37,11 @@ def aware(value: datetime) -> datetime:
 
 
 def to_order(row: OrderRow) -> Order:
+    return _order(row, lines=row.lines, reservation_ids=[r.reservation_id for r in row.reservations])
+
+
+def _order(row: Any, *, lines: Iterable[Any], reservation_ids: list[str]) -> Order:
+    """The canonical order from an ORM row or a Core row (same attribute names)."""
     return Order(
         id=row.id,
         channel=row.channel,
@@ -52,7 +60,7 @@ def to_order(row: OrderRow) -> Order:
                 line_total=Money(amount=line.line_total, currency=row.currency) if line.line_total else None,
                 warehouse=line.warehouse,
             )
-            for line in row.lines
+            for line in lines
         ],
         total=Money(amount=row.total_amount, currency=row.currency) if row.total_amount else None,
         erp_order_number=row.erp_order_number,
@@ -60,11 +68,43 @@ def to_order(row: OrderRow) -> Order:
         ship_to=Address.model_validate(row.ship_to) if row.ship_to else None,
         created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
-        reservation_ids=[r.reservation_id for r in row.reservations],
+        reservation_ids=reservation_ids,
         failed_step=row.failed_step,
         last_error=row.last_error,
         cancel_outcome=row.cancel_outcome,
     )
+
+
+_O, _L, _R = OrderRow.__table__.c, OrderLineRow.__table__.c, OrderReservationRow.__table__.c
+_ORDER_COLUMNS = (
+    "id", "channel", "channel_order_id", "partner_id", "customer_id", "currency", "status", "status_reason",
+    "total_amount", "erp_order_number", "reservation_id", "ship_to", "created_at", "updated_at", "failed_step",
+    "last_error", "cancel_outcome",
+)  # fmt: skip
+#: The order, its lines and its reservations' ids in one Core statement (lines x reservations
+#: rows: both are a handful). No ORM objects: a status read is the hot path.
+_READ_ORDER = (
+    select(*(_O[name] for name in _ORDER_COLUMNS))
+    .add_columns(_L.line_no, _L.sku, _L.quantity, _L.unit, _L.unit_price, _L.line_total, _L.warehouse)
+    .add_columns(_R.seq.label("reservation_seq"), _R.reservation_id.label("reserved_as"))
+    .select_from(
+        OrderRow.__table__.outerjoin(OrderLineRow.__table__, _L.order_id == _O.id).outerjoin(
+            OrderReservationRow.__table__, _R.order_id == _O.id
+        )
+    )
+    .order_by(_L.line_no, _R.seq)
+)
+
+
+async def read_order(session: AsyncSession, *, order_id: str) -> tuple[Order, str] | None:
+    """The canonical order and its stored partner (``NO_PARTNER`` for none), for reading only."""
+    rows = (await session.execute(_READ_ORDER.where(_O.id == order_id))).all()
+    if not rows:
+        return None
+    lines = {row.line_no: row for row in rows if row.line_no is not None}
+    reserved = {row.reservation_seq: row.reserved_as for row in rows if row.reservation_seq is not None}
+    order = _order(rows[0], lines=lines.values(), reservation_ids=[reserved[seq] for seq in sorted(reserved)])
+    return order, rows[0].partner_id
 
 
 #: An order with its lines and reservations in one statement: the mapped ``selectin`` default
@@ -321,6 +361,7 @@ __all__ = [
     "list_orders",
     "list_parked",
     "open_credit_exposure",
+    "read_order",
     "release_claims",
     "replays",
     "request_cancellation",

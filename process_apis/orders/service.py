@@ -138,10 +138,10 @@ def _new_row(order: OrderCreate, *, partner_id: str | None) -> OrderRow:
 
 async def get_order(*, session: AsyncSession, order_id: str, partner_id: str | None) -> Order:
     """An order as its owner sees it; another partner's order does not exist for the caller."""
-    row = await repository.get_order(session, order_id=order_id)
-    if row is None or (partner_id is not None and row.partner_id != partner_id):
+    found = await repository.read_order(session, order_id=order_id)
+    if found is None or (partner_id is not None and found[1] != partner_id):
         raise NotFound(f"No order {order_id}.")
-    return repository.to_order(row)
+    return found[0]
 
 
 async def list_orders(

@@ -32,12 +32,12 @@ async def test_a_503_with_retry_after_reaches_the_partner_as_503_with_retry_afte
 ) -> None:
     marketplace.status = 503
     marketplace.headers = [(b"content-type", b"application/problem+json"), (b"retry-after", b"12")]
-    marketplace.body = b'{"type": "urn:interchange:problem:upstream-degraded", "detail": "erp at 10.0.3.7 down"}'
+    marketplace.body = b'{"type": "urn:interchange:problem:upstream-unavailable", "detail": "erp at 10.0.3.7 down"}'
 
     resp = await gateway.client.get("/marketplace/v1/orders", headers=await gateway.partner_bearer())
 
     assert resp.status_code == 503
     assert resp.headers["retry-after"] == "12"
     assert resp.headers["content-type"] == "application/problem+json"
-    assert resp.json()["type"] == "urn:interchange:problem:upstream-degraded"
+    assert resp.json()["type"] == "urn:interchange:problem:upstream-unavailable"
     assert "10.0.3.7" not in resp.text
