@@ -148,9 +148,9 @@ def create_app(
         )
         steps = [
             authenticate(app.state.verifier, disabled),
+            require_scopes(),  # before the rate limit: a call refused for its scopes does not count
             rate_limit(limiter),
             refuse_after_sunset(),
-            require_scopes(),
             check_request_body(max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth),
         ]
         proxy.configure(

@@ -12,15 +12,16 @@ in the metrics. Everything that can be done once is done at start-up (routing.py
          authenticate   the bearer token, against the gateway's keys (or the         401
                         external issuer's); a disabled client's tokens (cached list);
                         process APIs for internal clients only (anyone else: 404)    404
+         require_scopes        the operation's OAuth scopes (policy.py)              403
          rate_limit     per client and operation class (ratelimit.py)                429
          refuse_after_sunset   a version past its sunset (policy.py)                 410
-         require_scopes        the operation's OAuth scopes (policy.py)              403
          check_request_body    size, media type, JSON depth and schema (policy.py)   413 415 400 422
     3. forward (forward.py): the request body streamed up (or, once validated, as read), the
        response streamed down as the service sent its bytes; hop-by-hop headers dropped both
        ways; Authorization kept (the service verifies the token too); X-Correlation-ID and a
        traceparent for this hop; X-Forwarded-For/-Proto/-Host set by us. Timeout 504,
-       unreachable 502, any 5xx from the service 502/504 with our own problem.
+       unreachable 503 with Retry-After, a 5xx from the service our own problem (forward.py);
+       a problem of the service names the partner's path as its instance (answers.py).
     4. audit: one record queued for the background writer (audit.py), whatever the outcome.
 
 Errors are raised as ``service_kit.errors`` and answered here as problem+json; the headers steps

@@ -1,7 +1,8 @@
 """Rate limits per client and operation class, by the client's tier: the proxy's ``rate_limit`` step.
 
 The bucket
-    Every proxied call of an authenticated client counts against one bucket keyed by
+    Every proxied call of an authenticated client that holds the operation's scopes (a 403 does
+    not count: ``require_scopes`` runs first) counts against one bucket keyed by
     ``(client_id, operation class)``, never by the URL: ``/orders/MP-1`` and ``/orders/MP-2`` share
     one. The class is the operation's ``x-interchange-rate-class`` in its contract if it has one,
     else ``writes`` for POST/PUT/PATCH/DELETE and ``reads`` for the rest. The limit comes from the

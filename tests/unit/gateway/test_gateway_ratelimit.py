@@ -198,6 +198,18 @@ async def test_a_refusal_is_a_429_problem_with_retry_after_and_the_service_is_no
     assert "/v1/orders/MP-9" not in [s.path for s in marketplace.seen]
 
 
+async def test_calls_refused_for_their_scopes_do_not_count(gateway: Gateway, marketplace: FakeService) -> None:
+    cid, secret = await gateway.register(
+        client_id="reader", kind="partner", partner_id="reader", channel="marketplace", scopes=PARTNER_SCOPES
+    )
+    reader = {"Authorization": f"Bearer {await gateway.token(cid, secret, scope='marketplace:orders.read')}"}
+
+    refused = [(await gateway.client.post("/marketplace/v1/orders", content=ORDER, headers=reader)) for _ in range(3)]
+
+    assert [r.status_code for r in refused] == [403, 403, 403]  # writes: 2/minute, none spent
+    assert marketplace.seen == []
+
+
 async def test_the_next_window_admits_again(gateway: Gateway, clock: Clock) -> None:
     auth = await bearer(gateway)
     await statuses(gateway, auth, 3)
