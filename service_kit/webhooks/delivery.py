@@ -31,12 +31,15 @@ from service_kit.webhooks.repository import WebhookRepository
 from service_kit.webhooks.secrets import seal_subscription_secrets
 from service_kit.webhooks.signing import signature_headers
 from service_kit.webhooks.targets import Resolver, TargetRefused, check_target
+from service_kit.workers import run_worker, stop_event, wakeup_for
 
 log = structlog.get_logger("service_kit.webhooks")
 
 #: Seconds before each retry (Standard Webhooks' schedule); the first attempt is immediate.
 DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 MAX_ERROR = 2000
+#: The topic of the delivery worker's wake-up (``service_kit.workers.wakeup_for``).
+WEBHOOK_DELIVERIES = "webhook_deliveries"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class WebhookPolicy:
     timeout: float = 10.0  # per attempt: connect, write and read
     resolver: Resolver | None = None  # None: the system resolver
     batch_size: int = 20
-    poll_seconds: float = 1.0
+    poll_seconds: float = 1.0  # idle: the first wait for work; it doubles up to max_idle_seconds
+    max_idle_seconds: float = 30.0
     lease_seconds: float = 120.0  # a claimed delivery comes due again if its worker died
     user_agent: str = "Interchange-Webhooks/1.0"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -171,24 +175,29 @@ async def _send(*, http: httpx.AsyncClient, policy: WebhookPolicy, item: _Claime
 
 
 async def run_delivery_worker(
-    *, db: Database, http: httpx.AsyncClient, policy: WebhookPolicy, max_backoff: float = 30.0
+    *,
+    db: Database,
+    http: httpx.AsyncClient,
+    policy: WebhookPolicy,
+    max_backoff: float = 30.0,
+    stop_event: asyncio.Event | None = None,
 ) -> None:
-    """Deliver forever (until cancelled): drain while there is work, poll when there is none."""
-    failures = 0
-    while True:
-        try:
-            sent = await deliver_due(db=db, http=http, policy=policy)
-            failures = 0
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            failures += 1
-            pause = min(max_backoff, policy.poll_seconds * 2**failures)
-            log.warning("webhook_worker_failed", error=repr(exc), retry_in=round(pause, 2))
-            await asyncio.sleep(pause)
-            continue
-        if sent < policy.batch_size:
-            await asyncio.sleep(policy.poll_seconds)
+    """Deliver until ``stop_event`` is set (or cancelled), on the worker runtime: drain while there
+    is work; idle, wake when a delivery is queued or replayed (``queue_event`` and
+    ``replay_delivery`` notify after their commit), else look again after ``poll_seconds``
+    doubling up to ``max_idle_seconds`` (retries that fall due, leases that run out)."""
+
+    async def deliver_once() -> int:
+        return await deliver_due(db=db, http=http, policy=policy)
+
+    await run_worker(
+        "webhook_delivery",
+        deliver_once,
+        wakeup=wakeup_for(db=db, topic=WEBHOOK_DELIVERIES),
+        stop_event=stop_event or asyncio.Event(),
+        idle_backoff=(policy.poll_seconds, max(policy.poll_seconds, policy.max_idle_seconds)),
+        error_backoff=(policy.poll_seconds, max(policy.poll_seconds, max_backoff)),
+    )
 
 
 def webhook_delivery_worker(*, policy: Callable[[FastAPI], WebhookPolicy] | None = None) -> Any:
@@ -198,13 +207,14 @@ def webhook_delivery_worker(*, policy: Callable[[FastAPI], WebhookPolicy] | None
     async def webhook_delivery(app: FastAPI) -> None:
         resolved = policy(app) if policy else WebhookPolicy.from_settings(app.state.settings)
         await seal_subscription_secrets(db=app.state.db, box=resolved.secrets)  # rows from before encryption
-        await run_delivery_worker(db=app.state.db, http=app.state.http, policy=resolved)
+        await run_delivery_worker(db=app.state.db, http=app.state.http, policy=resolved, stop_event=stop_event(app))
 
     return webhook_delivery
 
 
 __all__: Sequence[str] = [
     "DEFAULT_RETRY_SCHEDULE",
+    "WEBHOOK_DELIVERIES",
     "Outcome",
     "WebhookPolicy",
     "deliver_due",

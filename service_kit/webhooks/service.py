@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service_kit.errors import Conflict, NotFound, UnprocessableContent
-from service_kit.webhooks.delivery import WebhookPolicy
+from service_kit.webhooks.delivery import WEBHOOK_DELIVERIES, WebhookPolicy
 from service_kit.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from service_kit.webhooks.repository import WebhookRepository
 from service_kit.webhooks.signing import new_secret
 from service_kit.webhooks.targets import TargetRefused, check_target
+from service_kit.workers import notify_after_commit
 
 
 def _now() -> datetime:
@@ -103,6 +104,7 @@ async def replay_delivery(
     delivery.attempts = 0
     delivery.next_attempt_at = _now()
     await session.flush()
+    notify_after_commit(session=session, topic=WEBHOOK_DELIVERIES)
     return delivery
 
 
@@ -130,6 +132,8 @@ async def queue_event(
                 "created_at": now,
             }
         )
+    if subscribers:
+        notify_after_commit(session=session, topic=WEBHOOK_DELIVERIES)
     return len(subscribers)
 
 

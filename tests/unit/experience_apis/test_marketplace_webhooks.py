@@ -3,6 +3,7 @@ availability changes delivered signed to the partner's receiver, dead letters re
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -12,12 +13,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from contracts.scopes import MARKETPLACE_ORDERS_READ, MARKETPLACE_WEBHOOKS_WRITE
 from experience_apis.marketplace.app import create_app
 from experience_apis.marketplace.settings import MarketplaceSettings
 from service_kit.http import RoutingTransport
-from service_kit.webhooks import deliver_due, verify
+from service_kit.webhooks import DeliveryStatus, WebhookDelivery, deliver_due, verify
 from tests.support.tokens import Bearer, bearer, static_verifier
 from tests.unit.experience_apis.marketplace_fakes import FakeOrdersApi
 from tests.unit.experience_apis.test_marketplace_feed import apply as apply_availability
@@ -52,10 +54,19 @@ class Channel:
         return body
 
     async def drain(self) -> None:
+        """Until no delivery is pending (the app's own delivery worker, woken by the queueing
+        commit, may be sending some of them at the same time)."""
         policy = self.app.state.webhook_policy
-        for _ in range(20):
-            if not await deliver_due(db=self.app.state.db, http=self.app.state.http, policy=policy):
+        for _ in range(500):
+            await deliver_due(db=self.app.state.db, http=self.app.state.http, policy=policy)
+            async with self.app.state.db.transaction() as session:
+                pending = await session.scalar(
+                    select(func.count()).where(WebhookDelivery.status == DeliveryStatus.pending)
+                )
+            if not pending:
                 return
+            await asyncio.sleep(0.01)
+        raise AssertionError("deliveries still pending after 500 passes")
 
 
 @pytest.fixture
