@@ -1,5 +1,6 @@
 # Interchange: `make run` starts the whole suite on its embedded default; `make test` passes every test.
-# Each target bootstraps .venv itself, so a fresh clone needs only Python 3.11+ and make.
+# Each target bootstraps .venv itself, so a fresh clone needs only Python 3.11+ and make to run;
+# make test also needs redis-server, curl and git (tests/support/prerequisites.py checks them first).
 
 PYTHON ?= python3
 VENV   := .venv
