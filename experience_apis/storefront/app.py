@@ -16,6 +16,7 @@ from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.events.workers import event_consumer
 from service_kit.settings import ServiceSettings
+from service_kit.workers import stop_event
 
 
 def create_app(
@@ -45,6 +46,7 @@ def create_app(
             admin=admin,
             schedule=resolved.push_retry_schedule,
             poll_seconds=resolved.push_poll_seconds,
+            stop_event=stop_event(app),
         )
 
     on_availability = service.availability_handler(channel=resolved.availability_channel)

@@ -28,8 +28,10 @@ from service_kit.db import Database
 from service_kit.errors import Conflict, InterchangeError, NotFound
 from service_kit.events import EventHandler, event_data
 from service_kit.http import UpstreamThrottled
+from service_kit.workers import notify_after_commit, run_worker, wakeup_for
 
 log = structlog.get_logger("experience_apis.storefront")
+PUSHES = "storefront_pushes"  # the pusher's wake-up (service_kit.workers)
 
 
 def _now() -> datetime:
@@ -42,6 +44,7 @@ def availability_handler(*, channel: str) -> EventHandler:
         if data.channel == channel:
             available = int(Decimal(data.available).to_integral_value(rounding=ROUND_FLOOR))
             await StorefrontRepository(session).want_level(sku=data.sku, available=available, now=_now())
+            notify_after_commit(session=session, topic=PUSHES)  # wakes the pusher
 
     return want_level
 
@@ -96,18 +99,29 @@ async def _push_one(*, db: Database, admin: StorefrontAdmin, sku: str, schedule:
             log.warning("storefront_push_dead", sku=sku, attempts=row.attempts, error=error)
 
 
-async def run_pusher(*, db: Database, admin: StorefrontAdmin, schedule: Sequence[float], poll_seconds: float) -> None:
-    """Push forever (until cancelled)."""
-    while True:
-        try:
-            tried = await push_due(db=db, admin=admin, schedule=schedule)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("storefront_pusher_failed", error=repr(exc))
-            tried = 0
-        if not tried:
-            await asyncio.sleep(poll_seconds)
+async def run_pusher(
+    *,
+    db: Database,
+    admin: StorefrontAdmin,
+    schedule: Sequence[float],
+    poll_seconds: float,
+    max_idle_seconds: float = 10.0,
+    stop_event: asyncio.Event | None = None,
+) -> None:
+    """Push until ``stop_event`` is set, on the kit's worker runtime: woken by the commit of a new
+    level or a replay; idle, it looks again after ``poll_seconds`` doubling up to
+    ``max_idle_seconds`` (retries and Retry-After waits that fall due)."""
+
+    async def push_once() -> int:
+        return await push_due(db=db, admin=admin, schedule=schedule)
+
+    await run_worker(
+        "storefront_pusher",
+        push_once,
+        wakeup=wakeup_for(db=db, topic=PUSHES),
+        stop_event=stop_event or asyncio.Event(),
+        idle_backoff=(poll_seconds, max(poll_seconds, max_idle_seconds)),
+    )
 
 
 async def sync_status(*, session: AsyncSession, limit: int) -> SyncStatus:
@@ -128,4 +142,5 @@ async def replay_push(*, session: AsyncSession, sku: str) -> PushReplay:
         raise Conflict(f"The push for SKU {sku!r} is {row.status}; only dead pushes are replayed.")
     row.status, row.attempts, row.next_attempt_at = PushStatus.pending, 0, _now()
     await session.flush()
+    notify_after_commit(session=session, topic=PUSHES)
     return PushReplay(sku=row.sku, available=row.available)
