@@ -1,37 +1,59 @@
 """Inventory propagation: how many stock movements per second the pipeline absorbs (WMS receipt
--> outbox -> event log -> inventory consumer -> projection -> availability.changed), and the lag
-from a movement (its ``occurred_at``) to the availability event appended to the bus.
+-> outbox -> event log -> inventory consumer -> projection -> availability.changed), the lag from
+a movement to the availability event, CPU per movement of each service, and the suite's idle CPU.
 
 Real processes on the embedded default (``interchange up --free-ports`` on a temporary data
-directory, SQLite event log); a dedicated internal client with ``wms:write`` drives receipts
-straight at the WMS over loopback. Two phases: *paced* (a steady trickle on many SKUs: the lag a
-channel sees in normal operation, which includes the 250 ms coalescing window by design) and
-*burst* (as fast as the WMS takes them: throughput, and the lag under a backlog). Bounded: about a
-minute plus start-up.
+directory, SQLite event log); a dedicated internal client drives WMS receipts straight at the WMS
+over loopback (aiohttp, in this process), ``LINES`` SKUs per receipt, so one receipt is ``LINES``
+movements. Phases (issue 8's scenarios):
+
+- *idle*: the whole suite, seeded and warm, doing nothing for ``IDLE_SECONDS``;
+- *paced*: ``PACED_RATE`` movements per second for ``PACED_SECONDS`` (the lag a channel sees in
+  normal operation, which includes the 250 ms coalescing window by design);
+- *burst*: ``BURST_MOVEMENTS`` as fast as the WMS takes them (throughput; every channel settled:
+  the last availability event out, nothing pending, and a reconciliation finds no drift);
+- *profile*: a second, smaller burst with py-spy on the inventory process (a run of its own:
+  sampling slows the process, so no figure comes from it).
+
+``BENCH_INVENTORY_SCALE`` (default 1) scales every count and rate, to develop on a busy machine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import statistics
 import tempfile
 import time
+from bisect import bisect_left
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
+from bench._load import cpu_of
+from bench._profile import SERVICE_RULES, buckets, sample
+from bench._targets import target
 from bench.gateway import suite
 
-PACED_RATE = 20.0  # movements per second
-PACED_SECONDS = 8.0
-BURST_MOVEMENTS = 2000
-BURST_CONCURRENCY = 16
+SCALE = float(os.environ.get("BENCH_INVENTORY_SCALE", "1"))
 SKUS = 40
-DRAIN_TIMEOUT = 60.0
+LINES = 10  # movements (distinct SKUs) per receipt
+PACED_RATE = 500.0 * SCALE  # movements per second
+PACED_SECONDS = 10.0
+BURST_MOVEMENTS = int(10_000 * SCALE)
+PROFILE_MOVEMENTS = int(5_000 * SCALE)
+CONCURRENCY = 16
+IDLE_SECONDS = 10.0
+DRAIN_TIMEOUT = 90.0
+MOVED = "com.interchange.stock.moved.v1"
+AVAILABILITY = "com.interchange.availability.changed.v1"
 
 
 def _token(info: dict[str, Any]) -> str:
@@ -49,7 +71,7 @@ def _token(info: dict[str, Any]) -> str:
                 db,
                 client_id="bench-stock",
                 kind="internal",
-                scopes=[scopes.WMS_WRITE, scopes.WMS_READ, scopes.INVENTORY_READ],
+                scopes=[scopes.WMS_WRITE, scopes.WMS_READ, scopes.INVENTORY_READ, scopes.INVENTORY_WRITE],
                 tier="internal",
             )
         finally:
@@ -67,19 +89,22 @@ def _token(info: dict[str, Any]) -> str:
 
 
 def _receipt(n: int, phase: str) -> dict[str, Any]:
+    first = (n * LINES) % SKUS
     return {
         "reference": f"BENCH-{phase}-{n}",
         "warehouse": "AMS" if n % 3 else "RTM",
-        "lines": [{"sku": f"BENCH-{n % SKUS:03d}", "quantity": {"value": "1", "unit": "EA"}}],
+        "lines": [
+            {"sku": f"BENCH-{(first + i) % SKUS:03d}", "quantity": {"value": "1", "unit": "EA"}} for i in range(LINES)
+        ],
     }
 
 
-async def _drive(wms: str, token: str, *, phase: str, count: int, rate: float | None) -> tuple[float, float, int]:
-    """Send ``count`` receipts (paced at ``rate`` per second, or flat out); (start, end, errors)."""
+async def _drive(wms: str, token: str, *, phase: str, receipts: int, rate: float | None) -> tuple[float, float, int]:
+    """Send ``receipts`` (paced at ``rate`` receipts per second, or flat out); (start, end, errors)."""
     errors = 0
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=BURST_CONCURRENCY)
-    async with httpx.AsyncClient(base_url=wms, headers=headers, limits=limits, timeout=30) as client:
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(base_url=wms, headers=headers, connector=connector) as client:
         queue: asyncio.Queue[int] = asyncio.Queue()
         start = time.time()
 
@@ -88,15 +113,16 @@ async def _drive(wms: str, token: str, *, phase: str, count: int, rate: float | 
             while True:
                 n = await queue.get()
                 try:
-                    resp = await client.post("/v1/receipts", json=_receipt(n, phase))
-                    errors += resp.status_code != 201
-                except httpx.HTTPError:
+                    async with client.post("/v1/receipts", json=_receipt(n, phase)) as resp:
+                        await resp.read()
+                        errors += resp.status != 201
+                except aiohttp.ClientError:
                     errors += 1
                 finally:
                     queue.task_done()
 
-        workers = [asyncio.create_task(worker()) for _ in range(BURST_CONCURRENCY)]
-        for n in range(count):
+        workers = [asyncio.create_task(worker()) for _ in range(CONCURRENCY)]
+        for n in range(receipts):
             if rate:
                 await asyncio.sleep(max(0.0, start + n / rate - time.time()))
             queue.put_nowait(n)
@@ -107,44 +133,79 @@ async def _drive(wms: str, token: str, *, phase: str, count: int, rate: float | 
     return start, end, errors
 
 
-def _log(data_dir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{data_dir / 'events.db'}?mode=ro", uri=True, timeout=30)
-
-
-def _wait_consumed(data_dir: Path, since_offset: int) -> float:
-    """Until the inventory group has taken every stock.moved event and nothing is due; the time."""
-    deadline = time.monotonic() + DRAIN_TIMEOUT
-    with _log(data_dir) as db:
-        while time.monotonic() < deadline:
-            (head,) = db.execute(
-                "SELECT COALESCE(MAX(log_offset), 0) FROM event_log WHERE type = 'com.interchange.stock.moved.v1'"
-            ).fetchone()
-            row = db.execute("SELECT committed FROM consumer_groups WHERE name = 'inventory'").fetchone()
-            if row and head > since_offset and row[0] >= head:
-                return time.time()
-            time.sleep(0.02)
-    raise RuntimeError("the inventory consumer did not catch up in time")
-
-
-def _lags(data_dir: Path, after_offset: int) -> list[float]:
-    """Seconds from each availability event's ``as_of`` (the movement) to its append to the log."""
-    with _log(data_dir) as db:
-        rows = db.execute(
-            "SELECT envelope, appended_at FROM event_log WHERE log_offset > ? "
-            "AND type = 'com.interchange.availability.changed.v1'",
-            (after_offset,),
-        ).fetchall()
-    lags = []
-    for envelope, appended_at in rows:
-        as_of = json.loads(envelope)["data"].get("as_of")
-        if as_of:
-            lags.append(appended_at - datetime.fromisoformat(as_of).timestamp())
-    return lags
+def _ro(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
 
 
 def _head(data_dir: Path) -> int:
-    with _log(data_dir) as db:
+    with _ro(data_dir / "events.db") as db:
         return int(db.execute("SELECT COALESCE(MAX(log_offset), 0) FROM event_log").fetchone()[0])
+
+
+def _drained(data_dir: Path, since_offset: int) -> bool:
+    """Every stock.moved since ``since_offset`` consumed by inventory, nothing due, outbox empty."""
+    with _ro(data_dir / "events.db") as events:
+        (head,) = events.execute(
+            "SELECT COALESCE(MAX(log_offset), 0) FROM event_log WHERE type = ?", (MOVED,)
+        ).fetchone()
+        row = events.execute("SELECT committed FROM consumer_groups WHERE name = 'inventory'").fetchone()
+        if not (row and head > since_offset and row[0] >= head):
+            return False
+    with _ro(data_dir / "inventory.db") as inventory:
+        (due,) = inventory.execute("SELECT COUNT(*) FROM inv_channel_availability WHERE due_at IS NOT NULL").fetchone()
+        (unsent,) = inventory.execute("SELECT COUNT(*) FROM event_outbox WHERE published_at IS NULL").fetchone()
+    return due == 0 and unsent == 0
+
+
+def _wait_drained(data_dir: Path, since_offset: int) -> float:
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while time.monotonic() < deadline:
+        if _drained(data_dir, since_offset):
+            return time.time()
+        time.sleep(0.05)
+    raise RuntimeError("the pipeline did not drain in time")
+
+
+def _events(data_dir: Path, after_offset: int) -> tuple[list[tuple[float, str]], list[dict[str, Any]]]:
+    """The phase's movements (occurred_at, sku) and availability events (with appended_at)."""
+    moves: list[tuple[float, str]] = []
+    published: list[dict[str, Any]] = []
+    with _ro(data_dir / "events.db") as db:
+        rows = db.execute(
+            "SELECT type, envelope, appended_at FROM event_log WHERE log_offset > ? AND type IN (?, ?) "
+            "ORDER BY log_offset",
+            (after_offset, MOVED, AVAILABILITY),
+        ).fetchall()
+    for kind, envelope, appended_at in rows:
+        data = json.loads(envelope)["data"]
+        if not data["sku"].startswith("BENCH-"):
+            continue
+        if kind == MOVED:
+            moves.append((datetime.fromisoformat(data["occurred_at"]).timestamp(), data["sku"]))
+        elif data.get("as_of"):
+            published.append(
+                data | {"appended_at": appended_at, "as_of_ts": datetime.fromisoformat(data["as_of"]).timestamp()}
+            )
+    return moves, published
+
+
+def _lags(moves: list[tuple[float, str]], published: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """``staleness``: per availability event, appended - as_of (the newest movement it reflects; the
+    figure issue 8's 'before' was measured with). ``movement``: per movement, until the first b2b
+    event reflecting it (b2b takes every warehouse uncapped, so every receipt changes its figure);
+    this one includes the wait for b2b's throttle (20 events/s shared by all SKUs)."""
+    staleness = [e["appended_at"] - e["as_of_ts"] for e in published]
+    b2b: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for e in published:
+        if e["channel"] == "b2b":
+            b2b[e["sku"]].append((e["as_of_ts"], e["appended_at"]))
+    movement = []
+    for occurred, sku in moves:
+        seen = sorted(b2b.get(sku, []))
+        i = bisect_left(seen, (occurred - 1e-6, 0.0))
+        if i < len(seen):
+            movement.append(min(a for _, a in seen[i:]) - occurred)
+    return {"staleness": staleness, "movement": movement}
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -154,40 +215,140 @@ def _pct(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _phase(data_dir: Path, wms: str, token: str, *, name: str, count: int, rate: float | None) -> dict[str, Any]:
+def _ms(values: list[float], q: float) -> float | None:
+    found = statistics.median(values) if q == 0.5 and values else _pct(values, q)
+    return None if found is None else round(1000 * found, 1)
+
+
+def _reconcile(inventory: str, token: str) -> int:
+    """Drift rows for the bench's SKUs (told differs from the WMS's truth), without repair."""
+    resp = httpx.post(
+        f"{inventory}/v1/reconciliations",
+        json={"repair": False},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    resp.raise_for_status()
+    return sum(1 for d in resp.json()["drift"] if d["sku"].startswith("BENCH-"))
+
+
+def _phase(info: dict[str, Any], token: str, *, name: str, movements: int, rate: float | None) -> dict[str, Any]:
+    data_dir = Path(info["data_dir"])
+    pids = dict(info["pids"])
     offset = _head(data_dir)
-    start, sent, errors = asyncio.run(_drive(wms, token, phase=name, count=count, rate=rate))
-    consumed = _wait_consumed(data_dir, offset)
-    time.sleep(1.5)  # let the last coalescing windows close and the throttles drain
-    lags = _lags(data_dir, offset)
+    before = cpu_of(pids.values())
+    receipts = max(1, movements // LINES)
+    rate_receipts = None if rate is None else rate / LINES
+    start, sent, errors = asyncio.run(
+        _drive(info["services"]["wms"], token, phase=name, receipts=receipts, rate=rate_receipts)
+    )
+    drained = _wait_drained(data_dir, offset)
+    after = cpu_of(pids.values())
+    moves, published = _events(data_dir, offset)
+    lags = _lags(moves, published)
+    settled = max((e["appended_at"] for e in published), default=drained)
+    count = receipts * LINES
+    cpu = {service: round((after[pid] - before[pid]) * 1e6 / count) for service, pid in pids.items()}
     return {
         "phase": name,
         "movements": count,
         "errors": errors,
-        "wms_accepted_per_s": count / (sent - start),
-        "absorbed_per_s": count / (consumed - start),
-        "availability_events": len(lags),
-        "lag_p50_ms": None if not lags else 1000 * statistics.median(lags),
-        "lag_p99_ms": None if not lags else 1000 * (_pct(lags, 0.99) or 0.0),
+        "wms accepted/s": round(count / (sent - start)),
+        "absorbed/s": round(len(moves) / (drained - start)),
+        "availability events": len(published),
+        "staleness p50 ms": _ms(lags["staleness"], 0.5),
+        "staleness p99 ms": _ms(lags["staleness"], 0.99),
+        "movement->b2b p50 ms": _ms(lags["movement"], 0.5),
+        "movement->b2b p99 ms": _ms(lags["movement"], 0.99),
+        "settled s": round(settled - start, 2),
+        "CPU µs/movement wms": cpu.get("wms"),
+        "CPU µs/movement inventory": cpu.get("inventory"),
+        "CPU µs/movement all": sum(cpu.values()),
+        "_cpu": cpu,
     }
 
 
+def _idle(info: dict[str, Any]) -> dict[str, float]:
+    """Percent of one core each service uses while nothing happens."""
+    pids = dict(info["pids"])
+    before = cpu_of(pids.values())
+    time.sleep(IDLE_SECONDS)
+    after = cpu_of(pids.values())
+    return {service: round(100 * (after[pid] - before[pid]) / IDLE_SECONDS, 2) for service, pid in pids.items()}
+
+
+def _profile(info: dict[str, Any], token: str) -> dict[str, float] | None:
+    """py-spy on the inventory process while a burst goes through it."""
+    pid = int(info["pids"]["inventory"])
+    receipts = max(1, PROFILE_MOVEMENTS // LINES)
+    with ThreadPoolExecutor(1) as pool:
+        spied = pool.submit(sample, pid, 6.0)
+        asyncio.run(_drive(info["services"]["wms"], token, phase="profile", receipts=receipts, rate=None))
+        collapsed = spied.result()
+    return buckets(collapsed, SERVICE_RULES) if collapsed else None
+
+
 def run() -> dict[str, Any]:
+    load_average = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-inventory-") as tmp, suite(Path(tmp) / "suite") as info:
         data_dir = Path(info["data_dir"])
         token = _token(info)
-        wms = info["services"]["wms"]
-        paced = _phase(data_dir, wms, token, name="paced", count=int(PACED_RATE * PACED_SECONDS), rate=PACED_RATE)
-        burst = _phase(data_dir, wms, token, name="burst", count=BURST_MOVEMENTS, rate=None)
-    rows = [paced, burst]
+        _phase(info, token, name="warm", movements=20 * LINES, rate=None)
+        idle = _idle(info)
+        paced = _phase(info, token, name="paced", movements=int(PACED_RATE * PACED_SECONDS), rate=PACED_RATE)
+        burst = _phase(info, token, name="burst", movements=BURST_MOVEMENTS, rate=None)
+        drift = _reconcile(info["services"]["inventory"], token)
+        profile = _profile(info, token)
+        _wait_drained(data_dir, 0)
+    suite_idle = round(sum(idle.values()), 2)
+    rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in (paced, burst)]
     return {
         "title": "Inventory: WMS receipts -> stock.moved -> projection -> availability.changed (embedded SQLite log)",
         "rows": rows,
         "notes": [
-            f"paced: {PACED_RATE:.0f} receipts/s for {PACED_SECONDS:.0f} s over {SKUS} SKUs; burst: "
-            f"{BURST_MOVEMENTS} receipts, {BURST_CONCURRENCY} concurrent",
-            "absorbed_per_s: movements / (first request -> inventory consumer caught up)",
-            "lag: movement occurred_at -> availability.changed appended to the event log; includes the "
-            "250 ms coalescing window and the per-channel throttle",
+            f"scale {SCALE:g}: paced {PACED_RATE:.0f} movements/s for {PACED_SECONDS:.0f} s; burst {BURST_MOVEMENTS} "
+            f"movements; {LINES} SKUs per receipt, {SKUS} SKUs, {CONCURRENCY} concurrent; default channel rules "
+            "(throttles: marketplace 5/s, storefront and b2b 20/s, each shared by all SKUs)",
+            f"load average before the run {load_average[0]:.1f} on {os.cpu_count()} cores",
+            "absorbed/s: movements / (first receipt sent -> inventory consumed them all, nothing due, outbox empty)",
+            "staleness: availability.changed appended - the newest movement it reflects (as_of); movement->b2b: "
+            "each movement to the first b2b event reflecting it (includes b2b's 20/s throttle over all SKUs)",
+            "settled: first receipt -> the last availability.changed of the phase (then nothing pending); "
+            f"drift after the burst (reconciliation, bench SKUs): {drift}",
+            "CPU µs per movement: user + system time from /proc over the phase / movements; all services: "
+            + ", ".join(f"{k} {v}" for k, v in burst["_cpu"].items() if v),
+            f"idle CPU, % of one core over {IDLE_SECONDS:.0f} s: suite {suite_idle}; "
+            + ", ".join(f"{k} {v}" for k, v in sorted(idle.items(), key=lambda kv: -kv[1])),
+            "where inventory's CPU goes in a burst (py-spy, % of busy samples of its main thread): "
+            + (", ".join(f"{k} {v}" for k, v in profile.items()) if profile else "py-spy is not installed"),
         ],
+        "profiles": {"inventory": profile},
+        "idle": idle,
+        "targets": [
+            target("stock movements absorbed (burst)", burst["absorbed/s"], unit="/s", at_least=1000, before="57/s"),
+            target(
+                f"p99 movement -> availability.changed at {PACED_RATE:.0f}/s paced",
+                paced["staleness p99 ms"] and paced["staleness p99 ms"] / 1000,
+                unit="s",
+                at_most=2,
+                before="2.7 s at 20/s",
+            ),
+            target(
+                f"{BURST_MOVEMENTS:,} burst settled on every channel (no drift)",
+                burst["settled s"] if drift == 0 else None,
+                unit="s",
+                at_most=15,
+                before="p99 6.3 s in a 2,000 burst",
+            ),
+            target("whole suite idle", suite_idle, unit="% of a core", at_most=2, before="~15%"),
+            target("inventory idle", idle.get("inventory"), unit="% of a core", at_most=2, before="~7.6%"),
+        ],
+        "settings": {
+            "scale": SCALE,
+            "paced_rate": PACED_RATE,
+            "paced_seconds": PACED_SECONDS,
+            "burst": BURST_MOVEMENTS,
+            "lines": LINES,
+            "skus": SKUS,
+        },
     }

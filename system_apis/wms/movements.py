@@ -3,6 +3,8 @@
 ``record_movement`` runs in the caller's transaction, right after the balance changed: it bumps
 the balance's ``movement_seq`` (the event's ``entityversion``), writes the journal row and adds
 the event to the outbox, so the change, its history and its event commit together or not at all.
+``announce_movement`` is its second half, for a caller that bumped the sequence in the same
+statement as the balance (a receipt of many lines: one statement per line, one flush in all).
 The reference adapter calls it; an adapter for a real WMS would read that WMS's own movement
 feed and announce from there instead.
 """
@@ -16,7 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import MovementKind, StockMovedV1
-from service_kit.events import add_event, new_event
+from service_kit.events import new_event
+from service_kit.events.outbox import stage_event
 from system_apis.wms.models import WmsStock, WmsStockMovement, WmsWarehouse
 
 SOURCE = "urn:interchange:system:wms"
@@ -60,36 +63,49 @@ async def record_movement(
     )
     on_hand, allocated, seq = bumped.one()
     site = (await session.execute(select(WmsWarehouse.site_code).where(WmsWarehouse.whse_id == whse_id))).scalar_one()
-    session.add(
-        WmsStockMovement(
-            whse_id=whse_id,
-            article=article,
-            kind=kind.value,
-            qty_delta=delta,
-            on_hand_after=on_hand,
-            allocated_after=allocated,
-            seq=seq,
-            reference=reference,
-            reason=reason,
-            occurred_at=at,
-        )
-    )
     movement = Movement(article, site, kind, delta, on_hand, allocated, seq, at, reference)
-    data = StockMovedV1(
-        sku=article,
-        warehouse=site,
-        movement=kind,
-        quantity_delta=str(delta),
-        on_hand_after=str(on_hand),
-        reserved_after=str(allocated),
-        occurred_at=at,
-        reference=reference[:64] if reference else None,
-    )
-    event = new_event(
-        data=data, source=SOURCE, subject=subject(sku=article, warehouse=site), entity_version=seq, time=at
-    )
-    await add_event(session=session, event=event)
+    announce_movement(session=session, whse_id=whse_id, movement=movement, reason=reason)
+    await session.flush()
     return movement
 
 
-__all__ = ["SOURCE", "Movement", "record_movement", "subject"]
+def announce_movement(*, session: AsyncSession, whse_id: str, movement: Movement, reason: str | None = None) -> None:
+    """Journal and announce a movement already versioned (its balance row carries
+    ``movement.version``), without a round trip: both rows are added to the caller's session and
+    written with its next flush, so a caller booking many lines writes them in one go."""
+    session.add(
+        WmsStockMovement(
+            whse_id=whse_id,
+            article=movement.sku,
+            kind=movement.kind.value,
+            qty_delta=movement.delta,
+            on_hand_after=movement.on_hand_after,
+            allocated_after=movement.reserved_after,
+            seq=movement.version,
+            reference=movement.reference,
+            reason=reason,
+            occurred_at=movement.occurred_at,
+        )
+    )
+    reference = movement.reference
+    data = StockMovedV1(
+        sku=movement.sku,
+        warehouse=movement.warehouse,
+        movement=movement.kind,
+        quantity_delta=str(movement.delta),
+        on_hand_after=str(movement.on_hand_after),
+        reserved_after=str(movement.reserved_after),
+        occurred_at=movement.occurred_at,
+        reference=reference[:64] if reference else None,
+    )
+    event = new_event(
+        data=data,
+        source=SOURCE,
+        subject=subject(sku=movement.sku, warehouse=movement.warehouse),
+        entity_version=movement.version,
+        time=movement.occurred_at,
+    )
+    stage_event(session=session, event=event)
+
+
+__all__ = ["SOURCE", "Movement", "announce_movement", "record_movement", "subject"]

@@ -1,7 +1,8 @@
 """The reference WMS's stock changes outside reservations: receipts, adjustments, cycle counts,
 and the versioned stock snapshot. Each change is one conditional UPDATE (so a concurrent
 movement cannot slip between the check and the write) followed by ``record_movement``, which
-versions, journals and announces it in the same transaction."""
+versions, journals and announces it in the same transaction; a receipt bumps the version in its
+UPDATE and announces its lines together (``announce_movement``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +18,26 @@ from contracts import Quantity
 from contracts.events import MovementKind
 from service_kit.errors import BusinessRuleViolation, Conflict
 from system_apis.wms.models import WmsStock, WmsStockMovement, WmsWarehouse
-from system_apis.wms.movements import record_movement
+from system_apis.wms.movements import Movement, announce_movement, record_movement
 from system_apis.wms.schemas import StockMovementRead, VersionedPosition
 
 #: (sku, site code, delta) of one movement line, as a request asks for it.
 Line = tuple[str, str, int]
+
+_stock = cast(Table, WmsStock.__table__)
+#: One receipt line: the balance and its movement sequence in one statement, built once (Core:
+#: a receipt runs it once per line, and building or ORM-compiling it each time cost more than
+#: running it).
+_RECEIVE_LINE = (
+    update(_stock)
+    .where(_stock.c.whse_id == bindparam("w"), _stock.c.article == bindparam("a"))
+    .values(
+        qty_on_hand=_stock.c.qty_on_hand + bindparam("q"),
+        last_movement_at=bindparam("at"),
+        movement_seq=_stock.c.movement_seq + 1,
+    )
+    .returning(_stock.c.qty_on_hand, _stock.c.qty_allocated, _stock.c.movement_seq)
+)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -39,6 +55,20 @@ def to_movement(row: WmsStockMovement, site: str) -> StockMovementRead:
         version=row.seq,
         occurred_at=_utc(row.occurred_at),
         reference=row.reference,
+    )
+
+
+def _read(movement: Movement) -> StockMovementRead:
+    return StockMovementRead(
+        sku=movement.sku,
+        warehouse=movement.warehouse,
+        movement=movement.kind,
+        quantity_delta=str(movement.delta),
+        on_hand=Quantity.of(movement.on_hand_after),
+        reserved=Quantity.of(movement.reserved_after),
+        version=movement.version,
+        occurred_at=movement.occurred_at,
+        reference=movement.reference,
     )
 
 
@@ -77,30 +107,37 @@ class ReferenceStockChanges:
     async def receive(self, *, reference: str, warehouse: str, lines: Sequence[Line]) -> list[StockMovementRead]:
         whse_id = await self._whse_id(warehouse)
         now = datetime.now(UTC)
-        for sku, _, qty in lines:
-            changed = await self.session.execute(
-                update(WmsStock)
-                .where(WmsStock.whse_id == whse_id, WmsStock.article == sku)
-                .values(qty_on_hand=WmsStock.qty_on_hand + qty, last_movement_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if cast(CursorResult[Any], changed).rowcount == 0:  # first receipt of this SKU here
-                self.session.add(
-                    WmsStock(
-                        whse_id=whse_id, article=sku, uom="EACH", qty_on_hand=qty, qty_allocated=0, last_movement_at=now
+        # One statement per line (the balance and its movement sequence move together); the new
+        # balances, journal rows and events are written by one flush at the end.
+        new: list[WmsStock] = []
+        booked: list[Movement] = []
+        with self.session.no_autoflush:  # else every UPDATE would first flush the lines before it
+            conn = await self.session.connection()
+            for sku, _, qty in lines:
+                bumped = (
+                    await conn.execute(_RECEIVE_LINE, {"w": whse_id, "a": sku, "q": qty, "at": now})
+                ).one_or_none()
+                if bumped is None:  # first receipt of this SKU here
+                    new.append(
+                        WmsStock(
+                            whse_id=whse_id,
+                            article=sku,
+                            uom="EACH",
+                            qty_on_hand=qty,
+                            qty_allocated=0,
+                            last_movement_at=now,
+                            movement_seq=1,
+                        )
                     )
-                )
-                await self.session.flush()
-            await record_movement(
-                session=self.session,
-                whse_id=whse_id,
-                article=sku,
-                kind=MovementKind.receipt,
-                delta=qty,
-                at=now,
-                reference=reference,
-            )
-        return await self._booked(MovementKind.receipt, reference)
+                    on_hand, allocated, seq = qty, 0, 1
+                else:
+                    on_hand, allocated, seq = bumped
+                movement = Movement(sku, warehouse, MovementKind.receipt, qty, on_hand, allocated, seq, now, reference)
+                announce_movement(session=self.session, whse_id=whse_id, movement=movement)
+                booked.append(movement)
+        self.session.add_all(new)
+        await self._flush(MovementKind.receipt, reference)
+        return [_read(m) for m in booked]
 
     async def adjust(self, *, reference: str, warehouse: str, sku: str, delta: int, reason: str) -> StockMovementRead:
         whse_id = await self._whse_id(warehouse)
@@ -186,13 +223,16 @@ class ReferenceStockChanges:
         return (await self._booked(MovementKind.cycle_count, reference))[0]
 
     async def _booked(self, kind: MovementKind, reference: str) -> list[StockMovementRead]:
+        await self._flush(kind, reference)
+        return await self._journal(kind, reference)
+
+    async def _flush(self, kind: MovementKind, reference: str) -> None:
         try:
             await self.session.flush()
         except IntegrityError as exc:  # the same reference booked by a concurrent request
             raise Conflict(
                 f"The {kind.value} {reference!r} is being booked by another request; send it again."
             ) from exc
-        return await self._journal(kind, reference)
 
     async def stock_snapshot(self, *, after: str | None, limit: int) -> tuple[list[VersionedPosition], str | None]:
         """Every position, by SKU then warehouse, ``limit`` SKUs per page after ``after``."""
