@@ -12,18 +12,19 @@ out with whatever value is latest when the channel has room again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.events import AvailabilityChangedV1
+from contracts.events import AvailabilityChangedV1, CloudEvent
 from process_apis.inventory import repository
 from process_apis.inventory.metrics import InventoryMetrics
 from process_apis.inventory.models import Publication
 from process_apis.inventory.settings import ChannelRule
 from service_kit.db import Database
-from service_kit.events import new_event
+from service_kit.events import event_data, new_event
 from service_kit.events.outbox import stage_event
 
 SOURCE = "urn:interchange:process:inventory"
@@ -54,41 +55,45 @@ class ChannelThrottle:
         return True
 
 
-async def _record(
-    *, session: AsyncSession, due: repository.DueRow, now: datetime
-) -> tuple[str, str, int, datetime | None] | None:
-    """Record one publication if the row is still what was read: the row marked told
-    (compare-and-set on its version), the event in the outbox and a history row, all in the
-    caller's transaction. None when the row changed meanwhile (it stays due)."""
-    seq = await repository.mark_told(
-        session=session, channel=due.channel, sku=due.sku, version=due.version, told=due.desired, now=now
-    )
-    if seq is None:
-        return None
-    as_of = None if due.as_of is None else _aware(due.as_of)
+def _event(*, due: repository.DueRow, seq: int, now: datetime) -> CloudEvent:
     data = AvailabilityChangedV1(
         sku=due.sku,
         channel=due.channel,
         available=str(due.desired),
         previous=None if due.told is None else str(due.told),
-        as_of=as_of,
+        as_of=None if due.as_of is None else _aware(due.as_of),
     )
-    event = new_event(
+    return new_event(
         data=data, source=SOURCE, subject=f"availability/{due.channel}/{due.sku}", entity_version=seq, time=now
     )
-    stage_event(session=session, event=event)
-    repository.add(
-        session=session,
-        row=Publication(
-            channel=due.channel,
-            sku=due.sku,
-            available=due.desired,
-            previous=due.told,
-            event_id=event.id,
-            published_at=now,
-        ),
-    )
-    return due.channel, due.sku, due.desired, as_of
+
+
+async def _record(*, session: AsyncSession, admitted: Sequence[repository.DueRow], now: datetime) -> list[CloudEvent]:
+    """Record the publications of the rows that are still what was read: the rows marked told
+    (compare-and-set on their version), the events in the outbox and history rows, all in the
+    caller's transaction. The events recorded; a row that changed meanwhile stays due."""
+    marked = await repository.mark_told(session=session, rows=admitted, now=now)
+    events: list[CloudEvent] = []
+    history: list[dict[str, Any]] = []
+    for due in admitted:
+        seq = marked.get((due.channel, due.sku))
+        if seq is None:
+            continue
+        event = _event(due=due, seq=seq, now=now)
+        stage_event(session=session, event=event)
+        events.append(event)
+        history.append(
+            {
+                "channel": due.channel,
+                "sku": due.sku,
+                "available": due.desired,
+                "previous": due.told,
+                "event_id": event.id,
+                "published_at": now,
+            }
+        )
+    await repository.write(session=session, model=Publication, inserts=history)
+    return events
 
 
 def _aware(moment: datetime) -> datetime:
@@ -116,20 +121,15 @@ async def publish_due(
     admitted = [row for row in due if row.desired != row.told and throttle.admit(row.channel, now=now.timestamp())]
     if not settled and not admitted:
         return 0
-    published = []
     async with db.transaction() as session:
-        for row in settled:
-            await repository.clear_due(session=session, channel=row.channel, sku=row.sku, version=row.version)
-        for row in admitted:
-            recorded = await _record(session=session, due=row, now=now)
-            if recorded is not None:
-                published.append(recorded)
-        await session.flush()
+        await repository.clear_due(session=session, rows=settled)
+        published = await _record(session=session, admitted=admitted, now=now) if admitted else []
     if metrics is not None:  # after the commit: only what really went out
-        for channel, _sku, _value, as_of in published:
-            metrics.published.labels(channel).inc()
-            if as_of is not None:
-                metrics.sync_lag.labels(channel).observe(max(0.0, (now - as_of).total_seconds()))
+        for event in published:
+            data = event_data(event=event, model=AvailabilityChangedV1)
+            metrics.published.labels(data.channel).inc()
+            if data.as_of is not None:
+                metrics.sync_lag.labels(data.channel).observe(max(0.0, (now - data.as_of).total_seconds()))
     return len(published)
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from process_apis.inventory.models import ChannelAvailability, ItemPolicy, Publication, StockPosition
 
+#: Rows per compare-and-set statement (3 parameters each: under SQLite's oldest limit of 999).
+_CAS_CHUNK = 300
 DueRow = Row[str, str, int, int | None, int, datetime | None, int]
 _DUE_COLUMNS = (
     ChannelAvailability.channel,
@@ -79,42 +81,39 @@ async def next_due(*, session: AsyncSession) -> datetime | None:
     return earliest
 
 
-async def mark_told(
-    *, session: AsyncSession, channel: str, sku: str, version: int, told: int, now: datetime
-) -> int | None:
-    """Compare-and-set: record that ``channel`` was told ``told`` of ``sku`` and clear the due
-    mark, only if the row is still at ``version``. The new ``told_seq``, or None when the row
-    changed since it was read (it stays due, with the newer value)."""
-    stmt = (
-        update(ChannelAvailability)
-        .where(
-            ChannelAvailability.channel == channel,
-            ChannelAvailability.sku == sku,
-            ChannelAvailability.version == version,
-        )
-        .values(told=told, told_at=now, told_seq=ChannelAvailability.told_seq + 1, due_at=None)
-        .returning(ChannelAvailability.told_seq)
-        .execution_options(synchronize_session=False)
-    )
-    seq: int | None = (await session.execute(stmt)).scalar_one_or_none()
-    return seq
+_channels = cast(Table, ChannelAvailability.__table__)
 
 
-async def clear_due(*, session: AsyncSession, channel: str, sku: str, version: int) -> bool:
-    """Compare-and-set: nothing to publish (the value changed and changed back), unless the row
-    changed since it was read."""
-    stmt = (
-        update(ChannelAvailability)
-        .where(
-            ChannelAvailability.channel == channel,
-            ChannelAvailability.sku == sku,
-            ChannelAvailability.version == version,
+def _read_versions(rows: Sequence[DueRow]) -> Any:
+    table = _channels.c
+    return tuple_(table.channel, table.sku, table.version).in_([(r.channel, r.sku, r.version) for r in rows])
+
+
+async def mark_told(*, session: AsyncSession, rows: Sequence[DueRow], now: datetime) -> dict[tuple[str, str], int]:
+    """Compare-and-set, one statement per ``CHUNK`` rows: record that each row's channel was told
+    its ``desired`` and clear the due mark, only where the row is still at the version read. The
+    new ``told_seq`` of each row marked, by (channel, sku); a row that changed since it was read
+    is left out (it stays due, with the newer value)."""
+    table = _channels.c
+    marked: dict[tuple[str, str], int] = {}
+    for start in range(0, len(rows), _CAS_CHUNK):
+        stmt = (
+            update(_channels)
+            .where(_read_versions(rows[start : start + _CAS_CHUNK]))
+            .values(told=table.desired, told_at=now, told_seq=table.told_seq + 1, due_at=None)
+            .returning(table.channel, table.sku, table.told_seq)
         )
-        .values(due_at=None)
-        .returning(ChannelAvailability.version)
-        .execution_options(synchronize_session=False)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+        marked.update({(channel, sku): seq for channel, sku, seq in await session.execute(stmt)})
+    return marked
+
+
+async def clear_due(*, session: AsyncSession, rows: Sequence[DueRow]) -> None:
+    """Compare-and-set: nothing to publish for these rows (the value changed and changed back),
+    unless a row changed since it was read."""
+    for start in range(0, len(rows), _CAS_CHUNK):
+        await session.execute(
+            update(_channels).where(_read_versions(rows[start : start + _CAS_CHUNK])).values(due_at=None)
+        )
 
 
 # -- in bulk, for the consumer's batches and the snapshot seed: plain rows, no ORM objects -------
@@ -181,7 +180,7 @@ async def channel_rows_of(*, session: AsyncSession, skus: Iterable[str]) -> dict
 async def write(
     *,
     session: AsyncSession,
-    model: type[StockPosition | ItemPolicy | ChannelAvailability],
+    model: type[StockPosition | ItemPolicy | ChannelAvailability | Publication],
     inserts: Sequence[Mapping[str, Any]] = (),
     updates: Sequence[Mapping[str, Any]] = (),
 ) -> None:
