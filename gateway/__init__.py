@@ -16,7 +16,8 @@ answers.py    the answer on its way down: a problem's instance as the partner's 
 policy.py     the contract's steps: sunset (410), scopes (403), request body (413/415/400/422)
 bodies.py     request bodies against the contract: caps, media types, JSON depth and schema
 versions.py   Deprecation / Sunset / Link headers of a deprecated version, 410 after its sunset
-ratelimit.py  rate limits per client and operation class, by tier (429); the shared counters
+ratelimit.py  rate limits per client and operation class, by tier (429)
+counters.py   the counters both limiters share: one Redis pool, the fallback while it is away
 tokenlimit.py failed client authentications at the token endpoint (429), per id and address
 audit.py      one record per proxied call, queued and written in batches off the request path
 app.py        ``create_app``, the factory (``uvicorn --factory gateway.app:create_app``)

@@ -22,13 +22,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway.audit import AuditLog, AuditRetention
 from gateway.clients import DisabledClients
+from gateway.counters import RedisCounters, redis_storage
 from gateway.forward import AiohttpForwarder, Forwarder, HttpxForwarder
 from gateway.keys import KeySchedule, KeyStore
 from gateway.models import Base
 from gateway.oauth import JWKS_PATH, build_authorization_server
 from gateway.policy import check_request_body, refuse_after_sunset, require_scopes
 from gateway.proxy import GatewayProxy, authenticate, is_proxied
-from gateway.ratelimit import RateLimiter, RedisCounters, rate_limit, redis_storage
+from gateway.ratelimit import RateLimiter, rate_limit
 from gateway.routes import router
 from gateway.routing import RoutingTable, default_contracts_dir, load_routing_table
 from gateway.settings import GatewaySettings

@@ -21,7 +21,7 @@ The strategy: a fixed window, aligned to the clock
     by a stable offset (crc32 of the bucket) so that partners' windows do not all reset, and their
     throttled retries all arrive, in the same second.
 
-Storage (``rate_limit_storage``)
+Storage (``rate_limit_storage``; counters.py, shared with the token endpoint's limits)
     ``memory://``, the default: counters in this process (``LocalCounters``). Each process counts
     on its own, so with several workers or replicas the limits multiply: use Redis then.
     ``redis://host:port/db``: ``limits.aio``'s RedisStorage on redis-py's asyncio client (awaited,
@@ -61,23 +61,21 @@ When Redis is unreachable (or slower than ``rate_limit_storage_timeout``)
 
 from __future__ import annotations
 
-import math
 import re
 import time
-import zlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 import structlog
 import yaml
 from limits import parse_many
-from limits.errors import StorageError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from gateway.counters import LocalCounters, RateLimitConfigError, SharedCounters, SharedOrLocal, window_of
 from gateway.proxy import Exchange, Header, Step
 from gateway.routing import HTTP_METHODS, Operation
 from gateway.settings import GatewaySettings
@@ -86,75 +84,11 @@ from service_kit.errors import TooManyRequests, Unauthorized
 READS, WRITES = "reads", "writes"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RATE_CLASS_EXTENSION = "x-interchange-rate-class"
-REDIS_KEY_PREFIX = "interchange:ratelimit"
 
 _CLASS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: What a failing Redis raises through ``limits`` (wrap_exceptions=True) or around it.
-_STORAGE_ERRORS = (StorageError, OSError, TimeoutError)
 
 log = structlog.get_logger("gateway.ratelimit")
-
-
-class RateLimitConfigError(ValueError):
-    """A rate limit table or storage the gateway cannot run with; it does not start."""
-
-
-class SharedCounters(Protocol):
-    """What the limiters need of a shared storage: ``limits.aio``'s ``incr`` (atomic, sets the
-    expiry when it creates the key, returns the new count); the token limiter also ``get``s."""
-
-    async def incr(self, key: str, expiry: int, amount: int = 1) -> int: ...
-
-
-class SharedOrLocal:
-    """The one policy for a shared storage that may be unreachable, used by the rate limiter and
-    the token endpoint's failure limiter (tokenlimit.py): ``call`` returns the storage's answer,
-    or ``None`` when the caller must count on its own counters instead (memory://, or Redis
-    unreachable or slower than its timeout). After a failure one request probes the storage
-    again every ``retry_interval`` seconds, the others stay local meanwhile; ``on_change(up,
-    error)`` is told once when the storage goes away and once when it answers again.
-
-    Hand-written: ``limits`` has no fallback between storages of its own (its
-    ``wrap_exceptions`` only turns the errors into ``StorageError``)."""
-
-    def __init__(
-        self,
-        shared: Any | None,
-        *,
-        retry_interval: float,
-        on_change: Callable[[bool, BaseException | None], None],
-    ) -> None:
-        self.shared = shared
-        self.retry_interval = retry_interval
-        self._on_change = on_change
-        self._retry_at = 0.0
-        self.down = False
-
-    def available(self, now: float) -> bool:
-        """Whether to ask the shared storage now (it exists, and is not waiting for a retry)."""
-        return self.shared is not None and now >= self._retry_at
-
-    async def call(self, now: float, operation: Callable[..., Awaitable[Any]], *args: Any) -> int | None:
-        """``await operation(*args)`` as an int, or ``None``: count locally."""
-        if not self.available(now):
-            return None
-        if self.down:
-            # One request probes; the others stay on the local counters until it is answered.
-            self._retry_at = now + self.retry_interval
-        try:
-            value = await operation(*args)
-        except _STORAGE_ERRORS as exc:
-            self._retry_at = now + self.retry_interval
-            if not self.down:
-                self.down = True
-                self._on_change(False, exc)
-            return None
-        if self.down:
-            self.down = False
-            self._retry_at = 0.0
-            self._on_change(True, None)
-        return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,29 +131,6 @@ class Decision:
             "RateLimit-Policy": self.policy.policy_header.decode("ascii"),
             "RateLimit": f'"{self.policy.name}";r={self.remaining};t={self.reset}',
         }
-
-
-class LocalCounters:
-    """Fixed-window counters in this process: one ``[window, count]`` per bucket.
-
-    Hand-written rather than ``limits.aio``'s MemoryStorage: its ``incr`` schedules a task that
-    walks every key on each call (measured on this machine: 5.7 µs per hit with one bucket, 81 µs
-    with 1,000), and the synchronous MemoryStorage runs a timer thread doing the same. Here a
-    bucket's entry is replaced when its window has passed: no background work, O(1) per call, and
-    no lock (nothing awaits between reading and writing a count on the event loop). Memory: one
-    small entry per (client, class) that has called since start-up.
-    """
-
-    def __init__(self) -> None:
-        self._counts: dict[str, list[int]] = {}
-
-    def incr(self, bucket: str, window: int) -> int:
-        entry = self._counts.get(bucket)
-        if entry is None or entry[0] != window:
-            self._counts[bucket] = [window, 1]
-            return 1
-        entry[1] += 1
-        return entry[1]
 
 
 class RateLimitMetrics:
@@ -347,13 +258,6 @@ class RateLimiter:
             )
 
 
-def window_of(bucket: str, window: int, now: float) -> tuple[int, int]:
-    """The number of the window ``now`` falls in, for this bucket, and the whole seconds until it
-    ends (1 to ``window``). Windows are aligned to the clock, shifted per bucket by a stable offset."""
-    index, into = divmod(now - zlib.crc32(bucket.encode()) % window, window)
-    return int(index), math.ceil(window - into)
-
-
 def rate_limit(limiter: RateLimiter) -> Step:
     """The proxy step (after ``authenticate``): count the call, refuse it with 429 over the limit,
     and put the quota headers on the answer."""
@@ -375,53 +279,6 @@ def rate_limit(limiter: RateLimiter) -> Step:
         exchange.response_headers += decision.headers()
 
     return step
-
-
-def redis_storage(url: str, *, timeout: float, connections: int) -> RedisCounters | None:
-    """``None`` for ``memory://``; for ``redis://`` (``rediss://``, ``redis+unix://``) ``limits.aio``'s
-    RedisStorage on redis-py's asyncio client. Nothing connects until the first call."""
-    scheme = url.partition("://")[0].removeprefix("async+")
-    if scheme == "memory":
-        return None
-    if scheme not in {"redis", "rediss", "redis+unix"}:
-        raise RateLimitConfigError(f"rate_limit_storage must be memory:// or redis://host:port/db, not {scheme}://")
-    import redis.asyncio
-    from limits.aio.storage import RedisStorage
-
-    plain = url.removeprefix("async+")
-    # redis-py's asyncio pool *raises* once max_connections calls are in flight instead of waiting
-    # (LIBRARIES.md section 2); a blocking pool makes a call wait up to `timeout` for a connection.
-    pool = redis.asyncio.BlockingConnectionPool.from_url(
-        plain.replace("redis+unix://", "unix://", 1),
-        max_connections=connections,
-        timeout=timeout,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-    )
-    options: dict[str, Any] = {"connection_pool": pool}
-    # implementation="redispy": the default async implementation needs coredis, which we do not ship.
-    storage = RedisStorage(
-        f"async+{plain}", implementation="redispy", wrap_exceptions=True, key_prefix=REDIS_KEY_PREFIX, **options
-    )
-    return RedisCounters(storage, pool)
-
-
-class RedisCounters:
-    """``limits.aio``'s RedisStorage (its ``incr`` is one Lua INCRBY+EXPIRE round trip, atomic
-    across replicas) and the connection pool it was given, closed with the gateway."""
-
-    def __init__(self, storage: Any, pool: Any) -> None:
-        self.storage = storage
-        self.pool = pool
-
-    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        return int(await self.storage.incr(key, expiry, amount))
-
-    async def get(self, key: str) -> int:
-        return int(await self.storage.get(key))
-
-    async def aclose(self) -> None:
-        await self.pool.aclose()
 
 
 def contract_rate_classes(contracts_dir: Path) -> dict[tuple[str, str], str]:
@@ -486,15 +343,10 @@ def _redacted(url: str) -> str:
 
 __all__ = [
     "Decision",
-    "LocalCounters",
     "Policy",
     "RateLimitConfigError",
     "RateLimiter",
-    "RedisCounters",
-    "SharedCounters",
-    "SharedOrLocal",
     "contract_rate_classes",
     "rate_limit",
-    "redis_storage",
-    "window_of",
+    "window_of",  # from counters.py, where it now lives (tests/scale import it from here)
 ]

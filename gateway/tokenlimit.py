@@ -52,7 +52,7 @@ import structlog
 from limits import parse_many
 from prometheus_client import CollectorRegistry, Counter
 
-from gateway.ratelimit import LocalCounters, RateLimitConfigError, SharedOrLocal, window_of
+from gateway.counters import LocalCounters, RateLimitConfigError, SharedOrLocal, window_of
 from gateway.settings import GatewaySettings
 from service_kit.errors import TooManyRequests
 

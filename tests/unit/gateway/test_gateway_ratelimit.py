@@ -16,7 +16,8 @@ import httpx
 import pytest
 from starlette.types import Message
 
-from gateway.ratelimit import RateLimitConfigError, RateLimiter, contract_rate_classes, redis_storage
+from gateway.counters import redis_storage
+from gateway.ratelimit import RateLimitConfigError, RateLimiter, contract_rate_classes
 from gateway.routing import Operation
 from service_kit.http import RoutingTransport
 from tests.unit.gateway.conftest import (

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.ratelimit import RateLimitConfigError, RedisCounters
+from gateway.counters import RateLimitConfigError, RedisCounters
 from gateway.tokenlimit import FailureLimit, TokenFailureLimiter
 from tests.unit.gateway.conftest import GATEWAY_URL, Gateway, gateway_settings, running_gateway
 
