@@ -7,17 +7,20 @@ from fastapi import FastAPI
 
 from process_apis.orders import schema
 from process_apis.orders.admin_routes import router as admin_router
+from process_apis.orders.clients import ErpClient
+from process_apis.orders.flows.pivot import PivotBatcher
 from process_apis.orders.flows.worker import (
     install_worker_state,
     release_own_claims,
     run_idempotency_pruner,
+    run_master_data_feed,
     run_order_worker,
 )
 from process_apis.orders.masterdata import MasterData
 from process_apis.orders.models import Base
 from process_apis.orders.routes import router
 from process_apis.orders.settings import OrdersSettings
-from service_kit.app import create_service_app
+from service_kit.app import create_service_app, upstream
 from service_kit.auth import TokenVerifier
 from service_kit.events.workers import outbox_relay
 from service_kit.http import UpstreamPolicy, configure_upstream
@@ -36,6 +39,7 @@ def create_app(
 
     async def prepare(app: FastAPI) -> None:
         await schema.upgrade(app.state.db)
+        app.state.master_data.db = app.state.db
         for name in ("erp", "wms", "crm"):
             rate = resolved.erp_calls_per_second if name == "erp" else 0.0
             policy = UpstreamPolicy(
@@ -57,8 +61,12 @@ def create_app(
         transport=transport,
         verifier=verifier,
         on_startup=[prepare],
-        workers=[run_order_worker, run_idempotency_pruner, outbox_relay()],
+        workers=[run_order_worker, run_idempotency_pruner, outbox_relay(), run_master_data_feed],
     )
     install_worker_state(app)
-    app.state.master_data = MasterData(ttl=settings.master_data_ttl)
+    app.state.master_data = MasterData(max_age=settings.master_data_max_age)
+    app.state.pivot_batcher = PivotBatcher(
+        lambda correlation_id: ErpClient(upstream(app, "erp"), correlation_id=correlation_id),
+        max_batch=settings.pivot_batch_size,
+    )
     return app

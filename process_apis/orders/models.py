@@ -215,12 +215,39 @@ class OrderEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class MasterCustomer(Base):
+    """The ERP's terms for one customer, as of ``version`` (the ERP's change counter), confirmed
+    current at ``refreshed_at`` (a snapshot, an event or a fallback call)."""
+
+    __tablename__ = "master_customers"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer: Mapped[dict[str, Any]] = mapped_column(JSON)  # the canonical Customer
+    price_list: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MasterPriceList(Base):
+    """One ERP price list: SKU -> [net unit price, unit, status], as of ``version``."""
+
+    __tablename__ = "master_price_lists"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 __all__ = [
     "COMPENSATIONS",
     "FORWARD_STEPS",
     "NO_PARTNER",
     "Base",
     "HoldKind",
+    "MasterCustomer",
+    "MasterPriceList",
     "OrderEvent",
     "OrderLineRow",
     "OrderReplay",

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import CustomerStatus, Order, OrderAccepted, OrderCreate, OrderStatus, ProductStatus
 from process_apis.orders import lifecycle, repository
-from process_apis.orders.clients import ErpClient
 from process_apis.orders.masterdata import CachedErp
 from process_apis.orders.models import OrderLineRow, OrderRow, SagaStep
+from process_apis.orders.reasons import as_partner_sees_it
 from process_apis.orders.schemas import CancelAccepted, OrderList
 from service_kit.correlation import current_correlation_id
 from service_kit.errors import BusinessRuleViolation, Conflict, NotFound
@@ -45,7 +45,7 @@ def status_url(order_id: str) -> str:
 
 
 async def receive_order(
-    *, session: AsyncSession, idem: Idempotency, erp: ErpClient | CachedErp, order: OrderCreate, partner_id: str | None
+    *, session: AsyncSession, idem: Idempotency, erp: CachedErp, order: OrderCreate, partner_id: str | None
 ) -> Receipt:
     replay = await idem.start()
     if replay is not None:
@@ -79,9 +79,10 @@ def _duplicate(order: OrderCreate, existing_id: str | None) -> Conflict:
     )
 
 
-async def check_order(*, erp: ErpClient | CachedErp, order: OrderCreate) -> None:
+async def check_order(*, erp: CachedErp, order: OrderCreate) -> None:
     """Customer known and active, currency the customer's, every SKU known and active. All
-    problems are reported at once, each with the JSON pointer of the field to fix."""
+    problems are reported at once, each with the JSON pointer of the field to fix. The facts come
+    from the master data copy (``masterdata``), so intake goes on while the ERP is down."""
     errors: list[dict[str, Any]] = []
     customer = await erp.get_customer(order.customer_id)
     if customer is None:
@@ -92,13 +93,13 @@ async def check_order(*, erp: ErpClient | CachedErp, order: OrderCreate) -> None
         errors.append(
             _error("#/currency", f"currency {order.currency} is not customer {customer.id}'s ({customer.currency})")
         )
-    products = await erp.find_items([line.sku for line in order.lines])
+    statuses = await erp.item_statuses([line.sku for line in order.lines])
     for index, line in enumerate(order.lines):
-        product = products.get(line.sku)
-        if product is None:
+        status = statuses.get(line.sku)
+        if status is None:
             errors.append(_error(f"#/lines/{index}/sku", f"unknown SKU {line.sku}"))
-        elif product.status is not ProductStatus.active:
-            errors.append(_error(f"#/lines/{index}/sku", f"SKU {line.sku} is {product.status.value}"))
+        elif status is not ProductStatus.active:
+            errors.append(_error(f"#/lines/{index}/sku", f"SKU {line.sku} is {status.value}"))
     if errors:
         summary = "; ".join(e["detail"] for e in errors)
         raise BusinessRuleViolation(f"The order cannot be accepted: {summary}.", errors=errors)
@@ -141,7 +142,7 @@ async def get_order(*, session: AsyncSession, order_id: str, partner_id: str | N
     found = await repository.read_order(session, order_id=order_id)
     if found is None or (partner_id is not None and found[1] != partner_id):
         raise NotFound(f"No order {order_id}.")
-    return found[0]
+    return found[0] if partner_id is None else as_partner_sees_it(found[0])
 
 
 async def list_orders(
@@ -163,7 +164,8 @@ async def list_orders(
         limit=limit,
         offset=offset,
     )
-    return OrderList(items=[repository.to_order(row) for row in rows])
+    orders = [repository.to_order(row) for row in rows]
+    return OrderList(items=orders if partner_id is None else [as_partner_sees_it(order) for order in orders])
 
 
 #: Where a cancellation can no longer be done at all.

@@ -33,8 +33,12 @@ class OrdersSettings(ServiceSettings):
     #: Consecutive failures that open an upstream's circuit, and seconds it stays open.
     breaker_threshold: int = 5
     breaker_ttl: float = 30.0
-    #: Seconds intake trusts a customer or item it looked up in the ERP (0: always ask).
-    master_data_ttl: float = 60.0
+    #: Seconds a customer's terms or a price list from the ERP count as fresh after they were last
+    #: confirmed (snapshot, event or call); older ones are asked of the ERP again before the saga
+    #: prices or checks credit on them (0: always ask). Intake uses older ones when the ERP is down.
+    master_data_max_age: float = 300.0
+    #: Gather the orders due for their pivot into one ERP batch call of at most this many.
+    pivot_batch_size: int = 100
     #: Seconds between two prunings of idempotency keys older than 24 hours.
     idempotency_prune_interval: float = 3600.0
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -13,12 +14,19 @@ from process_apis.orders.clients.erp import ErpClient, PriceQuoteLineRequest, Pr
 from process_apis.orders.clients.wms import WmsClient, short_skus
 from service_kit.app import upstream
 
+if TYPE_CHECKING:
+    from process_apis.orders.flows.pivot import PivotBatcher
+    from process_apis.orders.masterdata import MasterData
+
 
 @dataclass(frozen=True)
 class OrderClients:
     erp: ErpClient
     wms: WmsClient
     crm: CrmClient
+    #: The copy of the ERP's master data (prices, credit) and the batching pivot, shared by the app.
+    master: MasterData
+    pivot: PivotBatcher
 
 
 def clients_for(app: FastAPI, *, partner_id: str | None = None, correlation_id: str | None = None) -> OrderClients:
@@ -29,6 +37,8 @@ def clients_for(app: FastAPI, *, partner_id: str | None = None, correlation_id: 
         erp=ErpClient(upstream(app, "erp"), **scope),
         wms=WmsClient(upstream(app, "wms"), **scope),
         crm=CrmClient(upstream(app, "crm"), **scope),
+        master=app.state.master_data,
+        pivot=app.state.pivot_batcher,
     )
 
 

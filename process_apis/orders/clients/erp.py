@@ -1,13 +1,16 @@
 """The ERP as the orders process sees it: customers and items (intake checks, credit), price
-quotes, and sales orders (the pivot) found, booked and cancelled by the order id."""
+quotes, its master data (customer terms, price lists) as versioned snapshots, and sales orders
+(the pivot) found, booked (one by one or in batches) and cancelled by the order id."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from contracts import Customer, Money, PriceQuote, Product, Quantity, SalesOrder, SalesOrderCreate
+from contracts import Customer, Money, PriceQuote, Product, ProductStatus, Quantity, SalesOrder, SalesOrderCreate
 from contracts.common import CanonicalModel, CurrencyCode, Sku
-from process_apis.orders.clients.base import BaseClient, is_refusal, path_part, read_body, refused, unexpected
+from process_apis.orders.clients.base import BaseClient, Refused, is_refusal, path_part, read_body, refused, unexpected
+from service_kit.errors import UpstreamUnavailable
 
 #: The ERP answers at most this many SKUs per item lookup.
 ITEMS_PER_LOOKUP = 100
@@ -37,6 +40,50 @@ class _Items(CanonicalModel):
 
 class _SalesOrders(CanonicalModel):
     items: list[SalesOrder]
+
+
+class CustomerTerms(CanonicalModel):
+    customer: Customer
+    price_list: str
+    version: int
+
+
+class _CustomerTermsPage(CanonicalModel):
+    items: list[CustomerTerms]
+    next_after: str | None = None
+
+
+class PriceListLine(CanonicalModel):
+    sku: Sku
+    unit: str
+    unit_price: Money
+    status: ProductStatus
+
+
+class PriceList(CanonicalModel):
+    code: str
+    currency: CurrencyCode
+    lines: list[PriceListLine]
+    version: int
+
+
+class _PriceLists(CanonicalModel):
+    items: list[PriceList]
+
+
+class _BatchEntry(CanonicalModel):
+    external_reference: str
+    outcome: str
+    sales_order: SalesOrder | None = None
+    problem: dict[str, Any] | None = None
+
+
+class _BatchResult(CanonicalModel):
+    results: list[_BatchEntry]
+
+
+#: One entry's outcome in a batch: its sales order, or why it was not booked.
+Booking = SalesOrder | Refused | UpstreamUnavailable
 
 
 class ErpClient(BaseClient):
@@ -89,6 +136,57 @@ class ErpClient(BaseClient):
             raise refused(self.system, "create the sales order", resp)
         raise unexpected(self.system, "a sales order", resp)
 
+    async def get_customer_terms(self, customer_id: str) -> CustomerTerms | None:
+        resp = await self._api.get(f"/v1/customer-terms/{path_part(customer_id)}", **self._call())
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise unexpected(self.system, "a customer terms lookup", resp)
+        return read_body(CustomerTerms, resp, system=self.system)
+
+    async def list_customer_terms(self, *, after: str | None = None) -> tuple[list[CustomerTerms], str | None]:
+        params = {"limit": 500} | ({"after": after} if after else {})
+        resp = await self._api.get("/v1/customer-terms", **self._call(params=params))
+        if resp.status_code != 200:
+            raise unexpected(self.system, "a customer terms snapshot", resp)
+        page = read_body(_CustomerTermsPage, resp, system=self.system)
+        return page.items, page.next_after
+
+    async def price_lists(self, codes: Sequence[str] | None = None) -> list[PriceList]:
+        """The price lists asked for (every one when None); unknown codes are left out."""
+        params = {"code": list(codes)} if codes is not None else {}
+        resp = await self._api.get("/v1/price-lists", **self._call(params=params))
+        if resp.status_code != 200:
+            raise unexpected(self.system, "a price list lookup", resp)
+        return read_body(_PriceLists, resp, system=self.system).items
+
+    async def book_sales_orders(self, sales_orders: Sequence[SalesOrderCreate]) -> dict[str, Booking]:
+        """Books many sales orders in one call, each on its own: by external reference, the order
+        booked (now or before), a ``Refused`` with the ERP's reason, or an ``UpstreamUnavailable``
+        (a conflict: retried later, never a rejection). The call is safe to send again: every
+        entry is idempotent by its external reference."""
+        body = {"entries": [order.model_dump(mode="json", exclude_none=True) for order in sales_orders]}
+        resp = await self._api.post("/v1/sales-order-batches", **self._call(json=body, retry_safe=True))
+        if resp.status_code != 200:
+            raise unexpected(self.system, "a sales order batch", resp)
+        answers: dict[str, Booking] = {}
+        for entry in read_body(_BatchResult, resp, system=self.system).results:
+            problem = entry.problem or {}
+            detail = str(problem.get("detail") or f"the ERP answered {entry.outcome}")
+            if entry.outcome in ("created", "existing") and entry.sales_order is not None:
+                answers[entry.external_reference] = entry.sales_order
+            elif entry.outcome == "refused":
+                errors = problem.get("errors")
+                answers[entry.external_reference] = Refused(
+                    self.system, detail, errors=errors if isinstance(errors, list) else None
+                )
+            else:
+                status = problem.get("status", 409)
+                answers[entry.external_reference] = UpstreamUnavailable(
+                    f"The erp service answered {status} ({entry.outcome}) to this sales order in a batch: {detail}"
+                )
+        return answers
+
     async def find_sales_order(self, external_reference: str) -> SalesOrder | None:
         resp = await self._api.get("/v1/sales-orders", **self._call(params={"external_reference": external_reference}))
         if resp.status_code != 200:
@@ -109,4 +207,14 @@ class ErpClient(BaseClient):
         raise unexpected(self.system, "a sales order cancellation", resp)
 
 
-__all__ = ["ITEMS_PER_LOOKUP", "ErpClient", "PriceQuoteLineRequest", "PriceQuoteRequest", "PriceQuoteResult"]
+__all__ = [
+    "ITEMS_PER_LOOKUP",
+    "Booking",
+    "CustomerTerms",
+    "ErpClient",
+    "PriceList",
+    "PriceListLine",
+    "PriceQuoteLineRequest",
+    "PriceQuoteRequest",
+    "PriceQuoteResult",
+]

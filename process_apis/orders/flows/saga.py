@@ -116,7 +116,7 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
     order = progress.order
     match step:
         case SagaStep.price_order:
-            return await steps.price_order(erp=clients.erp, order=order)
+            return await steps.price_order(master=clients.master, erp=clients.erp, order=order)
         case SagaStep.check_credit:
 
             async def exposure() -> Decimal:
@@ -125,11 +125,11 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
                         session, customer_id=order.customer_id, excluding=order.id
                     )
 
-            return await steps.check_credit(erp=clients.erp, order=order, open_exposure=exposure)
+            return await steps.check_credit(master=clients.master, erp=clients.erp, order=order, open_exposure=exposure)
         case SagaStep.reserve_stock:
             return await steps.reserve_stock(wms=clients.wms, order=order, split_allowed=progress.split_allowed)
         case SagaStep.create_sales_order:
-            return await steps.create_sales_order(erp=clients.erp, order=order)
+            return await steps.create_sales_order(pivot=clients.pivot, order=order)
         case SagaStep.release_to_warehouse:
             return await steps.release_to_warehouse(wms=clients.wms, reservation_ids=progress.reservation_ids)
         case SagaStep.record_activity:

@@ -1,12 +1,15 @@
 """The steps of the order saga, one function each, and the compensations of those that have one:
 
     step                   system  compensation
-    price_order            ERP     -
-    check_credit           ERP     -              (over the limit: on hold for review)
+    price_order            ERP*    -
+    check_credit           ERP*    -              (over the limit: on hold for review)
     reserve_stock          WMS     release_stock
     create_sales_order     ERP     cancel_sales_order   <- the pivot
     release_to_warehouse   WMS     cancel_picking
     record_activity        CRM     -
+
+* priced and checked on the copy of the ERP's master data (``masterdata``): no ERP call unless
+the copy is missing or stale. The pivot goes to the ERP in batches (``flows.pivot``).
 
 Steps only talk to the tier below; they neither read nor write this service's database (the saga
 records each result). Each raises ``Refused`` when the system says no for a business reason and
@@ -24,7 +27,9 @@ from decimal import Decimal
 
 from contracts import (
     CustomerKind,
+    Money,
     Order,
+    PriceQuote,
     Quantity,
     Reservation,
     ReservationCreate,
@@ -40,13 +45,13 @@ from process_apis.orders.clients import (
     CrmClient,
     ErpClient,
     InsufficientStock,
-    PriceQuoteLineRequest,
-    PriceQuoteRequest,
     PriceQuoteResult,
     Refused,
     WmsClient,
 )
 from process_apis.orders.flows import plan
+from process_apis.orders.flows.pivot import PivotBatcher
+from process_apis.orders.masterdata import MasterData
 from service_kit.errors import UpstreamUnavailable
 
 ORDER_ACCEPTED = "order_accepted"
@@ -57,17 +62,37 @@ def shipment_reference(order_id: str, number: int) -> str:
     return f"{order_id}.{number}"
 
 
-async def price_order(*, erp: ErpClient, order: Order) -> PriceQuoteResult:
-    """The customer's prices for every line (ERP price quote, customer and channel price list)."""
-    request = PriceQuoteRequest(
-        customer_id=order.customer_id,
-        currency=order.currency,
-        lines=[PriceQuoteLineRequest(sku=line.sku, quantity=line.quantity) for line in order.lines],
+async def price_order(*, master: MasterData, erp: ErpClient, order: Order) -> PriceQuoteResult:
+    """The customer's prices for every line, from its ERP price list (the copy kept current by
+    the ERP's events; asked of the ERP when missing or stale). Refused as the ERP's quote would be."""
+    terms = await master.terms(erp, order.customer_id)
+    if terms is None:
+        raise Refused("erp", f"No customer {order.customer_id!r} in the ERP.")
+    if terms.customer.currency != order.currency:
+        raise Refused("erp", f"Customer {order.customer_id!r} buys in {terms.customer.currency}, not {order.currency}.")
+    prices = await master.prices(erp, terms.price_list)
+    if prices is None or prices.currency != order.currency:
+        raise UpstreamUnavailable(f"The ERP has no price list {terms.price_list} in {order.currency}.")
+    lines: list[PriceQuote] = []
+    for line in order.lines:
+        price = prices.lines.get(line.sku)
+        if price is None:
+            raise Refused("erp", f"No item with SKU {line.sku!r} in the ERP.")
+        if price.unit != line.quantity.unit:
+            raise Refused("erp", f"{line.sku} is sold in {price.unit}, not {line.quantity.unit}.")
+        lines.append(
+            PriceQuote(
+                customer_id=order.customer_id,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=Money.of(price.unit_price, order.currency),
+                line_total=Money.of(price.unit_price * line.quantity.amount, order.currency),
+            )
+        )
+    total = sum((line.line_total.value for line in lines), Decimal(0))
+    return PriceQuoteResult(
+        customer_id=order.customer_id, currency=order.currency, lines=lines, total=Money.of(total, order.currency)
     )
-    quote = await erp.quote_prices(request, reference=order.id)
-    if [q.sku for q in quote.lines] != [line.sku for line in order.lines]:
-        raise UpstreamUnavailable("The erp service answered a price quote whose lines do not match the order.")
-    return quote
 
 
 @dataclass(frozen=True)
@@ -77,14 +102,15 @@ class CreditDecision:
 
 
 async def check_credit(
-    *, erp: ErpClient, order: Order, open_exposure: Callable[[], Awaitable[Decimal]]
+    *, master: MasterData, erp: ErpClient, order: Order, open_exposure: Callable[[], Awaitable[Decimal]]
 ) -> CreditDecision:
     """B2B accounts with a credit limit: the customer's open orders plus this one must stay
     within it. Others (consumers, accounts without a limit) pass. ``open_exposure`` is asked
     only when a limit applies (it sums the customer's open orders)."""
-    customer = await erp.get_customer(order.customer_id)
-    if customer is None:
+    terms = await master.terms(erp, order.customer_id)
+    if terms is None:
         raise Refused("erp", f"customer {order.customer_id} is unknown to the ERP")
+    customer = terms.customer
     if customer.kind is not CustomerKind.b2b or customer.credit_limit is None:
         return CreditDecision(True, "no credit limit applies")
     total = order.total.value if order.total else Decimal(0)
@@ -132,15 +158,16 @@ async def reserve_stock(*, wms: WmsClient, order: Order, split_allowed: bool) ->
     return made
 
 
-async def create_sales_order(*, erp: ErpClient, order: Order) -> SalesOrder:
+async def create_sales_order(*, pivot: PivotBatcher, order: Order) -> SalesOrder:
     """The pivot: the ERP sales order at the prices quoted, with the order id as external
-    reference, so a retry finds the one booked before instead of booking a second."""
+    reference, so a retry finds the one booked before instead of booking a second. Posted in a
+    batch with the other orders due for their pivot (``flows.pivot``)."""
     lines = []
     for line in order.lines:
         if line.unit_price is None:
             raise ValueError(f"order {order.id} line {line.line_no} has no price; price_order runs first")
         lines.append(SalesOrderLineCreate(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price))
-    return await erp.create_sales_order(
+    return await pivot.book(
         SalesOrderCreate(
             external_reference=order.id,
             customer_id=order.customer_id,

@@ -20,12 +20,15 @@ import structlog
 from fastapi import FastAPI
 
 from process_apis.orders import repository
-from process_apis.orders.clients import OrderClients, clients_for
+from process_apis.orders.clients import ErpClient, OrderClients, clients_for
 from process_apis.orders.flows.outcomes import RetryPolicy
 from process_apis.orders.flows.saga import advance_order
 from process_apis.orders.settings import OrdersSettings
 from service_kit import idempotency
+from service_kit.app import upstream
 from service_kit.db import Database
+from service_kit.errors import UpstreamTimeout, UpstreamUnavailable
+from service_kit.events.workers import event_consumer
 
 log = structlog.get_logger("process_apis.orders.worker")
 
@@ -119,6 +122,27 @@ async def run_order_worker(app: FastAPI) -> None:
             await asyncio.wait_for(wakeup.wait(), timeout=settings.worker_poll_interval)
 
 
+async def run_master_data_feed(app: FastAPI) -> None:
+    """The ``workers=[...]`` hook keeping the copy of the ERP's master data current: the snapshot
+    at start (retried with capped backoff until the ERP answers), then its change events."""
+    settings: OrdersSettings = app.state.settings
+    if not settings.worker_enabled:
+        return
+    pause = 1.0
+    while True:
+        try:
+            customers, price_lists = await app.state.master_data.load_snapshot(ErpClient(upstream(app, "erp")))
+        except (UpstreamUnavailable, UpstreamTimeout) as exc:
+            log.warning("master_data_snapshot_failed", error=exc.detail, retry_in=pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 30.0)
+            continue
+        log.info("master_data_snapshot_loaded", customers=customers, price_lists=price_lists)
+        break
+    consume = event_consumer(group="orders-masterdata", handlers=app.state.master_data.event_handlers())
+    await consume(app)
+
+
 async def prune_idempotency_keys(app: FastAPI) -> int:
     """Removes idempotency keys older than the 24 hours they are kept for."""
     pruned = await idempotency.prune(app.state.db)
@@ -144,6 +168,7 @@ __all__ = [
     "prune_idempotency_keys",
     "release_own_claims",
     "run_idempotency_pruner",
+    "run_master_data_feed",
     "run_order_worker",
     "wake_worker",
     "worker_id",

@@ -68,6 +68,8 @@ class FakeTier:
     #: (host, method, path) answering 503
     failing: set[tuple[str, str, str]] = field(default_factory=set)
     refuse_sales_orders: str | None = None
+    #: external reference -> why the ERP refuses that one sales order (others are booked)
+    refuse_entries: dict[str, str] = field(default_factory=dict)
     #: the ERP books the next sales order, then its answer is lost: "drop" (connection reset)
     #: or "503" (a proxy in front of it fails)
     lose_next_sales_order_answer: str | None = None
@@ -134,6 +136,8 @@ class FakeTier:
             return _problem(503, f"{host} failed", slug="unavailable")
         if fault == "timeout":
             raise httpx.ReadTimeout("no answer in time", request=request)
+        if fault == "refuse" and path.endswith("/sales-order-batches"):
+            return self._batch(request, body, refuse=f"{host} refuses {path}")  # each entry refused
         if fault == "refuse":
             return _problem(422, f"{host} refuses {path}")
         if fault == "too-late":
@@ -166,6 +170,18 @@ class FakeTier:
                 return self._quote(body)
             case "POST", ["sales-orders"]:
                 return self._sales_order(request, body)
+            case "POST", ["sales-order-batches"]:
+                return self._batch(request, body)
+            case "GET", ["customer-terms", cid]:
+                if cid not in self.customers:
+                    return _problem(404, f"No customer {cid!r}.", slug="not-found")
+                return httpx.Response(200, json=self._terms(self.customers[cid]))
+            case "GET", ["customer-terms"]:
+                return httpx.Response(200, json={"items": [self._terms(c) for c in self.customers.values()]})
+            case "GET", ["price-lists"]:
+                wanted = request.url.params.get_list("code") or None
+                lists = self._price_lists()
+                return httpx.Response(200, json={"items": [p for p in lists if wanted is None or p["code"] in wanted]})
             case "GET", ["sales-orders"]:
                 ref = request.url.params.get("external_reference")
                 return httpx.Response(200, json={"items": [o for r, o in self.sales_orders.items() if r == ref]})
@@ -203,6 +219,97 @@ class FakeTier:
         return httpx.Response(
             200, json={"customer_id": body["customer_id"], "currency": body["currency"], "lines": lines, "total": money}
         )
+
+    # Master data: a price list per discount ("LIST" without one), versions from "version" fields.
+
+    @staticmethod
+    def _price_list_code(customer: dict[str, Any]) -> str:
+        discount = customer["price_list_discount"]
+        return "LIST" if Decimal(discount) == 0 else f"DISCOUNT-{discount}"
+
+    def _terms(self, customer: dict[str, Any]) -> dict[str, Any]:
+        canonical = {k: v for k, v in customer.items() if k not in ("price_list_discount", "version")}
+        return {
+            "customer": canonical,
+            "price_list": self._price_list_code(customer),
+            "version": customer.get("version", 0),
+        }
+
+    def _price_lists(self) -> list[dict[str, Any]]:
+        discounts = {"LIST": Decimal(0)} | {
+            self._price_list_code(c): Decimal(c["price_list_discount"]) for c in self.customers.values()
+        }
+        return [
+            {
+                "code": code,
+                "currency": "EUR",
+                "version": 0,
+                "lines": [
+                    {
+                        "sku": item["sku"],
+                        "unit": item["unit"],
+                        "unit_price": {
+                            "amount": str(
+                                (Decimal(item["list_price"]["amount"]) * (1 - discount)).quantize(Decimal("0.01"))
+                            ),
+                            "currency": "EUR",
+                        },
+                        "status": item["status"],
+                    }
+                    for item in self.items.values()
+                ],
+            }
+            for code, discount in discounts.items()
+        ]
+
+    def _batch(self, request: httpx.Request, body: dict[str, Any], *, refuse: str | None = None) -> httpx.Response:
+        """One result per entry, booked as ``_sales_order`` would; a lost answer loses the whole call."""
+        lost, self.lose_next_sales_order_answer = self.lose_next_sales_order_answer, None
+        results = []
+        for entry in body["entries"]:
+            ref = entry["external_reference"]
+            if refuse:
+                status, answer = 422, {"status": 422, "title": "refused", "detail": refuse}
+            else:
+                status, answer = self._book(entry)
+            if status in (200, 201):
+                outcome = {"outcome": "existing" if status == 200 else "created", "sales_order": answer}
+            else:
+                outcome = {"outcome": "refused" if status == 422 else "conflict", "problem": answer}
+            results.append({"external_reference": ref, **outcome})
+        if lost == "drop":
+            raise httpx.ReadError("connection reset by peer", request=request)
+        if lost == "503":
+            return _problem(503, "bad gateway", slug="unavailable")
+        return httpx.Response(200, json={"results": results})
+
+    def _book(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        ref = body["external_reference"]
+        refusal = self.refuse_sales_orders or self.refuse_entries.get(ref)
+        if refusal:
+            return 422, {"status": 422, "title": "refused", "detail": refusal}
+        existing = self.sales_orders.get(ref)
+        if existing is not None:
+            if existing["lines"] != body["lines"]:
+                return 409, {
+                    "status": 409,
+                    "title": "conflict",
+                    "detail": f"reference {ref} is already used with other lines",
+                }
+            return 200, existing
+        total = sum(Decimal(x["unit_price"]["amount"]) * Decimal(x["quantity"]["value"]) for x in body["lines"])
+        order = {
+            "number": f"SO-{next(self._ids):05d}",
+            "external_reference": ref,
+            "customer_id": body["customer_id"],
+            "currency": body["currency"],
+            "status": "open",
+            "lines": body["lines"],
+            "total": {"amount": str(total), "currency": body["currency"]},
+            "created_at": NOW,
+        }
+        self.sales_orders[ref] = order
+        return 201, order
 
     def _sales_order(self, request: httpx.Request, body: dict[str, Any]) -> httpx.Response:
         if self.refuse_sales_orders:

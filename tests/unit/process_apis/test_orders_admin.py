@@ -21,7 +21,7 @@ from tests.unit.process_apis.saga_helpers import run_until_stopped, submit
 
 async def park_at_the_pivot(orders: Orders) -> str:
     order_id = await submit(orders)
-    orders.tier.fault(ERP, "POST", "/v1/sales-orders", *["503"] * 6)
+    orders.tier.fault(ERP, "POST", "/v1/sales-order-batches", *["503"] * 6)
     await run_until_stopped(orders)
     assert await orders.status(order_id) == "on_hold"
     return order_id
@@ -102,7 +102,7 @@ async def test_parked_orders_are_in_the_exception_queue_and_a_replay_is_audited(
 async def test_a_replay_that_fails_again_is_audited_as_failed_and_parked_again(orders: Orders) -> None:
     order_id = await park_at_the_pivot(orders)
     orders.tier.faults.clear()
-    orders.tier.fault(ERP, "POST", "/v1/sales-orders", *["503"] * 6)
+    orders.tier.fault(ERP, "POST", "/v1/sales-order-batches", *["503"] * 6)
     assert (await orders.admin("POST", f"/orders/{order_id}/replay", json={})).status_code == 202
     await run_until_stopped(orders)
     assert await orders.status(order_id) == "on_hold"

@@ -94,7 +94,7 @@ async def test_cancel_once_picked_is_too_late_and_says_so(orders: Orders) -> Non
 
 async def test_cancel_of_a_parked_order_compensates_what_was_done(orders: Orders) -> None:
     order_id = await submit(orders)
-    orders.tier.fault(ERP, "POST", "/v1/sales-orders", *["503"] * 10)
+    orders.tier.fault(ERP, "POST", "/v1/sales-order-batches", *["503"] * 10)
     await run_until_stopped(orders)
     assert await orders.status(order_id) == "on_hold"
     assert (await orders.cancel(order_id)).status_code == 202
@@ -175,4 +175,4 @@ async def test_cancel_racing_the_reservation_leaves_no_stock_reserved(gated: tup
     assert len(orders.tier.reservations) == 1 and orders.tier.active_reservations() == []
     assert orders.tier.stock[("WIDGET-BLUE", "AMS")] == 100
     assert calls(orders.tier, "/release") == 1  # compensated exactly once
-    assert orders.tier.seen("POST", ERP, "/v1/sales-orders") == []  # never went past the cancel
+    assert orders.tier.seen("POST", ERP, "/v1/sales-order-batches") == []  # never went past the cancel

@@ -20,11 +20,13 @@ from tests.unit.process_apis.conftest import Orders, line, order_body, orders_se
 from tests.unit.process_apis.orders_fakes import CRM, ERP, WMS, FakeTier, SimulatedCrash
 from tests.unit.process_apis.saga_helpers import event_types, run_until_stopped, submit
 
+#: Where each step reaches the tier below. Pricing and the credit check read the copy of the ERP's
+#: master data; the tests make it stale after intake, so both steps make their fallback calls.
 STEPS: dict[str, tuple[str, str, str]] = {
-    "price_order": (ERP, "POST", "/v1/price-quotes"),
-    "check_credit": (ERP, "GET", "/v1/customers/C-1001"),
+    "price_order": (ERP, "GET", "/v1/price-lists"),
+    "check_credit": (ERP, "GET", "/v1/customer-terms/C-1001"),
     "reserve_stock": (WMS, "POST", "/v1/reservations"),
-    "create_sales_order": (ERP, "POST", "/v1/sales-orders"),
+    "create_sales_order": (ERP, "POST", "/v1/sales-order-batches"),
     "release_to_warehouse": (WMS, "POST", "/pick-release"),
     "record_activity": (CRM, "POST", "/v1/activities"),
 }
@@ -57,6 +59,7 @@ async def test_a_technical_fault_at_any_step_ends_with_one_order_everywhere(
     orders: Orders, tmp_path: Path, step: str, fault: str
 ) -> None:
     order_id = await submit(orders)
+    orders.app.state.master_data.max_age = 0  # every price and credit decision asks the ERP
     host, method, suffix = STEPS[step]
     if fault == "crash":
         orders.tier.fault(host, method, suffix, "crash")
@@ -81,6 +84,8 @@ async def test_a_technical_fault_at_any_step_ends_with_one_order_everywhere(
 def _refusal_setup(orders: Orders, step: str) -> dict[str, Any]:
     if step == "check_credit":  # the business answer here is "over the limit"
         return order_body(customer_id="C-2001", lines=[line("GADGET-PRO", "12"), line("CABLE-USB-C", "500")])
+    if step == "price_order":  # the ERP prices cables in EA only
+        return order_body(lines=[{"sku": "CABLE-USB-C", "quantity": {"value": "2", "unit": "KG"}}])
     return order_body()
 
 
@@ -98,7 +103,7 @@ REFUSALS: dict[str, tuple[str, list[str], str]] = {
 @pytest.mark.parametrize("step", list(STEPS))
 async def test_a_business_refusal_at_any_step(orders: Orders, step: str) -> None:
     order_id = await submit(orders, _refusal_setup(orders, step))
-    if step != "check_credit":
+    if step not in ("check_credit", "price_order"):
         orders.tier.fault(*STEPS[step], "refuse")
     await run_until_stopped(orders)
     final = (await orders.get(order_id)).json()

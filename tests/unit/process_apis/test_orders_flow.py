@@ -32,14 +32,17 @@ async def test_valid_order_goes_through_every_step_and_is_released_for_picking(o
         ("CABLE-USB-C", {"amount": "9.50", "currency": "EUR"}, {"amount": "28.50", "currency": "EUR"}, "AMS"),
     ]
     assert order["total"] == {"amount": "68.48", "currency": "EUR"}
-    assert len(orders.tier.seen("POST", ERP, "/v1/sales-orders")) == 1
+    assert len(orders.tier.seen("POST", ERP, "/v1/sales-order-batches")) == 1
     assert [x["unit_price"]["amount"] for x in erp_order["lines"]] == ["19.99", "9.50"]
     assert [(a["kind"], a["reference"]) for a in orders.tier.activities] == [("order_accepted", order_id)]
-    # Every call below carried the intake's correlation id and acted for the order's partner.
+    # Every call below carried the intake's correlation id and acted for the order's partner; the
+    # pivot's batch call (many partners' orders) acts for none, under a correlation id of its own.
     correlation = resp.headers["x-correlation-id"]
-    worker_calls = [r for r in orders.tier.requests if r.method == "POST"]
+    worker_calls = [r for r in orders.tier.requests if r.method == "POST" and "batches" not in r.url.path]
     assert {r.headers["x-correlation-id"] for r in worker_calls} == {correlation}
     assert {r.headers["x-interchange-partner"] for r in worker_calls} == {"acme-market"}
+    (batch,) = orders.tier.seen("POST", ERP, "/v1/sales-order-batches")
+    assert "x-interchange-partner" not in batch.headers and batch.headers["x-correlation-id"] != correlation
     assert await history(orders, order_id) == [
         (None, "received", None, correlation),
         ("received", "accepted", None, correlation),
@@ -142,7 +145,7 @@ async def test_insufficient_stock_rejects_the_order_naming_the_sku(orders: Order
     assert order["status"] == "rejected"
     assert order["status_reason"] == "insufficient stock for WIDGET-RED"
     assert order["reservation_id"] is None and order["erp_order_number"] is None
-    assert orders.tier.seen("POST", ERP, "/v1/sales-orders") == []
+    assert orders.tier.seen("POST", ERP, "/v1/sales-order-batches") == []
     assert orders.tier.activities == []
     assert (await history(orders, order_id))[-1][:3] == ("received", "rejected", "insufficient stock for WIDGET-RED")
     assert await event_types(orders, order_id) == ["com.interchange.order.rejected.v1"]
@@ -185,18 +188,18 @@ async def test_erp_down_leaves_the_order_waiting_with_last_error_and_a_later_pas
     orders.tier.down.add(ERP)
     assert await process_pending_orders(orders.app) == 0
 
-    order = (await orders.get(order_id)).json()
-    assert order["status"] == "received"
-    assert "price_order" in order["last_error"] and "erp" in order["last_error"]
+    # Priced, credit-checked and reserved on the master data copy: it waits at the pivot.
+    assert (await orders.get(order_id)).json()["status"] == "received"
     row = await order_row(orders, order_id)
-    assert row.saga_step == "price_order" and row.attempts == 1
+    assert "create_sales_order" in (row.last_error or "") and "erp" in (row.last_error or "")
+    assert row.saga_step == "create_sales_order" and row.attempts == 1
     assert repository.aware(row.next_attempt_at or LATER) > repository.aware(row.updated_at)
 
     # Backing off: an immediate pass leaves the order alone, even once the ERP is back.
     orders.tier.down.clear()
-    quotes = len(orders.tier.seen("POST", ERP, "/v1/price-quotes"))
+    quotes = len(orders.tier.seen("POST", ERP, "/v1/sales-order-batches"))
     assert await process_pending_orders(orders.app) == 0
-    assert len(orders.tier.seen("POST", ERP, "/v1/price-quotes")) == quotes
+    assert len(orders.tier.seen("POST", ERP, "/v1/sales-order-batches")) == quotes
 
     assert await process_pending_orders(orders.app, now=LATER) == 1
     assert (await orders.get(order_id)).json()["status"] == "released"
@@ -221,8 +224,9 @@ async def test_backoff_grows_with_jitter_and_then_the_order_is_parked(orders: Or
     assert await process_pending_orders(orders.app, now=clock) == 1
     order = (await orders.get(order_id)).json()
     assert order["status"] == "on_hold"
-    assert order["failed_step"] == "price_order" and "erp" in order["last_error"]
-    assert "price_order failed 3 times" in order["status_reason"]
+    row = await order_row(orders, order_id)
+    assert row.failed_step == "create_sales_order" and "erp" in (row.last_error or "")
+    assert "create_sales_order failed 3 times" in (row.status_reason or "")
     assert await process_pending_orders(orders.app, now=LATER.replace(year=LATER.year + 1)) == 0  # stays parked
 
 
@@ -238,9 +242,9 @@ async def test_a_restarted_worker_resumes_at_the_step_it_stood(orders: Orders) -
     assert await process_pending_orders(orders.app, now=LATER) == 1
     assert (await orders.get(order_id)).json()["status"] == "released"
     # Finished steps were not run again.
-    assert len(orders.tier.seen("POST", ERP, "/v1/price-quotes")) == 1
+    assert orders.tier.seen("POST", ERP, "/v1/price-quotes") == []  # priced on the master data copy
     assert len(orders.tier.seen("POST", WMS, "/v1/reservations")) == 1
-    assert len(orders.tier.seen("POST", ERP, "/v1/sales-orders")) == 1
+    assert len(orders.tier.seen("POST", ERP, "/v1/sales-order-batches")) == 1
     assert len(orders.tier.activities) == 1
 
 

@@ -15,6 +15,7 @@ from process_apis.orders.lifecycle import IllegalTransition
 from service_kit.errors import UpstreamUnavailable
 from tests.unit.process_apis.conftest import Orders
 from tests.unit.process_apis.orders_fakes import ERP
+from tests.unit.process_apis.saga_helpers import order_row
 
 S = OrderStatus
 
@@ -101,10 +102,11 @@ async def test_a_restarted_worker_takes_its_own_claims_back_at_once(orders: Orde
 async def test_the_erp_refusing_to_price_rejects_the_order(orders: Orders) -> None:
     order_id = (await orders.submit()).json()["id"]
     del orders.tier.items["WIDGET-BLUE"]  # withdrawn between intake and processing
+    orders.app.state.master_data.max_age = 0  # and the copy of the price list is too old to use
     assert await process_pending_orders(orders.app) == 1
     order = (await orders.get(order_id)).json()
     assert order["status"] == "rejected"
-    assert "unknown SKU WIDGET-BLUE" in order["status_reason"]
+    assert "No item with SKU 'WIDGET-BLUE'" in (await order_row(orders, order_id)).rejection_reason
     assert orders.tier.reservations == {}
 
 
@@ -123,7 +125,7 @@ async def test_a_crm_refusal_after_the_sale_still_accepts_the_order_and_says_so(
     assert order["status"] == "released"
     assert order["erp_order_number"] is not None
     assert "no CRM account" in order["status_reason"]
-    assert len(orders.tier.seen("POST", ERP, "/v1/sales-orders")) == 1
+    assert len(orders.tier.seen("POST", ERP, "/v1/sales-order-batches")) == 1
 
 
 def _response(body: object, status: int = 200) -> httpx.Response:
