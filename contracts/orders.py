@@ -96,6 +96,14 @@ class Order(CanonicalModel):
     currency: CurrencyCode
     status: OrderStatus
     status_reason: str | None = None
+    status_reason_code: Annotated[
+        str | None,
+        Field(
+            description="Why the order is where it is, as a stable code: `rejected`, `cancelled`, "
+            "`held_for_review`, or `held_for_retry` (a system behind the seller failed; it is retried or "
+            "resumed, nothing is needed from the channel). Null for any other status."
+        ),
+    ] = None
     lines: list[OrderLine]
     total: Money | None = None
     erp_order_number: str | None = None

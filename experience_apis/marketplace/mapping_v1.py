@@ -65,6 +65,7 @@ def to_marketplace_order(view: OrderView) -> MarketplaceOrderRead:
         order_reference=order.id,
         order_status=mapping.to_marketplace_status(order.status),
         status_reason=DIALECT.text(order.status_reason, seller_skus=skus) if order.status_reason else None,
+        status_reason_code=order.status_reason_code,
         seller_order_number=order.erp_order_number,
         order_total=total,
         order_items=[

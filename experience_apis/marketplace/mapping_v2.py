@@ -86,6 +86,7 @@ def to_marketplace_order(view: OrderView) -> MarketplaceOrderReadV2:
         order_reference=order.id,
         order_status=mapping.to_marketplace_status(order.status),
         status_reason=DIALECT.text(order.status_reason, seller_skus=skus) if order.status_reason else None,
+        status_reason_code=order.status_reason_code,
         seller_order_number=order.erp_order_number,
         total=_money(order.total),
         lines=[

@@ -137,6 +137,14 @@ class MarketplaceOrderRead(DialectModel):
     order_reference: str
     order_status: MarketplaceOrderStatus
     status_reason: str | None = None
+    status_reason_code: Annotated[
+        str | None,
+        Field(
+            description="Why the order is where it is, as a stable code: `rejected`, `cancelled`, "
+            "`held_for_review`, or `held_for_retry` (a system behind the seller failed; it is retried or "
+            "resumed, nothing is needed from the channel). Null for any other status."
+        ),
+    ] = None
     seller_order_number: Annotated[str | None, Field(description="The seller's ERP order number, once accepted.")] = (
         None
     )

@@ -71,7 +71,7 @@ async def change_status(
         raise IllegalTransition(
             f"Order {order.id} cannot go from {current.value} to {to.value}.",
             order_id=order.id,
-            status=current.value,
+            order_status=current.value,
         )
     order.status = to.value
     order.status_reason = reason

@@ -26,6 +26,7 @@ from process_apis.orders.models import (
     OrderStatusChange,
     OrderStepLog,
 )
+from process_apis.orders.reasons import reason_code
 
 #: Statuses whose order counts against the customer's credit (booked, not yet invoiced).
 OPEN_CREDIT_STATUSES = (OrderStatus.accepted.value, OrderStatus.released.value, OrderStatus.shipped.value)
@@ -51,6 +52,7 @@ def _order(row: Any, *, lines: Iterable[Any], reservation_ids: list[str]) -> Ord
         currency=row.currency,
         status=OrderStatus(row.status),
         status_reason=row.status_reason,
+        status_reason_code=reason_code(status=OrderStatus(row.status), hold_kind=row.hold_kind),
         lines=[
             OrderLine(
                 line_no=line.line_no,
@@ -79,7 +81,7 @@ _O, _L, _R = OrderRow.__table__.c, OrderLineRow.__table__.c, OrderReservationRow
 _ORDER_COLUMNS = (
     "id", "channel", "channel_order_id", "partner_id", "customer_id", "currency", "status", "status_reason",
     "total_amount", "erp_order_number", "reservation_id", "ship_to", "created_at", "updated_at", "failed_step",
-    "last_error", "cancel_outcome",
+    "last_error", "cancel_outcome", "hold_kind",
 )  # fmt: skip
 #: The order, its lines and its reservations' ids in one Core statement (lines x reservations
 #: rows: both are a handful). No ORM objects: a status read is the hot path.

@@ -215,6 +215,7 @@ async def test_status_of_a_received_order_is_pending(marketplace: Marketplace) -
         "order_reference": "ord_0001",
         "order_status": "PENDING",
         "status_reason": None,
+        "status_reason_code": None,
         "seller_order_number": None,
         "order_total": None,
         "order_items": [
@@ -236,6 +237,7 @@ async def test_status_of_an_accepted_order_shows_the_seller_order_and_totals(mar
         "order_reference": "ord_0001",
         "order_status": "ACCEPTED",
         "status_reason": None,
+        "status_reason_code": None,
         "seller_order_number": "SO-000042",
         "order_total": {"amount": "49.48", "currency_code": "EUR"},
         "order_items": [

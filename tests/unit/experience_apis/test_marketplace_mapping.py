@@ -115,6 +115,7 @@ def test_the_canonical_order_is_shown_in_the_partners_seller_skus() -> None:
     order = canonical_order(
         status=OrderStatus.rejected,
         status_reason="Not enough stock of WIDGET-BLUE (asked http://127.0.0.1:8302/v1/reservations).",
+        status_reason_code="rejected",
         lines=[
             OrderLine(line_no=2, sku="GADGET-PRO", quantity=Quantity.of(1), unit_price=Money.of("149", "EUR")),
             OrderLine(line_no=1, sku="WIDGET-BLUE", quantity=Quantity.of(3), unit_price=Money.of("19.99", "EUR")),
@@ -132,6 +133,7 @@ def test_the_canonical_order_is_shown_in_the_partners_seller_skus() -> None:
         "order_reference": "ord_1",
         "order_status": "REJECTED",
         "status_reason": "Not enough stock of ACME-WB (asked an internal address).",
+        "status_reason_code": "rejected",
         "seller_order_number": "SO-7",
         "order_total": {"amount": "208.97", "currency_code": "EUR"},
         "order_items": [

@@ -84,6 +84,7 @@ def test_the_canonical_order_is_shown_with_v2_money_and_lines() -> None:
     order = canonical_order(
         status=OrderStatus.rejected,
         status_reason="Fix #/lines/0/sku: not enough WIDGET-BLUE at http://127.0.0.1:8302/v1/reservations.",
+        status_reason_code="rejected",
         lines=[
             OrderLine(line_no=2, sku="GADGET-PRO", quantity=Quantity.of(1), unit_price=Money.of("149", "EUR")),
             OrderLine(line_no=1, sku="WIDGET-BLUE", quantity=Quantity.of(3)),
@@ -100,6 +101,7 @@ def test_the_canonical_order_is_shown_with_v2_money_and_lines() -> None:
         "order_reference": "ord_1",
         "order_status": "REJECTED",
         "status_reason": "Fix #/lines/0/seller_sku: not enough ACME-WB at an internal address.",
+        "status_reason_code": "rejected",
         "seller_order_number": None,
         "total": {"amount": "149.00", "currency": "EUR"},
         "lines": [

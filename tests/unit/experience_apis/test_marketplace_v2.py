@@ -61,6 +61,7 @@ async def test_the_status_of_an_accepted_order_is_in_v2_money(marketplace: Marke
         "order_reference": "ord_0001",
         "order_status": "ACCEPTED",
         "status_reason": None,
+        "status_reason_code": None,
         "seller_order_number": "SO-000042",
         "total": {"amount": "49.48", "currency": "EUR"},
         "lines": [
