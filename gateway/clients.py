@@ -27,9 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.events import ClientReinstatedV1, ClientRevokedV1, EventData
 from gateway.models import OAuthClient
 from service_kit.db import Database
 from service_kit.errors import Conflict, NotFound, UnprocessableContent
+from service_kit.events.envelopes import new_event
+from service_kit.events.outbox import stage_event
 
 KINDS = ("partner", "service", "internal")
 MIN_SECRET_LENGTH = 32
@@ -151,16 +154,30 @@ async def get_client(db: Database, client_id: str) -> ClientInfo:
 
 
 async def disable_client(db: Database, client_id: str) -> None:
-    """No new tokens for this client. The gateway refuses the tokens it already has within
-    ``state_refresh_interval`` seconds (``DisabledClients``); services that verify them directly
-    accept them until they expire (``token_lifetime``, 15 minutes by default)."""
+    """No new tokens for this client, and the ones it has are refused: by the gateway within
+    ``state_refresh_interval`` seconds (``DisabledClients``), and by every service that verifies
+    them directly as soon as it consumes the ``client.revoked`` event committed here with the
+    change (the gateway's outbox relay publishes it; service_kit.revocation)."""
     async with db.transaction() as session:
         (await _existing(session, client_id)).enabled = False
+        now = datetime.now(UTC)
+        _announce(session, client_id, now, ClientRevokedV1(client_id=client_id, revoked_at=now))
 
 
 async def enable_client(db: Database, client_id: str) -> None:
+    """The client gets tokens again, and the services accept its tokens again (``client.reinstated``)."""
     async with db.transaction() as session:
         (await _existing(session, client_id)).enabled = True
+        now = datetime.now(UTC)
+        _announce(session, client_id, now, ClientReinstatedV1(client_id=client_id, reinstated_at=now))
+
+
+def _announce(session: AsyncSession, client_id: str, now: datetime, data: EventData) -> None:
+    # The change's time in microseconds is the subject's version: consumers skip an older change
+    # that arrives after a newer one (disable, then enable, redelivered out of order).
+    version = int(now.timestamp() * 1_000_000)
+    event = new_event(data=data, source="/gateway", subject=f"client/{client_id}", entity_version=version)
+    stage_event(session=session, event=event)
 
 
 async def rotate_secret(db: Database, client_id: str) -> str:

@@ -133,11 +133,21 @@ def clients_list() -> None:
 
 @clients_app.command("disable")
 def clients_disable(client_id: str) -> None:
-    """Stop a client from getting new tokens."""
+    """Stop a client from getting new tokens; the gateway and every service refuse the ones it has
+    within seconds."""
     from gateway.clients import disable_client
 
     asyncio.run(_with_gateway_db(lambda db: disable_client(db, client_id)))
     console.print(f"{client_id} disabled")
+
+
+@clients_app.command("enable")
+def clients_enable(client_id: str) -> None:
+    """Let a disabled client get tokens again; its unexpired tokens are accepted again."""
+    from gateway.clients import enable_client
+
+    asyncio.run(_with_gateway_db(lambda db: enable_client(db, client_id)))
+    console.print(f"{client_id} enabled")
 
 
 @clients_app.command("rotate-secret")

@@ -28,6 +28,7 @@ from service_kit.http import ServiceToken, Upstream, build_http_client
 from service_kit.logging import configure_logging
 from service_kit.openapi import install_openapi
 from service_kit.problems import install_problem_handlers
+from service_kit.revocation import RevokedClients, client_revocations
 from service_kit.settings import ServiceSettings
 from service_kit.workers import start_workers, stop_workers
 
@@ -76,11 +77,12 @@ def create_service_app(
         app.state.verifier = verifier or TokenVerifier(
             issuer=settings.issuer, audience=settings.audience, jwks_url=settings.jwks_url, http=http
         )
+        app.state.revoked_clients = await RevokedClients.load(db)  # service_kit.revocation
         tasks: list[asyncio.Task[None]] = []
         try:
             for hook in on_startup:
                 await hook(app)
-            tasks = start_workers(app, workers)
+            tasks = start_workers(app, [*workers, client_revocations()])
             app.state.ready = True
             log.info("service_started", port=settings.port)
             yield

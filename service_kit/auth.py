@@ -201,6 +201,13 @@ async def authenticate(
         )
     verifier: TokenVerifier = request.app.state.verifier
     claims = await verifier.verify(token)
+    revoked = getattr(request.app.state, "revoked_clients", None)  # service_kit.revocation
+    if revoked is not None and revoked.refuses(claims):
+        raise Unauthorized(
+            "This client's access was revoked: its tokens are no longer accepted. "
+            "Ask the operator to enable the client again, then get a new token.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="client revoked"'},
+        )
     scopes = frozenset(str(claims.get("scope", "")).split())
     missing = [s for s in security_scopes.scopes if s not in scopes]
     if missing:

@@ -4,6 +4,7 @@ Published JSON Schemas live in ``contracts/events/schemas/<type>.json`` (generat
 models by ``interchange.event_contracts``).
 """
 
+from contracts.events.clients import ClientReinstatedV1, ClientRevokedV1
 from contracts.events.envelope import CloudEvent, EventData, EventType
 from contracts.events.masterdata import CustomerTermsChangedV1, PriceListChangedV1, PriceListLine
 from contracts.events.orders import OrderAcceptedV1, OrderRejectedV1
@@ -15,10 +16,13 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     for model in (StockMovedV1, ItemChangedV1, AvailabilityChangedV1, OrderAcceptedV1, OrderRejectedV1)
 }
 EVENT_TYPES |= {model.event_type: model for model in (CustomerTermsChangedV1, PriceListChangedV1)}
+EVENT_TYPES |= {model.event_type: model for model in (ClientRevokedV1, ClientReinstatedV1)}
 
 __all__ = [
     "EVENT_TYPES",
     "AvailabilityChangedV1",
+    "ClientReinstatedV1",
+    "ClientRevokedV1",
     "CloudEvent",
     "CustomerTermsChangedV1",
     "EventData",

@@ -45,6 +45,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "reason": "credit limit exceeded",
     },
 }
+SAMPLES |= {
+    "com.interchange.client.revoked.v1": {"client_id": "acme-market", "revoked_at": "2026-01-05T10:00:00Z"},
+    "com.interchange.client.reinstated.v1": {"client_id": "acme-market", "reinstated_at": "2026-01-05T11:00:00Z"},
+}
 
 
 def test_every_published_type_has_a_sample_and_a_versioned_name() -> None:
