@@ -1,0 +1,130 @@
+"""Issue 10 items 1 and 4 on real processes (`interchange up --free-ports`): every file the suite
+keeps under its data dir is owner-only, and a partner's token that works at a service directly is
+refused there (401 problem) within seconds of `interchange clients disable`, then accepted again
+after `interchange clients enable`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import skip_or_fail
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Bound on how long a revocation may take to reach a service: the gateway's relay and the
+#: service's consumer each pick it up within a few seconds when idle.
+REVOCATION_BOUND = 30.0
+
+
+def wait_until(check: Callable[[], Any], *, seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any], dict[str, str]]]:
+    if sys.platform != "linux":
+        skip_or_fail("the launcher's process handling needs Linux")
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
+    with (tmp_path / "launcher.out").open("ab") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        suite_file = data_dir / "suite.json"
+        described = wait_until(
+            lambda: (
+                suite_file.exists()
+                and all(ready(u) for u in json.loads(suite_file.read_text())["services"].values())
+                and json.loads(suite_file.read_text())
+            ),
+            seconds=120,
+            what="the suite",
+        )
+        yield data_dir, described, env | {"INTERCHANGE_DATA_DIR": str(data_dir)}
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(timeout=60)
+
+
+def cli(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "interchange.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def token(gateway: str, client_id: str, secret: str) -> str:
+    resp = httpx.post(f"{gateway}/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["access_token"])
+
+
+def test_files_are_owner_only_and_a_disabled_client_is_refused_by_the_services_directly(
+    suite: tuple[Path, dict[str, Any], dict[str, str]],
+) -> None:
+    data_dir, described, env = suite
+
+    # Item 1: the data dir, its logs and every file in them (databases, -wal, -shm, keys, secrets).
+    entries = [data_dir, *data_dir.rglob("*")]
+    assert any(p.name.endswith("-wal") for p in entries) and (data_dir / "secrets.key").exists()
+    loose = {
+        str(p.relative_to(data_dir)): oct(stat.S_IMODE(p.stat().st_mode)) for p in entries if p.stat().st_mode & 0o077
+    }
+    assert loose == {}
+
+    # Item 4: a partner token used at the marketplace directly, not through the gateway.
+    secrets = json.loads((data_dir / "secrets.json").read_text())
+    gateway, marketplace = described["gateway"], described["services"]["marketplace"]
+    acme = {"Authorization": f"Bearer {token(gateway, 'acme-market', secrets['acme-market'])}"}
+    zenith = {"Authorization": f"Bearer {token(gateway, 'zenith-market', secrets['zenith-market'])}"}
+    with httpx.Client(base_url=marketplace, timeout=10) as direct:
+        assert direct.get("/v2/webhooks", headers=acme).status_code == 200
+
+        cli(env, "clients", "disable", "acme-market")
+        refused = wait_until(
+            lambda: (resp := direct.get("/v2/webhooks", headers=acme)).status_code == 401 and resp,
+            seconds=REVOCATION_BOUND,
+            what="the marketplace to refuse the disabled client's token",
+        )
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "revoked" in refused.json()["detail"]
+        assert direct.get("/v2/webhooks", headers=zenith).status_code == 200  # only that client
+
+        cli(env, "clients", "enable", "acme-market")
+        wait_until(
+            lambda: direct.get("/v2/webhooks", headers=acme).status_code == 200,
+            seconds=REVOCATION_BOUND,
+            what="the marketplace to accept the re-enabled client's token again",
+        )
