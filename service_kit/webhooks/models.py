@@ -33,7 +33,9 @@ class WebhookSubscription(WebhooksBase):
     owner: Mapped[str] = mapped_column(String(64), index=True)
     url: Mapped[str] = mapped_column(String(2048))
     event_types: Mapped[list[str]] = mapped_column(JSON)
-    secret: Mapped[str] = mapped_column(String(128))
+    #: Sealed (``fernet:...``, service_kit.webhooks.secrets): never in clear at rest. Text: a
+    #: sealed secret is about 150 characters.
+    secret: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
