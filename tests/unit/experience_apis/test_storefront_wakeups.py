@@ -51,11 +51,11 @@ async def test_an_idle_storefront_pushes_a_new_level_and_a_replay_at_once(tmp_pa
         await until(lambda: bool(shop.calls))
         assert shop.levels() == [(DEMO_ITEMS["WIDGET-BLUE"], 8)]
 
+        await until(lambda: pusher.waiting > 0)  # the push is recorded: idle again
         async with app.state.db.transaction() as session:
             row = await StorefrontRepository(session).push("WIDGET-BLUE")
-            assert row is not None
+            assert row is not None and row.status == PushStatus.synced
             row.status = PushStatus.dead
-        await until(lambda: pusher.waiting > 0)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sf.test") as client:
             replay = await client.post("/v1/inventory-pushes/WIDGET-BLUE/replay", headers=bearer(STOREFRONT_ADMIN))
         assert replay.status_code == 202
