@@ -78,6 +78,8 @@ class Receipt(_Neutral):
 
     marketplace_order_id: str
     order_id: str
+    #: The order's status when answered (an answer stored before this field existed: received).
+    status: OrderStatus = OrderStatus.received
 
 
 @dataclass(frozen=True)

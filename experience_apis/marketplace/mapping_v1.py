@@ -14,7 +14,6 @@ from experience_apis.marketplace.schemas import (
     MarketplaceOrderAccepted,
     MarketplaceOrderCreate,
     MarketplaceOrderRead,
-    MarketplaceOrderStatus,
     OrderItemRead,
     OrderTotal,
 )
@@ -51,7 +50,7 @@ def to_marketplace_accepted(receipt: Receipt) -> MarketplaceOrderAccepted:
     return MarketplaceOrderAccepted(
         marketplace_order_id=receipt.marketplace_order_id,
         order_reference=receipt.order_id,
-        order_status=MarketplaceOrderStatus.PENDING,
+        order_status=mapping.to_marketplace_status(receipt.status),
         status_url=f"{STATUS_URL_PREFIX}{receipt.marketplace_order_id}",
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from contracts import Money as CanonicalMoney
 from experience_apis.marketplace import mapping
 from experience_apis.marketplace.mapping import Dialect, OrderView, Receipt, Submission, SubmittedItem
-from experience_apis.marketplace.schemas import MarketplaceOrderStatus
 from experience_apis.marketplace.schemas_v2 import (
     MarketplaceOrderAcceptedV2,
     MarketplaceOrderCreateV2,
@@ -69,7 +68,7 @@ def to_marketplace_accepted(receipt: Receipt) -> MarketplaceOrderAcceptedV2:
     return MarketplaceOrderAcceptedV2(
         marketplace_order_id=receipt.marketplace_order_id,
         order_reference=receipt.order_id,
-        order_status=MarketplaceOrderStatus.PENDING,
+        order_status=mapping.to_marketplace_status(receipt.status),
         status_url=f"{STATUS_URL_PREFIX}{receipt.marketplace_order_id}",
     )
 

@@ -33,8 +33,8 @@ router = APIRouter(prefix="/v1", tags=["marketplace"])
     description="Seller SKUs are mapped through the partner's listings (an unlisted one is a 422 at "
     "`#/order_items/N/seller_sku`) and the order is billed to the partner's account, in its currency. "
     "Prices come from the seller's price list; `item_price` is kept for reference only. Sending the same "
-    "order again answers the same `order_reference`. An optional `Idempotency-Key` makes a retry replay the "
-    "first answer. Deprecated: use `/marketplace/v2/orders`.",
+    "order again answers the same `order_reference` with the order's current `order_status`. An optional "
+    "`Idempotency-Key` makes a retry replay the first answer as it was. Deprecated: use `/marketplace/v2/orders`.",
     responses={
         202: {
             "description": "The order is recorded (or was already, for the same order sent again); follow it at "

@@ -38,8 +38,8 @@ router = APIRouter(prefix="/v2", tags=["marketplace"])
     description="Seller SKUs are mapped through the partner's listings (an unlisted one is a 422 at "
     "`#/lines/N/seller_sku`) and the order is billed to the partner's account; every line's `item_price` "
     "must be in the partner's currency. Prices come from the seller's price list; `item_price` is kept for "
-    "reference only. The `Idempotency-Key` makes a retry replay the first answer; sending the same order "
-    "again under a new key still answers the same `order_reference`.",
+    "reference only. The `Idempotency-Key` makes a retry replay the first answer as it was; sending the same "
+    "order again under a new key answers the same `order_reference` with the order's current `order_status`.",
     responses={
         202: {
             "description": "The order is recorded (or was already, for the same order sent again); follow it at "

@@ -36,9 +36,10 @@ async def submit_order(
     idem: Idempotency | None,
 ) -> Receipt:
     """Take the order in once. With an Idempotency-Key, a retry replays the first answer (the
-    kit's semantics: another body under the key is a 422, a request still running a 409). With or
-    without one, the same order sent again answers the first answer and reusing its id for
-    another order is a conflict."""
+    kit's semantics: another body under the key is a 422, a request still running a 409). The same
+    order sent again without a key, or under a new one, answers the same order reference with the
+    order's current status (ACCEPTED once accepted), read from the orders API like a status read;
+    reusing its id for another order is a conflict."""
     if idem is not None and (replay := await idem.start()) is not None:
         return Receipt.model_validate(replay.body)
     receipt = await _take_in(
@@ -62,7 +63,10 @@ async def _take_in(
     fingerprint = submission.fingerprint()
     submitted = await repository.find_submitted_order(partner_id, submission.marketplace_order_id)
     if submitted is not None:
-        return _resubmitted(submitted, fingerprint, dialect)
+        # Sent again (no key, or a new one): the same order, as it stands now (not as it was taken in).
+        receipt = _resubmitted(submitted, fingerprint, dialect)
+        current = await orders.get_order(order_id=receipt.order_id, partner_id=partner_id)
+        return receipt if current is None else receipt.model_copy(update={"status": current.status})
 
     if submission.currency != account.currency:
         raise BusinessRuleViolation(
@@ -104,7 +108,7 @@ async def _take_in(
         order_id=row.order_id,
         dialect=dialect.version,
     )
-    return _resubmitted(row, fingerprint, dialect)
+    return _resubmitted(row, fingerprint, dialect).model_copy(update={"status": accepted.status})
 
 
 async def get_order_status(
