@@ -106,3 +106,25 @@ def test_an_older_data_dir_is_tightened_but_nothing_else_in_it(tmp_path: Path) -
     assert {mode(f) for f in files} == {0o600}
     assert mode(tmp_path) == mode(tmp_path / "logs") == 0o700
     assert mode(other) == 0o644
+
+
+async def test_a_service_database_and_its_wal_and_shm_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+
+    from sqlalchemy import text
+
+    from service_kit.db import Database
+
+    previous = os.umask(0o022)  # a service started by hand, not by the launcher
+    try:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'orders.db'}")
+        await db.create_schema()
+        async with db.transaction() as session:
+            await session.execute(text("CREATE TABLE t (x INTEGER)"))
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+        modes = {f.name: mode(f) for f in (tmp_path / "data").iterdir()}  # while open: WAL and shm exist
+        await db.dispose()
+    finally:
+        os.umask(previous)
+    assert modes == {"orders.db": 0o600, "orders.db-shm": 0o600, "orders.db-wal": 0o600}
+    assert mode(tmp_path / "data") == 0o700
