@@ -32,7 +32,7 @@ def create_app(
         settings = InventorySettings(**settings.model_dump())
     workers: list[Worker] = []
     if settings.workers_enabled:
-        workers = [consume_stock_events, publish_availability, outbox_relay(idle_seconds=0.05), reconcile_on_schedule]
+        workers = [consume_stock_events, publish_availability, outbox_relay(), reconcile_on_schedule]
         if settings.seed_on_start:
             workers.append(seed_projection)
 

@@ -24,6 +24,10 @@ from process_apis.inventory import repository
 from process_apis.inventory.allocation import SELLABLE, Stock, available_to_sell
 from process_apis.inventory.models import ChannelAvailability, ItemPolicy, StockPosition
 from process_apis.inventory.settings import ChannelRule
+from service_kit.workers import notify_after_commit
+
+#: The publisher's wake-up topic (``service_kit.workers.wakeup_for``): a value fell due.
+DUE = "inventory.availability_due"
 
 
 @dataclass(frozen=True)
@@ -185,10 +189,13 @@ async def refresh_skus(
                 }
             )
     await repository.write(session=session, model=ChannelAvailability, inserts=inserts, updates=updates)
+    if inserts or updates:
+        notify_after_commit(session=session, topic=DUE)
     return result
 
 
 __all__ = [
+    "DUE",
     "ItemState",
     "PositionState",
     "apply_items",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -20,19 +20,12 @@ from process_apis.inventory.settings import InventorySettings
 from service_kit.app import upstream
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
-from service_kit.errors import PROBLEM_CONTENT_TYPE
+from service_kit.openapi import problem_doc
 
 
 def _settings(request: Request) -> InventorySettings:
     settings: InventorySettings = request.app.state.settings
     return settings
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
 
 
 Settings = Annotated[InventorySettings, Depends(_settings)]
@@ -50,7 +43,7 @@ router = APIRouter(prefix="/v1", tags=["inventory"])
 @router.get(
     "/availability/{sku}",
     operation_id="getAvailability",
-    responses={404: _problem("No stock of this SKU is known."), 422: _problem("Unknown channel.")},
+    responses={404: problem_doc("No stock of this SKU is known."), 422: problem_doc("Unknown channel.")},
 )
 async def get_availability(
     sku: SkuPath, channel: Channel, session: SessionDep, settings: Settings, _: InventoryRead
@@ -59,7 +52,7 @@ async def get_availability(
     return await service.sku_availability(session=session, rules=settings.channels, sku=sku, channel=channel)
 
 
-@router.get("/availability", operation_id="listAvailability", responses={422: _problem("Unknown channel.")})
+@router.get("/availability", operation_id="listAvailability", responses={422: problem_doc("Unknown channel.")})
 async def list_availability(
     sku: SkuQuery, channel: Channel, session: SessionDep, settings: Settings, _: InventoryRead
 ) -> ChannelAvailabilityList:
@@ -71,7 +64,7 @@ async def list_availability(
 @router.post(
     "/projection/rebuild",
     operation_id="rebuildProjection",
-    responses={503: _problem("The WMS or ERP could not be read; nothing was changed.")},
+    responses={503: problem_doc("The WMS or ERP could not be read; nothing was changed.")},
 )
 async def rebuild_projection(
     request: Request, session: SessionDep, settings: Settings, _: InventoryWrite
@@ -90,7 +83,7 @@ async def rebuild_projection(
 @router.post(
     "/reconciliations",
     operation_id="reconcileAvailability",
-    responses={503: _problem("The WMS could not be read; nothing was compared.")},
+    responses={503: problem_doc("The WMS could not be read; nothing was compared.")},
 )
 async def reconcile_availability(
     body: ReconciliationCreate, request: Request, session: SessionDep, settings: Settings, _: InventoryWrite

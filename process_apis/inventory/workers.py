@@ -1,28 +1,28 @@
 """The inventory service's background work, as ``create_service_app`` workers: seeding the
 projection once at start, consuming stock events a batch at a time, publishing what is due, and
-reconciling on a schedule. (Relaying the outbox is the kit's own worker.) Each loop owns its
-transactions.
-
-The publisher sleeps until the earliest due publication, or until the consumer (same process)
-says it made one due: no polling while nothing is pending."""
+reconciling on a schedule. (Relaying the outbox is the kit's own worker.) All but the one-off seed
+run on the kit's worker runtime (``service_kit.workers``): they wake on work, back off when idle
+and stop between two units of work; each unit owns its transactions."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 import structlog
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from process_apis.inventory import reconcile, repository, service
 from process_apis.inventory.handlers import GROUP, TYPES, handler
+from process_apis.inventory.projection import DUE
 from process_apis.inventory.publisher import ChannelThrottle, publish_due
 from process_apis.inventory.settings import InventorySettings
 from service_kit.app import upstream
 from service_kit.events import open_bus
 from service_kit.events.batch import consume_events
 from service_kit.events.workers import member_name
+from service_kit.workers import Wakeup, run_worker, stop_event, wakeup_for
 
 log = structlog.get_logger("process_apis.inventory.workers")
 
@@ -47,7 +47,6 @@ async def seed_projection(app: FastAPI) -> None:
                     window=settings.coalesce_window,
                 )
             log.info("projection_seeded", positions=result.positions, items=result.items, skus=result.skus)
-            _due_signal(app).set()
             return
         except asyncio.CancelledError:
             raise
@@ -58,84 +57,77 @@ async def seed_projection(app: FastAPI) -> None:
             await asyncio.sleep(pause)
 
 
-def _due_signal(app: FastAPI) -> asyncio.Event:
-    """Set when something in this process made a publication due (the consumer, a rebuild)."""
-    signal: asyncio.Event | None = getattr(app.state, "inventory_due", None)
-    if signal is None:
-        signal = app.state.inventory_due = asyncio.Event()
-    return signal
-
-
 async def consume_stock_events(app: FastAPI) -> None:
-    """stock.moved and item.changed, up to ``consumer_batch`` per transaction."""
+    """stock.moved and item.changed, up to ``consumer_batch`` per transaction, on the worker
+    runtime: woken by any append to the embedded log (``PRAGMA data_version``) or blocking in
+    ``receive`` on Redis, as the kit's own consumers are (``service_kit.events.consumer``)."""
     settings = _settings(app)
     apply = handler(rules=settings.channels, window=settings.coalesce_window)
     member = member_name(prefix=f"{GROUP}@")
     bus = open_bus(settings=settings)
-    failures = 0
+    make_probe = getattr(bus, "change_probe", None)
+    probe = make_probe() if callable(make_probe) else None
+
+    async def consume_once() -> int:
+        done = await consume_events(
+            bus=bus,
+            db=app.state.db,
+            group=GROUP,
+            consumer=member,
+            types=TYPES,
+            handler=apply,
+            max_messages=settings.consumer_batch,
+            wait_seconds=0.0 if probe is not None else 1.0,
+        )
+        return len(done)
+
+    wakeup = Wakeup(probe=probe)
     try:
-        while True:
-            try:
-                done = await consume_events(
-                    bus=bus,
-                    db=app.state.db,
-                    group=GROUP,
-                    consumer=member,
-                    types=TYPES,
-                    handler=apply,
-                    max_messages=settings.consumer_batch,
-                    wait_seconds=0.5,
-                )
-                failures = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                pause = min(30.0, 0.1 * 2**failures)
-                log.warning("stock_event_consumer_failed", error=repr(exc), retry_in=round(pause, 2))
-                await asyncio.sleep(pause)
-                continue
-            if any(d.event.type in TYPES for d, _ in done):
-                _due_signal(app).set()
+        await run_worker(
+            "inventory_stock_events",
+            consume_once,
+            wakeup=wakeup,
+            stop_event=stop_event(app),
+            # Without a probe the unit itself waited (blocking receive): look again at once.
+            idle_backoff=(0.25, 5.0) if probe is not None else (0.001, 0.001),
+            error_backoff=(0.1, 30.0),
+        )
     finally:
+        wakeup.close()
         await bus.close()
 
 
 async def publish_availability(app: FastAPI) -> None:
+    """Publish what is due, on the worker runtime: woken by the commit that made a value due
+    (``projection.refresh_skus``), it waits inside the unit, briefly, for a value still in its
+    coalescing window or held back by its channel's throttle; with nothing pending it sleeps
+    until woken (or ``publish_idle`` seconds: a change made by another process)."""
     settings = _settings(app)
+    db = app.state.db
     throttle = ChannelThrottle(settings.channels)
-    signal = _due_signal(app)
-    failures = 0
-    while True:
-        signal.clear()  # before the pass: a change made during it sets it again
-        try:
-            published = await publish_due(db=app.state.db, throttle=throttle, metrics=app.state.inventory_metrics)
-            async with app.state.db.transaction() as session:
-                wait = await _until_next_due(session=session, settings=settings)
-            failures = 0
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            failures += 1
-            log.warning("availability_publish_failed", error=repr(exc))
-            await asyncio.sleep(min(30.0, settings.publish_interval * 2**failures))
-            continue
+    stop = stop_event(app)
+
+    async def publish_once() -> int:
+        published = await publish_due(db=db, throttle=throttle, metrics=app.state.inventory_metrics)
         if published:
-            continue
-        try:
-            await asyncio.wait_for(signal.wait(), timeout=wait)
-        except TimeoutError:
-            pass
+            return published
+        async with db.transaction() as session:
+            earliest = await repository.next_due(session=session)
+        if earliest is None:
+            return 0
+        wait = (_aware(earliest) - datetime.now(UTC)).total_seconds()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=min(1.0, max(settings.publish_interval, wait)))
+        return 1  # something is pending: look again at once
 
-
-async def _until_next_due(*, session: AsyncSession, settings: InventorySettings) -> float:
-    """Seconds to the earliest pending publication (at least ``publish_interval``: a row held
-    back by its channel's throttle is due now), or ``publish_idle`` when none is pending."""
-    earliest = await repository.next_due(session=session)
-    if earliest is None:
-        return settings.publish_idle
-    seconds = (_aware(earliest) - datetime.now(UTC)).total_seconds()
-    return min(settings.publish_idle, max(settings.publish_interval, seconds))
+    await run_worker(
+        "inventory_publisher",
+        publish_once,
+        wakeup=wakeup_for(db=db, topic=DUE),
+        stop_event=stop,
+        idle_backoff=(min(0.5, settings.publish_idle), settings.publish_idle),
+        error_backoff=(settings.publish_interval, 30.0),
+    )
 
 
 def _aware(moment: datetime) -> datetime:
@@ -143,28 +135,40 @@ def _aware(moment: datetime) -> datetime:
 
 
 async def reconcile_on_schedule(app: FastAPI) -> None:
+    """Every ``reconcile_interval`` seconds (the first one interval after start), on the worker
+    runtime's schedule (``idle_backoff=(every, every)``)."""
     settings = _settings(app)
     if settings.reconcile_interval <= 0:
         return
-    while True:
-        await asyncio.sleep(settings.reconcile_interval)
-        try:
-            async with app.state.db.transaction() as session:
-                report = await reconcile.reconcile(
-                    session=session,
-                    wms=upstream(app, "wms"),
-                    rules=settings.channels,
-                    window=settings.coalesce_window,
-                    repair=settings.reconcile_repair,
-                    metrics=app.state.inventory_metrics,
-                )
-            _due_signal(app).set()
-            if report.drift:
-                log.warning("availability_drift", drift=len(report.drift), repaired=report.repaired)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("reconciliation_failed", error=repr(exc))
+    started = False
+
+    async def reconcile_once() -> int:
+        nonlocal started
+        if not started:
+            started = True
+            return 0
+        async with app.state.db.transaction() as session:
+            report = await reconcile.reconcile(
+                session=session,
+                wms=upstream(app, "wms"),
+                rules=settings.channels,
+                window=settings.coalesce_window,
+                repair=settings.reconcile_repair,
+                metrics=app.state.inventory_metrics,
+            )
+        if report.drift:
+            log.warning("availability_drift", drift=len(report.drift), repaired=report.repaired)
+        return 0
+
+    every = settings.reconcile_interval
+    await run_worker(
+        "inventory_reconcile",
+        reconcile_once,
+        wakeup=Wakeup(),
+        stop_event=stop_event(app),
+        idle_backoff=(every, every),
+        error_backoff=(min(every, 5.0), every),
+    )
 
 
 __all__ = ["consume_stock_events", "publish_availability", "reconcile_on_schedule", "seed_projection"]

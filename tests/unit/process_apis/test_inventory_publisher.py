@@ -14,8 +14,10 @@ from sqlalchemy import text
 
 from contracts.events import CloudEvent
 from process_apis.inventory import repository, schema
+from process_apis.inventory.projection import DUE
 from process_apis.inventory.publisher import ChannelThrottle, publish_due
 from service_kit.db import Database
+from service_kit.workers import wakeup_for
 from tests.unit.process_apis.test_inventory_support import T0, apply, moved, projection_db, published
 
 LATER = T0 + timedelta(seconds=1)
@@ -114,3 +116,15 @@ async def test_a_database_from_before_channel_versions_is_upgraded_in_place(tmp_
             assert (await conn.execute(text("SELECT version FROM inv_channel_availability"))).scalar_one() == 0
     finally:
         await db.dispose()
+
+
+async def test_the_commit_that_makes_a_value_due_wakes_the_publisher(tmp_path: Path) -> None:
+    async with projection_db(tmp_path) as db:
+        wakeup = wakeup_for(db=db, topic=DUE)  # what the publisher waits on when idle
+        since = wakeup.mark()
+        await apply(db, moved("WIDGET-RED", "AMS", on_hand=5, version=1))
+        assert await wakeup.wait(since=since, seconds=0)
+
+        since = wakeup.mark()
+        await apply(db, moved("WIDGET-RED", "AMS", on_hand=5, version=1))  # a redelivery: nothing changes
+        assert not await wakeup.wait(since=since, seconds=0)
