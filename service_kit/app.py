@@ -62,7 +62,7 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url, metadata=metadata)
+        db = Database(settings.database_url, metadata=metadata, pool_size=settings.db_pool_size)
         await db.create_schema()
         http = build_http_client(settings, transport)
         app.state.db = db

@@ -83,6 +83,9 @@ class ServiceSettings(BaseSettings):
     # it anyway (service_kit.db.Database.stop_task).
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
 
+    # Connections the service's database pool keeps open (service_kit.db.Database says why).
+    db_pool_size: int = Field(default=20, ge=1)
+
     # Outbound HTTP.
     http_connect_timeout: float = 2.0
     http_read_timeout: float = 10.0
