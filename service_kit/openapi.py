@@ -76,10 +76,13 @@ _STANDARD = {
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
-def _problem_response(description: str) -> dict[str, Any]:
+def problem_doc(description: str, **extra: Any) -> dict[str, Any]:
+    """An operation's problem+json response for ``responses=``, e.g. ``{404: problem_doc("No such
+    order.")}``; ``extra`` adds keys such as ``headers``."""
     return {
         "description": description,
         "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        **extra,
     }
 
 
@@ -108,7 +111,7 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
                 if code == "422" or existing is None or "content" not in existing:
                     own = existing.get("description") if existing else None
                     described = own if own and own != "Validation Error" else None
-                    responses[code] = _problem_response(described or _STANDARD[code])
+                    responses[code] = problem_doc(described or _STANDARD[code])
     return spec
 
 
@@ -292,6 +295,7 @@ __all__ = [
     "deprecations",
     "document_problems",
     "install_openapi",
+    "problem_doc",
     "render_yaml",
     "version_spec",
 ]

@@ -18,7 +18,8 @@ from experience_apis.marketplace.repository import MarketplaceRepository
 from service_kit.app import upstream
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
-from service_kit.errors import PROBLEM_CONTENT_TYPE, Forbidden
+from service_kit.errors import Forbidden
+from service_kit.openapi import problem_doc
 from service_kit.webhooks import WebhookPolicy
 
 
@@ -72,23 +73,15 @@ MarketplaceOrderId = Annotated[
 ]
 
 
-def problem(description: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        **extra,
-    }
-
-
 FORBIDDEN = {
     "description": "The access token lacks the scope, names no partner, or the partner is not set up as a "
     "marketplace partner."
 }
 UPSTREAM: dict[int | str, dict[str, Any]] = {
-    502: problem("The orders service behind this API failed or is unreachable; send the request again later."),
-    504: problem("The orders service behind this API did not answer in time; send the request again later."),
+    502: problem_doc("The orders service behind this API failed or is unreachable; send the request again later."),
+    504: problem_doc("The orders service behind this API did not answer in time; send the request again later."),
 }
-SUBMIT_CONFLICT = problem(
+SUBMIT_CONFLICT = problem_doc(
     "This marketplace_order_id was already submitted with other contents, or the same order (or a request "
     "with this Idempotency-Key) is still being taken in (see Retry-After)."
 )

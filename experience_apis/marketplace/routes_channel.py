@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from experience_apis.marketplace import channel
-from experience_apis.marketplace.dependencies import FORBIDDEN, AvailabilityPartner, Policy, WebhooksPartner, problem
+from experience_apis.marketplace.dependencies import FORBIDDEN, AvailabilityPartner, Policy, WebhooksPartner
 from experience_apis.marketplace.schemas_channel import (
     AvailabilityFeed,
     DeliveryList,
@@ -19,12 +19,13 @@ from experience_apis.marketplace.schemas_channel import (
     WebhookList,
 )
 from service_kit.db import SessionDep
+from service_kit.openapi import problem_doc
 
 WebhookId = Annotated[
     str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$", examples=["whsub_5f0c6f0e2b9d4a8e"])
 ]
 DeliveryId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$", examples=["msg_2b9d4a8e"])]
-NO_WEBHOOK = problem("This partner has no webhook subscription with this id.")
+NO_WEBHOOK = problem_doc("This partner has no webhook subscription with this id.")
 SIGNING = (
     'Each delivery is a POST of `{"type", "timestamp", "data"}` signed per Standard Webhooks: headers '
     "`webhook-id` (the same on every retry: dedupe on it), `webhook-timestamp` and `webhook-signature` "
@@ -125,8 +126,8 @@ def build_router(*, version: str) -> APIRouter:
         responses={
             202: {"description": "Queued again."},
             403: FORBIDDEN,
-            404: problem("No such subscription, or no such delivery of it."),
-            409: problem("The delivery is not dead (it is delivered, or still being retried)."),
+            404: problem_doc("No such subscription, or no such delivery of it."),
+            409: problem_doc("The delivery is not dead (it is delivered, or still being retried)."),
         },
     )
     async def replay_delivery(

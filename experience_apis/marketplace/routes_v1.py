@@ -17,10 +17,10 @@ from experience_apis.marketplace.dependencies import (
     ReadingPartner,
     Repository,
     WritingPartner,
-    problem,
 )
 from experience_apis.marketplace.schemas import MarketplaceOrderAccepted, MarketplaceOrderCreate, MarketplaceOrderRead
 from service_kit.idempotency_optional import OptionalIdempotencyDep
+from service_kit.openapi import problem_doc
 
 router = APIRouter(prefix="/v1", tags=["marketplace"])
 
@@ -75,7 +75,7 @@ async def submit_order(
     description="Deprecated: use `/marketplace/v2/orders/{marketplace_order_id}`.",
     responses={
         403: FORBIDDEN,
-        404: problem("This partner has submitted no order with this marketplace_order_id."),
+        404: problem_doc("This partner has submitted no order with this marketplace_order_id."),
         **UPSTREAM,
     },
 )

@@ -18,7 +18,6 @@ from experience_apis.marketplace.dependencies import (
     ReadingPartner,
     Repository,
     WritingPartner,
-    problem,
 )
 from experience_apis.marketplace.schemas_v2 import (
     MarketplaceOrderAcceptedV2,
@@ -26,6 +25,7 @@ from experience_apis.marketplace.schemas_v2 import (
     MarketplaceOrderReadV2,
 )
 from service_kit.idempotency import IdempotencyDep
+from service_kit.openapi import problem_doc
 
 router = APIRouter(prefix="/v2", tags=["marketplace"])
 
@@ -80,7 +80,7 @@ async def submit_order(
     description="Any order of the partner, submitted on version 1 or 2.",
     responses={
         403: FORBIDDEN,
-        404: problem("This partner has submitted no order with this marketplace_order_id."),
+        404: problem_doc("This partner has submitted no order with this marketplace_order_id."),
         **UPSTREAM,
     },
 )

@@ -3,7 +3,7 @@ only: parse, call one service function, answer."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
@@ -12,18 +12,11 @@ from experience_apis.storefront import service
 from experience_apis.storefront.schemas import PushReplay, SyncStatus
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
-from service_kit.errors import PROBLEM_CONTENT_TYPE
+from service_kit.openapi import problem_doc
 
 router = APIRouter(prefix="/v1", tags=["storefront"])
 Admin = Annotated[Principal, require(STOREFRONT_ADMIN)]
 Sku = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9._\-]*$", examples=["WIDGET-BLUE"])]
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
 
 
 @router.get(
@@ -48,8 +41,8 @@ async def get_sync_status(
     responses={
         202: {"description": "Queued; the pusher sends it within the storefront's rate limit."},
         403: {"description": "The token lacks storefront:admin."},
-        404: _problem("No push was ever recorded for this SKU."),
-        409: _problem("The SKU's push is not dead (it is synced or pending)."),
+        404: problem_doc("No push was ever recorded for this SKU."),
+        409: problem_doc("The SKU's push is not dead (it is synced or pending)."),
     },
 )
 async def replay_push(sku: Sku, _: Admin, session: SessionDep) -> PushReplay:

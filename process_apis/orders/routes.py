@@ -17,9 +17,9 @@ from process_apis.orders.schemas import CancelAccepted, OrderCancel, OrderList
 from service_kit.app import upstream
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
-from service_kit.errors import PROBLEM_CONTENT_TYPE
 from service_kit.http import PARTNER_HEADER
 from service_kit.idempotency import IdempotencyDep
+from service_kit.openapi import problem_doc
 
 #: Past this a page is empty whatever the data (and SQLite's integers end at 2**63 - 1, where a
 #: larger offset was a 500). Published v1 says only ``minimum: 0``: a ``maximum`` would narrow it
@@ -54,17 +54,10 @@ OrdersRead = Annotated[Principal, require(ORDERS_READ)]
 OrderId = Annotated[str, Path(min_length=1, max_length=40, examples=["ord_0f8b6c1d2e3a4b5c6d7e8f9a0b1c2d3e"])]
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-
-
 UPSTREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    502: _problem("The ERP could not be asked (unavailable or an unexpected answer); retry with the same key."),
-    503: _problem("The ERP is over its call quota right now; retry with the same key after Retry-After."),
-    504: _problem("The ERP did not answer in time; retry with the same key."),
+    502: problem_doc("The ERP could not be asked (unavailable or an unexpected answer); retry with the same key."),
+    503: problem_doc("The ERP is over its call quota right now; retry with the same key after Retry-After."),
+    504: problem_doc("The ERP did not answer in time; retry with the same key."),
 }
 
 router = APIRouter(prefix="/v1", tags=["orders"], dependencies=[Depends(_acting_partner_header)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
@@ -11,7 +11,7 @@ from contracts.common import Sku
 from contracts.scopes import ERP_READ, ERP_WRITE
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
-from service_kit.errors import PROBLEM_CONTENT_TYPE
+from service_kit.openapi import problem_doc
 from system_apis.erp import batch, masterdata, service
 from system_apis.erp.backend import ErpBackend
 from system_apis.erp.backend.reference import ReferenceErpBackend
@@ -37,13 +37,6 @@ def _backend(session: SessionDep) -> ErpBackend:
     return ReferenceErpBackend(session)
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-
-
 Backend = Annotated[ErpBackend, Depends(_backend)]
 ErpRead = Annotated[Principal, require(ERP_READ)]
 ErpWrite = Annotated[Principal, require(ERP_WRITE)]
@@ -57,7 +50,7 @@ router = APIRouter(
     prefix="/v1",
     tags=["erp"],
     dependencies=[Depends(enforce_call_quota)],
-    responses={429: _problem("Over the ERP's call quota (calls per second); send it again after Retry-After.")},
+    responses={429: problem_doc("Over the ERP's call quota (calls per second); send it again after Retry-After.")},
 )
 
 
@@ -75,7 +68,7 @@ async def list_items(sku: SkuQuery, backend: Backend, _: ErpRead) -> ProductList
 @router.patch(
     "/items/{sku}",
     operation_id="changeItem",
-    responses={404: _problem("No item with this SKU."), 422: _problem("Safety stock not in whole EA.")},
+    responses={404: problem_doc("No item with this SKU."), 422: problem_doc("Safety stock not in whole EA.")},
 )
 async def change_item(sku: SkuPath, body: ItemUpdate, backend: Backend, _: ErpWrite) -> ItemStockPolicy:
     """Change an item's status (active, discontinued) and/or safety stock; a change is announced
@@ -111,7 +104,7 @@ async def quote_prices(body: PriceQuoteCreate, backend: Backend, _: ErpRead) -> 
     operation_id="createSalesOrder",
     responses={
         200: {"model": SalesOrder, "description": "This external reference was booked before: the existing order."},
-        409: _problem(
+        409: problem_doc(
             "The external reference is booked with other customer, currency or lines, or another request "
             "is booking it right now."
         ),
@@ -145,7 +138,7 @@ async def cancel_sales_order(number: OrderNumber, backend: Backend, _: ErpWrite)
 @router.post(
     "/sales-order-batches",
     operation_id="createSalesOrderBatch",
-    responses={422: _problem("The batch itself is malformed (no entries, more than 100, or an unreadable entry).")},
+    responses={422: problem_doc("The batch itself is malformed (no entries, more than 100, or an unreadable entry).")},
 )
 async def create_sales_order_batch(body: SalesOrderBatchCreate, backend: Backend, _: ErpWrite) -> SalesOrderBatchResult:
     """Book up to 100 sales orders in one call, each once per external reference and on its own:
@@ -174,7 +167,7 @@ async def get_customer_terms(customer_id: CustomerId, backend: Backend, _: ErpRe
 @router.patch(
     "/customers/{customer_id}",
     operation_id="changeCustomer",
-    responses={404: _problem("No customer with this id."), 422: _problem("A credit limit below one cent.")},
+    responses={404: problem_doc("No customer with this id."), 422: problem_doc("A credit limit below one cent.")},
 )
 async def change_customer(
     customer_id: CustomerId, body: CustomerUpdate, backend: Backend, _: ErpWrite

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
@@ -11,7 +11,7 @@ from contracts.common import Sku
 from contracts.scopes import WMS_READ, WMS_WRITE
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
-from service_kit.errors import PROBLEM_CONTENT_TYPE
+from service_kit.openapi import problem_doc
 from system_apis.wms import service
 from system_apis.wms.backend import WmsBackend
 from system_apis.wms.backend.reference import ReferenceWmsBackend
@@ -20,13 +20,6 @@ from system_apis.wms.schemas import ReservationList, StockList, WarehouseList
 
 def _backend(session: SessionDep) -> WmsBackend:
     return ReferenceWmsBackend(session)
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
 
 
 Backend = Annotated[WmsBackend, Depends(_backend)]
@@ -56,7 +49,7 @@ async def list_stock(sku: SkuQuery, backend: Backend, _: WmsRead) -> StockList:
     operation_id="reserveStock",
     responses={
         200: {"model": Reservation, "description": "The reference already holds this active reservation."},
-        409: _problem("Another request is reserving for the same reference right now; send this one again."),
+        409: problem_doc("Another request is reserving for the same reference right now; send this one again."),
     },
 )
 async def reserve_stock(body: ReservationCreate, response: Response, backend: Backend, _: WmsWrite) -> Reservation:
@@ -88,7 +81,7 @@ async def release_reservation(reservation_id: ReservationId, backend: Backend, _
 @router.post(
     "/reservations/{reservation_id}/pick-release",
     operation_id="releaseReservationForPicking",
-    responses={422: _problem("The reservation was released (its stock given back): nothing to pick.")},
+    responses={422: problem_doc("The reservation was released (its stock given back): nothing to pick.")},
 )
 async def release_for_picking(reservation_id: ReservationId, backend: Backend, _: WmsWrite) -> Reservation:
     """Send the reserved goods to the warehouse floor for picking (status `picking`); sending it
@@ -99,7 +92,7 @@ async def release_for_picking(reservation_id: ReservationId, backend: Backend, _
 @router.post(
     "/reservations/{reservation_id}/cancel-picking",
     operation_id="cancelPicking",
-    responses={422: _problem("Too late: the goods are picked (type `urn:interchange:problem:picking-too-late`).")},
+    responses={422: problem_doc("Too late: the goods are picked (type `urn:interchange:problem:picking-too-late`).")},
 )
 async def cancel_picking(reservation_id: ReservationId, backend: Backend, _: WmsWrite) -> Reservation:
     """Take the goods back off the floor: the reservation is `active` again (release it to give

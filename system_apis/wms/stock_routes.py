@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from contracts.common import Sku
+from service_kit.openapi import problem_doc
 from system_apis.wms import stock_service
-from system_apis.wms.routes import Backend, WmsRead, WmsWrite, _problem
+from system_apis.wms.routes import Backend, WmsRead, WmsWrite
 from system_apis.wms.schemas import (
     AdjustmentCreate,
     CycleCountCreate,
@@ -21,7 +22,7 @@ from system_apis.wms.schemas import (
 router = APIRouter(prefix="/v1", tags=["wms"])
 
 _RESENT = "This reference was booked before with the same content: what was booked."
-_CONFLICT = _problem("The reference was booked with other content, or is being booked right now.")
+_CONFLICT = problem_doc("The reference was booked with other content, or is being booked right now.")
 
 
 @router.post(
@@ -31,7 +32,7 @@ _CONFLICT = _problem("The reference was booked with other content, or is being b
     responses={
         200: {"model": StockMovementList, "description": _RESENT},
         409: _CONFLICT,
-        422: _problem("Unknown warehouse, a unit the WMS does not stock, or a fractional quantity."),
+        422: problem_doc("Unknown warehouse, a unit the WMS does not stock, or a fractional quantity."),
     },
 )
 async def receive_goods(body: ReceiptCreate, response: Response, backend: Backend, _: WmsWrite) -> StockMovementList:
@@ -50,7 +51,7 @@ async def receive_goods(body: ReceiptCreate, response: Response, backend: Backen
     responses={
         200: {"model": StockMovementRead, "description": _RESENT},
         409: _CONFLICT,
-        422: _problem("On hand would fall below what is reserved (so below zero), or an unknown warehouse."),
+        422: problem_doc("On hand would fall below what is reserved (so below zero), or an unknown warehouse."),
     },
 )
 async def adjust_stock(body: AdjustmentCreate, response: Response, backend: Backend, _: WmsWrite) -> StockMovementRead:
@@ -68,8 +69,8 @@ async def adjust_stock(body: AdjustmentCreate, response: Response, backend: Back
     operation_id="recordCycleCount",
     responses={
         200: {"model": StockMovementRead, "description": _RESENT},
-        409: _problem("The position moved since `expected_version`, or while the count was booked: count again."),
-        422: _problem("The count is below what is reserved, or an unknown warehouse."),
+        409: problem_doc("The position moved since `expected_version`, or while the count was booked: count again."),
+        422: problem_doc("The count is below what is reserved, or an unknown warehouse."),
     },
 )
 async def record_cycle_count(
