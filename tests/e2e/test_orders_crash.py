@@ -2,7 +2,8 @@
 starts the suite; a burst of orders is submitted; while the worker is half way through, the
 orders process is killed with SIGKILL and started again with the same command line and
 environment (read from /proc before the kill). Every order must end released, booked exactly
-once in the ERP, reserved exactly once in the WMS, announced exactly once in the outbox.
+once in the ERP, reserved exactly once in the WMS, announced exactly once in the outbox. A second
+test kills it between the ERP booking a batch of sales orders and the worker recording the answers.
 
 The launcher tears the whole suite down when one of its services dies (as it should in
 production); the test freezes it (SIGSTOP) for the duration, so only the orders process goes
@@ -163,8 +164,117 @@ def test_sigkill_mid_burst_loses_no_order_and_doubles_none(suite_dir: Path) -> N
         "SELECT order_ref, count(*) FROM wms_allocations WHERE alloc_status != 'DEALLOCATED' GROUP BY order_ref",
     )
     assert sorted(wms) == sorted((i, 1) for i in ids)
+    assert_announced_once(suite_dir, ids)
+
+
+def assert_announced_once(suite_dir: Path, ids: list[str]) -> None:
     events = count(
         suite_dir / "orders.db",
-        "SELECT subject, count(*) FROM order_events WHERE type = 'com.interchange.order.accepted.v1' GROUP BY subject",
+        "SELECT subject, count(*) FROM event_outbox WHERE type = 'com.interchange.order.accepted.v1' GROUP BY subject",
     )
     assert sorted(events) == sorted((i, 1) for i in ids)
+
+
+def booked_but_not_recorded(suite_dir: Path) -> list[str]:
+    """Orders the ERP booked (its batch committed) whose answer the orders process has not recorded."""
+    booked = {ref for (ref,) in count(suite_dir / "erp.db", "SELECT ext_ref FROM erp_sales_orders")}
+    waiting = count(
+        suite_dir / "orders.db",
+        "SELECT id FROM orders WHERE saga_step = 'create_sales_order' AND erp_order_number IS NULL",
+    )
+    return [order_id for (order_id,) in waiting if order_id in booked]
+
+
+def test_sigkill_between_a_batch_posted_and_its_answers_recorded_books_each_order_once(suite_dir: Path) -> None:
+    """The orders process is frozen (SIGSTOP) at moments during the burst until, frozen, the ERP
+    holds sales orders whose answers it has not recorded yet: then it is killed there, mid-batch,
+    and started again. Each order must end released with exactly one sales order."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | ENV
+    env |= {"INTERCHANGE_ORDERS_WORKER_CONCURRENCY": "16"}
+    suite_dir.mkdir(parents=True)
+    log = (suite_dir / "launcher.out").open("ab")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(suite_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    restarted: subprocess.Popen[bytes] | None = None
+    try:
+        suite = wait_until(
+            lambda: (
+                (suite_dir / "suite.json").exists()
+                and all(ready(u) for u in json.loads((suite_dir / "suite.json").read_text())["services"].values())
+                and json.loads((suite_dir / "suite.json").read_text())
+            ),
+            seconds=120,
+            what="the suite",
+        )
+        orders_url = suite["services"]["orders"]
+        secret = json.loads((suite_dir / "secrets.json").read_text())["svc-marketplace"]
+        token = httpx.post(
+            f"{suite['gateway']}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=("svc-marketplace", secret),
+        ).json()["access_token"]
+        pid = int(suite["pids"]["orders"])
+        cmdline = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+        environ = proc_environ(pid)
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+        os.kill(launcher.pid, signal.SIGSTOP)  # keep the launcher from tearing everything down
+        with httpx.Client(base_url=orders_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as orders:
+            ids = []
+            for n in range(ORDERS):
+                body = {
+                    "channel": "b2b",
+                    "channel_order_id": f"PO-B{n}",
+                    "customer_id": "C-1001",
+                    "currency": "EUR",
+                    "lines": [{"sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}}],
+                }
+                resp = orders.post("/v1/orders", json=body, headers={"Idempotency-Key": f"b2b:PO-B{n}"})
+                assert resp.status_code == 202, resp.text
+                ids.append(resp.json()["id"])
+
+            def caught_mid_batch() -> list[str]:
+                os.kill(pid, signal.SIGSTOP)
+                caught = booked_but_not_recorded(suite_dir)
+                if not caught:
+                    os.kill(pid, signal.SIGCONT)
+                return caught
+
+            in_limbo = wait_until(caught_mid_batch, seconds=90, what="a batch booked but not yet recorded")
+            os.kill(pid, signal.SIGKILL)  # frozen between the ERP's answer and recording it
+            wait_until(lambda: not ready(orders_url), seconds=10, what="the orders service to go down")
+            with (suite_dir / "logs" / "orders-restarted.log").open("ab") as restart_log:
+                restarted = subprocess.Popen(
+                    cmdline, env=environ, cwd=cwd, stdout=restart_log, stderr=subprocess.STDOUT
+                )
+            wait_until(lambda: ready(orders_url), seconds=60, what="the restarted orders service")
+
+            def all_settled() -> list[dict[str, Any]] | None:
+                items = orders.get("/v1/orders", params={"limit": 200}).json()["items"]
+                return items if all(o["status"] not in ("received", "accepted") for o in items) else None
+
+            final = wait_until(all_settled, seconds=120, what="every order to settle")
+    finally:
+        if restarted is not None:
+            restarted.terminate()
+            restarted.wait(timeout=30)
+        if launcher.poll() is None:
+            os.kill(launcher.pid, signal.SIGCONT)
+            launcher.send_signal(signal.SIGTERM)
+            launcher.wait(timeout=60)
+        log.close()
+
+    assert in_limbo  # the kill did land between a batch's booking and its answers being recorded
+    assert sorted(o["id"] for o in final) == sorted(ids)
+    assert {o["status"] for o in final} == {"released"}, {
+        o["id"]: o["status"] for o in final if o["status"] != "released"
+    }
+    erp = count(suite_dir / "erp.db", "SELECT ext_ref, count(*) FROM erp_sales_orders GROUP BY ext_ref")
+    assert sorted(erp) == sorted((i, 1) for i in ids)  # exactly once in the ERP
+    numbers = {o["id"]: o["erp_order_number"] for o in final}
+    assert all(numbers[i] for i in in_limbo)  # the restarted worker recorded the earlier booking
+    assert_announced_once(suite_dir, ids)
