@@ -4,7 +4,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from contracts import (
     CanonicalModel,
@@ -18,7 +18,7 @@ from contracts import (
     SalesOrder,
     SalesOrderCreate,
 )
-from contracts.common import CurrencyCode, Sku
+from contracts.common import CurrencyCode, PositiveQuantity, Sku
 
 #: Entries one batch call may carry.
 MAX_BATCH = 100
@@ -26,14 +26,7 @@ MAX_BATCH = 100
 
 class PriceQuoteLineCreate(CanonicalModel):
     sku: Sku
-    quantity: Quantity
-
-    @field_validator("quantity")
-    @classmethod
-    def _positive(cls, quantity: Quantity) -> Quantity:
-        if quantity.amount <= 0:
-            raise ValueError("quantity must be greater than zero")
-        return quantity
+    quantity: PositiveQuantity
 
 
 class PriceQuoteCreate(CanonicalModel):
