@@ -10,7 +10,6 @@ older than ``audit_retention_days`` at start-up and every ``audit_prune_interval
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from http.cookiejar import DefaultCookiePolicy
 
@@ -38,8 +37,9 @@ from gateway.versions import deprecation_dates, version_headers
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.db import Database
-from service_kit.events.workers import outbox_relay
+from service_kit.revocation import control_relay
 from service_kit.secrets import SecretBox
+from service_kit.workers import Wakeup, run_worker, stop_event
 
 log = structlog.get_logger("gateway.app")
 
@@ -165,19 +165,33 @@ def create_app(
         )
 
     async def refresh_worker(app: FastAPI) -> None:
-        while True:
-            await asyncio.sleep(settings.state_refresh_interval)
-            await refresh_state(app)
+        started = False
+
+        async def refresh_once() -> int:
+            nonlocal started
+            if started:  # the first pass comes right after start-up, which has just read the state
+                await refresh_state(app)
+            started = True
+            return 0
+
+        interval = settings.state_refresh_interval
+        await run_worker(
+            "gateway_state_refresh",
+            refresh_once,
+            wakeup=Wakeup(),
+            stop_event=stop_event(app),
+            idle_backoff=(interval, interval),
+        )
 
     async def audit_writer(app: FastAPI) -> None:
-        await app.state.audit.run()
+        await app.state.audit.run(stop_event=stop_event(app))
 
     async def audit_retention(app: FastAPI) -> None:
-        await app.state.audit_retention.run()
+        await app.state.audit_retention.run(stop_event=stop_event(app))
 
     async def flush_audit(app: FastAPI) -> None:
-        # The writer is cancelled first (it may not even have started): what it left goes in now,
-        # before the database is closed.
+        # The writer has stopped (or was cancelled; it may not even have started): what it left
+        # goes in now, before the database is closed.
         audit: AuditLog | None = getattr(app.state, "audit", None)
         if audit is not None:
             await audit.flush()
@@ -199,8 +213,8 @@ def create_app(
         transport=transport,
         verifier=verifier,
         on_startup=[start],
-        # outbox_relay: client revocations (clients.py) reach every service through the bus.
-        workers=[refresh_worker, audit_writer, audit_retention, outbox_relay()],
+        # control_relay: client revocations (clients.py) reach every service on the control bus.
+        workers=[refresh_worker, audit_writer, audit_retention, control_relay()],
         on_shutdown=[stop, flush_audit],
         app_class=GatewayApp,
     )

@@ -43,6 +43,7 @@ from sqlalchemy import delete, insert, select
 
 from gateway.models import AuditRecord
 from service_kit.db import Database
+from service_kit.workers import Wakeup, run_worker
 
 log = structlog.get_logger("gateway.audit")
 
@@ -94,7 +95,7 @@ class AuditLog:
         self._linger = linger_seconds
         # A deque with maxlen is the bounded queue: appending to a full one drops the oldest, in C.
         self._queue: deque[Row] = deque(maxlen=queue_size)
-        self._wakeup = asyncio.Event()
+        self._wakeup = Wakeup()
         self._writing = asyncio.Lock()
         self._inflight: list[Row] = []
         self.written = Counter(
@@ -112,27 +113,27 @@ class AuditLog:
     def record(self, row: Row) -> None:
         """Queue one record (the hot path: no I/O, no await)."""
         queue = self._queue
-        if len(queue) == queue.maxlen:
+        if not queue:  # the first of a batch wakes the writer; it drains everything up to empty
+            self._wakeup.notify()
+        elif len(queue) == queue.maxlen:
             self.dropped.inc()
         queue.append(row)
-        if not self._wakeup.is_set():
-            self._wakeup.set()
 
     @property
     def pending(self) -> int:
         return len(self._queue)
 
-    async def run(self) -> None:
-        """The writer: drain the queue in batches, for as long as the app runs."""
+    async def run(self, *, stop_event: asyncio.Event | None = None) -> None:
+        """The writer: drain the queue in batches until ``stop_event`` is set (on the kit's worker
+        runtime: idle, it waits for the next record and nothing else)."""
         try:
-            while True:
-                await self._wakeup.wait()
-                if self._linger and len(self._queue) < self._batch_size:
-                    # Let the batch fill: a transaction costs the same for one record as for
-                    # hundreds, and under load it would otherwise be one per request or two.
-                    await asyncio.sleep(self._linger)
-                self._wakeup.clear()
-                await self.flush()
+            await run_worker(
+                "audit_writer",
+                self._write_queued,
+                wakeup=self._wakeup,
+                stop_event=stop_event or asyncio.Event(),
+                idle_backoff=(3600.0, 3600.0),  # nothing falls due by time: only a record wakes it
+            )
         except asyncio.CancelledError:
             # Shutting down: what was being written (its transaction was cancelled with us) and
             # what is still queued go in now, before the database is closed.
@@ -140,6 +141,18 @@ class AuditLog:
             self._inflight = []
             await self.flush()
             raise
+
+    async def _write_queued(self) -> int:
+        queued = len(self._queue)
+        if not queued:
+            return 0
+        if self._linger and queued < self._batch_size:
+            # Let the batch fill: a transaction costs the same for one record as for hundreds,
+            # and under load it would otherwise be one per request or two.
+            await asyncio.sleep(self._linger)
+        queued = len(self._queue)
+        await self.flush()
+        return queued
 
     async def flush(self) -> None:
         """Write everything queued so far (after the batch being written, if any)."""
@@ -206,10 +219,18 @@ class AuditRetention:
             "interchange_gateway_audit_pruned", "Audit records deleted past their retention", registry=registry
         )
 
-    async def run(self) -> None:
-        while True:
+    async def run(self, *, stop_event: asyncio.Event | None = None) -> None:
+        async def prune_once() -> int:
             await self.prune()
-            await asyncio.sleep(self._interval)
+            return 0  # then wait for the interval
+
+        await run_worker(
+            "audit_retention",
+            prune_once,
+            wakeup=Wakeup(),
+            stop_event=stop_event or asyncio.Event(),
+            idle_backoff=(self._interval, self._interval),
+        )
 
     async def prune(self) -> int:
         """One pass: delete what is past the retention; how many (0 when the database failed)."""
