@@ -160,8 +160,8 @@ async def list_orders(
         },
         404: {"description": "No such order, or it belongs to another partner."},
         409: {
-            "description": "Too late (shipped) or nothing to cancel (rejected), or a request with this key is "
-            "still being processed."
+            "description": "Too late (shipped) or nothing to cancel (rejected): `order_status` says where the "
+            "order stands; or a request with this key is still being processed."
         },
         422: {"description": "The body is not valid, or the Idempotency-Key was used with another body."},
     },
