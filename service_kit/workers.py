@@ -45,6 +45,7 @@ transactions) until it moves onto the runtime.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -68,8 +69,19 @@ log = structlog.get_logger("service_kit.workers")
 Unit = Callable[[], Awaitable[int]]
 AppWorker = Callable[["FastAPI"], Coroutine[Any, Any, None]]
 
-# Tasks running ``run_worker``: they watch their stop event, so stopping them needs no cancel.
-_cooperative: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+class _Slot:
+    """One per app worker task (in its context, so its child tasks share it): how many
+    ``run_worker`` loops run in it now. While one does, the task watches its stop event."""
+
+    __slots__ = ("running",)
+
+    def __init__(self) -> None:
+        self.running = 0
+
+
+_slot: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar("service_kit_worker_slot", default=None)
+_slots: weakref.WeakKeyDictionary[asyncio.Task[None], _Slot] = weakref.WeakKeyDictionary()
 
 
 class ChangeProbe(Protocol):
@@ -199,9 +211,9 @@ async def run_worker(
     for name_, (a, b) in (("idle_backoff", idle_backoff), ("error_backoff", (err_low, err_high))):
         if not 0 < a <= b:
             raise ValueError(f"{name_} must be 0 < min <= max, not {(a, b)!r}")
-    task = asyncio.current_task()
-    if task is not None:
-        _cooperative.add(task)
+    slot = _slot.get()
+    if slot is not None:
+        slot.running += 1
     stopped = asyncio.ensure_future(stop_event.wait())
     stopped.add_done_callback(lambda _: wakeup.notify())
     idle, failures = low, 0
@@ -227,6 +239,8 @@ async def run_worker(
                 idle = min(high, idle * 2)
     finally:
         stopped.cancel()
+        if slot is not None:
+            slot.running -= 1
 
 
 # One wake-up per (database, topic): a commit that makes work notifies the worker that does it.
@@ -268,8 +282,22 @@ def stop_event(app: FastAPI) -> asyncio.Event:
 
 
 def start_workers(app: FastAPI, workers: Sequence[AppWorker]) -> list[asyncio.Task[None]]:
+    """Start each of ``app``'s workers as a task (stop them with ``stop_workers``)."""
     stop_event(app).clear()
-    return [asyncio.create_task(w(app), name=getattr(w, "__name__", "worker")) for w in workers]
+    tasks = []
+    for worker in workers:
+        context, slot = contextvars.copy_context(), _Slot()
+        context.run(_slot.set, slot)
+        task = asyncio.create_task(worker(app), name=getattr(worker, "__name__", "worker"), context=context)
+        _slots[task] = slot
+        tasks.append(task)
+    return tasks
+
+
+def _cooperative(task: asyncio.Task[None]) -> bool:
+    """Whether ``task`` (started by ``start_workers``) is inside ``run_worker`` now."""
+    slot = _slots.get(task)
+    return slot is not None and slot.running > 0
 
 
 async def stop_workers(app: FastAPI, tasks: Sequence[asyncio.Task[None]], *, db: Database, grace: float) -> None:
@@ -277,7 +305,7 @@ async def stop_workers(app: FastAPI, tasks: Sequence[asyncio.Task[None]], *, db:
     seconds), plain loops are cancelled between two transactions (``Database.stop_task``)."""
     stop_event(app).set()
     await asyncio.sleep(0)  # let every task that has not started yet reach run_worker
-    cooperative = [t for t in tasks if t in _cooperative or t.done()]
+    cooperative = [t for t in tasks if t.done() or _cooperative(t)]
     plain = [t for t in tasks if t not in cooperative]
     await asyncio.gather(_finish(cooperative, grace=grace), *(db.stop_task(t, grace=grace) for t in plain))
 

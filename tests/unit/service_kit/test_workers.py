@@ -177,3 +177,25 @@ async def test_stop_workers_stops_runtime_workers_without_a_cancel(tmp_path: Pat
 async def test_idle_backoff_must_be_positive_and_ordered(backoff: tuple[float, float]) -> None:
     with pytest.raises(ValueError, match="idle_backoff"):
         await run_worker("w", Passes(), wakeup=Wakeup(), stop_event=asyncio.Event(), idle_backoff=backoff)
+
+
+async def test_a_worker_that_gathers_runtime_loops_is_stopped_without_a_cancel(tmp_path: Path) -> None:
+    # gather runs each loop in a child task: the worker's task is still known to be cooperative.
+    from service_kit.db import Database
+
+    app = FastAPI()
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    first, second = Passes(), Passes()
+
+    async def two_loops(app: FastAPI) -> None:
+        stop = stop_event(app)
+        await asyncio.gather(
+            run_worker("first", first, wakeup=Wakeup(), stop_event=stop, idle_backoff=(3600, 3600)),
+            run_worker("second", second, wakeup=Wakeup(), stop_event=stop, idle_backoff=(3600, 3600)),
+        )
+
+    [task] = start_workers(app, [two_loops])
+    await first.next_pass()
+    await stop_workers(app, [task], db=db, grace=3600)
+    assert task.done() and not task.cancelled()
+    await db.dispose()
