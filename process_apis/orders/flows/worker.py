@@ -1,5 +1,7 @@
-"""The background worker: wakes when intake records an order or a request changes one (or every
-poll interval), then runs the due orders through the saga, ``worker_concurrency`` at a time.
+"""The background worker, on the kit's worker runtime (``service_kit.workers.run_worker``): woken
+when intake records an order or a request changes one (``wake_worker``, after the commit), else
+every ``worker_poll_interval`` seconds for retries that fall due; each unit is one pass over the
+due orders, ``worker_concurrency`` at a time, and it stops between two orders when the service does.
 
 ``process_pending_orders`` is one pass, callable on its own (tests drive it directly). Passes in
 one process never overlap, and an order running in this process is never claimed twice by it;
@@ -12,7 +14,6 @@ takes its orders back at once instead of waiting for their lease to run out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +30,7 @@ from service_kit.app import upstream
 from service_kit.db import Database
 from service_kit.errors import UpstreamTimeout, UpstreamUnavailable
 from service_kit.events.workers import event_consumer
+from service_kit.workers import Wakeup, run_worker, stop_event
 
 log = structlog.get_logger("process_apis.orders.worker")
 
@@ -38,14 +40,14 @@ def worker_id(settings: OrdersSettings) -> str:
 
 
 def install_worker_state(app: FastAPI) -> None:
-    app.state.orders_wakeup = asyncio.Event()
+    app.state.orders_wakeup = Wakeup()
     app.state.orders_pass_lock = asyncio.Lock()
     app.state.orders_in_flight = set()
 
 
 def wake_worker(app: FastAPI) -> None:
     """Tell the worker there is new work (called once the request's transaction committed)."""
-    app.state.orders_wakeup.set()
+    app.state.orders_wakeup.notify()
 
 
 async def release_own_claims(app: FastAPI) -> None:
@@ -61,6 +63,13 @@ async def release_own_claims(app: FastAPI) -> None:
 async def process_pending_orders(app: FastAPI, *, now: datetime | None = None) -> int:
     """One pass over the due orders. Returns how many stopped (done, rejected, cancelled, or on
     hold for a person). ``now`` is the pass's clock for claims and backoff (tests move it)."""
+    stopped, _ = await _pass(app, now=now)
+    return stopped
+
+
+async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]:
+    """One pass: (orders that stopped, orders claimed). No new order is claimed once the service
+    is stopping; the ones in hand finish their current step."""
     settings: OrdersSettings = app.state.settings
     db: Database = app.state.db
     policy = RetryPolicy(
@@ -77,16 +86,18 @@ async def process_pending_orders(app: FastAPI, *, now: datetime | None = None) -
 
     stopped = 0
     claimed = 0
+    stopping = stop_event(app)
 
     async def runner(clock: datetime) -> None:
         nonlocal stopped, claimed
-        while claimed < settings.worker_batch_size:
+        while claimed < settings.worker_batch_size and not stopping.is_set():
             claimed += 1
             async with db.transaction() as session:
                 order_id = await repository.claim_next_due(
                     session, now=clock, lease_until=clock + lease, worker_id=me, skip=sorted(in_flight)
                 )
             if order_id is None:
+                claimed -= 1
                 return
             in_flight.add(order_id)
             try:
@@ -103,23 +114,24 @@ async def process_pending_orders(app: FastAPI, *, now: datetime | None = None) -
     async with app.state.orders_pass_lock:
         clock = now or datetime.now(UTC)
         await asyncio.gather(*(runner(clock) for _ in range(max(1, settings.worker_concurrency))))
-    return stopped
+    return stopped, claimed
 
 
 async def run_order_worker(app: FastAPI) -> None:
-    """The ``workers=[...]`` hook: passes until the service stops."""
+    """The ``workers=[...]`` hook: passes until the service stops; a pass that claimed orders is
+    followed at once by the next, an idle one waits for a wake-up or the poll interval."""
     settings: OrdersSettings = app.state.settings
     if not settings.worker_enabled:
         return
-    wakeup: asyncio.Event = app.state.orders_wakeup
-    while True:
-        wakeup.clear()
-        try:
-            await process_pending_orders(app)
-        except Exception:
-            log.exception("order_pass_failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wakeup.wait(), timeout=settings.worker_poll_interval)
+
+    async def one_pass() -> int:
+        _, claimed = await _pass(app)
+        return claimed
+
+    poll = max(settings.worker_poll_interval, 0.01)
+    await run_worker(
+        "orders_saga", one_pass, wakeup=app.state.orders_wakeup, stop_event=stop_event(app), idle_backoff=(poll, poll)
+    )
 
 
 async def run_master_data_feed(app: FastAPI) -> None:
