@@ -1,11 +1,16 @@
 """The orders saga end to end on real processes (``interchange up --free-ports``, the embedded
-SQLite default), with the ERP's call quota set low enough to bite.
+SQLite default), in two scenarios, each on a fresh suite:
 
-A burst of orders is submitted to the orders process API by several concurrent clients; each one
-is timed from submission to its 202 (durably recorded), to ``accepted`` (the ERP sales order
-booked, the pivot) and to ``released`` (sent to the warehouse for picking: the saga done). The
-worker paces its ERP calls just under the quota and honours Retry-After; the ERP's 429s are read
-from its /metrics. Bounded: ``ORDERS`` orders and ``DEADLINE`` seconds at most.
+1. no ERP quota: a burst of ``ORDERS`` orders from ``CLIENTS`` concurrent clients straight to the
+   orders process API (``POST /v1/orders`` with an Idempotency-Key): intake's 202 rate and p99,
+   then how fast the saga completes them (submitted -> ``released``), and the CPU every service
+   spent per completed order (``/proc/<pid>/stat``, so a busy machine does not skew it);
+2. ERP quota 15 calls/s (the ERP answers 429 beyond it; the worker paces itself just under):
+   orders submitted at ``PACED_RATE``/s (open loop: each at its time, however long the last took),
+   intake's p99 at that rate, and the saga's completion rate under the quota.
+
+With ``BENCH_PROFILE`` (default on; py-spy), the orders process is sampled during scenario 1's
+saga and its CPU grouped by cause. Each scenario is bounded by ``DEADLINE`` seconds.
 """
 
 from __future__ import annotations
@@ -19,19 +24,29 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench._profile import SERVICE_RULES, buckets, sample
+from bench._targets import target
+
 ROOT = Path(__file__).resolve().parents[1]
-ORDERS = 250
-CLIENTS = 16
-# ERP calls per second; the saga spends 3 ERP calls per order (quote, credit check, sales order).
+ORDERS = int(os.environ.get("BENCH_ORDERS", "200"))
+CLIENTS = int(os.environ.get("BENCH_ORDERS_CLIENTS", "32"))
+PACED_RATE = float(os.environ.get("BENCH_ORDERS_PACED_RATE", "300"))
 ERP_QUOTA = int(os.environ.get("BENCH_ORDERS_ERP_QUOTA", "15"))
-DEADLINE = 110.0
+CONCURRENCY = os.environ.get("BENCH_ORDERS_CONCURRENCY", "32")
+DEADLINE = float(os.environ.get("BENCH_ORDERS_DEADLINE", "55"))
+PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0"
+#: The services an order passes through (the CPU target counts these).
+SAGA_SERVICES = ("orders", "erp", "wms", "crm", "inventory")
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -48,14 +63,16 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+@contextmanager
+def _suite(data_dir: Path, *, quota: int) -> Iterator[dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
     env |= {
-        "INTERCHANGE_ERP_CALL_QUOTA_PER_SECOND": str(ERP_QUOTA),
-        "INTERCHANGE_ORDERS_ERP_CALLS_PER_SECOND": str(ERP_QUOTA),
+        "INTERCHANGE_ERP_CALL_QUOTA_PER_SECOND": str(quota),
+        "INTERCHANGE_ORDERS_ERP_CALLS_PER_SECOND": str(max(quota - 1, 0)),
         "INTERCHANGE_ORDERS_WORKER_POLL_INTERVAL": "0.5",
-        "INTERCHANGE_ORDERS_WORKER_CONCURRENCY": os.environ.get("BENCH_ORDERS_CONCURRENCY", "8"),
+        "INTERCHANGE_ORDERS_WORKER_CONCURRENCY": CONCURRENCY,
     }
+    data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "launcher.out").open("ab")
     launcher = subprocess.Popen(
         [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
@@ -64,65 +81,98 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 120
-    suite_file = data_dir / "suite.json"
-    while time.monotonic() < deadline:
-        if launcher.poll() is not None:
-            raise RuntimeError(f"the launcher exited; see {data_dir / 'launcher.out'}")
-        if suite_file.exists():
-            suite = json.loads(suite_file.read_text())
-            if all(_ready(u) for u in suite["services"].values()):
-                return launcher, suite
-        time.sleep(0.25)
-    launcher.send_signal(signal.SIGTERM)
-    raise RuntimeError("the suite did not get ready")
+    try:
+        deadline = time.monotonic() + 120
+        suite_file = data_dir / "suite.json"
+        while True:
+            if launcher.poll() is not None:
+                raise RuntimeError(f"the launcher exited; see {data_dir / 'launcher.out'}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the suite did not get ready")
+            if suite_file.exists():
+                suite = json.loads(suite_file.read_text())
+                if all(_ready(u) for u in suite["services"].values()):
+                    break
+            time.sleep(0.25)
+        secret = json.loads((data_dir / "secrets.json").read_text())["svc-marketplace"]
+        suite["token"] = httpx.post(
+            f"{suite['gateway']}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=("svc-marketplace", secret),
+        ).json()["access_token"]
+        yield suite
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(timeout=60)
+        log.close()
 
 
-async def _burst(orders_url: str, token: str) -> dict[str, tuple[float, float]]:
-    """Submits every order; returns id -> (submitted, answered 202) in wall-clock seconds."""
+def _order(n: int, prefix: str) -> dict[str, Any]:
+    return {
+        "channel": "b2b",
+        "channel_order_id": f"{prefix}-{n}",
+        "customer_id": "C-1001" if n % 2 else "C-1002",
+        "currency": "EUR",
+        "lines": [{"sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}}],
+    }
+
+
+async def _submit(
+    orders_url: str, token: str, *, prefix: str, rate: float | None
+) -> tuple[dict[str, tuple[float, float]], int]:
+    """Every order; id -> (submitted, answered 202), wall clock, and how many got no 202.
+    ``rate``: open loop at that rate (at most 64 connections); None: a closed-loop burst by
+    ``CLIENTS`` clients."""
     timings: dict[str, tuple[float, float]] = {}
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(ORDERS):
-        queue.put_nowait(n)
-    limits = httpx.Limits(max_connections=CLIENTS)
+    failed: list[int] = []
+    limits = httpx.Limits(max_connections=CLIENTS if rate is None else 64)
     async with httpx.AsyncClient(
         base_url=orders_url, headers={"Authorization": f"Bearer {token}"}, timeout=60, limits=limits
     ) as client:
 
-        async def worker() -> None:
-            while not queue.empty():
-                n = queue.get_nowait()
-                body = {
-                    "channel": "b2b",
-                    "channel_order_id": f"BENCH-{n}",
-                    "customer_id": "C-1001" if n % 2 else "C-1002",
-                    "currency": "EUR",
-                    "lines": [{"sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}}],
-                }
-                started = time.time()
-                resp = await client.post("/v1/orders", json=body, headers={"Idempotency-Key": f"bench:{n}"})
-                if resp.status_code == 202:
-                    timings[resp.json()["id"]] = (started, time.time())
+        async def one(n: int) -> None:
+            started = time.time()
+            try:
+                resp = await client.post(
+                    "/v1/orders", json=_order(n, prefix), headers={"Idempotency-Key": f"bench:{prefix}:{n}"}
+                )
+            except httpx.HTTPError:
+                failed.append(n)  # a connection the server dropped or refused: counted, not retried
+                return
+            if resp.status_code == 202:
+                timings[resp.json()["id"]] = (started, time.time())
+            else:
+                failed.append(n)
 
-        await asyncio.gather(*(worker() for _ in range(CLIENTS)))
-    return timings
+        if rate is None:
+            queue = list(range(ORDERS))
+
+            async def worker() -> None:
+                while queue:
+                    await one(queue.pop())
+
+            await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+        else:
+            begin = time.monotonic()
+            tasks = []
+            for n in range(ORDERS):
+                await asyncio.sleep(max(0.0, begin + n / rate - time.monotonic()))
+                tasks.append(asyncio.create_task(one(n)))
+            await asyncio.gather(*tasks)
+    return timings, len(failed)
 
 
-def _transitions(db: Path) -> dict[str, dict[str, float]]:
+def _released(db: Path) -> dict[str, float]:
+    """order id -> when it was released (the saga done), wall clock."""
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT order_id, to_status, changed_at FROM order_status_history").fetchall()
-    found: dict[str, dict[str, float]] = {}
-    for order_id, status, at in rows:
-        # stored as UTC without an offset by SQLite
-        found.setdefault(order_id, {})[status] = (
-            datetime.fromisoformat(at).replace(tzinfo=None).timestamp() + _utc_offset()
-        )
-    return found
+        rows = conn.execute("SELECT order_id, changed_at FROM order_status_history WHERE to_status = 'released'")
+        offset = (datetime.fromtimestamp(0) - datetime.utcfromtimestamp(0)).total_seconds()
+        return {order_id: datetime.fromisoformat(at).replace(tzinfo=None).timestamp() + offset for order_id, at in rows}
 
 
-def _utc_offset() -> float:
-    now = time.time()
-    return (datetime.fromtimestamp(now) - datetime.utcfromtimestamp(now)).total_seconds()
+def _stopped(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM orders WHERE saga_active = 0").fetchone()[0])
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -142,67 +192,133 @@ def _erp_429s(erp_url: str) -> int:
     )
 
 
-def run() -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-orders-"))
-    launcher, suite = _start(data_dir)
-    try:
-        orders_url = suite["services"]["orders"]
-        secret = json.loads((data_dir / "secrets.json").read_text())["svc-marketplace"]
-        token = httpx.post(
-            f"{suite['gateway']}/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=("svc-marketplace", secret),
-        ).json()["access_token"]
-        pids = {name: int(pid) for name, pid in suite["pids"].items()}
-        cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
-        began = time.time()
-        timings = asyncio.run(_burst(orders_url, token))
-        intake_done = time.time()
-        settled: dict[str, dict[str, float]] = {}
-        while time.time() - began < DEADLINE:
-            settled = _transitions(data_dir / "orders.db")
-            if all({"released", "rejected", "on_hold"} & set(settled.get(i, {})) for i in timings):
-                break
-            time.sleep(0.5)
-        throttled = _erp_429s(suite["services"]["erp"])
-        cpu = {name: round(_cpu_seconds(pid) - cpu_before[name], 1) for name, pid in pids.items()}
-    finally:
-        launcher.send_signal(signal.SIGTERM)
-        launcher.wait(timeout=60)
+def scenario(name: str, *, quota: int, rate: float | None, profile: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-orders-") as tmp, _suite(Path(tmp) / "var", quota=quota) as suite:
+        db = Path(tmp) / "var" / "orders.db"
+        pids = {name: int(pid) for name, pid in suite["pids"].items() if name in SAGA_SERVICES}
+        cpu_before = {k: _cpu_seconds(pid) for k, pid in pids.items()}
+        profiled: dict[str, str | None] = {}
+        sampler = None
+        if profile:
 
+            def record() -> None:
+                try:
+                    profiled["orders"] = sample(pids["orders"], 8)
+                except subprocess.SubprocessError:  # py-spy could not attach in time on a busy machine
+                    profiled["orders"] = None
+
+            sampler = threading.Thread(target=record, daemon=True)
+            sampler.start()
+        began = time.time()
+        timings, failed = asyncio.run(_submit(suite["services"]["orders"], suite["token"], prefix=name[:2], rate=rate))
+        intake_done = time.time()
+        while time.time() - began < DEADLINE and _stopped(db) < len(timings):
+            time.sleep(0.25)
+        released = _released(db)
+        cpu = {k: _cpu_seconds(pid) - cpu_before[k] for k, pid in pids.items()}
+        throttled = _erp_429s(suite["services"]["erp"])
+        if sampler is not None:
+            sampler.join(timeout=60)
     to_202 = [(answered - started) * 1000 for started, answered in timings.values()]
-    to_accepted = [
-        (settled[i]["accepted"] - s) * 1000 for i, (s, _) in timings.items() if "accepted" in settled.get(i, {})
-    ]
-    to_released = [
-        (settled[i]["released"] - s) * 1000 for i, (s, _) in timings.items() if "released" in settled.get(i, {})
-    ]
-    released_at = [settled[i]["released"] for i in timings if "released" in settled.get(i, {})]
-    end = max(released_at) if released_at else time.time()
-    intake_rate = len(timings) / (intake_done - began)
-    completed_rate = len(released_at) / (end - began) if released_at else 0.0
-    rows = [
-        {"measure": "submitted -> 202 (recorded)", "orders": len(timings), "per second": intake_rate,
-         "p50 ms": _percentile(to_202, 50), "p99 ms": _percentile(to_202, 99)},
-        {"measure": "submitted -> accepted (ERP booked)", "orders": len(to_accepted), "per second": None,
-         "p50 ms": _percentile(to_accepted, 50), "p99 ms": _percentile(to_accepted, 99)},
-        {"measure": "submitted -> released (saga done)", "orders": len(released_at), "per second": completed_rate,
-         "p50 ms": _percentile(to_released, 50), "p99 ms": _percentile(to_released, 99)},
-    ]  # fmt: skip
+    done = [released[i] - s for i, (s, _) in timings.items() if i in released]
+    end = max((released[i] for i in timings if i in released), default=time.time())
+    completed = len(done)
+    per_order = {k: round(v * 1000 / completed, 1) if completed else None for k, v in cpu.items()}
     return {
-        "title": f"orders saga end to end: {ORDERS} orders, {CLIENTS} clients, ERP quota {ERP_QUOTA} calls/s",
+        "name": name,
+        "submitted": len(timings),
+        "not_accepted": failed,
+        "intake_rate": len(timings) / (intake_done - began),
+        "intake_p50_ms": _percentile(to_202, 50),
+        "intake_p99_ms": _percentile(to_202, 99),
+        "completed": completed,
+        "completed_rate": completed / (end - began) if completed else 0.0,
+        "p50_s": _percentile(done, 50),
+        "p99_s": _percentile(done, 99),
+        "cpu_ms_per_order": per_order,
+        "cpu_ms_per_order_total": round(sum(v for v in per_order.values() if v), 1) if completed else None,
+        "erp_429": throttled,
+        "profile": buckets(profiled["orders"], SERVICE_RULES) if profiled.get("orders") else None,
+    }
+
+
+def run() -> dict[str, Any]:
+    load_average = os.getloadavg()
+    free = scenario("no ERP quota", quota=0, rate=None, profile=PROFILE)
+    quota = scenario(f"ERP quota {ERP_QUOTA} calls/s", quota=ERP_QUOTA, rate=PACED_RATE, profile=False)
+    rows = [
+        {
+            "scenario": s["name"],
+            "orders": s["submitted"],
+            "no 202": s["not_accepted"],
+            "intake 202/s": round(s["intake_rate"], 1),
+            "intake p99 ms": round(s["intake_p99_ms"]),
+            "completed": s["completed"],
+            "completed/s": round(s["completed_rate"], 1),
+            "p50 s": round(s["p50_s"], 2),
+            "p99 s": round(s["p99_s"], 2),
+            "CPU ms/order": s["cpu_ms_per_order_total"],
+        }
+        for s in (free, quota)
+    ]
+    notes = [
+        f"{s['name']}: CPU ms per completed order by service: "
+        + ", ".join(f"{k} {v}" for k, v in s["cpu_ms_per_order"].items())
+        + f"; ERP 429 answers {s['erp_429']}"
+        + (
+            f"; only {s['completed']} of {s['submitted']} completed within {DEADLINE:.0f} s, so the CPU per order "
+            "also carries the intake and partial sagas of the others"
+            if s["completed"] < s["submitted"]
+            else ""
+        )
+        for s in (free, quota)
+    ]
+    notes.append(
+        f"scenario 1 is a burst by {CLIENTS} clients; scenario 2 submits at {PACED_RATE:.0f}/s open loop (its intake "
+        "p99 is the one at that rate if intake keeps up, see its intake 202/s). Worker concurrency "
+        f"{CONCURRENCY}. Load average at the start: {load_average[0]:.1f} (two cores shared by every process)."
+    )
+    if free["profile"] is not None:
+        notes.append(
+            "where the orders process's CPU goes during scenario 1 (py-spy, % of busy samples of its main thread): "
+            + ", ".join(f"{k} {v}" for k, v in free["profile"].items())
+        )
+    return {
+        "title": f"orders saga end to end: {ORDERS} orders per scenario, fresh suite each",
         "rows": rows,
-        "erp_quota_per_second": ERP_QUOTA,
-        "erp_429_answers": throttled,
-        "cpu_seconds_by_service": cpu,
-        "notes": [
-            f"ERP quota {ERP_QUOTA} calls/s; the saga spends 3 ERP calls per order, so at most "
-            f"{ERP_QUOTA / 3:.1f} orders/s can complete; the worker paced itself "
-            f"at the quota ({ERP_QUOTA} calls/s; its windows need not line up with the ERP's, so 429s may come).",
-            f"ERP answered 429 {throttled} times; orders not released at the end: "
-            f"{len(timings) - len(released_at)} (rejected, held or unfinished).",
-            "CPU seconds spent per service during the run: " + ", ".join(f"{k} {v}" for k, v in cpu.items()),
-            "Real processes on this machine's two cores (client, gateway-less direct calls to the orders API, "
-            "orders, ERP, WMS, CRM all share them); read the ratios, not the absolute numbers.",
+        "scenarios": [free, quota],
+        "profile": free["profile"],
+        "notes": notes,
+        "targets": [
+            target(
+                "orders completed through the saga, no ERP quota",
+                free["completed_rate"],
+                unit="orders/s",
+                at_least=100,
+                goal="200/s",
+                before="9.3/s (p50 12.9 s)",
+            ),
+            target("CPU per completed order", free["cpu_ms_per_order_total"], unit="ms", at_most=15, before="164 ms"),
+            target(
+                f"orders completed with the ERP quota at {ERP_QUOTA} calls/s",
+                quota["completed_rate"],
+                unit="orders/s",
+                at_least=100,
+                before="4.65/s",
+            ),
+            target(
+                "intake answered 202, direct to orders",
+                free["intake_rate"],
+                unit="orders/s",
+                at_least=500,
+                before="38/s",
+            ),
+            target(
+                f"intake p99 at {PACED_RATE:.0f}/s",
+                quota["intake_p99_ms"],
+                unit="ms",
+                at_most=50,
+                before="2.1 s (at 38/s)",
+            ),
         ],
     }
