@@ -3,9 +3,16 @@ the gateway does, instead of accepting them until they expire.
 
 How a revocation travels: ``interchange clients disable`` commits ``enabled = false`` and a
 ``com.interchange.client.revoked.v1`` event together in the gateway's outbox; the gateway's relay
-publishes it; every service's ``client_revocations`` worker consumes it (a consumer group per
-service, so each service applies it once), records ``(client id, revoked at)`` in its own
-database (``revoked_clients``) and, once that commits, in this process's deny list. ``enable``
+(``control_relay``) publishes it on the control bus; every service's ``client_revocations`` worker
+consumes it (a consumer group per service, so each service applies it once), records ``(client
+id, revoked at)`` in its own database (``revoked_clients``) and, once that commits, in this
+process's deny list.
+
+The control bus (``control_bus_url``) is the suite's event bus with a log of its own: SQLite
+``control-events.db`` beside ``events.db``, looked at every ``CONTROL_POLL`` seconds when idle;
+Redis, the stream ``<stream>.control``. On the shared log, each service's revocation consumer
+would read (and ack) every business event of the suite to find the rare revocation: a dozen
+extra consumer groups' writes per order event. Here it reads revocations only. ``enable``
 publishes ``com.interchange.client.reinstated.v1``, which clears the entry. Both carry the change's
 time as ``entityversion``, so a late redelivery of an older change never overrides a newer one.
 
@@ -22,9 +29,13 @@ A process starting up loads the table before it serves.
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
 from sqlalchemy import DateTime, String, delete, event, select
@@ -33,7 +44,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from contracts.events import ClientReinstatedV1, ClientRevokedV1, CloudEvent
 from service_kit.db import Database, KitBase
+from service_kit.events.consumer import run_consumer
 from service_kit.events.envelopes import event_data
+from service_kit.events.factory import events_url, open_bus
+from service_kit.events.outbox import run_relay
+from service_kit.workers import Wakeup, run_worker, stop_event
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -45,6 +60,9 @@ log = structlog.get_logger("service_kit.revocation")
 #: Seconds between two reloads of the table by a process (what a replica that did not receive
 #: the event waits at most).
 REFRESH_SECONDS = 5.0
+#: Seconds between two looks at an idle SQLite control log (what a revocation may wait for there).
+CONTROL_POLL = 1.0
+CONTROL_LOG = "control-events.db"
 
 
 class RevokedClient(KitBase):
@@ -118,33 +136,65 @@ def revocation_handlers(revoked: RevokedClients) -> dict[str, EventHandler]:
     return {ClientRevokedV1.event_type: on_revoked, ClientReinstatedV1.event_type: on_reinstated}
 
 
+def control_bus_url(settings: Any) -> str:
+    """The control bus beside the settings' event bus (see the module's docstring)."""
+    parts = urlsplit(events_url(settings=settings))
+    options = dict(parse_qsl(parts.query))
+    if parts.scheme.split("+", 1)[0] == "sqlite":
+        options["poll"] = str(CONTROL_POLL)
+        path = PurePosixPath(parts.path).with_name(CONTROL_LOG)  # keeps sqlite:////abs's leading //
+        return f"{parts.scheme}://{parts.netloc}{path}?{urlencode(options)}"
+    options["stream"] = options.get("stream", "interchange:events") + ".control"
+    return urlunsplit(parts._replace(query=urlencode(options)))
+
+
+def control_relay() -> Callable[[FastAPI], Any]:
+    """The gateway's outbox relay: its outbox holds client events only, published on the control bus."""
+
+    async def control_relay(app: FastAPI) -> None:
+        bus = open_bus(url=control_bus_url(app.state.settings))
+        try:
+            await run_relay(db=app.state.db, bus=bus, stop_event=stop_event(app))
+        finally:
+            await bus.close()
+
+    return control_relay
+
+
 def client_revocations(*, refresh_seconds: float = REFRESH_SECONDS) -> Callable[[FastAPI], Any]:
-    """The worker every service runs (the app factory adds it): consume the revocation events as
-    ``<service>.client-revocations`` and reload the table every ``refresh_seconds``."""
+    """The worker every service runs (the app factory adds it): consume the control bus's client
+    events as ``<service>.client-revocations``, and reload the table every ``refresh_seconds``."""
 
     async def client_revocations(app: FastAPI) -> None:
-        # Imported here: service_kit.events.workers imports the app factory, which imports this.
-        from service_kit.events.workers import event_consumer
-        from service_kit.workers import Wakeup, run_worker, stop_event
-
         revoked: RevokedClients = app.state.revoked_clients
         db: Database = app.state.db
         group = f"{app.state.settings.service}.client-revocations"
+        bus = open_bus(url=control_bus_url(app.state.settings))
 
         async def reload() -> int:
             await revoked.refresh(db)
             return 0
 
-        await asyncio.gather(
-            event_consumer(group=group, handlers=revocation_handlers(revoked))(app),
-            run_worker(
-                "client_revocations_reload",
-                reload,
-                wakeup=Wakeup(),
-                stop_event=stop_event(app),
-                idle_backoff=(refresh_seconds, refresh_seconds),
-            ),
-        )
+        try:
+            await asyncio.gather(
+                run_consumer(
+                    bus=bus,
+                    db=db,
+                    group=group,
+                    consumer=f"{group}@{os.getpid()}-{uuid.uuid4().hex[:6]}",
+                    handlers=revocation_handlers(revoked),
+                    stop_event=stop_event(app),
+                ),
+                run_worker(
+                    "client_revocations_reload",
+                    reload,
+                    wakeup=Wakeup(),
+                    stop_event=stop_event(app),
+                    idle_backoff=(refresh_seconds, refresh_seconds),
+                ),
+            )
+        finally:
+            await bus.close()
 
     return client_revocations
 
@@ -158,4 +208,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-__all__ = ["REFRESH_SECONDS", "RevokedClient", "RevokedClients", "client_revocations", "revocation_handlers"]
+__all__ = [
+    "CONTROL_POLL",
+    "REFRESH_SECONDS",
+    "RevokedClient",
+    "RevokedClients",
+    "client_revocations",
+    "control_bus_url",
+    "control_relay",
+    "revocation_handlers",
+]

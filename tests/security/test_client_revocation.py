@@ -22,7 +22,7 @@ from service_kit.auth import Authenticated
 from service_kit.db import Database
 from service_kit.events import apply_event
 from service_kit.events.outbox import OutboxRecord
-from service_kit.revocation import RevokedClients, revocation_handlers
+from service_kit.revocation import RevokedClients, control_bus_url, revocation_handlers
 from service_kit.settings import ServiceSettings
 from tests.support.tokens import mint_token, static_verifier
 
@@ -133,3 +133,16 @@ def test_the_event_schemas_are_published() -> None:
     for event_type in ("com.interchange.client.revoked.v1", "com.interchange.client.reinstated.v1"):
         schema = json.loads((root / f"{event_type}.json").read_text())
         assert schema["properties"]["type"]["const"] == event_type
+
+
+@pytest.mark.parametrize(
+    ("events_url", "control"),
+    [
+        ("", "sqlite:///var/control-events.db?poll=1.0"),
+        ("sqlite:////srv/ic/events.db?lease=5", "sqlite:////srv/ic/control-events.db?lease=5&poll=1.0"),
+        ("redis://cache:6379/0", "redis://cache:6379/0?stream=interchange%3Aevents.control"),
+    ],
+)
+def test_revocations_travel_on_their_own_log_beside_the_event_bus(events_url: str, control: str) -> None:
+    settings = ServiceSettings.load("orders", data_dir=Path("var"), events_url=events_url)
+    assert control_bus_url(settings) == control
