@@ -20,7 +20,7 @@ hold in the exception queue; a quota answer (429) is only waited out, never coun
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -77,6 +77,12 @@ def _progress(row: OrderRow) -> Progress:
         activity_attempted=row.activity_attempted,
         correlation_id=row.correlation_id,
     )
+
+
+async def claimed_progress(session: AsyncSession, *, order_id: str) -> Progress | None:
+    """The order as the claiming transaction sees it (read after its claim was written)."""
+    row = await repository.get_order(session, order_id=order_id)
+    return _progress(row) if row else None
 
 
 async def load_progress(db: Database, *, order_id: str) -> Progress | None:
@@ -160,10 +166,12 @@ async def advance_order(
     now: datetime,
     policy: RetryPolicy,
     lease: timedelta = timedelta(seconds=60),
+    loaded: Progress | None = None,
 ) -> OrderStatus | None:
     """Runs the order's remaining steps. Returns its status when its saga stopped (done, or
-    waiting for a person), ``None`` when it waits for a retry or had nothing to do."""
-    progress = await load_progress(db, order_id=order_id)
+    waiting for a person), ``None`` when it waits for a retry or had nothing to do. ``loaded``:
+    the order as read in the transaction that claimed it (saves reading it again)."""
+    progress = loaded if loaded is not None else await load_progress(db, order_id=order_id)
     if progress is None or not progress.active:
         return None
     clients = make_clients(partner_id=progress.order.partner_id, correlation_id=progress.correlation_id or None)
@@ -178,6 +186,8 @@ async def advance_order(
                 await run(step, partial(_mark_attempt, step=step))
             try:
                 result = await _perform(step, progress, clients, db)
+                if step is SagaStep.price_order:
+                    result = await _with_credit_check(result, progress, clients, db)
             except Refused as refusal:
                 log.info("order_step_refused", step=step.value, system=refusal.system, detail=refusal.detail)
                 progress = await run(step, partial(_refused, step=step, refusal=refusal, now=now))
@@ -203,11 +213,36 @@ async def advance_order(
     return progress.order.status
 
 
+@dataclass(frozen=True)
+class _PricedAndChecked:
+    """Both decisions made on the master data copy, recorded in one transaction."""
+
+    quote: Any
+    credit: Any
+
+
+async def _with_credit_check(quote: Any, progress: Progress, clients: OrderClients, db: Database) -> Any:
+    """The credit check right after pricing, so both are recorded in one transaction (neither
+    needs a call when the master data copy is fresh). Should it fail, the price is recorded on
+    its own and the credit check runs as its own step, with its own outcome."""
+    priced = progress.order.model_copy(update={"total": quote.total})
+    try:
+        credit = await _perform(SagaStep.check_credit, replace(progress, order=priced), clients, db)
+    except Exception:
+        return quote
+    return _PricedAndChecked(quote, credit)
+
+
 async def _cancel(session: AsyncSession, row: OrderRow, *, now: datetime) -> None:
     await outcomes.begin_cancellation(session, row, now=now)
 
 
 async def _succeeded(session: AsyncSession, row: OrderRow, *, step: SagaStep, result: Any, now: datetime) -> None:
+    if isinstance(result, _PricedAndChecked):
+        await outcomes.succeeded(session, row, step=step, result=result.quote, now=now)
+        if row.saga_active and row.saga_step == SagaStep.check_credit.value:
+            await outcomes.succeeded(session, row, step=SagaStep.check_credit, result=result.credit, now=now)
+        return
     await outcomes.succeeded(session, row, step=step, result=result, now=now)
 
 
@@ -226,4 +261,12 @@ async def _throttled(session: AsyncSession, row: OrderRow, *, delay: float, now:
     row.claimed_by = None
 
 
-__all__ = ["ClientsFactory", "Progress", "RetryPolicy", "advance_order", "in_step", "load_progress"]
+__all__ = [
+    "ClientsFactory",
+    "Progress",
+    "RetryPolicy",
+    "advance_order",
+    "claimed_progress",
+    "in_step",
+    "load_progress",
+]

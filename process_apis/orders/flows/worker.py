@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from process_apis.orders import repository
 from process_apis.orders.clients import ErpClient, OrderClients, clients_for
 from process_apis.orders.flows.outcomes import RetryPolicy
-from process_apis.orders.flows.saga import advance_order
+from process_apis.orders.flows.saga import advance_order, claimed_progress
 from process_apis.orders.settings import OrdersSettings
 from service_kit import idempotency
 from service_kit.app import upstream
@@ -96,13 +96,20 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
                 order_id = await repository.claim_next_due(
                     session, now=clock, lease_until=clock + lease, worker_id=me, skip=sorted(in_flight)
                 )
+                loaded = await claimed_progress(session, order_id=order_id) if order_id else None
             if order_id is None:
                 claimed -= 1
                 return
             in_flight.add(order_id)
             try:
                 status = await advance_order(
-                    db=db, make_clients=make_clients, order_id=order_id, now=clock, policy=policy, lease=lease
+                    db=db,
+                    make_clients=make_clients,
+                    order_id=order_id,
+                    now=clock,
+                    policy=policy,
+                    lease=lease,
+                    loaded=loaded,
                 )
             except Exception:
                 log.exception("order_advance_failed", order_id=order_id)
