@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 from fastapi import FastAPI
 
@@ -38,6 +40,11 @@ def create_app(
 
     async def prepare(app: FastAPI) -> None:
         await schema.upgrade(app.state.db)
+        # What start-up built (modules, models, settings) lives as long as the process: keep it
+        # out of the collector's full passes, which otherwise walk it all again and again under
+        # a stream of events (a third of the consumer's CPU in a burst, measured with py-spy).
+        gc.collect()
+        gc.freeze()
 
     app = create_service_app(
         settings,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Protocol, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,12 +60,18 @@ async def apply_events(
             # The inserts come first: on SQLite they take the write lock, so the version reads
             # below and the handler run serialized with any other member of the group.
             now = _now()
-            session.add_all(
-                ProcessedEvent(group=group, event_id=e.id, event_type=e.type, outcome=Outcome.applied, processed_at=now)
+            rows = [
+                {
+                    "group": group,
+                    "event_id": e.id,
+                    "event_type": e.type,
+                    "outcome": Outcome.applied,
+                    "processed_at": now,
+                }
                 for e in events
-            )
+            ]
             try:
-                await session.flush()
+                await session.execute(insert(ProcessedEvent), rows)  # one statement (no ORM objects)
             except IntegrityError as exc:
                 raise _Duplicate from exc
             outcomes, fresh = await _claim_versions(session=session, group=group, events=events)
@@ -132,12 +138,13 @@ async def _claim_versions(
             .values(version=bindparam("v"), event_id=bindparam("e"), applied_at=now),
             [{"s": e.subject, "v": e.entityversion, "e": e.id} for e in known],
         )
-    session.add_all(
-        SubjectVersion(group=group, subject=s, version=e.entityversion, event_id=e.id, applied_at=now)
+    first = [
+        {"group": group, "subject": s, "version": e.entityversion, "event_id": e.id, "applied_at": now}
         for s, e in newest.items()
         if s not in stored
-    )
-    await session.flush()
+    ]
+    if first:
+        await session.execute(insert(SubjectVersion), first)
     return outcomes, fresh
 
 
