@@ -2,6 +2,9 @@
 
 The httpx API over an aiohttp transport (``httpx-aiohttp``): plain httpx's own pool costs 7 to 10
 times the CPU of aiohttp per call under concurrency on these machines (shared/notes/PERFORMANCE.md).
+The ``Upstream`` skips the httpx client layer too and sends on the same aiohttp session
+(``_DirectSender``), unless a test injected a transport. Pacing, breakers and policies per
+upstream are in ``service_kit.guards``.
 Every call has timeouts, carries this service's own client-credentials token, the correlation id
 and the trace context, and goes through a per-upstream pacer and circuit breaker (purgatory).
 Retry-safe calls (reads, writes with an Idempotency-Key, or ``retry_safe=True``) are retried on
@@ -11,24 +14,33 @@ transport errors with jittered backoff (stamina); a 429 is waited out as its Ret
 from __future__ import annotations
 
 import asyncio
-import email.utils
+import json as _json
 import math
 import random
 import time
-import weakref
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import httpx
 import stamina
 from httpx_aiohttp import AiohttpTransport
-from purgatory import AsyncCircuitBreakerFactory
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 from purgatory.domain.model import OpenedState
 
 from service_kit.correlation import outbound_trace_headers
 from service_kit.errors import UpstreamTimeout, UpstreamUnavailable
+from service_kit.guards import (
+    _UPSTREAM_PROBLEMS,
+    CircuitOpen,
+    Pacer,
+    UpstreamDegraded,
+    UpstreamPolicy,
+    UpstreamThrottled,
+    _guards,
+    configure_upstream,
+    retry_after_seconds,
+    upstream_pacer,
+)
 from service_kit.settings import ServiceSettings
 
 PARTNER_HEADER = "X-Interchange-Partner"
@@ -63,11 +75,50 @@ def build_http_client(
         write=settings.http_read_timeout,
         pool=settings.http_connect_timeout,
     )
-    return httpx.AsyncClient(
-        transport=transport or AiohttpTransport(limits=limits, trust_env=False),
-        timeout=timeout,
-        follow_redirects=False,
-    )
+    own = AiohttpTransport(limits=limits, trust_env=False) if transport is None else None
+    client = httpx.AsyncClient(transport=transport or own, timeout=timeout, follow_redirects=False)
+    if own is not None:
+        _guards(client).direct = _DirectSender(own, timeout)
+    return client
+
+
+class _DirectSender:
+    """The Upstream's calls straight to aiohttp, on the same session (so the same pool) as the
+    client's own transport, when nothing was injected (tests inject an httpx transport).
+
+    httpx's client around the aiohttp transport (Request and URL objects, header merging, cookie
+    handling, response streams) cost about as much CPU per call as aiohttp itself (a tenth of a
+    status read in the marketplace); the Upstream needs none of it: it builds its own headers and
+    reads whole JSON answers. What comes back is still an ``httpx.Response`` (status, headers,
+    body), and aiohttp's errors become httpx's, as through the transport."""
+
+    def __init__(self, transport: AiohttpTransport, timeout: httpx.Timeout) -> None:
+        self._transport = transport
+        self._timeout = aiohttp.ClientTimeout(
+            sock_connect=timeout.connect, sock_read=timeout.read, connect=timeout.pool
+        )
+
+    def _session(self) -> aiohttp.ClientSession:
+        session = self._transport.client
+        if not isinstance(session, aiohttp.ClientSession):
+            session = self._transport.client = self._transport.get_client()
+        return session
+
+    async def request(
+        self, method: str, url: str, *, json: Any, params: Any, headers: dict[str, str]
+    ) -> httpx.Response:
+        if params:
+            url = f"{url}?{httpx.QueryParams(params)}"  # httpx's encoding of every value type
+        data = None
+        if json is not None:
+            data = _json.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            headers = {**headers, "Content-Type": "application/json"}
+        with map_aiohttp_exceptions():
+            async with self._session().request(
+                method, url, data=data, headers=headers, allow_redirects=False, timeout=self._timeout
+            ) as resp:
+                body = await resp.read()
+        return httpx.Response(resp.status, headers=resp.raw_headers, content=body)
 
 
 class ServiceToken:
@@ -116,165 +167,6 @@ class ServiceToken:
 
     def invalidate(self) -> None:
         self._token = ""
-
-
-class UpstreamThrottled(UpstreamUnavailable):
-    """The tier below kept answering 429 (its call quota) for longer than this call may wait.
-    Nothing was done below: the caller may try again after ``retry_after`` seconds."""
-
-    status, slug, title = 503, "upstream-throttled", "A system behind this API is over its call quota"
-
-    def __init__(self, detail: str, *, retry_after: float) -> None:
-        super().__init__(detail, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
-        self.retry_after = retry_after
-
-
-class CircuitOpen(UpstreamUnavailable):
-    """Recent calls to this upstream kept failing, so this one was not even tried. A 503 with
-    Retry-After: the tier above reads it as "up, but waiting on its own upstream" (``UpstreamDegraded``)
-    and does not count it against this service's own circuit."""
-
-    status = 503
-
-
-class UpstreamDegraded(UpstreamUnavailable):
-    """The tier below answered, but only to say that a system behind it is down: a 503 with
-    Retry-After (its circuit is open, or its own upstream is over quota), or a problem of the kit's
-    ``upstream-*`` types. The service below is up, so this does not count against its circuit
-    (that would open a breaker in every tier at once and stretch the outage). The caller gets 503
-    and the Retry-After the tier below gave, or a plain 502 when it gave none."""
-
-    def __init__(self, detail: str, *, retry_after: float | None) -> None:
-        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
-        super().__init__(detail, headers=headers)
-        self.retry_after = retry_after
-        if retry_after is not None:
-            self.status = 503
-
-
-#: Problem types a service of the suite answers when its own upstream failed (not itself).
-_UPSTREAM_PROBLEMS = frozenset(
-    f"urn:interchange:problem:{slug}" for slug in ("upstream-unavailable", "upstream-timeout", "upstream-throttled")
-)
-
-
-@dataclass
-class UpstreamPolicy:
-    """How this process treats one upstream; set once at start-up with ``configure_upstream``."""
-
-    #: Evenly spaced calls at most this often (None: no pacing); a cloud ERP's quota, say.
-    calls_per_second: float | None = None
-    #: Consecutive failed calls (transport errors, 5xx) that open the circuit, and how long it stays open.
-    breaker_threshold: int = 5
-    breaker_ttl: float = 30.0
-    #: Seconds one call may spend waiting for Retry-After answers (429) before giving up.
-    throttle_budget: float = 30.0
-    #: The longest single Retry-After wait honoured.
-    max_retry_after: float = 60.0
-
-
-class Pacer:
-    """Spaces calls ``1/rate`` apart and holds every caller back during a Retry-After cooldown.
-
-    Hand-written on purpose: ``limits``' windows let a whole quota through at the start of each
-    window, which can land in the same server-side window as the previous burst (a 429 storm);
-    evenly spaced slots never do, and a cooldown has to apply to every waiting caller at once."""
-
-    def __init__(
-        self,
-        rate: float | None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
-        self._next = 0.0
-        self._clock = clock
-        self._sleep = sleep
-
-    async def wait(self) -> float:
-        """Wait for this call's slot; returns the slot (on the pacer's clock)."""
-        now = self._clock()
-        slot = max(now, self._next)
-        self._next = slot + self.interval if self.interval else max(self._next, now)
-        if slot > now:
-            await self._sleep(slot - now)
-        return slot
-
-    def cool_down(self, seconds: float) -> None:
-        self._next = max(self._next, self._clock() + seconds)
-
-
-class _Guards:
-    """Per HTTP client (so per process and app): one circuit and one pacer per upstream name."""
-
-    def __init__(self) -> None:
-        # A quota answer, a tier below that is up but waiting on its own upstream, or a cancelled
-        # call say nothing about the upstream's own health.
-        self.breakers = AsyncCircuitBreakerFactory(
-            exclude=[UpstreamThrottled, UpstreamDegraded, asyncio.CancelledError]
-        )
-        self.policies: dict[str, UpstreamPolicy] = {}
-        self.pacers: dict[str, Pacer] = {}
-        self._breakers: dict[str, Any] = {}
-
-    async def breaker(self, name: str) -> Any:
-        """The upstream's circuit (purgatory's in-memory breaker), looked up once: ``get_breaker``
-        runs a unit of work and a message bus per call for the same object."""
-        breaker = self._breakers.get(name)
-        if breaker is None:
-            policy = self.policy(name)
-            breaker = await self.breakers.get_breaker(name, threshold=policy.breaker_threshold, ttl=policy.breaker_ttl)
-            self._breakers[name] = breaker
-        return breaker
-
-    def policy(self, name: str) -> UpstreamPolicy:
-        return self.policies.setdefault(name, UpstreamPolicy())
-
-    def pacer(self, name: str) -> Pacer:
-        if name not in self.pacers:
-            self.pacers[name] = Pacer(self.policy(name).calls_per_second)
-        return self.pacers[name]
-
-
-_GUARDS: weakref.WeakKeyDictionary[httpx.AsyncClient, _Guards] = weakref.WeakKeyDictionary()
-
-
-def _guards(http: httpx.AsyncClient) -> _Guards:
-    guards = _GUARDS.get(http)
-    if guards is None:
-        guards = _GUARDS[http] = _Guards()
-    return guards
-
-
-def upstream_pacer(http: httpx.AsyncClient, name: str) -> Pacer:
-    """The pacer calls to ``name`` over this client wait on (as ``configure_upstream`` set it)."""
-    return _guards(http).pacer(name)
-
-
-def configure_upstream(http: httpx.AsyncClient, name: str, policy: UpstreamPolicy) -> None:
-    """Sets how calls to ``name`` over this client are paced, broken and throttled."""
-    guards = _guards(http)
-    guards.policies[name] = policy
-    guards.pacers[name] = Pacer(policy.calls_per_second)
-    guards._breakers.pop(name, None)
-
-
-def retry_after_seconds(value: str | None, *, default: float = 1.0) -> float:
-    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class _RetryAfter(Exception):
@@ -440,7 +332,10 @@ class Upstream:
     async def _send(self, method: str, path: str, *, json: Any, params: Any, headers: dict[str, str]) -> httpx.Response:
         if self._token.configured:
             headers = {**headers, "Authorization": f"Bearer {await self._token.get()}"}
-        return await self._http.request(method, f"{self.base_url}{path}", json=json, params=params, headers=headers)
+        url = f"{self.base_url}{path}"
+        if (direct := self._guards.direct) is not None:
+            return await direct.request(method, url, json=json, params=params, headers=headers)
+        return await self._http.request(method, url, json=json, params=params, headers=headers)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)
