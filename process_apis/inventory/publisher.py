@@ -41,18 +41,30 @@ class ChannelThrottle:
         self._tokens: dict[str, float] = {}
         self._at: dict[str, float] = {}
 
+    def _level(self, channel: str, rate: float, now: float) -> float:
+        burst = max(1.0, rate)
+        return min(burst, self._tokens.get(channel, burst) + (now - self._at.get(channel, now)) * rate)
+
     def admit(self, channel: str, *, now: float) -> bool:
         rate = self.rates.get(channel, 0.0)
         if rate <= 0:
             return True
-        burst = max(1.0, rate)
-        tokens = min(burst, self._tokens.get(channel, burst) + (now - self._at.get(channel, now)) * rate)
+        tokens = self._level(channel, rate, now)
         self._at[channel] = now
         if tokens < 1.0:
             self._tokens[channel] = tokens
             return False
         self._tokens[channel] = tokens - 1.0
         return True
+
+    def held(self, *, now: float) -> list[str]:
+        """The channels that may not publish now (no whole token), without taking any."""
+        return [c for c, rate in self.rates.items() if rate > 0 and self._level(c, rate, now) < 1.0]
+
+    def wait(self, *, now: float) -> float:
+        """Seconds until every held channel has a token again (0 when none is held)."""
+        held = self.held(now=now)
+        return max(((1.0 - self._level(c, self.rates[c], now)) / self.rates[c] for c in held), default=0.0)
 
 
 def _event(*, due: repository.DueRow, seq: int, now: datetime) -> CloudEvent:
@@ -115,8 +127,9 @@ async def publish_due(
     overwritten by the older one; the row stays due and the next pass publishes the newer figure.
     """
     now = now or datetime.now(UTC)
+    held = throttle.held(now=now.timestamp())  # their rows stay due: not even read
     async with db.transaction() as session:
-        due = await repository.due_states(session=session, now=now, limit=limit)
+        due = await repository.due_states(session=session, now=now, limit=limit, skip_channels=held)
     settled = [row for row in due if row.desired == row.told]  # changed and changed back within the window
     admitted = [row for row in due if row.desired != row.told and throttle.admit(row.channel, now=now.timestamp())]
     if not settled and not admitted:

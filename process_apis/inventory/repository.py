@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -63,7 +63,9 @@ async def channel_states(
     return list((await session.execute(stmt)).scalars())
 
 
-async def due_states(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[DueRow]:
+async def due_states(
+    *, session: AsyncSession, now: datetime, limit: int, skip_channels: Collection[str] = ()
+) -> Sequence[DueRow]:
     """The rows whose publication is due, oldest first, as plain values (a snapshot: nothing the
     publisher does later writes through them; ``mark_told`` compares their ``version``)."""
     stmt = (
@@ -72,6 +74,8 @@ async def due_states(*, session: AsyncSession, now: datetime, limit: int) -> Seq
         .order_by(ChannelAvailability.due_at)
         .limit(limit)
     )
+    if skip_channels:
+        stmt = stmt.where(ChannelAvailability.channel.not_in(list(skip_channels)))
     return (await session.execute(stmt)).all()
 
 

@@ -115,7 +115,11 @@ async def publish_availability(app: FastAPI) -> None:
             earliest = await repository.next_due(session=session)
         if earliest is None:
             return 0
-        wait = (_aware(earliest) - datetime.now(UTC)).total_seconds()
+        now = datetime.now(UTC)
+        # Due already: held back by a throttle (look again when it has a token); else in its window.
+        wait = (_aware(earliest) - now).total_seconds()
+        if wait <= 0:
+            wait = throttle.wait(now=now.timestamp())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=min(1.0, max(settings.publish_interval, wait)))
         return 1  # something is pending: look again at once

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from contracts.events import ItemStatus, MovementKind
 from process_apis.inventory import projection
 from process_apis.inventory.projection import PositionState
@@ -104,6 +106,27 @@ async def test_the_throttle_holds_a_channel_to_its_rate() -> None:
     admitted = sum(throttle.admit("marketplace", now=100.0 + i * 0.01) for i in range(100))  # one second
     assert 5 <= admitted <= 10
     assert sum(throttle.admit("b2b", now=100.0) for _ in range(100)) == 20  # b2b: 20 per second
+
+
+async def test_the_throttle_says_which_channels_are_held_and_for_how_long() -> None:
+    throttle = ChannelThrottle(RULES)  # marketplace 5/s, b2b and storefront 20/s
+    assert throttle.held(now=100.0) == [] and throttle.wait(now=100.0) == 0.0
+    assert sum(throttle.admit("marketplace", now=100.0) for _ in range(6)) == 5
+    assert throttle.held(now=100.0) == ["marketplace"]
+    assert throttle.wait(now=100.0) == pytest.approx(0.2)
+    assert throttle.held(now=100.2) == []
+
+
+async def test_a_held_channel_keeps_its_value_due_while_the_others_publish(tmp_path: Path) -> None:
+    async with projection_db(tmp_path) as db:
+        throttle = ChannelThrottle(RULES)
+        for _ in range(5):
+            throttle.admit("marketplace", now=(T0 + timedelta(seconds=1)).timestamp())
+        await apply(db, moved("WIDGET-RED", "AMS", on_hand=5, version=1))
+        assert await publish_due(db=db, throttle=throttle, now=T0 + timedelta(seconds=1)) == 2
+        assert {e["channel"] for e in await published(db)} == {"storefront", "b2b"}
+        assert await publish_due(db=db, throttle=throttle, now=T0 + timedelta(seconds=1.2)) == 1
+        assert [e["channel"] for e in await published(db)][-1] == "marketplace"
 
 
 async def test_a_lost_update_is_found_by_reconciliation_and_repaired(tmp_path: Path) -> None:
