@@ -41,9 +41,10 @@ class InventorySettings(ServiceSettings):
     #: Seconds a changed value waits before it is published; later changes of the same SKU and
     #: channel within that window replace it (latest value wins), so a burst is one update.
     coalesce_window: float = 0.25
-    #: Seconds between two passes of the publisher while publications are held back by a channel's
-    #: throttle; when nothing is pending it sleeps until woken (a change in this process) or
-    #: ``publish_idle`` seconds (changes made by another process: a second replica, the CLI).
+    #: The shortest pause between two publisher passes while publications are pending (in their
+    #: window or held back by a channel's throttle, until its next token); when nothing is pending
+    #: it sleeps until woken (a change in this process) or ``publish_idle`` seconds (changes made
+    #: by another process: a second replica, the CLI).
     publish_interval: float = 0.05
     publish_idle: float = 5.0
     #: Consume stock.moved and item.changed, publish, seed and reconcile inside this process
