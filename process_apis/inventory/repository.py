@@ -30,14 +30,6 @@ async def positions(*, session: AsyncSession, sku: str) -> list[StockPosition]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def position(*, session: AsyncSession, sku: str, warehouse: str) -> StockPosition | None:
-    return await session.get(StockPosition, (sku, warehouse))
-
-
-async def item(*, session: AsyncSession, sku: str) -> ItemPolicy | None:
-    return await session.get(ItemPolicy, sku)
-
-
 async def items(*, session: AsyncSession) -> dict[str, ItemPolicy]:
     return {row.sku: row for row in (await session.execute(select(ItemPolicy))).scalars()}
 
@@ -195,10 +187,6 @@ async def write(
         await session.execute(update(model), list(updates))
 
 
-def add(*, session: AsyncSession, row: StockPosition | ItemPolicy | ChannelAvailability | Publication) -> None:
-    session.add(row)
-
-
 async def publications(*, session: AsyncSession, sku: str, channel: str | None, limit: int) -> list[Publication]:
     stmt = select(Publication).where(Publication.sku == sku).order_by(Publication.id.desc()).limit(limit)
     if channel is not None:
@@ -211,19 +199,16 @@ __all__ = [
     "DueRow",
     "ItemRow",
     "PositionRow",
-    "add",
     "channel_rows_of",
     "channel_state",
     "channel_states",
     "clear_due",
     "due_states",
-    "item",
     "items",
     "items_of",
     "known_skus",
     "mark_told",
     "next_due",
-    "position",
     "positions",
     "positions_of",
     "publications",
