@@ -7,6 +7,7 @@ models by ``interchange.event_contracts``).
 from contracts.events.clients import ClientReinstatedV1, ClientRevokedV1
 from contracts.events.envelope import CloudEvent, EventData, EventType
 from contracts.events.masterdata import CustomerTermsChangedV1, PriceListChangedV1, PriceListLine
+from contracts.events.order_progress import OrderCancelledV1, OrderHeldV1, OrderReleasedV1
 from contracts.events.orders import OrderAcceptedV1, OrderRejectedV1
 from contracts.events.stock import AvailabilityChangedV1, ItemChangedV1, ItemStatus, MovementKind, StockMovedV1
 
@@ -16,6 +17,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     for model in (StockMovedV1, ItemChangedV1, AvailabilityChangedV1, OrderAcceptedV1, OrderRejectedV1)
 }
 EVENT_TYPES |= {model.event_type: model for model in (CustomerTermsChangedV1, PriceListChangedV1)}
+EVENT_TYPES |= {model.event_type: model for model in (OrderHeldV1, OrderReleasedV1, OrderCancelledV1)}
 EVENT_TYPES |= {model.event_type: model for model in (ClientRevokedV1, ClientReinstatedV1)}
 
 __all__ = [
@@ -31,7 +33,10 @@ __all__ = [
     "ItemStatus",
     "MovementKind",
     "OrderAcceptedV1",
+    "OrderCancelledV1",
+    "OrderHeldV1",
     "OrderRejectedV1",
+    "OrderReleasedV1",
     "PriceListChangedV1",
     "PriceListLine",
     "StockMovedV1",

@@ -1,5 +1,6 @@
 """The orders service's own tables: the order and its lines, its status history, its saga log,
-its reservations in the WMS, the replays of parked orders, and the outbox of its events.
+its reservations in the WMS, the replays of parked orders, and its copy of the ERP's master data
+(its events go through the kit's outbox).
 
 ``partner_id`` is ``""`` (not NULL) for an order no partner submitted, so the natural key
 ``(channel, partner_id, channel_order_id)`` stays unique for those too (SQL treats NULLs as
@@ -195,26 +196,6 @@ class OrderReplay(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class OrderEvent(Base):
-    """The outbox: events committed with the state change they announce, CloudEvents-shaped, for
-    a relay to publish later (``published_at`` stays NULL until it has)."""
-
-    __tablename__ = "order_events"
-    __table_args__ = (Index("ix_order_events_unpublished", "published_at", "seq"),)
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(64), unique=True)
-    specversion: Mapped[str] = mapped_column(String(8), default="1.0")
-    type: Mapped[str] = mapped_column(String(100))
-    source: Mapped[str] = mapped_column(String(200))
-    subject: Mapped[str] = mapped_column(String(100), index=True)
-    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    datacontenttype: Mapped[str] = mapped_column(String(40), default="application/json")
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    correlationid: Mapped[str] = mapped_column(String(128), default="")
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
 class MasterCustomer(Base):
     """The ERP's terms for one customer, as of ``version`` (the ERP's change counter), confirmed
     current at ``refreshed_at`` (a snapshot, an event or a fallback call)."""
@@ -248,7 +229,6 @@ __all__ = [
     "HoldKind",
     "MasterCustomer",
     "MasterPriceList",
-    "OrderEvent",
     "OrderLineRow",
     "OrderReplay",
     "OrderReservationRow",

@@ -6,7 +6,9 @@ transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +20,6 @@ from sqlalchemy.orm import joinedload
 from contracts import Address, Money, Order, OrderLine, OrderStatus, Quantity
 from process_apis.orders.models import (
     NO_PARTNER,
-    OrderEvent,
     OrderLineRow,
     OrderReplay,
     OrderReservationRow,
@@ -27,8 +28,11 @@ from process_apis.orders.models import (
     OrderStepLog,
 )
 from process_apis.orders.reasons import reason_code
+from service_kit.events.outbox import OutboxRecord
 
 #: Statuses whose order counts against the customer's credit (booked, not yet invoiced).
+#: The type prefix of the events this service stages in the kit's outbox.
+ORDER_EVENT_PREFIX = "com.interchange.order."
 OPEN_CREDIT_STATUSES = (OrderStatus.accepted.value, OrderStatus.released.value, OrderStatus.shipped.value)
 
 
@@ -242,21 +246,41 @@ async def step_log(session: AsyncSession, *, order_id: str) -> list[OrderStepLog
     return list((await session.execute(stmt)).scalars())
 
 
-def add_event(session: AsyncSession, *, event: OrderEvent) -> None:
-    session.add(event)
+@dataclass(frozen=True)
+class AnnouncedEvent:
+    """An order event as staged in the kit's outbox (``published_at``: None until relayed)."""
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    correlationid: str
+    data: dict[str, Any]
+    published_at: datetime | None
 
 
-async def events(session: AsyncSession, *, order_id: str | None = None) -> list[OrderEvent]:
-    stmt = select(OrderEvent).order_by(OrderEvent.seq)
+async def events(session: AsyncSession, *, order_id: str | None = None) -> list[AnnouncedEvent]:
+    """The order events in the kit's outbox, oldest first (all orders' when ``order_id`` is None)."""
+    stmt = select(OutboxRecord).where(OutboxRecord.type.startswith(ORDER_EVENT_PREFIX)).order_by(OutboxRecord.seq)
     if order_id is not None:
-        stmt = stmt.where(OrderEvent.subject == order_id)
-    return list((await session.execute(stmt)).scalars())
-
-
-async def unpublished_events(session: AsyncSession, *, limit: int) -> list[OrderEvent]:
-    """What a relay publishes next, oldest first."""
-    stmt = select(OrderEvent).where(OrderEvent.published_at.is_(None)).order_by(OrderEvent.seq).limit(limit)
-    return list((await session.execute(stmt)).scalars())
+        stmt = stmt.where(OutboxRecord.subject == order_id)
+    found = []
+    for record in (await session.execute(stmt)).scalars():
+        envelope = json.loads(record.envelope)
+        found.append(
+            AnnouncedEvent(
+                id=record.event_id,
+                type=record.type,
+                source=envelope.get("source", ""),
+                subject=record.subject or "",
+                time=datetime.fromisoformat(envelope["time"]) if envelope.get("time") else aware(record.created_at),
+                correlationid=envelope.get("correlationid") or "",
+                data=envelope.get("data") or {},
+                published_at=aware(record.published_at) if record.published_at else None,
+            )
+        )
+    return found
 
 
 def add_replay(session: AsyncSession, *, replay: OrderReplay) -> None:
@@ -347,7 +371,7 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
 
 __all__ = [
     "OPEN_CREDIT_STATUSES",
-    "add_event",
+    "AnnouncedEvent",
     "add_order",
     "add_replay",
     "add_status_change",
@@ -370,5 +394,4 @@ __all__ = [
     "status_history",
     "step_log",
     "to_order",
-    "unpublished_events",
 ]

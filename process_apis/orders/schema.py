@@ -55,9 +55,24 @@ def _add_missing(conn: Connection) -> list[str]:
     return added
 
 
+#: Tables of older versions that are gone: ``order_events`` was a second outbox no relay ever sent
+#: (its events now go through the kit's outbox, ``event_outbox``); its rows were a record only.
+RETIRED_TABLES = ("order_events",)
+
+
+def _drop_retired(conn: Connection) -> list[str]:
+    inspector = inspect(conn)
+    dropped = [name for name in RETIRED_TABLES if inspector.has_table(name)]
+    for name in dropped:
+        conn.execute(text(f"DROP TABLE {name}"))
+    return [f"-{name}" for name in dropped]
+
+
 async def upgrade(db: Database) -> list[str]:
+    """Brings the database up to the models: missing columns added, retired tables dropped;
+    returns what changed (``-table`` for a dropped one)."""
     async with db.engine.begin() as conn:
-        return await conn.run_sync(_add_missing)
+        return await conn.run_sync(_add_missing) + await conn.run_sync(_drop_retired)
 
 
 __all__ = ["upgrade"]

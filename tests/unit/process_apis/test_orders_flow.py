@@ -4,11 +4,14 @@ picking, CRM activity; driven one pass at a time against the fake tier below."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
+from sqlalchemy import select
 
 from process_apis.orders import repository
 from process_apis.orders.flows.worker import process_pending_orders
+from service_kit.events.outbox import OutboxRecord
 from tests.unit.process_apis.conftest import Orders, line, order_body
 from tests.unit.process_apis.orders_fakes import CRM, ERP, NOW, WMS
 from tests.unit.process_apis.saga_helpers import LATER, event_types, history, order_row, steps_run, submit
@@ -71,15 +74,18 @@ async def test_order_accepted_event_is_a_cloudevent_in_the_outbox(orders: Orders
     order_id = resp.json()["id"]
     await process_pending_orders(orders.app)
     async with orders.app.state.db.transaction() as session:
-        (accepted, _) = await repository.unpublished_events(session, limit=10)
+        (accepted, _) = await repository.events(session, order_id=order_id)  # in the kit's outbox
+        (envelope,) = (
+            await session.execute(select(OutboxRecord.envelope).where(OutboxRecord.event_id == accepted.id))
+        ).one()
     assert accepted.type == "com.interchange.order.accepted.v1"
-    assert (accepted.specversion, accepted.source, accepted.subject) == (
+    assert (json.loads(envelope)["specversion"], accepted.source, accepted.subject) == (
         "1.0",
         "urn:interchange:process:orders",
         order_id,
     )
     assert accepted.correlationid == resp.headers["x-correlation-id"]
-    assert accepted.data["status"] == "accepted" and accepted.data["erp_order_number"]
+    assert accepted.data["order_id"] == order_id and accepted.data["erp_order_number"]
     assert accepted.published_at is None
 
 

@@ -1,17 +1,22 @@
-"""The copy of the ERP's master data in the orders process: the saga prices and checks credit on
+"""The copy of the ERP's master data in the orders process (and, at the end, the retired second
+outbox of older databases): the saga prices and checks credit on
 it without calling the ERP, ERP events keep it current (an older version never wins), a stale
 copy is refreshed by a fallback call, and intake keeps taking orders while the ERP is down."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 from contracts.events import CustomerTermsChangedV1, PriceListChangedV1, PriceListLine
+from process_apis.orders.app import create_app
 from process_apis.orders.flows.worker import process_pending_orders
 from service_kit.events import new_event
 from service_kit.events.consumer import apply_event
-from tests.unit.process_apis.conftest import Orders, line, order_body
-from tests.unit.process_apis.orders_fakes import ERP
+from tests.support.tokens import static_verifier
+from tests.unit.process_apis.conftest import Orders, line, order_body, orders_settings
+from tests.unit.process_apis.orders_fakes import ERP, FakeTier
 from tests.unit.process_apis.saga_helpers import order_row, submit
 
 
@@ -107,3 +112,18 @@ async def test_the_snapshot_fills_the_copy_with_every_customer_and_price_list(or
     terms = await orders.app.state.master_data.terms(None, "C-2001")  # fresh: no call needed
     assert terms is not None and terms.price_list == "DISCOUNT-0.10"
     assert terms.refreshed_at <= datetime.now(UTC)
+
+
+async def test_an_older_database_loses_its_second_outbox_on_start(tmp_path: Path, tier: FakeTier) -> None:
+    settings = orders_settings(tmp_path)
+    database = sqlite3.connect(tmp_path / "orders.db")
+    database.execute("CREATE TABLE order_events (seq INTEGER PRIMARY KEY, id VARCHAR(64), published_at DATETIME)")
+    database.execute("INSERT INTO order_events (id) VALUES ('never-relayed')")
+    database.commit()
+    database.close()
+    app = create_app(settings, transport=tier.transport(), verifier=static_verifier())
+    async with app.router.lifespan_context(app):
+        pass
+    with sqlite3.connect(tmp_path / "orders.db") as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "order_events" not in tables and "orders" in tables and "event_outbox" in tables
