@@ -7,6 +7,8 @@ with a retry schedule over days, dead letters and replay, and a delivery worker.
 - ``service_kit.webhooks.models``: ``WebhooksBase.metadata`` (pass it to ``create_service_app``);
 - ``service_kit.webhooks.service``: register/list/delete subscriptions, ``queue_event``, list and
   replay deliveries, all scoped by an owner;
+- ``service_kit.webhooks.secrets``: subscriptions' signing secrets sealed at rest, and re-sealed
+  under a new key;
 - ``service_kit.webhooks.delivery``: ``WebhookPolicy``, ``deliver_due``, ``webhook_delivery_worker``.
 
 Importing this package opens nothing.
@@ -21,6 +23,7 @@ from service_kit.webhooks.delivery import (
 )
 from service_kit.webhooks.models import DeliveryStatus, WebhookDelivery, WebhooksBase, WebhookSubscription
 from service_kit.webhooks.service import (
+    RegisteredSubscription,
     delete_subscription,
     list_deliveries,
     list_subscriptions,
@@ -35,6 +38,7 @@ __all__ = [
     "DEFAULT_RETRY_SCHEDULE",
     "DeliveryStatus",
     "InvalidSignature",
+    "RegisteredSubscription",
     "TargetRefused",
     "WebhookDelivery",
     "WebhookPolicy",
