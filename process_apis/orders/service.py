@@ -50,12 +50,15 @@ async def receive_order(
     replay = await idem.start()
     if replay is not None:
         return Receipt(replay.status_code, OrderAccepted.model_validate(replay.body), created=False)
+    # Validate before the session's first statement: the master data copy reads with a
+    # connection of its own (and may call the ERP), so a request holding one here while it waits
+    # for another deadlocks the pool once as many requests as connections are in flight.
+    await check_order(erp=erp, order=order)
     existing = await repository.find_by_natural_key(
         session, channel=order.channel, partner_id=partner_id, channel_order_id=order.channel_order_id
     )
     if existing is not None:
         raise _duplicate(order, existing.id)
-    await check_order(erp=erp, order=order)
     row = _new_row(order, partner_id=partner_id)
     try:
         await lifecycle.record_received(session, order=row, correlation_id=row.correlation_id, at=row.created_at)
