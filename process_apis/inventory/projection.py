@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +46,10 @@ class ItemState:
     status: str
     safety_stock: int
     version: int
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _newest_positions(states: Iterable[PositionState]) -> dict[tuple[str, str], PositionState]:
@@ -174,18 +178,24 @@ async def refresh_skus(
                 continue
             changed = row.desired != value
             mark_due = (changed or (force and row.told != value)) and row.due_at is None
-            if not (changed or mark_due):
+            # A value waiting to go out (coalescing, or held by the throttle) reflects this batch's
+            # movements too, even those that left it unchanged (a capped or unaffected channel):
+            # its as_of moves on, so the event says how fresh the figure really is.
+            newer = as_of.get(sku)
+            fresher = newer is not None and (row.as_of is None or _utc(newer) > _utc(row.as_of))
+            refresh = fresher and (changed or mark_due or row.due_at is not None)
+            if not (changed or mark_due or refresh):
                 continue
-            due_at = (now if force else due) if mark_due else row.due_at
             updates.append(
                 {
                     "channel": channel,
                     "sku": sku,
                     "desired": value,
-                    "as_of": (as_of.get(sku) or row.as_of) if changed else row.as_of,
-                    "due_at": due_at,
-                    # The publisher's compare-and-set sees this change (publisher.py).
-                    "version": row.version + 1,
+                    "as_of": newer if refresh else row.as_of,
+                    "due_at": ((now if force else due) if mark_due else row.due_at),
+                    # The publisher's compare-and-set sees a change of the value or the due mark
+                    # (publisher.py); a fresher as_of alone does not make it publish again.
+                    "version": row.version + 1 if changed or mark_due else row.version,
                 }
             )
     await repository.write(session=session, model=ChannelAvailability, inserts=inserts, updates=updates)

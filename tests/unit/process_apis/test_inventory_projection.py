@@ -101,6 +101,17 @@ async def test_a_batch_of_movements_and_item_changes_ends_as_if_applied_one_by_o
         }
 
 
+async def test_a_pending_value_says_it_reflects_movements_that_left_it_unchanged(tmp_path: Path) -> None:
+    async with projection_db(tmp_path) as db:
+        await apply(db, moved("WIDGET-BLUE", "AMS", on_hand=200, version=1))  # marketplace capped at 100
+        later = T0 + timedelta(milliseconds=200)
+        await apply(db, moved("WIDGET-BLUE", "AMS", on_hand=210, version=2, at=later), now=later)
+        await publish_due(db=db, throttle=ChannelThrottle({}), now=T0 + timedelta(seconds=1))
+        events = {e["channel"]: e for e in await published(db)}
+        assert events["marketplace"]["available"] == "100"  # the same figure, as fresh as the movement
+        assert events["marketplace"]["as_of"] == events["b2b"]["as_of"] == later.isoformat().replace("+00:00", "Z")
+
+
 async def test_the_throttle_holds_a_channel_to_its_rate() -> None:
     throttle = ChannelThrottle(RULES)  # marketplace: 5 per second
     admitted = sum(throttle.admit("marketplace", now=100.0 + i * 0.01) for i in range(100))  # one second

@@ -42,6 +42,7 @@ def moved(
     reserved: int = 0,
     version: int,
     kind: MovementKind = MovementKind.receipt,
+    at: datetime = T0,
 ) -> CloudEvent:
     data = StockMovedV1(
         sku=sku,
@@ -50,7 +51,7 @@ def moved(
         quantity_delta="1",
         on_hand_after=str(on_hand),
         reserved_after=str(reserved),
-        occurred_at=T0,
+        occurred_at=at,
     )
     return new_event(data=data, source="/wms", subject=f"sku/{sku}/{warehouse}", entity_version=version)
 
