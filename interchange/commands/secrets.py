@@ -69,7 +69,10 @@ async def rotate_secrets_key(*, data_dir: Path, retire: bool = False) -> Rotatio
         rotation.new_key_in.append(key_file)
     all_newest = True
     for name, metadata, reseal, check in holders:
-        db = Database(ServiceSettings.load(name, data_dir=data_dir).database_url, metadata=[metadata])  # type: ignore[list-item]
+        url = ServiceSettings.load(name, data_dir=data_dir).database_url
+        if _missing_sqlite_file(url):
+            continue  # that service never ran here: nothing is stored, and nothing to create
+        db = Database(url, metadata=[metadata])  # type: ignore[list-item]
         try:
             await db.create_schema()
             rotation.resealed[name] = await reseal(db, boxes[name])
@@ -84,6 +87,13 @@ async def rotate_secrets_key(*, data_dir: Path, retire: bool = False) -> Rotatio
         else:
             rotation.retired = sum(retire_keys(key_file) for key_file in key_files)
     return rotation
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and bool(parsed.database) and not Path(str(parsed.database)).exists()
 
 
 @app.command("rotate")
