@@ -36,9 +36,13 @@ contracts: $(STAMP)
 prerequisites: $(STAMP)
 	$(BIN)/python -m tests.support.prerequisites
 
+# Tests run on one xdist worker per core; tests sharing a module-scoped fixture, and those that start
+# real processes, are grouped onto one worker each (tests/conftest.py). PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= auto
+
 test: prerequisites lint
 	$(BIN)/interchange contracts check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

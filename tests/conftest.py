@@ -18,6 +18,14 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # xdist starts its workers with COLUMNS=80; rich consoles built at import (the CLI's) would
+        # fix their width from it, and the CLI tests that widen the terminal per call would differ
+        # from a serial run.
+        os.environ.pop("COLUMNS", None)
+
+
 @pytest.fixture(autouse=True)
 def _authlib_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     # In-process tests talk plain http to test hosts; authlib refuses non-https URLs
@@ -37,3 +45,30 @@ def pytest_collection(session: pytest.Session) -> object:
         return (yield)
     finally:
         tokens.refuse_minting(None)
+
+
+#: Tests that start real processes (the whole suite, redis-server, gateway replicas) run one at a
+#: time on one xdist worker: two of them at once on a small machine starve each other's start-up.
+REAL_PROCESS_DIRS = ("e2e", "scale")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup, `make test`)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.path.parent.name == name for name in REAL_PROCESS_DIRS):
+            item.add_marker(pytest.mark.xdist_group("real-processes"))
+        elif _uses_wide_fixtures(item):
+            # A module-, class- or package-scoped fixture is built once for the tests that share it:
+            # they stay on one worker, together, instead of building it again on every worker.
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _uses_wide_fixtures(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        fixturedef.scope in ("module", "class", "package")
+        for fixturedefs in info.name2fixturedefs.values()
+        for fixturedef in fixturedefs
+    )
