@@ -30,10 +30,12 @@ Wake-ups (``Wakeup``), one per worker or shared by several (every waiter wakes):
 
 - ``notify()``: in-process, from the event loop's thread, e.g. in an ``after_commit`` hook; a
   notification that arrives while the unit runs is not lost (the loop runs the unit again);
-- ``probe``: an optional ``ChangeProbe`` for work that other processes make. ``DataVersionProbe``
-  watches a SQLite file with ``PRAGMA data_version`` on a dedicated connection (about 3 µs a look,
-  every ``interval`` seconds while idle, no lock taken). On Redis the unit itself blocks in
-  ``XREADGROUP BLOCK`` (keep the block short, a second or two: stopping waits for it).
+- ``probe``: an optional ``ChangeProbe`` for work that other processes make, which notifies the
+  wake-up. ``DataVersionProbe`` (``service_kit.sqlite_watch``) watches a SQLite file with
+  ``PRAGMA data_version``: one watcher per process and file, shared by its workers, looking every
+  ``interval`` seconds after a change and backing off to ``max_interval`` (0.5 s) while nothing
+  changes. On Redis the unit itself blocks in ``XREADGROUP BLOCK`` (keep the block short, a
+  second or two: stopping waits for it). Close a wake-up with a probe when its worker ends.
 
 The app factory (``service_kit.app``) starts the app's workers with ``start_workers`` and stops
 them with ``stop_workers``: it sets the app's ``stop_event(app)``, waits up to the grace period for
@@ -46,16 +48,15 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy
 import structlog
 from sqlalchemy import event
+
+from service_kit.sqlite_watch import DataVersionProbe
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -85,67 +86,27 @@ _slots: weakref.WeakKeyDictionary[asyncio.Task[None], _Slot] = weakref.WeakKeyDi
 
 
 class ChangeProbe(Protocol):
-    """A cheap look for changes made by other processes, polled every ``interval`` while idle."""
+    """Changes made by other processes: notifies the wake-ups that subscribe (the SQLite one:
+    ``service_kit.sqlite_watch.DataVersionProbe``)."""
 
-    interval: float
-
-    def mark(self) -> int:
-        """Where things stand now (compared by ``changed``)."""
+    def subscribe(self, wakeup: Wakeup) -> None:
+        """Call ``wakeup.notify()`` on every change from now on (called in the running loop)."""
         ...
 
-    def changed(self, since: int) -> bool:
-        """True when something changed after ``mark()`` returned ``since``."""
-        ...
-
-    def close(self) -> None: ...
+    def unsubscribe(self, wakeup: Wakeup) -> None: ...
 
 
-class DataVersionProbe:
-    """Commits to a SQLite file by any other connection, seen through ``PRAGMA data_version``.
-
-    A dedicated autocommit connection, used on the event loop's thread: the pragma reads the
-    WAL index and takes no lock (about 3 µs), so a thread hop would cost more than the look. A
-    look that fails (file busy in recovery, missing) counts as a change: the unit runs and finds
-    out.
-    """
-
-    def __init__(self, path: str | Path, *, interval: float = 0.05) -> None:
-        self.path = Path(path)
-        self.interval = interval
-        self._conn: sqlite3.Connection | None = None
-
-    def _version(self) -> int:
-        if self._conn is None:
-            self._conn = sqlite3.connect(self.path, timeout=0.05, isolation_level=None, check_same_thread=False)
-        row = self._conn.execute("PRAGMA data_version").fetchone()
-        return int(row[0])
-
-    def mark(self) -> int:
-        try:
-            return self._version()
-        except sqlite3.Error:
-            return -1
-
-    def changed(self, since: int) -> bool:
-        return self.mark() != since or since == -1
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
-@dataclass(frozen=True)
-class Mark:
-    notified: int
-    probed: int
+#: Where a wake-up stands (``Wakeup.mark()``), to compare in ``Wakeup.wait(since=...)``.
+Mark = int
 
 
 class Wakeup:
-    """What an idle worker waits on: ``notify()`` from this process, and an optional probe."""
+    """What an idle worker waits on: ``notify()`` from this process, and an optional probe that
+    notifies it on changes made by other processes."""
 
     def __init__(self, *, probe: ChangeProbe | None = None) -> None:
         self.probe = probe
+        self._subscribed = False
         self._notified = 0
         self._waiters: set[asyncio.Future[None]] = set()
 
@@ -162,37 +123,30 @@ class Wakeup:
         return len(self._waiters)
 
     def mark(self) -> Mark:
-        """Where things stand; take it *before* looking for work, then ``wait(since=...)``."""
-        return Mark(self._notified, self.probe.mark() if self.probe is not None else 0)
-
-    def _changed(self, since: Mark) -> bool:
-        if self._notified != since.notified:
-            return True
-        return self.probe is not None and self.probe.changed(since.probed)
+        """Where things stand; take it *before* looking for work, then ``wait(since=...)``. The
+        first mark subscribes to the probe, so a change after it is never missed."""
+        if self.probe is not None and not self._subscribed:
+            self.probe.subscribe(self)
+            self._subscribed = True
+        return self._notified
 
     async def wait(self, *, since: Mark, seconds: float) -> bool:
         """Wait until something changed after ``since`` (True) or ``seconds`` pass (False)."""
-        if self._changed(since):
+        if self._notified != since:
             return True
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        waiter: asyncio.Future[None] = loop.create_future()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.add(waiter)
         try:
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return False
-                step = remaining if self.probe is None else min(remaining, self.probe.interval)
-                await asyncio.wait({waiter}, timeout=step)
-                if waiter.done() or self._changed(since):
-                    return True
+            await asyncio.wait({waiter}, timeout=seconds)
         finally:
             self._waiters.discard(waiter)
+        return self._notified != since
 
     def close(self) -> None:
-        if self.probe is not None:
-            self.probe.close()
+        """Leave the probe (its watcher stops when nobody is left)."""
+        if self.probe is not None and self._subscribed:
+            self.probe.unsubscribe(self)
+            self._subscribed = False
 
 
 async def run_worker(

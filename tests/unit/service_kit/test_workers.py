@@ -199,3 +199,34 @@ async def test_a_worker_that_gathers_runtime_loops_is_stopped_without_a_cancel(t
     await stop_workers(app, [task], db=db, grace=3600)
     assert task.done() and not task.cancelled()
     await db.dispose()
+
+
+async def test_workers_watching_one_file_share_one_watcher_that_stops_with_the_last(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x INTEGER)")
+    stop = asyncio.Event()
+    wakeups = [Wakeup(probe=DataVersionProbe(path, interval=0.01)) for _ in range(2)]
+    units = [Passes(), Passes()]
+    first_passes = [asyncio.create_task(unit.next_pass()) for unit in units]  # they run before the workers
+    workers = [
+        asyncio.create_task(
+            run_worker(f"w{n}", units[n], wakeup=wakeups[n], stop_event=stop, idle_backoff=(3600, 3600))
+        )
+        for n in range(2)
+    ]
+    await asyncio.gather(*first_passes)
+    watchers = [t for t in asyncio.all_tasks() if t.get_name() == "watch log.db"]
+    assert len(watchers) == 1  # one look per interval for the process, however many workers
+    waiting = [asyncio.create_task(unit.next_pass()) for unit in units]
+    await asyncio.sleep(0)
+    other.execute("INSERT INTO t VALUES (1)")
+    assert await asyncio.gather(*waiting) == [2, 2]  # one commit woke both
+    stop.set()
+    await asyncio.gather(*workers)
+    for wakeup in wakeups:
+        wakeup.close()
+    await asyncio.gather(*watchers, return_exceptions=True)
+    assert all(t.done() for t in watchers)
+    other.close()
