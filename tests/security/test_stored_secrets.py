@@ -94,3 +94,11 @@ async def test_webhook_secrets_are_sealed_and_rotation_keeps_signatures_valid(ch
 
 
 __all__ = ["channel"]  # the marketplace webhooks' fixture, used here as is
+
+
+async def test_rotating_where_a_service_never_ran_creates_no_database(tmp_path: Path) -> None:
+    from interchange.commands.secrets import rotate_secrets_key as rotate
+
+    rotation = await rotate(data_dir=tmp_path, retire=True)
+    assert rotation.resealed == {} and rotation.retired == 0  # the new key is the only one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secrets.key"]
