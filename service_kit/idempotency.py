@@ -9,6 +9,10 @@
 The in-flight marker is committed on its own, so concurrent requests see it; the final answer is
 written in the request's own transaction, so it commits together with the business effect. A
 marker left by a crashed process expires after ``lease`` seconds and is then taken over.
+
+A new key (every first request) costs one statement: ``INSERT ... ON CONFLICT DO NOTHING`` claims
+it; only a key already there is read back. Statements go to the table (Core), not through ORM
+objects: intake is the hot path and the ORM's unit of work costs more than the row.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import DateTime, Integer, String, Text, delete, select, update
+from sqlalchemy import DateTime, Integer, String, Table, Text, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,6 +50,34 @@ class IdempotencyRecord(KitBase):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+_KEYS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
+_READ = select(_KEYS.c.fingerprint, _KEYS.c.state, _KEYS.c.locked_until, _KEYS.c.status_code, _KEYS.c.response_body)
+
+
+def _in_flight() -> Conflict:
+    return Conflict(
+        "A request with this Idempotency-Key is still being processed; retry later.",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _claim_new(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert the in-flight marker unless the key is already there; whether it was inserted."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        result = await session.execute(sqlite.insert(_KEYS).values(values).on_conflict_do_nothing())
+        return getattr(result, "rowcount", 0) == 1
+    if dialect == "postgresql":
+        result = await session.execute(postgresql.insert(_KEYS).values(values).on_conflict_do_nothing())
+        return getattr(result, "rowcount", 0) == 1
+    try:  # other databases: a savepoint, so a duplicate key does not end the transaction
+        async with session.begin_nested():
+            await session.execute(insert(_KEYS).values(values))
+    except IntegrityError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -83,28 +116,25 @@ class Idempotency:
     async def start(self) -> StoredResponse | None:
         now = _now()
         async with self.db.transaction() as session:
-            existing = await session.get(IdempotencyRecord, (self.scope, self.key))
-            if existing is None:
-                session.add(
-                    IdempotencyRecord(
-                        scope=self.scope,
-                        key=self.key,
-                        fingerprint=self.fingerprint,
-                        state="in_flight",
-                        locked_until=now + self.lease,
-                        created_at=now,
-                    )
-                )
-                try:
-                    await session.flush()
-                except IntegrityError:
-                    # Lost the race to another request with the same key.
-                    raise Conflict(
-                        "A request with this Idempotency-Key is still being processed; retry later.",
-                        headers={"Retry-After": "1"},
-                    ) from None
+            if await _claim_new(
+                session,
+                {
+                    "scope": self.scope,
+                    "key": self.key,
+                    "fingerprint": self.fingerprint,
+                    "state": "in_flight",
+                    "locked_until": now + self.lease,
+                    "created_at": now,
+                },
+            ):
                 self._claimed = True
                 return None
+            existing = (
+                await session.execute(_READ.where(_KEYS.c.scope == self.scope, _KEYS.c.key == self.key))
+            ).first()
+            if existing is None:
+                # Abandoned by its first request between our claim and this read: try again.
+                raise _in_flight()
             if existing.fingerprint != self.fingerprint:
                 raise UnprocessableContent(
                     "This Idempotency-Key was already used with a different request body; "
@@ -113,19 +143,28 @@ class Idempotency:
             if existing.state == "done":
                 return StoredResponse(existing.status_code or 200, json.loads(existing.response_body or "null"))
             if _aware(existing.locked_until) > now:
-                raise Conflict(
-                    "A request with this Idempotency-Key is still being processed; retry later.",
-                    headers={"Retry-After": "1"},
+                raise _in_flight()
+            # The first attempt died without an answer: take the key over, unless another retry
+            # just did (the lease is extended only while it is still expired).
+            taken = await session.execute(
+                update(_KEYS)
+                .where(
+                    _KEYS.c.scope == self.scope,
+                    _KEYS.c.key == self.key,
+                    _KEYS.c.state == "in_flight",
+                    _KEYS.c.locked_until <= now,
                 )
-            # The first attempt died without an answer: take the key over.
-            existing.locked_until = now + self.lease
+                .values(locked_until=now + self.lease)
+            )
+            if getattr(taken, "rowcount", 0) != 1:
+                raise _in_flight()
             self._claimed = True
             return None
 
     async def finish(self, session: AsyncSession, *, status_code: int, body: Any) -> None:
         await session.execute(
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.scope == self.scope, IdempotencyRecord.key == self.key)
+            update(_KEYS)
+            .where(_KEYS.c.scope == self.scope, _KEYS.c.key == self.key)
             .values(state="done", status_code=status_code, response_body=json.dumps(body, default=str))
         )
         self._finished = True
@@ -135,10 +174,10 @@ class Idempotency:
             return
         async with self.db.transaction() as session:
             await session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.scope == self.scope,
-                    IdempotencyRecord.key == self.key,
-                    IdempotencyRecord.state == "in_flight",
+                delete(_KEYS).where(
+                    _KEYS.c.scope == self.scope,
+                    _KEYS.c.key == self.key,
+                    _KEYS.c.state == "in_flight",
                 )
             )
 
