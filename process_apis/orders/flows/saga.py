@@ -153,8 +153,9 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
 
 async def _mark_attempt(session: AsyncSession, row: OrderRow, *, step: SagaStep) -> None:
     """Recorded before the CRM activity is sent (not idempotent below: once it may have been
-    recorded, look for it before sending it again). The pivot's own mark is set with the
-    reservation, in the same transaction (outcomes.succeeded)."""
+    recorded, look for it before sending it again). Normally set with the release to the
+    warehouse, in its transaction (``_succeeded``); this is for an order that got past it
+    otherwise. The pivot's own mark is set with the reservation (outcomes.succeeded)."""
     row.activity_attempted = True
 
 
@@ -177,6 +178,7 @@ async def advance_order(
     clients = make_clients(partner_id=progress.order.partner_id, correlation_id=progress.correlation_id or None)
     run = partial(in_step, db, order_id, lease=lease)
     with structlog.contextvars.bound_contextvars(order_id=order_id, correlation_id=progress.correlation_id):
+        fresh_mark = False  # this run marked the CRM activity attempted (no earlier attempt exists)
         while progress.active:
             if progress.cancel_pending:
                 progress = await run(None, partial(_cancel, now=now))
@@ -185,7 +187,9 @@ async def advance_order(
             if step is SagaStep.record_activity and not progress.activity_attempted:
                 await run(step, partial(_mark_attempt, step=step))
             try:
-                result = await _perform(step, progress, clients, db)
+                attempt = replace(progress, activity_attempted=False) if fresh_mark else progress
+                fresh_mark = False
+                result = await _perform(step, attempt, clients, db)
                 if step is SagaStep.price_order:
                     result = await _with_credit_check(result, progress, clients, db)
             except Refused as refusal:
@@ -206,7 +210,9 @@ async def advance_order(
                 progress = await run(step, partial(_failed, step=step, error=error, now=now, policy=policy))
                 return progress.order.status if not progress.active else None
             else:
+                marked_before = progress.activity_attempted
                 progress = await run(step, partial(_succeeded, step=step, result=result, now=now))
+                fresh_mark = step is SagaStep.release_to_warehouse and not marked_before and progress.activity_attempted
             if progress.active and progress.step is step and not progress.cancel_pending:
                 return None  # someone else moved the order on (or back); leave it to them
     log.info("order_saga_stopped", status=progress.order.status.value, reason=progress.order.status_reason)
@@ -244,6 +250,8 @@ async def _succeeded(session: AsyncSession, row: OrderRow, *, step: SagaStep, re
             await outcomes.succeeded(session, row, step=SagaStep.check_credit, result=result.credit, now=now)
         return
     await outcomes.succeeded(session, row, step=step, result=result, now=now)
+    if step is SagaStep.release_to_warehouse and row.saga_step == SagaStep.record_activity.value:
+        row.activity_attempted = True  # the CRM call comes next: one transaction fewer than marking it alone
 
 
 async def _refused(session: AsyncSession, row: OrderRow, *, step: SagaStep, refusal: Refused, now: datetime) -> None:

@@ -86,7 +86,6 @@ async def test_order_accepted_event_is_a_cloudevent_in_the_outbox(orders: Orders
     )
     assert accepted.correlationid == resp.headers["x-correlation-id"]
     assert accepted.data["order_id"] == order_id and accepted.data["erp_order_number"]
-    assert accepted.published_at is None
 
 
 async def test_customer_price_list_is_applied(orders: Orders) -> None:
