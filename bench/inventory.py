@@ -30,7 +30,7 @@ import time
 from bisect import bisect_left
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ BURST_MOVEMENTS = int(10_000 * SCALE)
 PROFILE_MOVEMENTS = int(5_000 * SCALE)
 CONCURRENCY = 16
 IDLE_SECONDS = 10.0
-DRAIN_TIMEOUT = 90.0
+DRAIN_TIMEOUT = 240.0
 MOVED = "com.interchange.stock.moved.v1"
 AVAILABILITY = "com.interchange.availability.changed.v1"
 
@@ -166,10 +166,15 @@ def _wait_drained(data_dir: Path, since_offset: int) -> float:
     raise RuntimeError("the pipeline did not drain in time")
 
 
-def _events(data_dir: Path, after_offset: int) -> tuple[list[tuple[float, str]], list[dict[str, Any]]]:
-    """The phase's movements (occurred_at, sku) and availability events (with appended_at)."""
+def _events(
+    data_dir: Path, after_offset: int
+) -> tuple[list[tuple[float, str]], list[dict[str, Any]], dict[str, float]]:
+    """The phase's movements (occurred_at, sku), availability events (with appended_at), and per
+    movement the seconds from occurred_at to appended to the log and to applied by inventory."""
     moves: list[tuple[float, str]] = []
     published: list[dict[str, Any]] = []
+    to_log: list[float] = []
+    occurred: dict[str, float] = {}
     with _ro(data_dir / "events.db") as db:
         rows = db.execute(
             "SELECT type, envelope, appended_at FROM event_log WHERE log_offset > ? AND type IN (?, ?) "
@@ -177,16 +182,28 @@ def _events(data_dir: Path, after_offset: int) -> tuple[list[tuple[float, str]],
             (after_offset, MOVED, AVAILABILITY),
         ).fetchall()
     for kind, envelope, appended_at in rows:
-        data = json.loads(envelope)["data"]
+        event = json.loads(envelope)
+        data = event["data"]
         if not data["sku"].startswith("BENCH-"):
             continue
         if kind == MOVED:
-            moves.append((datetime.fromisoformat(data["occurred_at"]).timestamp(), data["sku"]))
+            at = datetime.fromisoformat(data["occurred_at"]).timestamp()
+            moves.append((at, data["sku"]))
+            to_log.append(appended_at - at)
+            occurred[event["id"]] = at
         elif data.get("as_of"):
-            published.append(
-                data | {"appended_at": appended_at, "as_of_ts": datetime.fromisoformat(data["as_of"]).timestamp()}
-            )
-    return moves, published
+            as_of = datetime.fromisoformat(data["as_of"]).timestamp()
+            published.append(data | {"appended_at": appended_at, "as_of_ts": as_of})
+    with _ro(data_dir / "inventory.db") as db:
+        applied = db.execute("SELECT event_id, processed_at FROM processed_events WHERE consumer_group = 'inventory'")
+        to_projection = [_ts(at) - occurred[eid] for eid, at in applied if eid in occurred]
+    return moves, published, {"to_log": to_log, "to_projection": to_projection}
+
+
+def _ts(stored: str) -> float:
+    """A timestamp as SQLAlchemy stores it in SQLite (ISO, naive UTC)."""
+    moment = datetime.fromisoformat(stored)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _lags(moves: list[tuple[float, str]], published: list[dict[str, Any]]) -> dict[str, list[float]]:
@@ -195,6 +212,9 @@ def _lags(moves: list[tuple[float, str]], published: list[dict[str, Any]]) -> di
     event reflecting it (b2b takes every warehouse uncapped, so every receipt changes its figure);
     this one includes the wait for b2b's throttle (20 events/s shared by all SKUs)."""
     staleness = [e["appended_at"] - e["as_of_ts"] for e in published]
+    by_channel: dict[str, list[float]] = defaultdict(list)
+    for e in published:
+        by_channel[e["channel"]].append(e["appended_at"] - e["as_of_ts"])
     b2b: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for e in published:
         if e["channel"] == "b2b":
@@ -205,7 +225,7 @@ def _lags(moves: list[tuple[float, str]], published: list[dict[str, Any]]) -> di
         i = bisect_left(seen, (occurred - 1e-6, 0.0))
         if i < len(seen):
             movement.append(min(a for _, a in seen[i:]) - occurred)
-    return {"staleness": staleness, "movement": movement}
+    return {"staleness": staleness, "movement": movement} | {f"staleness {c}": v for c, v in by_channel.items()}
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -244,7 +264,7 @@ def _phase(info: dict[str, Any], token: str, *, name: str, movements: int, rate:
     )
     drained = _wait_drained(data_dir, offset)
     after = cpu_of(pids.values())
-    moves, published = _events(data_dir, offset)
+    moves, published, pipeline = _events(data_dir, offset)
     lags = _lags(moves, published)
     settled = max((e["appended_at"] for e in published), default=drained)
     count = receipts * LINES
@@ -258,6 +278,9 @@ def _phase(info: dict[str, Any], token: str, *, name: str, movements: int, rate:
         "availability events": len(published),
         "staleness p50 ms": _ms(lags["staleness"], 0.5),
         "staleness p99 ms": _ms(lags["staleness"], 0.99),
+        "movement->log p99 ms": _ms(pipeline["to_log"], 0.99),
+        "movement->projection p50 ms": _ms(pipeline["to_projection"], 0.5),
+        "movement->projection p99 ms": _ms(pipeline["to_projection"], 0.99),
         "movement->b2b p50 ms": _ms(lags["movement"], 0.5),
         "movement->b2b p99 ms": _ms(lags["movement"], 0.99),
         "settled s": round(settled - start, 2),
@@ -265,6 +288,11 @@ def _phase(info: dict[str, Any], token: str, *, name: str, movements: int, rate:
         "CPU µs/movement inventory": cpu.get("inventory"),
         "CPU µs/movement all": sum(cpu.values()),
         "_cpu": cpu,
+        "_staleness_p99_ms": {
+            key.removeprefix("staleness "): _ms(values, 0.99)
+            for key, values in lags.items()
+            if key.startswith("staleness ")
+        },
     }
 
 
@@ -313,6 +341,11 @@ def run() -> dict[str, Any]:
             "absorbed/s: movements / (first receipt sent -> inventory consumed them all, nothing due, outbox empty)",
             "staleness: availability.changed appended - the newest movement it reflects (as_of); movement->b2b: "
             "each movement to the first b2b event reflecting it (includes b2b's 20/s throttle over all SKUs)",
+            "movement->log: occurred_at (WMS) -> appended to the event log (WMS outbox relay); movement->projection: "
+            "-> applied by the inventory consumer; staleness p99 per channel, paced: "
+            + ", ".join(f"{k} {v} ms" for k, v in paced["_staleness_p99_ms"].items())
+            + "; burst: "
+            + ", ".join(f"{k} {v} ms" for k, v in burst["_staleness_p99_ms"].items()),
             "settled: first receipt -> the last availability.changed of the phase (then nothing pending); "
             f"drift after the burst (reconciliation, bench SKUs): {drift}",
             "CPU µs per movement: user + system time from /proc over the phase / movements; all services: "
