@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from service_kit import sqlite_onehop
 from service_kit.files import private_sqlite_file
 
 log = structlog.get_logger("service_kit.db")
@@ -49,6 +50,8 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         if pool_size is not None and (self.url.get_backend_name() != "sqlite" or file_db):
             kwargs["pool_size"] = pool_size
+        if self.url.get_driver_name() == "aiosqlite":
+            kwargs["module"] = sqlite_onehop.dbapi()  # one thread hand-off per statement
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
