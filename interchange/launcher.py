@@ -1,5 +1,7 @@
 """``interchange up``: every service as its own uvicorn process, on the embedded default.
 
+(uvicorn through ``interchange.serve``: its housekeeping tick once a second instead of ten times.)
+
 The launcher registers the suite's OAuth clients, starts each service with its settings in the
 environment, waits until each answers /health/ready (with a progress display), prints where each
 listens and the demo partner's credentials, and stops them all cleanly on Ctrl-C or SIGTERM: each
@@ -113,7 +115,7 @@ class Suite:
         for service in self.services:
             port = service.url.rsplit(":", 1)[1]
             cmd = [
-                sys.executable, "-m", "uvicorn", "--factory", service.info.factory,
+                sys.executable, "-m", "interchange.serve", "--factory", service.info.factory,
                 "--host", self.host, "--port", port,
                 "--timeout-graceful-shutdown", str(GRACE_SECONDS),
                 "--no-access-log", "--log-level", "warning",
