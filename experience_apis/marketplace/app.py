@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from contracts.events import AvailabilityChangedV1
 from experience_apis.marketplace import routes_channel, routes_v1, routes_v2
 from experience_apis.marketplace.channel import availability_handler
+from experience_apis.marketplace.directory import PartnerDirectory
 from experience_apis.marketplace.models import Base
 from experience_apis.marketplace.seed import seed_demo
 from experience_apis.marketplace.settings import MarketplaceSettings
@@ -64,5 +65,6 @@ def create_app(
         ],
     )
     app.state.webhook_policy = policy
+    app.state.partner_directory = PartnerDirectory(max_age=settings.partner_cache_seconds)
     deprecate_version(app, version="v1", deprecation=V1_DEPRECATION)
     return app

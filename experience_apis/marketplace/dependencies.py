@@ -25,8 +25,8 @@ from service_kit.webhooks import WebhookPolicy
 
 # Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def`` in the
 # threadpool, a thread hand-off per dependency per request for a constructor call.
-async def _repository(session: SessionDep) -> MarketplaceRepository:
-    return MarketplaceRepository(session)
+async def _repository(request: Request, session: SessionDep) -> MarketplaceRepository:
+    return MarketplaceRepository(session, directory=request.app.state.partner_directory)
 
 
 async def _orders(request: Request) -> OrdersApi:

@@ -12,6 +12,7 @@ from sqlalchemy import and_, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from experience_apis.marketplace.directory import PartnerAccountRef, PartnerDirectory
 from experience_apis.marketplace.models import Listing, PartnerAccount, SubmittedOrder
 
 
@@ -23,16 +24,43 @@ class SubmittedOrderRef:
     items: list[dict[str, Any]]
 
 
-class MarketplaceRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+@dataclass(frozen=True, slots=True)
+class SubmittedOrderKey:
+    """What intake needs of a submitted order: which order it became and what was sent."""
 
-    async def get_partner_account(self, partner_id: str) -> PartnerAccount | None:
-        return await self.session.get(PartnerAccount, partner_id)
+    marketplace_order_id: str
+    order_id: str
+    request_fingerprint: str
+
+
+_ACCOUNT = select(PartnerAccount.partner_id, PartnerAccount.customer_id, PartnerAccount.currency)
+_SUBMITTED = select(SubmittedOrder.marketplace_order_id, SubmittedOrder.order_id, SubmittedOrder.request_fingerprint)
+
+
+class MarketplaceRepository:
+    """``directory``: partner accounts and listings held in memory for a few seconds (intake reads
+    them per order); without one, every read goes to the database."""
+
+    def __init__(self, session: AsyncSession, *, directory: PartnerDirectory | None = None) -> None:
+        self.session = session
+        self.directory = directory
+
+    async def get_partner_account(self, partner_id: str) -> PartnerAccountRef | None:
+        if self.directory is None:
+            return await self._read_partner_account(partner_id)
+        return await self.directory.account(partner_id, read=self._read_partner_account)
 
     async def listed_skus(self, partner_id: str, seller_skus: Iterable[str]) -> dict[str, str]:
         """Seller SKU -> canonical SKU, for those of ``seller_skus`` the partner has listed."""
-        wanted = set(seller_skus)
+        if self.directory is None:
+            return await self._read_listings(partner_id, set(seller_skus))
+        return await self.directory.listed_skus(partner_id, seller_skus, read=self._read_listings)
+
+    async def _read_partner_account(self, partner_id: str) -> PartnerAccountRef | None:
+        row = (await self.session.execute(_ACCOUNT.where(PartnerAccount.partner_id == partner_id))).first()
+        return None if row is None else PartnerAccountRef(row.partner_id, row.customer_id, row.currency)
+
+    async def _read_listings(self, partner_id: str, wanted: set[str]) -> dict[str, str]:
         if not wanted:
             return {}
         stmt = select(Listing.seller_sku, Listing.sku).where(
@@ -40,8 +68,14 @@ class MarketplaceRepository:
         )
         return {seller_sku: sku for seller_sku, sku in (await self.session.execute(stmt)).all()}
 
-    async def find_submitted_order(self, partner_id: str, marketplace_order_id: str) -> SubmittedOrder | None:
-        return await self.session.get(SubmittedOrder, (partner_id, marketplace_order_id))
+    async def find_submitted_order(self, partner_id: str, marketplace_order_id: str) -> SubmittedOrderKey | None:
+        stmt = _SUBMITTED.where(
+            SubmittedOrder.partner_id == partner_id, SubmittedOrder.marketplace_order_id == marketplace_order_id
+        )
+        row = (await self.session.execute(stmt)).first()
+        return (
+            None if row is None else SubmittedOrderKey(row.marketplace_order_id, row.order_id, row.request_fingerprint)
+        )
 
     async def find_partners_submitted_order(
         self, partner_id: str, marketplace_order_id: str
@@ -74,9 +108,9 @@ class MarketplaceRepository:
         request_fingerprint: str,
         items: list[dict[str, Any]],
         submitted_at: datetime,
-    ) -> SubmittedOrder:
+    ) -> SubmittedOrderKey:
         """Insert the row unless a concurrent identical submission already did; either way return
-        the row that is there."""
+        the row that is there (read back only when it was not ours)."""
         values = {
             "partner_id": partner_id,
             "marketplace_order_id": marketplace_order_id,
@@ -89,10 +123,11 @@ class MarketplaceRepository:
         if dialect in {"sqlite", "postgresql"}:
             ins = sqlite.insert if dialect == "sqlite" else postgresql.insert
             stmt = ins(SubmittedOrder).values(values).on_conflict_do_nothing()
-            await self.session.execute(stmt)
+            if getattr(await self.session.execute(stmt), "rowcount", 0) == 1:
+                return SubmittedOrderKey(marketplace_order_id, order_id, request_fingerprint)
         elif await self.find_submitted_order(partner_id, marketplace_order_id) is None:
             await self.session.execute(insert(SubmittedOrder).values(values))
-        row = await self.session.get(SubmittedOrder, (partner_id, marketplace_order_id), populate_existing=True)
+        row = await self.find_submitted_order(partner_id, marketplace_order_id)
         if row is None:  # the order id is already recorded for another marketplace order
             raise RuntimeError(f"order {order_id} is already recorded for another marketplace order")
         return row

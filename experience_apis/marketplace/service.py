@@ -15,9 +15,9 @@ import structlog
 
 from experience_apis.marketplace import mapping
 from experience_apis.marketplace.clients import OrdersApi
+from experience_apis.marketplace.directory import PartnerAccountRef
 from experience_apis.marketplace.mapping import Dialect, OrderView, Receipt, Submission
-from experience_apis.marketplace.models import PartnerAccount, SubmittedOrder
-from experience_apis.marketplace.repository import MarketplaceRepository
+from experience_apis.marketplace.repository import MarketplaceRepository, SubmittedOrderKey
 from service_kit.errors import BusinessRuleViolation, Conflict, Forbidden, InterchangeError, NotFound
 from service_kit.idempotency import Idempotency
 
@@ -130,7 +130,7 @@ async def get_order_status(
     )
 
 
-async def _partner_account(repository: MarketplaceRepository, partner_id: str) -> PartnerAccount:
+async def _partner_account(repository: MarketplaceRepository, partner_id: str) -> PartnerAccountRef:
     account = await repository.get_partner_account(partner_id)
     if account is None:
         raise _not_a_partner()
@@ -141,7 +141,7 @@ def _not_a_partner() -> Forbidden:
     return Forbidden("This client is not set up as a marketplace partner.")
 
 
-def _resubmitted(submitted: SubmittedOrder, fingerprint: str, dialect: Dialect) -> Receipt:
+def _resubmitted(submitted: SubmittedOrderKey, fingerprint: str, dialect: Dialect) -> Receipt:
     if submitted.request_fingerprint != fingerprint:
         raise Conflict(
             f"Marketplace order {submitted.marketplace_order_id!r} was already submitted with other contents; "

@@ -17,3 +17,6 @@ class MarketplaceSettings(ServiceSettings):
     webhook_allow_hosts: list[str] = Field(default_factory=list)
     #: Seconds one webhook attempt may take.
     webhook_timeout: float = 10.0
+    #: Seconds intake uses a partner account or listing read from the database before reading it
+    #: again: a new partner or listing (or a removed one) shows within this bound.
+    partner_cache_seconds: float = Field(default=5.0, ge=0)
