@@ -211,7 +211,7 @@ async def run_consumer(
             wakeup=wakeup,
             stop_event=stop_event or asyncio.Event(),
             # Without a probe the unit itself waited (blocking receive): look again at once.
-            idle_backoff=idle_backoff if probe is not None else (0.001, 0.001),
+            idle_backoff=(0.001, 0.001) if probe is None and block > 0 else idle_backoff,
             error_backoff=(0.1, max_backoff),
         )
     finally:
