@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -133,9 +133,14 @@ def _natural_key(*, channel: str, partner_id: str | None, channel_order_id: str)
 
 async def find_by_natural_key(
     session: AsyncSession, *, channel: str, partner_id: str | None, channel_order_id: str
-) -> OrderRow | None:
-    stmt = _natural_key(channel=channel, partner_id=partner_id, channel_order_id=channel_order_id)
-    return (await session.execute(stmt)).scalar_one_or_none()
+) -> str | None:
+    """The id of the order holding the natural key, if any (intake's duplicate check: one column,
+    no ORM object)."""
+    stmt = select(_O.id).where(
+        _O.channel == channel, _O.partner_id == (partner_id or NO_PARTNER), _O.channel_order_id == channel_order_id
+    )
+    found: str | None = (await session.execute(stmt)).scalar_one_or_none()
+    return found
 
 
 async def find_committed_by_natural_key(
@@ -149,9 +154,22 @@ async def find_committed_by_natural_key(
 
 
 async def add_order(session: AsyncSession, *, order: OrderRow) -> None:
-    """Raises IntegrityError when another order already holds the natural key."""
-    session.add(order)
-    await session.flush()
+    """Inserts a new order and its lines; raises IntegrityError when another order already holds
+    the natural key. Core inserts from the object's values (the lines in one executemany), without
+    attaching it to the session: intake is the hot path, and the ORM's unit of work costs more
+    than the rows. Unset attributes take their column defaults."""
+    await session.execute(insert(OrderRow.__table__).values(_column_values(order)))
+    if order.lines:
+        await session.execute(insert(OrderLineRow.__table__), [_column_values(line) for line in order.lines])
+
+
+def _column_values(obj: Any) -> dict[str, Any]:
+    values = {}
+    for column in obj.__table__.columns:
+        value = getattr(obj, column.key)
+        if value is not None or column.default is None:
+            values[column.key] = value
+    return values
 
 
 async def list_orders(

@@ -54,11 +54,11 @@ async def receive_order(
     # connection of its own (and may call the ERP), so a request holding one here while it waits
     # for another deadlocks the pool once as many requests as connections are in flight.
     await check_order(erp=erp, order=order)
-    existing = await repository.find_by_natural_key(
+    existing_id = await repository.find_by_natural_key(
         session, channel=order.channel, partner_id=partner_id, channel_order_id=order.channel_order_id
     )
-    if existing is not None:
-        raise _duplicate(order, existing.id)
+    if existing_id is not None:
+        raise _duplicate(order, existing_id)
     row = _new_row(order, partner_id=partner_id)
     try:
         await lifecycle.record_received(session, order=row, correlation_id=row.correlation_id, at=row.created_at)

@@ -1,22 +1,27 @@
-"""Intake under more concurrent orders than the database pool has connections: every order is
-answered. Intake validates against the master data copy, which reads with a connection of its own;
-a request that already held one while it waited for a second deadlocked the pool once as many
-requests as connections were in flight (every one timed out after the pool's 30 s)."""
+"""Intake's use of the database: one statement per table, and every order answered under more
+concurrent orders than the pool has connections. Intake validates against the master data copy,
+which reads with a connection of its own; a request that already held one while it waited for a
+second deadlocked the pool once as many requests as connections were in flight (every one timed
+out after the pool's 30 s)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
+from process_apis.orders import repository
 from process_apis.orders.app import create_app
 from tests.support.tokens import static_verifier
-from tests.unit.process_apis.conftest import Orders, as_service, order_body, orders_settings
+from tests.unit.process_apis.conftest import Orders, as_service, line, order_body, orders_settings
 from tests.unit.process_apis.orders_fakes import FakeTier
 
+INTAKE_TABLES = {"idempotency_keys", "orders", "order_lines", "order_status_history"}
 POOL_SIZE = 1
 OVERFLOW = 10  # SQLAlchemy's default max_overflow: the pool hands out at most 11 connections
 
@@ -45,3 +50,41 @@ async def test_more_concurrent_orders_than_connections_are_all_accepted(small_po
 
     assert [a.status_code for a in answers] == [202] * count, [a.text for a in answers if a.status_code != 202]
     assert len(await orders.find()) == count
+
+
+async def test_intake_writes_each_table_once_and_the_order_is_complete(orders: Orders) -> None:
+    """One statement per table: the key's claim, the duplicate check, the order, its lines (all of
+    them in one), its first history entry and the key's answer; the stored order is whole."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # Intake's tables only (not the master data copy's reads or the outbox relay's work).
+        words = " ".join(statement.split()[:3])
+        if INTAKE_TABLES & set(words.split()) or "FROM orders" in statement:
+            seen.append(words)
+
+    engine = orders.app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        resp = await orders.submit(order_body(lines=[line("WIDGET-BLUE", "2"), line("CABLE-USB-C", "3")]))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert resp.status_code == 202, resp.text
+    assert seen == [
+        "INSERT INTO idempotency_keys",
+        "SELECT orders.id FROM",
+        "INSERT INTO orders",
+        "INSERT INTO order_lines",
+        "INSERT INTO order_status_history",
+        "UPDATE idempotency_keys SET",
+    ]
+    order = (await orders.get(resp.json()["id"])).json()
+    assert (order["status"], [(ln["sku"], ln["quantity"]["value"]) for ln in order["lines"]]) == (
+        "received",
+        [("WIDGET-BLUE", "2"), ("CABLE-USB-C", "3")],
+    )
+    async with orders.app.state.db.transaction() as session:
+        stored = await repository.get_order(session, order_id=resp.json()["id"])
+    assert stored is not None
+    assert (stored.version, stored.saga_active, stored.saga_step, stored.attempts) == (1, True, "price_order", 0)
