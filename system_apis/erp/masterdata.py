@@ -3,6 +3,7 @@ lists as versioned snapshots, and changes to customers (announced as customer.ch
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from service_kit.errors import BusinessRuleViolation, NotFound
@@ -22,7 +23,24 @@ async def get_customer_terms(*, backend: ErpBackend, customer_id: str) -> Custom
     return terms
 
 
+#: What a price list code looks like (the published contract takes any string; anything else is a 422).
+_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._\-]{0,19}$")
+
+
 async def list_price_lists(*, backend: ErpBackend, codes: Sequence[str] | None) -> PriceListList:
+    errors = [
+        {
+            "pointer": f"#/code/{index}",
+            "in": "query",
+            "detail": "upper-case letters, digits, '.', '_' or '-', at most 20",
+        }
+        for index, code in enumerate(codes or ())
+        if not _CODE.match(code)
+    ]
+    if errors:
+        raise BusinessRuleViolation(
+            "Fix the price list codes asked for: " + ", ".join(e["pointer"] for e in errors) + ".", errors=errors
+        )
     return PriceListList(items=await backend.price_lists(codes))
 
 

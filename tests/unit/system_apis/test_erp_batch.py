@@ -174,3 +174,10 @@ async def test_price_lists_carry_net_prices_and_a_price_change_announces_every_l
         headers=bearer("erp:write"),
     )
     assert wrong.status_code == 422
+
+
+async def test_a_price_list_code_that_cannot_be_one_is_a_problem(erp: httpx.AsyncClient) -> None:
+    resp = await erp.get("/v1/price-lists", params={"code": ["LIST", "true"]}, headers=bearer("erp:read"))
+    assert resp.status_code == 422
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert [e["pointer"] for e in resp.json()["errors"]] == ["#/code/1"]
