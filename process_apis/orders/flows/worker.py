@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from fastapi import FastAPI
 
-from process_apis.orders import repository
+from process_apis.orders import claims, repository
 from process_apis.orders.clients import ErpClient, OrderClients, clients_for
 from process_apis.orders.flows.outcomes import RetryPolicy
-from process_apis.orders.flows.saga import advance_order, claimed_progress
+from process_apis.orders.flows.saga import Progress, advance_order, claimed_progress
 from process_apis.orders.settings import OrdersSettings
 from service_kit import idempotency
 from service_kit.app import upstream
@@ -87,20 +87,31 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
     stopped = 0
     claimed = 0
     stopping = stop_event(app)
+    ready: list[tuple[str, Progress | None]] = []
+    claiming = asyncio.Lock()
+
+    async def next_order(clock: datetime) -> tuple[str, Progress | None] | None:
+        """The next claimed order of this pass: several are claimed (and read) in one transaction,
+        one runner at a time, and handed out one by one."""
+        nonlocal claimed
+        async with claiming:
+            if stopping.is_set():
+                return None  # claimed ones not started are released at the next start (release_own_claims)
+            want = min(max(1, settings.worker_concurrency), settings.worker_batch_size - claimed)
+            if not ready and want > 0:
+                async with db.transaction() as session:
+                    ids = await claims.claim_due(
+                        session, now=clock, lease_until=clock + lease, worker_id=me, limit=want, skip=sorted(in_flight)
+                    )
+                    ready.extend([(order_id, await claimed_progress(session, order_id=order_id)) for order_id in ids])
+                claimed += len(ids)
+                in_flight.update(order_id for order_id, _ in ready)
+            return ready.pop(0) if ready else None
 
     async def runner(clock: datetime) -> None:
-        nonlocal stopped, claimed
-        while claimed < settings.worker_batch_size and not stopping.is_set():
-            claimed += 1
-            async with db.transaction() as session:
-                order_id = await repository.claim_next_due(
-                    session, now=clock, lease_until=clock + lease, worker_id=me, skip=sorted(in_flight)
-                )
-                loaded = await claimed_progress(session, order_id=order_id) if order_id else None
-            if order_id is None:
-                claimed -= 1
-                return
-            in_flight.add(order_id)
+        nonlocal stopped
+        while (found := await next_order(clock)) is not None:
+            order_id, loaded = found
             try:
                 status = await advance_order(
                     db=db,
