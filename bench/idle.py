@@ -100,6 +100,7 @@ def measure(pids: dict[str, int], *, window: float) -> list[dict[str, Any]]:
 
 
 def run() -> dict[str, Any]:
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp, suite(Path(tmp) / "suite") as info:
         time.sleep(SETTLE_SECONDS)  # start-up work (seeding, first tokens) is not idle cost
         pids = {name: int(pid) for name, pid in _pids(Path(info["data_dir"])).items()}
@@ -111,6 +112,7 @@ def run() -> dict[str, Any]:
         "notes": [
             f"CPU % of one core over a {WINDOW_SECONDS:.0f} s window after a {SETTLE_SECONDS:.0f} s settle; "
             "utime + stime from /proc, threads and child processes included; RSS at the end",
+            f"load average before the run {load:.1f} on {os.cpu_count()} cores",
         ],
         "targets": [
             target("whole suite idle CPU", whole, unit="% of a core", at_most=2, before="~15%"),
