@@ -237,7 +237,7 @@ def stop_event(app: FastAPI) -> asyncio.Event:
 
 def start_workers(app: FastAPI, workers: Sequence[AppWorker]) -> list[asyncio.Task[None]]:
     """Start each of ``app``'s workers as a task (stop them with ``stop_workers``)."""
-    stop_event(app).clear()
+    app.state.workers_stop = asyncio.Event()  # a fresh one: an app may run again, in another loop
     tasks = []
     for worker in workers:
         context, slot = contextvars.copy_context(), _Slot()

@@ -230,3 +230,29 @@ async def test_workers_watching_one_file_share_one_watcher_that_stops_with_the_l
     await asyncio.gather(*watchers, return_exceptions=True)
     assert all(t.done() for t in watchers)
     other.close()
+
+
+def test_an_app_can_start_its_workers_again_in_another_event_loop(tmp_path: Path) -> None:
+    from service_kit.db import Database
+
+    app = FastAPI()
+    events: list[asyncio.Event] = []
+
+    async def once() -> None:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+        unit = Passes()
+
+        async def worker(app: FastAPI) -> None:
+            await run_worker("w", unit, wakeup=Wakeup(), stop_event=stop_event(app), idle_backoff=(3600, 3600))
+
+        tasks = start_workers(app, [worker])
+        events.append(stop_event(app))
+        await unit.next_pass()
+        await stop_workers(app, tasks, db=db, grace=3600)
+        assert tasks[0].done() and not tasks[0].cancelled()
+        await db.dispose()
+
+    for _ in range(2):  # e.g. two lifespans in two tests' loops
+        asyncio.run(once())
+    # The first run's stop event is bound to its (closed) loop: the second run has its own.
+    assert events[0] is not events[1] and events[0].is_set() and events[1].is_set()
