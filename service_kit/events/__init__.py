@@ -8,7 +8,9 @@
 - ``service_kit.events.outbox``: ``add_event`` inside the business transaction, the relay;
 - ``service_kit.events.consumer``: ``apply_event`` / ``consume_batch`` / ``run_consumer`` with
   dedupe by event id and ordering by ``entityversion``;
-- ``service_kit.events.workers``: ``outbox_relay()`` and ``event_consumer(...)`` as app workers.
+- ``service_kit.events.workers``: ``outbox_relay()`` and ``event_consumer(...)`` as app workers, on
+  the worker runtime (``service_kit.workers``): the relay wakes on the commit that staged an event,
+  consumers on another process's append (SQLite ``PRAGMA data_version``) or ``XREADGROUP BLOCK``.
 
 Importing this package opens nothing; adapters are imported by ``open_bus`` when needed.
 """
