@@ -6,17 +6,18 @@ transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from contracts import Address, Money, Order, OrderLine, OrderStatus, Quantity
-from process_apis.orders.events_repository import AnnouncedEvent, events
 from process_apis.orders.models import (
     NO_PARTNER,
     OrderLineRow,
@@ -27,8 +28,11 @@ from process_apis.orders.models import (
     OrderStepLog,
 )
 from process_apis.orders.reasons import reason_code
+from service_kit.events.outbox import OutboxRecord
 
 #: Statuses whose order counts against the customer's credit (booked, not yet invoiced).
+#: The type prefix of the events this service stages in the kit's outbox.
+ORDER_EVENT_PREFIX = "com.interchange.order."
 OPEN_CREDIT_STATUSES = (OrderStatus.accepted.value, OrderStatus.released.value, OrderStatus.shipped.value)
 
 
@@ -84,7 +88,8 @@ _ORDER_COLUMNS = (
     "last_error", "cancel_outcome", "hold_kind",
 )  # fmt: skip
 #: The order, its lines and its reservations' ids in one Core statement (lines x reservations
-#: rows: both are a handful). No ORM objects: a status read is the hot path.
+#: rows: both are a handful). No ORM objects: a status read is the hot path. Built once, the
+#: order id bound at execution.
 _READ_ORDER = (
     select(*(_O[name] for name in _ORDER_COLUMNS))
     .add_columns(_L.line_no, _L.sku, _L.quantity, _L.unit, _L.unit_price, _L.line_total, _L.warehouse)
@@ -94,13 +99,14 @@ _READ_ORDER = (
             OrderReservationRow.__table__, _R.order_id == _O.id
         )
     )
+    .where(_O.id == bindparam("order_id"))
     .order_by(_L.line_no, _R.seq)
 )
 
 
 async def read_order(session: AsyncSession, *, order_id: str) -> tuple[Order, str] | None:
     """The canonical order and its stored partner (``NO_PARTNER`` for none), for reading only."""
-    rows = (await session.execute(_READ_ORDER.where(_O.id == order_id))).all()
+    rows = (await session.execute(_READ_ORDER, {"order_id": order_id})).all()
     if not rows:
         return None
     lines = {row.line_no: row for row in rows if row.line_no is not None}
@@ -258,6 +264,43 @@ def add_step_log(session: AsyncSession, *, entry: OrderStepLog) -> None:
 async def step_log(session: AsyncSession, *, order_id: str) -> list[OrderStepLog]:
     stmt = select(OrderStepLog).where(OrderStepLog.order_id == order_id).order_by(OrderStepLog.id)
     return list((await session.execute(stmt)).scalars())
+
+
+@dataclass(frozen=True)
+class AnnouncedEvent:
+    """An order event as staged in the kit's outbox (``published_at``: None until relayed)."""
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    correlationid: str
+    data: dict[str, Any]
+    published_at: datetime | None
+
+
+async def events(session: AsyncSession, *, order_id: str | None = None) -> list[AnnouncedEvent]:
+    """The order events in the kit's outbox, oldest first (all orders' when ``order_id`` is None)."""
+    stmt = select(OutboxRecord).where(OutboxRecord.type.startswith(ORDER_EVENT_PREFIX)).order_by(OutboxRecord.seq)
+    if order_id is not None:
+        stmt = stmt.where(OutboxRecord.subject == order_id)
+    found = []
+    for record in (await session.execute(stmt)).scalars():
+        envelope = json.loads(record.envelope)
+        found.append(
+            AnnouncedEvent(
+                id=record.event_id,
+                type=record.type,
+                source=envelope.get("source", ""),
+                subject=record.subject or "",
+                time=datetime.fromisoformat(envelope["time"]) if envelope.get("time") else aware(record.created_at),
+                correlationid=envelope.get("correlationid") or "",
+                data=envelope.get("data") or {},
+                published_at=aware(record.published_at) if record.published_at else None,
+            )
+        )
+    return found
 
 
 def add_replay(session: AsyncSession, *, replay: OrderReplay) -> None:
