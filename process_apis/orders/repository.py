@@ -6,9 +6,7 @@ transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from contracts import Address, Money, Order, OrderLine, OrderStatus, Quantity
+from process_apis.orders.events_repository import AnnouncedEvent, events
 from process_apis.orders.models import (
     NO_PARTNER,
     OrderLineRow,
@@ -28,11 +27,8 @@ from process_apis.orders.models import (
     OrderStepLog,
 )
 from process_apis.orders.reasons import reason_code
-from service_kit.events.outbox import OutboxRecord
 
 #: Statuses whose order counts against the customer's credit (booked, not yet invoiced).
-#: The type prefix of the events this service stages in the kit's outbox.
-ORDER_EVENT_PREFIX = "com.interchange.order."
 OPEN_CREDIT_STATUSES = (OrderStatus.accepted.value, OrderStatus.released.value, OrderStatus.shipped.value)
 
 
@@ -264,43 +260,6 @@ def add_step_log(session: AsyncSession, *, entry: OrderStepLog) -> None:
 async def step_log(session: AsyncSession, *, order_id: str) -> list[OrderStepLog]:
     stmt = select(OrderStepLog).where(OrderStepLog.order_id == order_id).order_by(OrderStepLog.id)
     return list((await session.execute(stmt)).scalars())
-
-
-@dataclass(frozen=True)
-class AnnouncedEvent:
-    """An order event as staged in the kit's outbox (``published_at``: None until relayed)."""
-
-    id: str
-    type: str
-    source: str
-    subject: str
-    time: datetime
-    correlationid: str
-    data: dict[str, Any]
-    published_at: datetime | None
-
-
-async def events(session: AsyncSession, *, order_id: str | None = None) -> list[AnnouncedEvent]:
-    """The order events in the kit's outbox, oldest first (all orders' when ``order_id`` is None)."""
-    stmt = select(OutboxRecord).where(OutboxRecord.type.startswith(ORDER_EVENT_PREFIX)).order_by(OutboxRecord.seq)
-    if order_id is not None:
-        stmt = stmt.where(OutboxRecord.subject == order_id)
-    found = []
-    for record in (await session.execute(stmt)).scalars():
-        envelope = json.loads(record.envelope)
-        found.append(
-            AnnouncedEvent(
-                id=record.event_id,
-                type=record.type,
-                source=envelope.get("source", ""),
-                subject=record.subject or "",
-                time=datetime.fromisoformat(envelope["time"]) if envelope.get("time") else aware(record.created_at),
-                correlationid=envelope.get("correlationid") or "",
-                data=envelope.get("data") or {},
-                published_at=aware(record.published_at) if record.published_at else None,
-            )
-        )
-    return found
 
 
 def add_replay(session: AsyncSession, *, replay: OrderReplay) -> None:
