@@ -221,7 +221,8 @@ def create_app(
     assert isinstance(app, GatewayApp)
     app.proxy = proxy
     if settings.trusted_proxies:
-        app.forwarded = ProxyHeadersMiddleware(app.dispatch, trusted_hosts=settings.trusted_proxies)
+        # uvicorn types an ASGI app with its own TypedDicts, Starlette with plain mappings: same protocol.
+        app.forwarded = ProxyHeadersMiddleware(app.dispatch, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type,assignment]
     # No 307 to "<path>/": a gateway answers a path it does not serve with a 404 problem, not a
     # redirect.
     app.router.redirect_slashes = False

@@ -64,8 +64,10 @@ class Request(Protocol):
     headers: list[Header]
     body: bytes | None
     has_body: bool
-    receive: Any
     response_headers: list[Header]
+
+    @property
+    def receive(self) -> Any: ...  # read only: a dataclass's callable field does not match a settable one
 
 
 class Forwarder(Protocol):
@@ -159,8 +161,8 @@ class AiohttpForwarder:
         try:
             status = response.status
             refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"), down=self._retry_after)
-            headers = headers_down(response.raw_headers, replace=route.versioning is not None)
-            await send_down(send, request, status, headers, response.content.iter_any())
+            down = headers_down(response.raw_headers, replace=route.versioning is not None)
+            await send_down(send, request, status, down, response.content.iter_any())
             return status
         finally:
             response.release()
@@ -259,7 +261,9 @@ def refuse_server_error(route: ApiRoute, status: int, *, retry_after: str | None
     raise UpstreamUnavailable(f"The {route.api} API failed. Try again later.")
 
 
-def upstream_error(route: ApiRoute, exc: BaseException, *, retry_after: int = 5) -> UpstreamUnavailable:
+def upstream_error(
+    route: ApiRoute, exc: BaseException, *, retry_after: int = 5
+) -> UpstreamUnavailable | UpstreamTimeout:
     """A timeout is 504; a service that cannot be reached 503 with ``retry_after``; other
     failures (the connection dropped mid-answer, a malformed answer) 502."""
     if is_timeout(exc):

@@ -41,7 +41,7 @@ from urllib.parse import unquote
 
 import structlog
 from starlette.requests import ClientDisconnect
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.audit import AuditLog
 from gateway.clients import DisabledClients
@@ -320,7 +320,7 @@ class _Answer:
         self.correlation_id = correlation_id
         self.started = False
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
             message["headers"].append((b"x-correlation-id", self.correlation_id.encode("latin-1")))

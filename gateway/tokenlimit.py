@@ -189,7 +189,7 @@ class TokenFailureLimiter:
 
     @property
     def shared(self) -> FailureCounters | None:
-        return self._shared.shared  # type: ignore[no-any-return]
+        return self._shared.shared
 
     async def check(self, *, client_id: str | None, address: str | None) -> None:
         """Raise ``TooManyRequests`` when this client id from this address is locked out, or this

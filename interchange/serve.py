@@ -52,7 +52,7 @@ def main() -> None:
     # uvicorn's CLI builds its server from the name ``Server`` in ``uvicorn.main`` (the module:
     # the package's ``uvicorn.main`` attribute is the CLI function).
     cli = importlib.import_module("uvicorn.main")
-    cli.Server = QuietServer  # type: ignore[misc]
+    cli.Server = QuietServer  # type: ignore[attr-defined]
     cli.main()
 
 

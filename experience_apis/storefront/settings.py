@@ -17,6 +17,6 @@ class StorefrontSettings(ServiceSettings):
     #: The channel whose ``availability.changed`` events are pushed.
     availability_channel: str = "storefront"
     #: Seconds before each retry of a failed push; after the last one the SKU is a dead letter.
-    push_retry_schedule: list[float] = Field(default_factory=lambda: [5, 30, 120, 600, 1800, 3600, 7200])
+    push_retry_schedule: list[float] = Field(default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0])
     #: How often the pusher looks for work when idle.
     push_poll_seconds: float = 0.5

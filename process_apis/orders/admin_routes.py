@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import AfterValidator
@@ -85,8 +85,9 @@ async def list_orders(
         channel=channel,
         status=status,
         customer_id=customer_id,
-        created_from=created_from,
-        created_to=created_to,
+        # Moment is published as a string; its validator hands the route a datetime.
+        created_from=cast("datetime | None", created_from),
+        created_to=cast("datetime | None", created_to),
         limit=limit,
         offset=offset,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +27,7 @@ async def get_price_list(session: AsyncSession, *, code: str) -> MasterPriceList
 
 def _upsert(
     session: AsyncSession, model: type[MasterCustomer] | type[MasterPriceList], key: str, values: dict[str, Any]
-):  # type: ignore[no-untyped-def]
+) -> Insert:
     """INSERT, or UPDATE when the version is at least the one held: one statement, safe against a
     concurrent save of the same key (the snapshot and a fallback call, or two replicas)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -121,7 +121,7 @@ async def get_order(session: AsyncSession, *, order_id: str) -> OrderRow | None:
     return await session.get(OrderRow, order_id, populate_existing=True, options=_WHOLE_ORDER)
 
 
-def _natural_key(*, channel: str, partner_id: str | None, channel_order_id: str) -> Select[tuple[OrderRow]]:
+def _natural_key(*, channel: str, partner_id: str | None, channel_order_id: str) -> Select[OrderRow]:
     return select(OrderRow).where(
         OrderRow.channel == channel,
         OrderRow.partner_id == (partner_id or NO_PARTNER),
@@ -156,9 +156,10 @@ async def add_order(session: AsyncSession, *, order: OrderRow) -> None:
     the natural key. Core inserts from the object's values (the lines in one executemany), without
     attaching it to the session: intake is the hot path, and the ORM's unit of work costs more
     than the rows. Unset attributes take their column defaults."""
-    await session.execute(insert(OrderRow.__table__).values(_column_values(order)))
+    await session.execute(insert(cast(Table, OrderRow.__table__)).values(_column_values(order)))
     if order.lines:
-        await session.execute(insert(OrderLineRow.__table__), [_column_values(line) for line in order.lines])
+        lines = [_column_values(line) for line in order.lines]
+        await session.execute(insert(cast(Table, OrderLineRow.__table__)), lines)
 
 
 def _column_values(obj: Any) -> dict[str, Any]:
@@ -240,7 +241,8 @@ async def open_credit_exposure(session: AsyncSession, *, customer_id: str, exclu
     stmt = select(OrderRow.total_amount).where(
         OrderRow.customer_id == customer_id, OrderRow.id != excluding, OrderRow.total_amount.is_not(None), booked
     )
-    return sum((Decimal(amount) for amount in (await session.execute(stmt)).scalars()), Decimal(0))
+    amounts = (await session.execute(stmt)).scalars()
+    return sum((Decimal(amount) for amount in amounts if amount is not None), Decimal(0))
 
 
 async def add_status_change(session: AsyncSession, *, change: OrderStatusChange) -> None:
