@@ -49,6 +49,33 @@ SAMPLES |= {
     "com.interchange.client.revoked.v1": {"client_id": "acme-market", "revoked_at": "2026-01-05T10:00:00Z"},
     "com.interchange.client.reinstated.v1": {"client_id": "acme-market", "reinstated_at": "2026-01-05T11:00:00Z"},
 }
+SAMPLES |= {
+    f"com.interchange.order.{change}.v1": {
+        "order_id": "ord_3",
+        "channel": "marketplace",
+        "channel_order_id": "MP-1002",
+        "partner": "acme",
+        "erp_order_number": "SO-000002",
+        "reason": None,
+    }
+    for change in ("held", "released", "cancelled")
+}
+SAMPLES |= {
+    "com.interchange.customer.changed.v1": {
+        "customer_id": "CUST-1",
+        "name": "Acme Trading",
+        "kind": "b2b",
+        "status": "active",
+        "currency": "EUR",
+        "credit_limit": "5000.00",
+        "price_list": "TRADE-10",
+    },
+    "com.interchange.pricelist.changed.v1": {
+        "code": "TRADE-10",
+        "currency": "EUR",
+        "lines": [{"sku": "WIDGET-BLUE", "unit": "EA", "unit_price": "17.99", "status": "active"}],
+    },
+}
 
 
 def test_every_published_type_has_a_sample_and_a_versioned_name() -> None:
