@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+Sleep = Callable[[float], Awaitable[None]]
 
 if TYPE_CHECKING:
     from service_kit.workers import Wakeup
@@ -29,8 +32,8 @@ if TYPE_CHECKING:
 class _Watch:
     """One file watched for one event loop: notifies every subscribed wake-up on a change."""
 
-    def __init__(self, path: Path, *, interval: float, max_interval: float) -> None:
-        self.path, self.interval, self.max_interval = path, interval, max_interval
+    def __init__(self, path: Path, *, interval: float, max_interval: float, sleep: Sleep) -> None:
+        self.path, self.interval, self.max_interval, self._sleep = path, interval, max_interval, sleep
         self.subscribers: set[Wakeup] = set()
         self._conn: sqlite3.Connection | None = None
         self._last: int | None = None
@@ -58,7 +61,7 @@ class _Watch:
         pause = self.interval
         try:
             while self.subscribers:
-                await asyncio.sleep(pause)  # cancel-safe: the look below is synchronous
+                await self._sleep(pause)  # cancel-safe: the look below is synchronous
                 if self.changed():
                     for wakeup in list(self.subscribers):
                         wakeup.notify()
@@ -79,25 +82,29 @@ class _Watch:
             self._conn = None
 
 
-_watches: dict[tuple[int, Path, float, float], tuple[asyncio.AbstractEventLoop, _Watch]] = {}
+_watches: dict[tuple[int, Path, float, float, Sleep], tuple[asyncio.AbstractEventLoop, _Watch]] = {}
 
 
 class DataVersionProbe:
-    """A ``Wakeup``'s probe for commits by other connections to the SQLite file at ``path``."""
+    """A ``Wakeup``'s probe for commits by other connections to the SQLite file at ``path``
+    (``sleep``: the watcher's pause, replaceable in tests)."""
 
-    def __init__(self, path: str | Path, *, interval: float = 0.05, max_interval: float = 0.5) -> None:
+    def __init__(
+        self, path: str | Path, *, interval: float = 0.05, max_interval: float = 0.5, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self.path = Path(path).resolve()
         self.interval = interval
         self.max_interval = max(interval, max_interval)
+        self._sleep = sleep
         self._watch: _Watch | None = None
 
     def subscribe(self, wakeup: Wakeup) -> None:
         """Notify ``wakeup`` on every change from now on (call it in the running loop)."""
         loop = asyncio.get_running_loop()
-        key = (id(loop), self.path, self.interval, self.max_interval)
+        key = (id(loop), self.path, self.interval, self.max_interval, self._sleep)
         found = _watches.get(key)
         if found is None or found[0] is not loop or not found[1].subscribers:
-            watch = _Watch(self.path, interval=self.interval, max_interval=self.max_interval)
+            watch = _Watch(self.path, interval=self.interval, max_interval=self.max_interval, sleep=self._sleep)
             _watches[key] = (loop, watch)
             watch.subscribers.add(wakeup)
             watch.start()

@@ -256,3 +256,30 @@ def test_an_app_can_start_its_workers_again_in_another_event_loop(tmp_path: Path
         asyncio.run(once())
     # The first run's stop event is bound to its (closed) loop: the second run has its own.
     assert events[0] is not events[1] and events[0].is_set() and events[1].is_set()
+
+
+async def test_the_watcher_backs_off_while_nothing_changes_and_looks_often_again_after_a_change(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x INTEGER)")
+    pauses: list[float] = []
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def pause(seconds: float) -> None:  # the watcher's sleep, on a fake clock
+        pauses.append(seconds)
+        if len(pauses) == 4:
+            other.execute("INSERT INTO t VALUES (1)")  # another process commits meanwhile
+        if len(pauses) == 7:
+            seen.append(wakeup.mark())
+            wakeup.close()  # the last subscriber leaves: the watcher ends
+            done.set()
+        await asyncio.sleep(0)
+
+    wakeup = Wakeup(probe=DataVersionProbe(path, interval=0.01, max_interval=0.04, sleep=pause))
+    assert wakeup.mark() == 0  # subscribes: the watcher starts
+    await done.wait()
+    assert pauses == [0.01, 0.02, 0.04, 0.04, 0.01, 0.02, 0.04]
+    assert seen == [1]  # the one change notified the wake-up once
+    other.close()
