@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import DateTime, Integer, String, Table, Text, delete, insert, select, update
+from sqlalchemy import DateTime, Integer, String, Table, Text, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +54,17 @@ class IdempotencyRecord(KitBase):
 
 _KEYS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
 _READ = select(_KEYS.c.fingerprint, _KEYS.c.state, _KEYS.c.locked_until, _KEYS.c.status_code, _KEYS.c.response_body)
+# Every request runs these two: built once, values bound at execution (building a statement and
+# its cache key per call costs more than the hand-off to SQLite).
+_CLAIM = {
+    "sqlite": sqlite.insert(_KEYS).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(_KEYS).on_conflict_do_nothing(),
+}
+_FINISH = (
+    update(_KEYS)
+    .where(_KEYS.c.scope == bindparam("b_scope"), _KEYS.c.key == bindparam("b_key"))
+    .values(state="done", status_code=bindparam("b_status"), response_body=bindparam("b_body"))
+)
 
 
 def _in_flight() -> Conflict:
@@ -65,12 +76,9 @@ def _in_flight() -> Conflict:
 
 async def _claim_new(session: AsyncSession, values: dict[str, Any]) -> bool:
     """Insert the in-flight marker unless the key is already there; whether it was inserted."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        result = await session.execute(sqlite.insert(_KEYS).values(values).on_conflict_do_nothing())
-        return getattr(result, "rowcount", 0) == 1
-    if dialect == "postgresql":
-        result = await session.execute(postgresql.insert(_KEYS).values(values).on_conflict_do_nothing())
+    claim = _CLAIM.get(session.get_bind().dialect.name)
+    if claim is not None:
+        result = await session.execute(claim, values)
         return getattr(result, "rowcount", 0) == 1
     try:  # other databases: a savepoint, so a duplicate key does not end the transaction
         async with session.begin_nested():
@@ -163,9 +171,13 @@ class Idempotency:
 
     async def finish(self, session: AsyncSession, *, status_code: int, body: Any) -> None:
         await session.execute(
-            update(_KEYS)
-            .where(_KEYS.c.scope == self.scope, _KEYS.c.key == self.key)
-            .values(state="done", status_code=status_code, response_body=json.dumps(body, default=str))
+            _FINISH,
+            {
+                "b_scope": self.scope,
+                "b_key": self.key,
+                "b_status": status_code,
+                "b_body": json.dumps(body, default=str),
+            },
         )
         self._finished = True
 
