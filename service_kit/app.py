@@ -3,8 +3,8 @@
 ``create_service_app`` wires settings, structured logs, correlation ids, problem+json errors,
 health and metrics endpoints, the service's database, one pooled HTTP client with this service's
 own token, JWT verification, and the service's background workers (started after start-up,
-cancelled before shutdown, between two database transactions). Every router passed in is
-authenticated by default.
+stopped before shutdown between two units of work: ``service_kit.workers``). Every router passed
+in is authenticated by default.
 """
 
 from __future__ import annotations
