@@ -74,7 +74,9 @@ class Database:
     # transaction's write lock until the connection is collected (every writer then waits out
     # busy_timeout). So a worker is cancelled only while it holds no connection: the pool's
     # checkout events (run in the task that takes the connection) and checkin events say which
-    # tasks hold one.
+    # tasks hold one. Workers on the worker runtime (service_kit.workers) stop by themselves
+    # between two units and need none of this; it stays for the plain loops that remain
+    # (stop_workers hands them to stop_task), and goes when the last one has moved.
 
     def _checked_out(self, _dbapi: Any, record: Any, _proxy: Any) -> None:
         task = _current_task()
