@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from process_apis.orders.clients.base import InsufficientStock, PickingTooLate, Refused, read_body
 from process_apis.orders.clients.crm import Activity, ActivityCreate, CrmClient
-from process_apis.orders.clients.erp import ErpClient, PriceQuoteLineRequest, PriceQuoteRequest, PriceQuoteResult
+from process_apis.orders.clients.erp import ErpClient, PriceQuoteResult
 from process_apis.orders.clients.wms import WmsClient, short_skus
 from service_kit.app import upstream
 
@@ -50,8 +50,6 @@ __all__ = [
     "InsufficientStock",
     "OrderClients",
     "PickingTooLate",
-    "PriceQuoteLineRequest",
-    "PriceQuoteRequest",
     "PriceQuoteResult",
     "Refused",
     "WmsClient",
