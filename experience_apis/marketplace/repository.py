@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select
+from sqlalchemy import Table, and_, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +34,18 @@ class SubmittedOrderKey:
 
 
 _ACCOUNT = select(PartnerAccount.partner_id, PartnerAccount.customer_id, PartnerAccount.currency)
-_SUBMITTED = select(SubmittedOrder.marketplace_order_id, SubmittedOrder.order_id, SubmittedOrder.request_fingerprint)
+# Intake's statements, built once like the status read's below (values bound at execution).
+_SUBMITTED = select(
+    SubmittedOrder.marketplace_order_id, SubmittedOrder.order_id, SubmittedOrder.request_fingerprint
+).where(
+    SubmittedOrder.partner_id == bindparam("partner_id"),
+    SubmittedOrder.marketplace_order_id == bindparam("marketplace_order_id"),
+)
+_SUBMITTED_TABLE: Table = SubmittedOrder.__table__  # type: ignore[assignment]
+_RECORD_UNLESS_THERE = {
+    "sqlite": sqlite.insert(_SUBMITTED_TABLE).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(_SUBMITTED_TABLE).on_conflict_do_nothing(),
+}
 
 
 #: Built once (a statement built per call cost a tenth of a status read: operators, joins and its
@@ -84,10 +95,8 @@ class MarketplaceRepository:
         return {seller_sku: sku for seller_sku, sku in (await self.session.execute(stmt)).all()}
 
     async def find_submitted_order(self, partner_id: str, marketplace_order_id: str) -> SubmittedOrderKey | None:
-        stmt = _SUBMITTED.where(
-            SubmittedOrder.partner_id == partner_id, SubmittedOrder.marketplace_order_id == marketplace_order_id
-        )
-        row = (await self.session.execute(stmt)).first()
+        params = {"partner_id": partner_id, "marketplace_order_id": marketplace_order_id}
+        row = (await self.session.execute(_SUBMITTED, params)).first()
         return (
             None if row is None else SubmittedOrderKey(row.marketplace_order_id, row.order_id, row.request_fingerprint)
         )
@@ -124,14 +133,12 @@ class MarketplaceRepository:
             "items": items,
             "submitted_at": submitted_at,
         }
-        dialect = self.session.get_bind().dialect.name
-        if dialect in {"sqlite", "postgresql"}:
-            ins = sqlite.insert if dialect == "sqlite" else postgresql.insert
-            stmt = ins(SubmittedOrder).values(values).on_conflict_do_nothing()
-            if getattr(await self.session.execute(stmt), "rowcount", 0) == 1:
+        record = _RECORD_UNLESS_THERE.get(self.session.get_bind().dialect.name)
+        if record is not None:
+            if getattr(await self.session.execute(record, values), "rowcount", 0) == 1:
                 return SubmittedOrderKey(marketplace_order_id, order_id, request_fingerprint)
         elif await self.find_submitted_order(partner_id, marketplace_order_id) is None:
-            await self.session.execute(insert(SubmittedOrder).values(values))
+            await self.session.execute(insert(_SUBMITTED_TABLE).values(values))
         row = await self.find_submitted_order(partner_id, marketplace_order_id)
         if row is None:  # the order id is already recorded for another marketplace order
             raise RuntimeError(f"order {order_id} is already recorded for another marketplace order")

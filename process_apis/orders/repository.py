@@ -134,11 +134,19 @@ async def find_by_natural_key(
 ) -> str | None:
     """The id of the order holding the natural key, if any (intake's duplicate check: one column,
     no ORM object)."""
-    stmt = select(_O.id).where(
-        _O.channel == channel, _O.partner_id == (partner_id or NO_PARTNER), _O.channel_order_id == channel_order_id
-    )
-    found: str | None = (await session.execute(stmt)).scalar_one_or_none()
+    params = {"channel": channel, "partner_id": partner_id or NO_PARTNER, "channel_order_id": channel_order_id}
+    found: str | None = (await session.execute(_ID_BY_NATURAL_KEY, params)).scalar_one_or_none()
     return found
+
+
+# Intake's statements, built once (values bound at execution), like the status read's.
+_ID_BY_NATURAL_KEY = select(_O.id).where(
+    _O.channel == bindparam("channel"),
+    _O.partner_id == bindparam("partner_id"),
+    _O.channel_order_id == bindparam("channel_order_id"),
+)
+_INSERT_ORDER = insert(cast(Table, OrderRow.__table__))
+_INSERT_LINES = insert(cast(Table, OrderLineRow.__table__))
 
 
 async def find_committed_by_natural_key(
@@ -156,10 +164,9 @@ async def add_order(session: AsyncSession, *, order: OrderRow) -> None:
     the natural key. Core inserts from the object's values (the lines in one executemany), without
     attaching it to the session: intake is the hot path, and the ORM's unit of work costs more
     than the rows. Unset attributes take their column defaults."""
-    await session.execute(insert(cast(Table, OrderRow.__table__)).values(_column_values(order)))
+    await session.execute(_INSERT_ORDER, _column_values(order))
     if order.lines:
-        lines = [_column_values(line) for line in order.lines]
-        await session.execute(insert(cast(Table, OrderLineRow.__table__)), lines)
+        await session.execute(_INSERT_LINES, [_column_values(line) for line in order.lines])
 
 
 def _column_values(obj: Any) -> dict[str, Any]:
