@@ -14,7 +14,8 @@ not naming us (exact string comparison, joserfc); ``exp`` past, ``nbf`` or ``iat
 beyond ``leeway`` seconds of clock skew.
 
     Principal                  who is calling: client id, scopes, partner and channel
-    authenticate               the dependency every API route gets by default
+    verified_principal         the verified, unrevoked caller: once per request (FastAPI caches it)
+    authenticate               the dependency every API route gets by default (the scope check)
     require("orders:write")    the dependency that also checks scopes (shown in the contract)
 """
 
@@ -170,15 +171,19 @@ def _has_kid(keys: KeySet, kid: str) -> bool:
     return any(k.kid == kid for k in keys.keys)
 
 
+def _bearer_token(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 class _BearerScheme(OAuth2):
     """OAuth2 client-credentials scheme for the contract; returns the bare bearer token."""
 
     async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
-        value = request.headers.get("authorization", "")
-        scheme, _, token = value.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        return token.strip()
+        return _bearer_token(request)
 
 
 bearer_scheme = _BearerScheme(
@@ -189,11 +194,13 @@ bearer_scheme = _BearerScheme(
 )
 
 
-async def authenticate(
-    request: Request,
-    security_scopes: SecurityScopes,
-    token: Annotated[str | None, Depends(bearer_scheme)],
-) -> Principal:
+async def verified_principal(request: Request) -> Principal:
+    """The caller, from a verified token that is not revoked: computed once per request.
+
+    It takes no ``SecurityScopes`` and no security scheme, so FastAPI's per-request dependency
+    cache keys it by the function alone: the router's ``authenticate`` and each route's
+    ``require(scope)`` share one result (with the scopes in its key it ran once for each)."""
+    token = _bearer_token(request)
     if token is None:
         raise Unauthorized(
             "Send an access token: Authorization: Bearer <token> (get one at POST /oauth2/token).",
@@ -208,16 +215,9 @@ async def authenticate(
             "Ask the operator to enable the client again, then get a new token.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="client revoked"'},
         )
-    scopes = frozenset(str(claims.get("scope", "")).split())
-    missing = [s for s in security_scopes.scopes if s not in scopes]
-    if missing:
-        raise Forbidden(
-            f"The access token lacks the scope this operation needs: {' '.join(missing)}.",
-            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'},
-        )
     principal = Principal(
         client_id=str(claims["client_id"]),
-        scopes=scopes,
+        scopes=frozenset(str(claims.get("scope", "")).split()),
         partner_id=claims.get("partner_id") or None,
         channel=claims.get("channel") or None,
         tier=claims.get("tier") or None,
@@ -229,6 +229,22 @@ async def authenticate(
     return principal
 
 
+async def authenticate(
+    security_scopes: SecurityScopes,
+    principal: Annotated[Principal, Depends(verified_principal)],
+    _token: Annotated[str | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The scope check on the verified principal. ``bearer_scheme`` is here, under the scopes, so
+    that the contract shows each operation's scopes on the ``oauth2`` scheme."""
+    missing = [s for s in security_scopes.scopes if s not in principal.scopes]
+    if missing:
+        raise Forbidden(
+            f"The access token lacks the scope this operation needs: {' '.join(missing)}.",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'},
+        )
+    return principal
+
+
 def require(*scopes: str) -> Any:
     """``Annotated[Principal, require("orders:write")]``: authenticate and check the scopes."""
     return Security(authenticate, scopes=list(scopes))
@@ -236,4 +252,12 @@ def require(*scopes: str) -> Any:
 
 Authenticated = Annotated[Principal, Security(authenticate)]
 
-__all__ = ["Authenticated", "Principal", "TokenVerifier", "authenticate", "bearer_scheme", "require"]
+__all__ = [
+    "Authenticated",
+    "Principal",
+    "TokenVerifier",
+    "authenticate",
+    "bearer_scheme",
+    "require",
+    "verified_principal",
+]
