@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload
 
 from contracts import Address, Money, Order, OrderLine, OrderStatus, Quantity
@@ -100,7 +100,7 @@ _READ_ORDER = (
 )
 
 
-async def read_order(session: AsyncSession, *, order_id: str) -> tuple[Order, str] | None:
+async def read_order(session: AsyncSession | AsyncConnection, *, order_id: str) -> tuple[Order, str] | None:
     """The canonical order and its stored partner (``NO_PARTNER`` for none), for reading only."""
     rows = (await session.execute(_READ_ORDER, {"order_id": order_id})).all()
     if not rows:

@@ -16,7 +16,7 @@ from process_apis.orders.masterdata import CachedErp
 from process_apis.orders.schemas import CancelAccepted, OrderCancel, OrderList
 from service_kit.app import upstream
 from service_kit.auth import Principal, require
-from service_kit.db import SessionDep
+from service_kit.db import ReadConnDep, SessionDep
 from service_kit.http import PARTNER_HEADER
 from service_kit.idempotency import IdempotencyDep
 from service_kit.openapi import problem_doc
@@ -117,8 +117,8 @@ async def submit_order(
         404: {"description": "No such order, or it belongs to another partner."},
     },
 )
-async def get_order(order_id: OrderId, principal: OrdersRead, session: SessionDep) -> Order:
-    return await service.get_order(session=session, order_id=order_id, partner_id=principal.acting_partner)
+async def get_order(order_id: OrderId, principal: OrdersRead, conn: ReadConnDep) -> Order:
+    return await service.get_order(session=conn, order_id=order_id, partner_id=principal.acting_partner)
 
 
 @router.get(

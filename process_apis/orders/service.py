@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from contracts import CustomerStatus, Order, OrderAccepted, OrderCreate, OrderStatus, ProductStatus
 from process_apis.orders import lifecycle, repository
@@ -140,7 +140,7 @@ def _new_row(order: OrderCreate, *, partner_id: str | None) -> OrderRow:
     )
 
 
-async def get_order(*, session: AsyncSession, order_id: str, partner_id: str | None) -> Order:
+async def get_order(*, session: AsyncSession | AsyncConnection, order_id: str, partner_id: str | None) -> Order:
     """An order as its owner sees it; another partner's order does not exist for the caller."""
     found = await repository.read_order(session, order_id=order_id)
     if found is None or (partner_id is not None and found[1] != partner_id):
