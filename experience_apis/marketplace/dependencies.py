@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from contracts.scopes import (
     MARKETPLACE_AVAILABILITY_READ,
@@ -17,7 +18,7 @@ from experience_apis.marketplace.clients import OrdersApi
 from experience_apis.marketplace.repository import MarketplaceRepository
 from service_kit.app import upstream
 from service_kit.auth import Principal, require
-from service_kit.db import SessionDep
+from service_kit.db import ReadConnDep, SessionDep
 from service_kit.errors import Forbidden
 from service_kit.openapi import problem_doc
 from service_kit.webhooks import WebhookPolicy
@@ -25,8 +26,13 @@ from service_kit.webhooks import WebhookPolicy
 
 # Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def`` in the
 # threadpool, a thread hand-off per dependency per request for a constructor call.
-async def _repository(request: Request, session: SessionDep) -> MarketplaceRepository:
+async def _repository(request: Request, session: SessionDep) -> MarketplaceRepository[AsyncSession]:
     return MarketplaceRepository(session, directory=request.app.state.partner_directory)
+
+
+async def _read_repository(request: Request, conn: ReadConnDep) -> MarketplaceRepository[AsyncConnection]:
+    """For the status reads: their one Core statement on a bare connection, no ORM session."""
+    return MarketplaceRepository(conn, directory=request.app.state.partner_directory)
 
 
 async def _orders(request: Request) -> OrdersApi:
@@ -61,7 +67,8 @@ async def _webhook_policy(request: Request) -> WebhookPolicy:
     return policy
 
 
-Repository = Annotated[MarketplaceRepository, Depends(_repository)]
+Repository = Annotated[MarketplaceRepository[AsyncSession], Depends(_repository)]
+ReadRepository = Annotated[MarketplaceRepository[AsyncConnection], Depends(_read_repository)]
 Orders = Annotated[OrdersApi, Depends(_orders)]
 WritingPartner = Annotated[str, Depends(_writing_partner)]
 ReadingPartner = Annotated[str, Depends(_reading_partner)]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, and_, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from experience_apis.marketplace.directory import PartnerAccountRef, PartnerDirectory
 from experience_apis.marketplace.models import Listing, PartnerAccount, SubmittedOrder
@@ -63,12 +63,16 @@ _PARTNERS_ORDER = (
 )
 
 
-class MarketplaceRepository:
+#: The request's session, or for a status read a bare connection (service_kit.db.ReadConnDep).
+Executor = TypeVar("Executor", AsyncSession, AsyncConnection)
+
+
+class MarketplaceRepository(Generic[Executor]):
     """``directory``: partner accounts and listings held in memory for a few seconds (intake reads
     them per order); without one, every read goes to the database."""
 
-    def __init__(self, session: AsyncSession, *, directory: PartnerDirectory | None = None) -> None:
-        self.session = session
+    def __init__(self, session: Executor, *, directory: PartnerDirectory | None = None) -> None:
+        self.session: Executor = session
         self.directory = directory
 
     async def get_partner_account(self, partner_id: str) -> PartnerAccountRef | None:
@@ -133,7 +137,8 @@ class MarketplaceRepository:
             "items": items,
             "submitted_at": submitted_at,
         }
-        record = _RECORD_UNLESS_THERE.get(self.session.get_bind().dialect.name)
+        bind = self.session if isinstance(self.session, AsyncConnection) else self.session.get_bind()
+        record = _RECORD_UNLESS_THERE.get(bind.dialect.name)
         if record is not None:
             if getattr(await self.session.execute(record, values), "rowcount", 0) == 1:
                 return SubmittedOrderKey(marketplace_order_id, order_id, request_fingerprint)

@@ -15,6 +15,7 @@ from experience_apis.marketplace.dependencies import (
     MarketplaceOrderId,
     Orders,
     ReadingPartner,
+    ReadRepository,
     Repository,
     WritingPartner,
 )
@@ -80,7 +81,7 @@ async def submit_order(
     },
 )
 async def get_order(
-    marketplace_order_id: MarketplaceOrderId, partner_id: ReadingPartner, repository: Repository, orders: Orders
+    marketplace_order_id: MarketplaceOrderId, partner_id: ReadingPartner, repository: ReadRepository, orders: Orders
 ) -> MarketplaceOrderRead:
     view = await service.get_order_status(
         repository=repository, orders=orders, partner_id=partner_id, marketplace_order_id=marketplace_order_id

@@ -16,6 +16,7 @@ from experience_apis.marketplace.dependencies import (
     MarketplaceOrderId,
     Orders,
     ReadingPartner,
+    ReadRepository,
     Repository,
     WritingPartner,
 )
@@ -85,7 +86,7 @@ async def submit_order(
     },
 )
 async def get_order(
-    marketplace_order_id: MarketplaceOrderId, partner_id: ReadingPartner, repository: Repository, orders: Orders
+    marketplace_order_id: MarketplaceOrderId, partner_id: ReadingPartner, repository: ReadRepository, orders: Orders
 ) -> MarketplaceOrderReadV2:
     view = await service.get_order_status(
         repository=repository, orders=orders, partner_id=partner_id, marketplace_order_id=marketplace_order_id
