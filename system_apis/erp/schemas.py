@@ -151,6 +151,42 @@ class SalesOrderBatchCreate(CanonicalModel):
     """Sales orders to book in one call; each entry is booked once per external reference, on its
     own (a refused entry does not stop the others)."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "external_reference": "ord_0001",
+                            "customer_id": "C-1001",
+                            "currency": "EUR",
+                            "lines": [
+                                {
+                                    "sku": "WIDGET-BLUE",
+                                    "quantity": {"value": "2", "unit": "EA"},
+                                    "unit_price": {"amount": "19.99", "currency": "EUR"},
+                                }
+                            ],
+                        },
+                        {
+                            "external_reference": "ord_0002",
+                            "customer_id": "C-2001",
+                            "currency": "EUR",
+                            "lines": [
+                                {
+                                    "sku": "CABLE-USB-C",
+                                    "quantity": {"value": "10", "unit": "EA"},
+                                    "unit_price": {"amount": "4.50", "currency": "EUR"},
+                                }
+                            ],
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
     entries: Annotated[list[SalesOrderCreate], Field(min_length=1, max_length=MAX_BATCH)]
 
 
