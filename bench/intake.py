@@ -121,7 +121,7 @@ def run() -> dict[str, Any]:
         _row(f"paced {PACED_RATE:.0f}/s", paced["answered_202"] / paced["seconds"], paced),
         _row("max (64 connections)", peak["rate"], peak),
     ]
-    max_ok = peak["rate"] if not peak["errors"] and not peak["bad_status"] else None
+    max_clean = not peak["errors"] and not peak["bad_status"]
     paced_ok = paced["answered_202"] == paced["sent"]
     return {
         "title": "Order intake through the gateway: POST /marketplace/v2/orders, each a new order with its own key",
@@ -140,13 +140,16 @@ def run() -> dict[str, Any]:
         ],
         "profiles": profiles,
         "targets": [
+            # A rate reached with errors (wrk's timeouts, answers >= 400) does not count as met.
             target(
-                "intake answered 202 through the gateway, max rate",
-                max_ok,
+                "intake answered 202 through the gateway, max rate"
+                + ("" if max_clean else f" ({peak['errors'] + peak['bad_status']} errors)"),
+                peak["rate"],
                 unit="/s",
                 at_least=500,
                 before="38/s direct to orders",
-            ),
+            )
+            | ({} if max_clean else {"met": False}),
             target(
                 f"intake p99 at {PACED_RATE:.0f}/s paced, every order answered 202",
                 paced["p99_ms"] if paced_ok else None,
