@@ -11,6 +11,9 @@ from contracts.catalog import (
 )
 from contracts.common import Address, CanonicalModel, Money, Quantity
 from contracts.orders import (
+    MAX_SALES_ORDER_BATCH,
+    BatchOutcome,
+    EntryProblem,
     Order,
     OrderAccepted,
     OrderCreate,
@@ -23,16 +26,22 @@ from contracts.orders import (
     ReservationLineCreate,
     ReservationStatus,
     SalesOrder,
+    SalesOrderBatchCreate,
+    SalesOrderBatchEntry,
+    SalesOrderBatchResult,
     SalesOrderCreate,
     SalesOrderLineCreate,
 )
 
 __all__ = [
+    "MAX_SALES_ORDER_BATCH",
     "Address",
+    "BatchOutcome",
     "CanonicalModel",
     "Customer",
     "CustomerKind",
     "CustomerStatus",
+    "EntryProblem",
     "InventoryPosition",
     "Money",
     "Order",
@@ -51,6 +60,9 @@ __all__ = [
     "ReservationLineCreate",
     "ReservationStatus",
     "SalesOrder",
+    "SalesOrderBatchCreate",
+    "SalesOrderBatchEntry",
+    "SalesOrderBatchResult",
     "SalesOrderCreate",
     "SalesOrderLineCreate",
 ]

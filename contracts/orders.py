@@ -4,7 +4,7 @@ ERP (sales order) and the WMS (reservation)."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
@@ -215,3 +215,79 @@ class SalesOrder(CanonicalModel):
     lines: list[SalesOrderLineCreate]
     total: Money
     created_at: UtcDateTime
+
+
+#: Entries one sales order batch call may carry.
+MAX_SALES_ORDER_BATCH = 100
+
+
+class SalesOrderBatchCreate(CanonicalModel):
+    """Sales orders to book in one call; each entry is booked once per external reference, on its
+    own (a refused entry does not stop the others)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "external_reference": "ord_0001",
+                            "customer_id": "C-1001",
+                            "currency": "EUR",
+                            "lines": [
+                                {
+                                    "sku": "WIDGET-BLUE",
+                                    "quantity": {"value": "2", "unit": "EA"},
+                                    "unit_price": {"amount": "19.99", "currency": "EUR"},
+                                }
+                            ],
+                        },
+                        {
+                            "external_reference": "ord_0002",
+                            "customer_id": "C-2001",
+                            "currency": "EUR",
+                            "lines": [
+                                {
+                                    "sku": "CABLE-USB-C",
+                                    "quantity": {"value": "10", "unit": "EA"},
+                                    "unit_price": {"amount": "4.50", "currency": "EUR"},
+                                }
+                            ],
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+    entries: Annotated[list[SalesOrderCreate], Field(min_length=1, max_length=MAX_SALES_ORDER_BATCH)]
+
+
+class BatchOutcome(StrEnum):
+    created = "created"  # booked by this call
+    existing = "existing"  # booked before under this external reference, with the same content
+    refused = "refused"  # a business rule refused it (see problem); nothing booked
+    conflict = "conflict"  # the reference holds another order, or is being booked right now
+
+
+class EntryProblem(CanonicalModel):
+    """Why one entry was not booked, as the single-order operation would say it (RFC 9457 fields)."""
+
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] = []
+
+
+class SalesOrderBatchEntry(CanonicalModel):
+    external_reference: str
+    outcome: BatchOutcome
+    sales_order: SalesOrder | None = None
+    problem: EntryProblem | None = None
+
+
+class SalesOrderBatchResult(CanonicalModel):
+    """One result per entry, in the order of the entries."""
+
+    results: list[SalesOrderBatchEntry]

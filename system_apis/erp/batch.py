@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contracts import SalesOrderCreate
+from contracts import BatchOutcome, EntryProblem, SalesOrderBatchEntry, SalesOrderCreate
 from system_apis.erp import rules
 from system_apis.erp.backend import ErpBackend
-from system_apis.erp.schemas import BatchOutcome, EntryProblem, SalesOrderBatchEntry
 from system_apis.erp.service import same_order
 
 

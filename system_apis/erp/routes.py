@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from contracts import Customer, Product, SalesOrder, SalesOrderCreate
+from contracts import (
+    Customer,
+    Product,
+    SalesOrder,
+    SalesOrderBatchCreate,
+    SalesOrderBatchResult,
+    SalesOrderCreate,
+)
 from contracts.common import Sku
 from contracts.scopes import ERP_READ, ERP_WRITE
 from service_kit.auth import Principal, require
@@ -27,8 +34,6 @@ from system_apis.erp.schemas import (
     PriceQuoteCreate,
     PriceQuoteResult,
     ProductList,
-    SalesOrderBatchCreate,
-    SalesOrderBatchResult,
     SalesOrderList,
 )
 

@@ -5,9 +5,18 @@ sales orders (the pivot) booked in batches, found and cancelled by the order id.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from contracts import Customer, Money, PriceQuote, Product, ProductStatus, SalesOrder, SalesOrderCreate
+from contracts import (
+    BatchOutcome,
+    Customer,
+    Money,
+    PriceQuote,
+    Product,
+    ProductStatus,
+    SalesOrder,
+    SalesOrderBatchResult,
+    SalesOrderCreate,
+)
 from contracts.common import CanonicalModel, CurrencyCode, Sku
 from process_apis.orders.clients.base import BaseClient, Refused, is_refusal, path_part, read_body, refused, unexpected
 from service_kit.errors import UpstreamUnavailable
@@ -58,17 +67,6 @@ class PriceList(CanonicalModel):
 
 class _PriceLists(CanonicalModel):
     items: list[PriceList]
-
-
-class _BatchEntry(CanonicalModel):
-    external_reference: str
-    outcome: str
-    sales_order: SalesOrder | None = None
-    problem: dict[str, Any] | None = None
-
-
-class _BatchResult(CanonicalModel):
-    results: list[_BatchEntry]
 
 
 #: One entry's outcome in a batch: its sales order, or why it was not booked.
@@ -124,18 +122,16 @@ class ErpClient(BaseClient):
         if resp.status_code != 200:
             raise unexpected(self.system, "a sales order batch", resp)
         answers: dict[str, Booking] = {}
-        for entry in read_body(_BatchResult, resp, system=self.system).results:
-            problem = entry.problem or {}
-            detail = str(problem.get("detail") or f"the ERP answered {entry.outcome}")
-            if entry.outcome in ("created", "existing") and entry.sales_order is not None:
+        for entry in read_body(SalesOrderBatchResult, resp, system=self.system).results:
+            problem = entry.problem
+            detail = problem.detail if problem and problem.detail else f"the ERP answered {entry.outcome}"
+            if entry.outcome in (BatchOutcome.created, BatchOutcome.existing) and entry.sales_order is not None:
                 answers[entry.external_reference] = entry.sales_order
-            elif entry.outcome == "refused":
-                errors = problem.get("errors")
-                answers[entry.external_reference] = Refused(
-                    self.system, detail, errors=errors if isinstance(errors, list) else None
-                )
+            elif entry.outcome is BatchOutcome.refused:
+                errors = problem.errors if problem else None
+                answers[entry.external_reference] = Refused(self.system, detail, errors=errors)
             else:
-                status = problem.get("status", 409)
+                status = problem.status if problem else 409
                 answers[entry.external_reference] = UpstreamUnavailable(
                     f"The erp service answered {status} ({entry.outcome}) to this sales order in a batch: {detail}"
                 )
