@@ -197,6 +197,35 @@ async def run_worker(
             slot.running -= 1
 
 
+async def run_once(
+    name: str,
+    job: Callable[[], Awaitable[object]],
+    *,
+    stop_event: asyncio.Event,
+    error_backoff: tuple[float, float] = (1.0, 30.0),
+) -> bool:
+    """A one-shot job (a start-up seed, a snapshot) as a unit of work on ``run_worker``: run until
+    it succeeds once, a failure retried after a capped exponential pause (logged as
+    ``worker_failed``), stopping between two attempts when ``stop_event`` is set, never inside one.
+    True when the job succeeded, False when the stop came first."""
+    done, succeeded = asyncio.Event(), False
+    forward = asyncio.ensure_future(stop_event.wait())  # the service's stop ends the runner too
+    forward.add_done_callback(lambda _: done.set())
+
+    async def attempt() -> int:
+        nonlocal succeeded
+        await job()
+        succeeded = True
+        done.set()
+        return 1  # the runner looks at ``done`` at once
+
+    try:
+        await run_worker(name, attempt, wakeup=Wakeup(), stop_event=done, error_backoff=error_backoff)
+    finally:
+        forward.cancel()
+    return succeeded
+
+
 # One wake-up per (database, topic): a commit that makes work notifies the worker that does it.
 _topics: weakref.WeakKeyDictionary[Engine, dict[str, Wakeup]] = weakref.WeakKeyDictionary()
 
@@ -285,6 +314,7 @@ __all__ = [
     "Unit",
     "Wakeup",
     "notify_after_commit",
+    "run_once",
     "run_worker",
     "start_workers",
     "stop_event",

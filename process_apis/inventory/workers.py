@@ -1,8 +1,9 @@
 """The inventory service's background work, as ``create_service_app`` workers: seeding the
 projection once at start, consuming stock events a batch at a time, publishing what is due, and
-reconciling on a schedule. (Relaying the outbox is the kit's own worker.) All but the one-off seed
-run on the kit's worker runtime (``service_kit.workers``): they wake on work, back off when idle
-and stop between two units of work; each unit owns its transactions."""
+reconciling on a schedule. (Relaying the outbox is the kit's own worker.) All run on the kit's
+worker runtime (``service_kit.workers``): they wake on work, back off when idle and stop between
+two units of work (the one-off seed is one unit, retried until it succeeds); each unit owns its
+transactions."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from service_kit.app import upstream
 from service_kit.events import open_bus
 from service_kit.events.batch import consume_events
 from service_kit.events.workers import member_name
-from service_kit.workers import Wakeup, run_worker, stop_event, wakeup_for
+from service_kit.workers import Wakeup, run_once, run_worker, stop_event, wakeup_for
 
 log = structlog.get_logger("process_apis.inventory.workers")
 
@@ -33,28 +34,22 @@ def _settings(app: FastAPI) -> InventorySettings:
 
 
 async def seed_projection(app: FastAPI) -> None:
-    """Seed from the WMS and ERP once; they may start after us, so retry with capped backoff."""
+    """Seed from the WMS and ERP once, as one unit of work on the runtime (one transaction); they
+    may start after us, so a failed seed is retried with capped backoff until the service stops."""
     settings = _settings(app)
-    attempt = 0
-    while True:
-        try:
-            async with app.state.db.transaction() as session:
-                result = await service.rebuild_projection(
-                    session=session,
-                    wms=upstream(app, "wms"),
-                    erp=upstream(app, "erp"),
-                    rules=settings.channels,
-                    window=settings.coalesce_window,
-                )
-            log.info("projection_seeded", positions=result.positions, items=result.items, skus=result.skus)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            attempt += 1
-            pause = min(30.0, 0.5 * 2**attempt)
-            log.warning("projection_seed_failed", error=repr(exc), retry_in=pause)
-            await asyncio.sleep(pause)
+
+    async def seed() -> None:
+        async with app.state.db.transaction() as session:
+            result = await service.rebuild_projection(
+                session=session,
+                wms=upstream(app, "wms"),
+                erp=upstream(app, "erp"),
+                rules=settings.channels,
+                window=settings.coalesce_window,
+            )
+        log.info("projection_seeded", positions=result.positions, items=result.items, skus=result.skus)
+
+    await run_once("seed_projection", seed, stop_event=stop_event(app), error_backoff=(1.0, 30.0))
 
 
 async def consume_stock_events(app: FastAPI) -> None:

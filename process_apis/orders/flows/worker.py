@@ -28,9 +28,8 @@ from process_apis.orders.settings import OrdersSettings
 from service_kit import idempotency
 from service_kit.app import upstream
 from service_kit.db import Database
-from service_kit.errors import UpstreamTimeout, UpstreamUnavailable
 from service_kit.events.workers import event_consumer
-from service_kit.workers import Wakeup, run_worker, stop_event
+from service_kit.workers import Wakeup, run_once, run_worker, stop_event
 
 log = structlog.get_logger("process_apis.orders.worker")
 
@@ -154,21 +153,18 @@ async def run_order_worker(app: FastAPI) -> None:
 
 async def run_master_data_feed(app: FastAPI) -> None:
     """The ``workers=[...]`` hook keeping the copy of the ERP's master data current: the snapshot
-    at start (retried with capped backoff until the ERP answers), then its change events."""
+    at start (one unit of work on the runtime, retried with capped backoff until the ERP answers),
+    then its change events."""
     settings: OrdersSettings = app.state.settings
     if not settings.worker_enabled:
         return
-    pause = 1.0
-    while True:
-        try:
-            customers, price_lists = await app.state.master_data.load_snapshot(ErpClient(upstream(app, "erp")))
-        except (UpstreamUnavailable, UpstreamTimeout) as exc:
-            log.warning("master_data_snapshot_failed", error=exc.detail, retry_in=pause)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 30.0)
-            continue
+
+    async def load_snapshot() -> None:
+        customers, price_lists = await app.state.master_data.load_snapshot(ErpClient(upstream(app, "erp")))
         log.info("master_data_snapshot_loaded", customers=customers, price_lists=price_lists)
-        break
+
+    if not await run_once("master_data_snapshot", load_snapshot, stop_event=stop_event(app), error_backoff=(1.0, 30.0)):
+        return  # stopped before the ERP answered
     consume = event_consumer(group="orders-masterdata", handlers=app.state.master_data.event_handlers())
     await consume(app)
 
@@ -182,14 +178,18 @@ async def prune_idempotency_keys(app: FastAPI) -> int:
 
 
 async def run_idempotency_pruner(app: FastAPI) -> None:
-    """The ``workers=[...]`` hook: prunes at start-up, then every ``idempotency_prune_interval``."""
+    """The ``workers=[...]`` hook: prunes at start-up, then every ``idempotency_prune_interval``
+    (a schedule on the runtime; a failed pass is logged and tried again after the interval)."""
     settings: OrdersSettings = app.state.settings
-    while True:
-        try:
-            await prune_idempotency_keys(app)
-        except Exception:
-            log.exception("idempotency_prune_failed")
-        await asyncio.sleep(settings.idempotency_prune_interval)
+    every = max(settings.idempotency_prune_interval, 0.01)
+
+    async def prune_once() -> int:
+        await prune_idempotency_keys(app)
+        return 0  # one pass removes all that is due: wait for the interval
+
+    await run_worker(
+        "idempotency_pruner", prune_once, wakeup=Wakeup(), stop_event=stop_event(app), idle_backoff=(every, every)
+    )
 
 
 __all__ = [
