@@ -7,24 +7,16 @@ does for its ``movement_seq``.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, inspect, text
-
-from service_kit.db import Database
-
-
-def _add_channel_version(conn: Connection) -> bool:
-    inspector = inspect(conn)
-    if not inspector.has_table("inv_channel_availability"):
-        return False
-    if "version" in {column["name"] for column in inspector.get_columns("inv_channel_availability")}:
-        return False
-    conn.execute(text("ALTER TABLE inv_channel_availability ADD COLUMN version INTEGER NOT NULL DEFAULT 0"))
-    return True
+from service_kit.db import Database, add_missing_columns
 
 
 async def upgrade(db: Database) -> bool:
-    async with db.engine.begin() as conn:
-        return await conn.run_sync(_add_channel_version)
+    """Adds ``inv_channel_availability.version`` when missing; True when it did."""
+    return bool(
+        await add_missing_columns(
+            db=db, table="inv_channel_availability", columns={"version": "INTEGER NOT NULL DEFAULT 0"}
+        )
+    )
 
 
 __all__ = ["upgrade"]

@@ -6,24 +6,14 @@ versioned migrations (README roadmap) this adds ``wms_stock.movement_seq`` (0 fo
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, inspect, text
-
-from service_kit.db import Database
-
-
-def _add_movement_seq(conn: Connection) -> bool:
-    inspector = inspect(conn)
-    if not inspector.has_table("wms_stock"):
-        return False
-    if "movement_seq" in {column["name"] for column in inspector.get_columns("wms_stock")}:
-        return False
-    conn.execute(text("ALTER TABLE wms_stock ADD COLUMN movement_seq INTEGER NOT NULL DEFAULT 0"))
-    return True
+from service_kit.db import Database, add_missing_columns
 
 
 async def upgrade(db: Database) -> bool:
-    async with db.engine.begin() as conn:
-        return await conn.run_sync(_add_movement_seq)
+    """Adds ``wms_stock.movement_seq`` when missing; True when it did."""
+    return bool(
+        await add_missing_columns(db=db, table="wms_stock", columns={"movement_seq": "INTEGER NOT NULL DEFAULT 0"})
+    )
 
 
 __all__ = ["upgrade"]
