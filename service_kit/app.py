@@ -90,7 +90,7 @@ def create_service_app(
             app.state.ready = False
             # Each worker is stopped between two units of work, never inside a transaction
             # (service_kit.workers says why); together, not one after the other.
-            await stop_workers(app, tasks, db=db, grace=settings.shutdown_grace_seconds)
+            await stop_workers(app, tasks, grace=settings.shutdown_grace_seconds)
             for hook in on_shutdown:
                 await hook(app)
             await http.aclose()

@@ -8,15 +8,11 @@ that run Core statements: a bare connection, never committed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import structlog
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
@@ -25,8 +21,6 @@ from sqlalchemy.orm import DeclarativeBase
 
 from service_kit import sqlite_onehop
 from service_kit.files import private_sqlite_file
-
-log = structlog.get_logger("service_kit.db")
 
 
 class KitBase(DeclarativeBase):
@@ -58,69 +52,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         if self.url.get_driver_name() == "aiosqlite":
             _skip_idle_commits(self.engine)
-        # Which tasks hold a pooled connection right now (see ``stop_task``).
-        self._holders: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = weakref.WeakKeyDictionary()
-        self._owners: dict[int, asyncio.Task[Any]] = {}  # id(connection record) -> the task using it
-        self._released: weakref.WeakKeyDictionary[asyncio.Task[Any], asyncio.Event] = weakref.WeakKeyDictionary()
-        event.listen(self.engine.sync_engine, "checkout", self._checked_out)
-        event.listen(self.engine.sync_engine, "checkin", self._checked_in)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-
-    # -- stopping a task between units of work ------------------------------------------------
-    #
-    # Cancelling a task while it awaits the database makes SQLAlchemy invalidate and terminate
-    # the connection. With aiosqlite that path is fragile: 0.22.x can leave the graceful close
-    # awaiting a worker thread that has already exited, so the event loop never closes (seen as a
-    # CI hang; omnilib/aiosqlite#369, sqlalchemy#13039), and 0.21 keeps the cancelled
-    # transaction's write lock until the connection is collected (every writer then waits out
-    # busy_timeout). So a worker is cancelled only while it holds no connection: the pool's
-    # checkout events (run in the task that takes the connection) and checkin events say which
-    # tasks hold one. Workers on the worker runtime (service_kit.workers) stop by themselves
-    # between two units and need none of this; it stays for the plain loops that remain
-    # (stop_workers hands them to stop_task), and goes when the last one has moved.
-
-    def _checked_out(self, _dbapi: Any, record: Any, _proxy: Any) -> None:
-        task = _current_task()
-        if task is not None:
-            self._owners[id(record)] = task
-            self._holders[task] = self._holders.get(task, 0) + 1
-
-    def _checked_in(self, _dbapi: Any, record: Any) -> None:
-        # By the connection, not by the current task: SQLAlchemy closes a session or connection
-        # left by ``async with`` in a task of its own (so that a cancellation cannot cut it short).
-        task = self._owners.pop(id(record), None)
-        held = self._holders.get(task, 0) if task is not None else 0
-        if task is None or not held:
-            return
-        if held > 1:
-            self._holders[task] = held - 1
-            return
-        del self._holders[task]
-        released = self._released.pop(task, None)
-        if released is not None:
-            released.set()
-
-    def holds_connection(self, task: asyncio.Task[Any]) -> bool:
-        return self._holders.get(task, 0) > 0
-
-    async def stop_task(self, task: asyncio.Task[Any], *, grace: float) -> None:
-        """Cancel ``task`` at a moment it holds no connection of this database (waiting at most
-        ``grace`` seconds for one; then it is cancelled where it stands), and wait for it to end."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
-        while not task.done() and self.holds_connection(task) and loop.time() < deadline:
-            released = self._released.setdefault(task, asyncio.Event())
-            waiter = asyncio.ensure_future(released.wait())
-            try:
-                await asyncio.wait({task, waiter}, timeout=deadline - loop.time(), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-            # The task may have taken a connection again before this one ran: look again.
-        if not task.done() and self.holds_connection(task):
-            log.warning("task_cancelled_inside_transaction", task=task.get_name(), grace_seconds=grace)
-        task.cancel()  # no await between the check and the cancel: the task cannot have moved
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
 
     async def create_schema(self) -> None:
         # Tables are created from the models; versioned migrations come with the first change to
@@ -145,13 +77,6 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-def _current_task() -> asyncio.Task[Any] | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:  # no running loop: a synchronous use of the engine
-        return None
 
 
 def _skip_idle_commits(engine: AsyncEngine) -> None:

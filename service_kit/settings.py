@@ -79,8 +79,8 @@ class ServiceSettings(BaseSettings):
     ops_url: str = Field(default_factory=lambda: default_url("ops"))
     events_url: str = ""  # sqlite:///<data_dir>/events.db by default; redis://... when scaled
 
-    # How long shutdown waits for a worker to finish its unit of work (service_kit.workers), or a
-    # plain loop its database transaction (Database.stop_task), before cancelling it anyway.
+    # How long shutdown waits for a worker to finish its unit of work (service_kit.workers) before
+    # cancelling it anyway.
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
 
     # Connections the service's database pool keeps open (service_kit.db.Database says why).

@@ -37,11 +37,15 @@ Wake-ups (``Wakeup``), one per worker or shared by several (every waiter wakes):
   changes. On Redis the unit itself blocks in ``XREADGROUP BLOCK`` (keep the block short, a
   second or two: stopping waits for it). Close a wake-up with a probe when its worker ends.
 
+A one-shot job (a start-up seed, a snapshot fetched until the system below answers) is one unit
+too: ``run_once`` retries it until it succeeds and stops between two attempts.
+
 The app factory (``service_kit.app``) starts the app's workers with ``start_workers`` and stops
 them with ``stop_workers``: it sets the app's ``stop_event(app)``, waits up to the grace period for
-the workers that run on ``run_worker`` to return, and cancels what is left. A worker written as a
-plain loop (not on ``run_worker``) is stopped by ``Database.stop_task`` (cancelled between two
-transactions) until it moves onto the runtime.
+every worker to return, and cancels what is left. Every worker must run its loops on
+``run_worker`` (or ``run_once``): nothing else stops it between two units. One that does not (a
+plain ``while True`` loop) never returns on the stop event; it is cancelled after the grace period
+wherever it stands, and logged as ``worker_not_on_runtime`` so that it gets moved.
 """
 
 from __future__ import annotations
@@ -72,13 +76,13 @@ AppWorker = Callable[["FastAPI"], Coroutine[Any, Any, None]]
 
 
 class _Slot:
-    """One per app worker task (in its context, so its child tasks share it): how many
-    ``run_worker`` loops run in it now. While one does, the task watches its stop event."""
+    """One per app worker task (in its context, so its child tasks share it): whether a
+    ``run_worker`` loop ever ran in it (one that never did is not on the runtime)."""
 
-    __slots__ = ("running",)
+    __slots__ = ("entered",)
 
     def __init__(self) -> None:
-        self.running = 0
+        self.entered = False
 
 
 _slot: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar("service_kit_worker_slot", default=None)
@@ -167,7 +171,7 @@ async def run_worker(
             raise ValueError(f"{name_} must be 0 < min <= max, not {(a, b)!r}")
     slot = _slot.get()
     if slot is not None:
-        slot.running += 1
+        slot.entered = True
     stopped = asyncio.ensure_future(stop_event.wait())
     stopped.add_done_callback(lambda _: wakeup.notify())
     idle, failures = low, 0
@@ -193,8 +197,6 @@ async def run_worker(
                 idle = min(high, idle * 2)
     finally:
         stopped.cancel()
-        if slot is not None:
-            slot.running -= 1
 
 
 async def run_once(
@@ -277,28 +279,20 @@ def start_workers(app: FastAPI, workers: Sequence[AppWorker]) -> list[asyncio.Ta
     return tasks
 
 
-def _cooperative(task: asyncio.Task[None]) -> bool:
-    """Whether ``task`` (started by ``start_workers``) is inside ``run_worker`` now."""
-    slot = _slots.get(task)
-    return slot is not None and slot.running > 0
-
-
-async def stop_workers(app: FastAPI, tasks: Sequence[asyncio.Task[None]], *, db: Database, grace: float) -> None:
-    """Stop ``tasks`` together: runtime workers finish their unit (cancelled only after ``grace``
-    seconds), plain loops are cancelled between two transactions (``Database.stop_task``)."""
+async def stop_workers(app: FastAPI, tasks: Sequence[asyncio.Task[None]], *, grace: float) -> None:
+    """Stop ``tasks`` together: each finishes its unit of work and returns; what is still running
+    after ``grace`` seconds is cancelled (logged, and as ``worker_not_on_runtime`` when it never
+    ran on ``run_worker``)."""
     stop_event(app).set()
-    await asyncio.sleep(0)  # let every task that has not started yet reach run_worker
-    cooperative = [t for t in tasks if t.done() or _cooperative(t)]
-    plain = [t for t in tasks if t not in cooperative]
-    await asyncio.gather(_finish(cooperative, grace=grace), *(db.stop_task(t, grace=grace) for t in plain))
-
-
-async def _finish(tasks: Sequence[asyncio.Task[None]], *, grace: float) -> None:
     if not tasks:
         return
     _, late = await asyncio.wait(tasks, timeout=grace)
     for task in late:
-        log.warning("worker_cancelled_after_grace", worker=task.get_name(), grace_seconds=grace)
+        slot = _slots.get(task)
+        if slot is not None and not slot.entered:
+            log.error("worker_not_on_runtime", worker=task.get_name(), grace_seconds=grace)
+        else:
+            log.warning("worker_cancelled_after_grace", worker=task.get_name(), grace_seconds=grace)
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     for task, result in zip(tasks, results, strict=True):

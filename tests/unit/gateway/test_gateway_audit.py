@@ -251,12 +251,14 @@ async def test_the_retention_worker_prunes_at_start_and_counts_what_it_removed(t
     retention = AuditRetention(db, retention_days=30, interval=3600, batch_size=2, registry=registry, clock=lambda: NOW)
     try:
         await seed(db, [45.0, 31.0, 31.0, 29.0])
-        worker = asyncio.create_task(retention.run())
+        stop = asyncio.Event()
+        worker = asyncio.create_task(retention.run(stop_event=stop))
         # The first prune runs at once; the worker then sleeps for the interval.
         await retention.passed.wait()
         assert registry.get_sample_value("interchange_gateway_audit_pruned_total") == 3
         assert not worker.done()
-        await db.stop_task(worker, grace=1)
+        stop.set()
+        await worker  # returns by itself, between two passes
         kept = [e.correlation_id for e in await query_audit(db)]
     finally:
         await db.dispose()

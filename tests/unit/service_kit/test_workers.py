@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from structlog.testing import capture_logs
 
 from service_kit.workers import (
     DataVersionProbe,
@@ -151,26 +152,32 @@ async def test_stop_lets_the_current_unit_finish_and_runs_no_other() -> None:
     assert finished == [1]
 
 
-async def test_stop_workers_stops_runtime_workers_without_a_cancel(tmp_path: Path) -> None:
-    from service_kit.db import Database
-
+async def test_stop_workers_stops_runtime_workers_without_a_cancel() -> None:
     app = FastAPI()
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
     units = Passes()
 
     async def runtime_worker(app: FastAPI) -> None:
         await run_worker("runtime", units, wakeup=Wakeup(), stop_event=stop_event(app), idle_backoff=(3600, 3600))
 
+    [task] = start_workers(app, [runtime_worker])
+    await units.next_pass()
+    await stop_workers(app, [task], grace=3600)
+    assert task.done() and not task.cancelled()  # returned by itself
+
+
+async def test_a_worker_not_on_the_runtime_is_cancelled_after_the_grace_and_named() -> None:
+    app = FastAPI()
+
     async def plain_loop(app: FastAPI) -> None:
         await asyncio.sleep(3600)
 
-    tasks = start_workers(app, [runtime_worker, plain_loop])
-    await units.next_pass()
-    await stop_workers(app, tasks, db=db, grace=3600)
-    runtime, plain = tasks
-    assert runtime.done() and not runtime.cancelled()  # returned by itself
-    assert plain.cancelled()  # a plain loop holding no connection is cancelled at once
-    await db.dispose()
+    [task] = start_workers(app, [plain_loop])
+    with capture_logs() as logs:
+        await stop_workers(app, [task], grace=0.01)
+    assert task.cancelled()  # it never looks at the stop event: cancelled after the grace
+    assert [(e["event"], e["worker"]) for e in logs if e["log_level"] == "error"] == [
+        ("worker_not_on_runtime", "plain_loop")
+    ]
 
 
 @pytest.mark.parametrize("backoff", [(0, 1), (2, 1)])
@@ -179,12 +186,8 @@ async def test_idle_backoff_must_be_positive_and_ordered(backoff: tuple[float, f
         await run_worker("w", Passes(), wakeup=Wakeup(), stop_event=asyncio.Event(), idle_backoff=backoff)
 
 
-async def test_a_worker_that_gathers_runtime_loops_is_stopped_without_a_cancel(tmp_path: Path) -> None:
-    # gather runs each loop in a child task: the worker's task is still known to be cooperative.
-    from service_kit.db import Database
-
+async def test_a_worker_that_gathers_runtime_loops_is_stopped_without_a_cancel() -> None:
     app = FastAPI()
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
     first, second = Passes(), Passes()
 
     async def two_loops(app: FastAPI) -> None:
@@ -196,9 +199,8 @@ async def test_a_worker_that_gathers_runtime_loops_is_stopped_without_a_cancel(t
 
     [task] = start_workers(app, [two_loops])
     await first.next_pass()
-    await stop_workers(app, [task], db=db, grace=3600)
+    await stop_workers(app, [task], grace=3600)
     assert task.done() and not task.cancelled()
-    await db.dispose()
 
 
 async def test_workers_watching_one_file_share_one_watcher_that_stops_with_the_last(tmp_path: Path) -> None:
@@ -232,14 +234,11 @@ async def test_workers_watching_one_file_share_one_watcher_that_stops_with_the_l
     other.close()
 
 
-def test_an_app_can_start_its_workers_again_in_another_event_loop(tmp_path: Path) -> None:
-    from service_kit.db import Database
-
+def test_an_app_can_start_its_workers_again_in_another_event_loop() -> None:
     app = FastAPI()
     events: list[asyncio.Event] = []
 
     async def once() -> None:
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
         unit = Passes()
 
         async def worker(app: FastAPI) -> None:
@@ -248,9 +247,8 @@ def test_an_app_can_start_its_workers_again_in_another_event_loop(tmp_path: Path
         tasks = start_workers(app, [worker])
         events.append(stop_event(app))
         await unit.next_pass()
-        await stop_workers(app, tasks, db=db, grace=3600)
+        await stop_workers(app, tasks, grace=3600)
         assert tasks[0].done() and not tasks[0].cancelled()
-        await db.dispose()
 
     for _ in range(2):  # e.g. two lifespans in two tests' loops
         asyncio.run(once())
