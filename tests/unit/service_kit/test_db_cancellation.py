@@ -26,12 +26,16 @@ ROUNDS = 60
 WORKERS = 3
 
 
-def _busy(db: Database, committed: list[int], slot: int) -> AppWorker:
+def _busy(db: Database, committed: list[int], cut_short: list[int], slot: int) -> AppWorker:
     async def one_transaction() -> int:
-        async with db.transaction() as session:
-            await session.execute(text("INSERT INTO ticks (worker) VALUES (:w)"), {"w": slot})
-            await session.execute(text("SELECT COUNT(*) FROM ticks"))
-            committed[slot] += 1  # no await between this and the commit that follows
+        try:
+            async with db.transaction() as session:
+                await session.execute(text("INSERT INTO ticks (worker) VALUES (:w)"), {"w": slot})
+                await session.execute(text("SELECT COUNT(*) FROM ticks"))
+                committed[slot] += 1  # no await between this and the commit that follows
+        except asyncio.CancelledError:
+            cut_short.append(slot)  # a stop landed inside the transaction
+            raise
         return 1  # always more to do: the worker never idles
 
     async def worker(app: FastAPI) -> None:
@@ -44,11 +48,12 @@ async def _round(path: Path, pause: float) -> list[int]:
     db = Database(f"sqlite+aiosqlite:///{path}")
     async with db.transaction() as session:
         await session.execute(text("CREATE TABLE IF NOT EXISTS ticks (worker INTEGER)"))
-    committed = [0] * WORKERS
+    committed, cut_short = [0] * WORKERS, list[int]()
     app = FastAPI()
-    workers = start_workers(app, [_busy(db, committed, n) for n in range(WORKERS)])
+    workers = start_workers(app, [_busy(db, committed, cut_short, n) for n in range(WORKERS)])
     await asyncio.sleep(pause)
     await stop_workers(app, workers, grace=5.0)
+    assert cut_short == []  # no stop landed inside a unit's transaction
     assert all(task.done() and not task.cancelled() for task in workers)  # each returned by itself
     await db.dispose()
     return committed
