@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from structlog.testing import capture_logs
 
 from service_kit.workers import (
     DataVersionProbe,
@@ -165,17 +164,36 @@ async def test_stop_workers_stops_runtime_workers_without_a_cancel() -> None:
     assert task.done() and not task.cancelled()  # returned by itself
 
 
-async def test_a_worker_not_on_the_runtime_is_cancelled_after_the_grace_and_named() -> None:
+class RecordingLog:
+    """Stands in for the module's logger: ``capture_logs`` sees nothing once another test in the same
+    process has configured structlog with cached loggers (``configure_logging``), so record directly."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, object]]] = []
+
+    def __getattr__(self, level: str) -> object:
+        def record(event: str, **fields: object) -> None:
+            self.lines.append((level, event, fields))
+
+        return record
+
+
+async def test_a_worker_not_on_the_runtime_is_cancelled_after_the_grace_and_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import service_kit.workers
+
     app = FastAPI()
+    recorded = RecordingLog()
+    monkeypatch.setattr(service_kit.workers, "log", recorded)
 
     async def plain_loop(app: FastAPI) -> None:
         await asyncio.sleep(3600)
 
     [task] = start_workers(app, [plain_loop])
-    with capture_logs() as logs:
-        await stop_workers(app, [task], grace=0.01)
+    await stop_workers(app, [task], grace=0.01)
     assert task.cancelled()  # it never looks at the stop event: cancelled after the grace
-    assert [(e["event"], e["worker"]) for e in logs if e["log_level"] == "error"] == [
+    assert [(event, fields["worker"]) for level, event, fields in recorded.lines if level == "error"] == [
         ("worker_not_on_runtime", "plain_loop")
     ]
 
