@@ -34,7 +34,7 @@ from typing import Any
 from bench._load import cpu_of, load_tool
 from bench._profile import SERVICE_RULES, buckets, sample
 from bench._targets import target
-from bench.gateway import PARTNER, bench_token, suite
+from bench.gateway import ORDER, PARTNER, bench_token, suite
 
 PACED_RATE = float(os.environ.get("BENCH_INTAKE_RATE", "300"))
 PACED_SECONDS = float(os.environ.get("BENCH_INTAKE_SECONDS", "10"))
@@ -48,16 +48,11 @@ SKU = "ACME-WB"
 
 
 def order(marketplace_order_id: str) -> dict[str, Any]:
+    """The gateway benchmark's order (same buyer and address) in the v2 dialect, under a new id."""
     return {
         "marketplace_order_id": marketplace_order_id,
-        "buyer": {"name": "Bench Mark", "email": "bench@example.test"},
-        "shipping_address": {
-            "recipient": "Bench Mark",
-            "street": "Damrak 1",
-            "city": "Amsterdam",
-            "zip": "1012 LG",
-            "country_code": "NL",
-        },
+        "buyer": ORDER["buyer"],
+        "shipping_address": ORDER["shipping_address"],
         "lines": [{"seller_sku": SKU, "quantity": 1, "item_price": {"amount": "19.99", "currency": "EUR"}}],
     }
 
