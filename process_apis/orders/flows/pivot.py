@@ -21,16 +21,15 @@ from collections.abc import Callable
 
 import structlog
 
-from contracts import SalesOrder, SalesOrderCreate
+from contracts import MAX_SALES_ORDER_BATCH, SalesOrder, SalesOrderCreate
 from process_apis.orders.clients import ErpClient
 from service_kit.errors import UpstreamUnavailable
 
-MAX_BATCH = 100
 log = structlog.get_logger("process_apis.orders.pivot")
 
 
 class PivotBatcher:
-    def __init__(self, erp: Callable[[str], ErpClient], *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, erp: Callable[[str], ErpClient], *, max_batch: int = MAX_SALES_ORDER_BATCH) -> None:
         """``erp(correlation_id)``: a client acting for no partner (a batch carries many partners'
         orders), under the batch's own correlation id, which the log ties to the orders in it."""
         self._erp = erp
@@ -87,4 +86,4 @@ class PivotBatcher:
                     )
 
 
-__all__ = ["MAX_BATCH", "PivotBatcher"]
+__all__ = ["PivotBatcher"]
