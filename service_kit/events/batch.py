@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import CloudEvent
 from service_kit.db import Database
-from service_kit.events.consumer import Outcome, ProcessedEvent, SubjectVersion
+from service_kit.events.consumer import Outcome, ProcessedEvent, SubjectVersion, nack_failed
 from service_kit.events.port import Delivery, EventBus
 
 log = structlog.get_logger("service_kit.events.batch")
@@ -176,17 +176,9 @@ async def consume_events(
             try:
                 (outcome,) = await apply_events(db=db, group=group, events=[delivery.event], handler=handler)
             except Exception as one:
-                log.warning(
-                    "event_handler_failed",
-                    group=group,
-                    event_id=delivery.event.id,
-                    event_type=delivery.event.type,
-                    attempt=delivery.attempt,
-                    error=repr(one),
-                    correlation_id=delivery.event.correlationid,
+                await nack_failed(
+                    bus=bus, group=group, delivery=delivery, error=one, retry_base=retry_base, retry_max=retry_max
                 )
-                retry_after = min(retry_max, retry_base * 2 ** (delivery.attempt - 1))
-                await bus.nack(delivery=delivery, error=f"{type(one).__name__}: {one}", retry_after=retry_after)
                 continue
             done.append((delivery, outcome))
     if done:

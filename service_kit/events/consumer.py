@@ -146,21 +146,30 @@ async def consume_batch(
         try:
             outcome = await apply_event(db=db, group=group, event=delivery.event, handler=handler)
         except Exception as exc:
-            retry_after = min(retry_max, retry_base * 2 ** (delivery.attempt - 1))
-            log.warning(
-                "event_handler_failed",
-                group=group,
-                event_id=delivery.event.id,
-                event_type=delivery.event.type,
-                attempt=delivery.attempt,
-                error=repr(exc),
-                correlation_id=delivery.event.correlationid,
+            await nack_failed(
+                bus=bus, group=group, delivery=delivery, error=exc, retry_base=retry_base, retry_max=retry_max
             )
-            await bus.nack(delivery=delivery, error=f"{type(exc).__name__}: {exc}", retry_after=retry_after)
             continue
         done.append((delivery, outcome))
     await bus.ack(deliveries=[d for d, _ in done])
     return done
+
+
+async def nack_failed(
+    *, bus: EventBus, group: str, delivery: Delivery, error: Exception, retry_base: float, retry_max: float
+) -> None:
+    """Log a delivery whose handler failed and nack it with exponential backoff (capped)."""
+    log.warning(
+        "event_handler_failed",
+        group=group,
+        event_id=delivery.event.id,
+        event_type=delivery.event.type,
+        attempt=delivery.attempt,
+        error=repr(error),
+        correlation_id=delivery.event.correlationid,
+    )
+    retry_after = min(retry_max, retry_base * 2 ** (delivery.attempt - 1))
+    await bus.nack(delivery=delivery, error=f"{type(error).__name__}: {error}", retry_after=retry_after)
 
 
 async def run_consumer(
@@ -229,5 +238,6 @@ __all__ = [
     "SubjectVersion",
     "apply_event",
     "consume_batch",
+    "nack_failed",
     "run_consumer",
 ]
