@@ -1,34 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
-from service_kit.settings import ServiceSettings
-from system_apis.erp.app import create_app
 from system_apis.erp.models import ErpCustomer, ErpItem, ErpSalesOrder, ErpSalesOrderLine
 from system_apis.erp.seed import seed_demo
-from tests.support.tokens import Bearer, bearer, static_verifier
+from tests.support.tokens import Bearer, bearer
 
 READ, WRITE = Bearer("erp:read"), Bearer("erp:write")
-
-
-@pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = ServiceSettings.load("erp", data_dir=tmp_path, seed_demo=True, log_json=False)
-    app = create_app(settings, verifier=static_verifier())
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def erp(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://erp.test") as client:
-        yield client
 
 
 def qty(value: str, unit: str = "EA") -> dict[str, str]:

@@ -4,34 +4,15 @@ item.changed through the ERP's outbox, versioned per item; the same values again
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from service_kit.events.outbox import OutboxRecord
-from system_apis.erp.app import create_app
-from system_apis.erp.settings import ErpSettings
-from tests.support.tokens import Bearer, bearer, static_verifier
+from tests.support.tokens import Bearer, bearer
 
 READ, WRITE = Bearer("erp:read"), Bearer("erp:write")
-
-
-@pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = ErpSettings.load("erp", data_dir=tmp_path, seed_demo=True, log_json=False)
-    app = create_app(settings, verifier=static_verifier())
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def erp(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://erp.test") as client:
-        yield client
 
 
 async def item_events(app: Any, *, subject: str = "item/") -> list[dict[str, Any]]:
