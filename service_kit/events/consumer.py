@@ -19,7 +19,7 @@ bus parks it as a dead letter after its ``max_deliveries``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
@@ -195,11 +195,8 @@ async def run_consumer(
     ``idle_backoff`` (redeliveries that fall due); a bus without one (Redis) waits inside
     ``receive`` for up to ``wait_seconds`` (``XREADGROUP BLOCK``).
     """
-    make_probe = getattr(bus, "change_probe", None)
-    probe = make_probe() if callable(make_probe) else None
-    block = 0.0 if probe is not None else wait_seconds
 
-    async def consume_once() -> int:
+    async def consume_once(block: float) -> int:
         done = await consume_batch(
             bus=bus,
             db=db,
@@ -212,13 +209,45 @@ async def run_consumer(
         )
         return len(done)
 
+    await run_on_bus(
+        f"event_consumer:{group}",
+        bus=bus,
+        consume_once=consume_once,
+        stop_event=stop_event or asyncio.Event(),
+        wait_seconds=wait_seconds,
+        idle_backoff=idle_backoff,
+        max_backoff=max_backoff,
+    )
+
+
+async def run_on_bus(
+    name: str,
+    *,
+    bus: EventBus,
+    consume_once: Callable[[float], Awaitable[int]],
+    stop_event: asyncio.Event,
+    wait_seconds: float = 1.0,
+    idle_backoff: tuple[float, float] = (0.25, 5.0),
+    max_backoff: float = 30.0,
+) -> None:
+    """Run ``consume_once(block)`` (one receive with ``wait_seconds=block``; how many it handled)
+    on the worker runtime until ``stop_event``: woken by the bus's ``change_probe()`` when it has
+    one (``block`` is then 0), else blocking in ``receive`` for ``wait_seconds``. For consumers
+    that receive themselves (``batch.consume_events``) as ``run_consumer`` does."""
+    make_probe = getattr(bus, "change_probe", None)
+    probe = make_probe() if callable(make_probe) else None
+    block = 0.0 if probe is not None else wait_seconds
+
+    async def unit() -> int:
+        return await consume_once(block)
+
     wakeup = Wakeup(probe=probe)
     try:
         await run_worker(
-            f"event_consumer:{group}",
-            consume_once,
+            name,
+            unit,
             wakeup=wakeup,
-            stop_event=stop_event or asyncio.Event(),
+            stop_event=stop_event,
             # Without a probe the unit itself waited (blocking receive): look again at once.
             idle_backoff=(0.001, 0.001) if probe is None and block > 0 else idle_backoff,
             error_backoff=(0.1, max_backoff),
@@ -240,4 +269,5 @@ __all__ = [
     "consume_batch",
     "nack_failed",
     "run_consumer",
+    "run_on_bus",
 ]
