@@ -223,6 +223,28 @@ async def serving(app: Any, **options: Any) -> AsyncIterator[str]:
         sock.close()
 
 
+#: The two forwarders (forward.py): the in-process suite's httpx transport, and aiohttp over real
+#: sockets to a service served by uvicorn, as a deployed gateway runs.
+FORWARDERS = ["httpx-transport", "aiohttp-sockets"]
+
+
+@contextlib.asynccontextmanager
+async def gateway_over(
+    forwarder: str, tmp_path: Path, contracts_dir: Path, marketplace: FakeService, **overrides: Any
+) -> AsyncIterator[Gateway]:
+    """The gateway in front of ``marketplace`` over one of FORWARDERS; ``overrides`` go to its settings."""
+    if forwarder == "httpx-transport":
+        transport = RoutingTransport({"marketplace.test": httpx.ASGITransport(app=marketplace)})
+        async with running_gateway(gateway_settings(tmp_path, contracts_dir, **overrides), transport) as gw:
+            yield gw
+        return
+    async with serving(marketplace) as url:
+        settings = gateway_settings(tmp_path, contracts_dir, marketplace_url=url, **overrides)
+        async with running_gateway(settings) as gw:
+            gw.upstream_host = url.removeprefix("http://")
+            yield gw
+
+
 @pytest.fixture
 def marketplace() -> FakeService:
     return FakeService()

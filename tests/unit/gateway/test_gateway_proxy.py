@@ -14,26 +14,26 @@ import pytest
 
 from service_kit.http import RoutingTransport
 from tests.support.tokens import Bearer as ForeignBearer
-from tests.unit.gateway.conftest import FakeService, Gateway, gateway_settings, running_gateway, serving
+from tests.unit.gateway.conftest import (
+    FORWARDERS,
+    FakeService,
+    Gateway,
+    gateway_over,
+    gateway_settings,
+    running_gateway,
+    serving,
+)
 
 PROBLEM = "application/problem+json"
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
-@pytest.fixture(params=["httpx-transport", "aiohttp-sockets"])
+@pytest.fixture(params=FORWARDERS)
 async def gateway(
     request: pytest.FixtureRequest, tmp_path: Path, contracts_dir: Path, marketplace: FakeService
 ) -> AsyncIterator[Gateway]:
-    if request.param == "httpx-transport":
-        transport = RoutingTransport({"marketplace.test": httpx.ASGITransport(app=marketplace)})
-        async with running_gateway(gateway_settings(tmp_path, contracts_dir), transport) as gw:
-            yield gw
-        return
-    async with serving(marketplace) as url:
-        settings = gateway_settings(tmp_path, contracts_dir, marketplace_url=url, http_read_timeout=0.5)
-        async with running_gateway(settings) as gw:
-            gw.upstream_host = url.removeprefix("http://")
-            yield gw
+    async with gateway_over(request.param, tmp_path, contracts_dir, marketplace, http_read_timeout=0.5) as gw:
+        yield gw
 
 
 async def test_a_request_reaches_the_service_with_body_query_and_identity(

@@ -6,25 +6,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from service_kit.http import RoutingTransport
-from tests.unit.gateway.conftest import FakeService, Gateway, gateway_settings, running_gateway, serving
+from tests.unit.gateway.conftest import FORWARDERS, FakeService, Gateway, gateway_over
 
 
-@pytest.fixture(params=["httpx-transport", "aiohttp-sockets"])
+@pytest.fixture(params=FORWARDERS)
 async def gateway(
     request: pytest.FixtureRequest, tmp_path: Path, contracts_dir: Path, marketplace: FakeService
 ) -> AsyncIterator[Gateway]:
-    if request.param == "httpx-transport":
-        transport = RoutingTransport({"marketplace.test": httpx.ASGITransport(app=marketplace)})
-        async with running_gateway(gateway_settings(tmp_path, contracts_dir), transport) as gw:
-            yield gw
-        return
-    async with serving(marketplace) as url:
-        async with running_gateway(gateway_settings(tmp_path, contracts_dir, marketplace_url=url)) as gw:
-            yield gw
+    async with gateway_over(request.param, tmp_path, contracts_dir, marketplace) as gw:
+        yield gw
 
 
 async def test_a_503_with_retry_after_reaches_the_partner_as_503_with_retry_after(
