@@ -11,8 +11,7 @@ import signal
 import stat
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import skip_or_fail
+from tests.support.processes import ready, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,23 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Bound on how long a revocation may take to reach a service: the gateway's relay and the
 #: service's consumer each pick it up within a few seconds when idle.
 REVOCATION_BOUND = 30.0
-
-
-def wait_until(check: Callable[[], Any], *, seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
-
-
-def ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health/ready", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
