@@ -18,6 +18,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,93 +75,142 @@ def suite_dir(tmp_path: Path) -> Path:
     return tmp_path / "var"
 
 
-def test_sigkill_mid_burst_loses_no_order_and_doubles_none(suite_dir: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | ENV
-    suite_dir.mkdir(parents=True)
-    log = (suite_dir / "launcher.out").open("ab")
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(suite_dir)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+@dataclass
+class Suite:
+    """The suite `interchange up` started, and the orders process started again after the kill."""
+
+    dir: Path
+    launcher: subprocess.Popen[bytes]
+    info: dict[str, Any]
+    token: str
     restarted: subprocess.Popen[bytes] | None = None
-    try:
-        suite = wait_until(
-            lambda: (
-                (suite_dir / "suite.json").exists()
-                and all(ready(u) for u in json.loads((suite_dir / "suite.json").read_text())["services"].values())
-                and json.loads((suite_dir / "suite.json").read_text())
-            ),
-            seconds=120,
-            what="the suite",
+
+    @property
+    def orders_url(self) -> str:
+        return str(self.info["services"]["orders"])
+
+    @property
+    def orders_pid(self) -> int:
+        return int(self.info["pids"]["orders"])
+
+    def freeze_launcher(self) -> None:
+        """Keeps the launcher from tearing everything down when the orders process dies."""
+        os.kill(self.launcher.pid, signal.SIGSTOP)
+
+    def orders(self) -> httpx.Client:
+        return httpx.Client(base_url=self.orders_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+
+
+@contextmanager
+def running_suite(suite_dir: Path, **extra_env: str) -> Iterator[Suite]:
+    """Starts the suite and waits for it; at the end stops the restarted orders process and lets
+    the launcher (frozen by the test) go and shut the suite down."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | ENV | extra_env
+    suite_dir.mkdir(parents=True)
+    with (suite_dir / "launcher.out").open("ab") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(suite_dir)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
-        orders_url = suite["services"]["orders"]
-        secret = json.loads((suite_dir / "secrets.json").read_text())["svc-marketplace"]
-        token = httpx.post(
-            f"{suite['gateway']}/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=("svc-marketplace", secret),
-        ).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=orders_url, headers=auth, timeout=30) as orders:
-            ids = []
-            for n in range(ORDERS):
-                body = {
-                    "channel": "b2b",
-                    "channel_order_id": f"PO-{n}",
-                    "customer_id": "C-1001",
-                    "currency": "EUR",
-                    "lines": [{"sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}}],
-                }
-                resp = orders.post("/v1/orders", json=body, headers={"Idempotency-Key": f"b2b:PO-{n}"})
-                assert resp.status_code == 202, resp.text
-                ids.append(resp.json()["id"])
+        suite: Suite | None = None
+        try:
+            info = wait_until(
+                lambda: (
+                    (suite_dir / "suite.json").exists()
+                    and all(ready(u) for u in json.loads((suite_dir / "suite.json").read_text())["services"].values())
+                    and json.loads((suite_dir / "suite.json").read_text())
+                ),
+                seconds=120,
+                what="the suite",
+            )
+            secret = json.loads((suite_dir / "secrets.json").read_text())["svc-marketplace"]
+            token = httpx.post(
+                f"{info['gateway']}/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=("svc-marketplace", secret),
+            ).json()["access_token"]
+            suite = Suite(dir=suite_dir, launcher=launcher, info=info, token=token)
+            yield suite
+        finally:
+            if suite is not None and suite.restarted is not None:
+                suite.restarted.terminate()
+                suite.restarted.wait(timeout=30)
+            if launcher.poll() is None:
+                os.kill(launcher.pid, signal.SIGCONT)
+                launcher.send_signal(signal.SIGTERM)
+                launcher.wait(timeout=60)
 
-            def released() -> int:
-                items = orders.get("/v1/orders", params={"limit": 200}).json()["items"]
-                return sum(o["status"] == "released" for o in items)
 
-            done_before = wait_until(lambda: released() >= 3 and released(), seconds=60, what="the first orders")
-            assert done_before < ORDERS, "the burst finished before the kill; make it bigger"
+def submit_burst(orders: httpx.Client, prefix: str) -> list[str]:
+    ids = []
+    for n in range(ORDERS):
+        body = {
+            "channel": "b2b",
+            "channel_order_id": f"{prefix}{n}",
+            "customer_id": "C-1001",
+            "currency": "EUR",
+            "lines": [{"sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}}],
+        }
+        resp = orders.post("/v1/orders", json=body, headers={"Idempotency-Key": f"b2b:{prefix}{n}"})
+        assert resp.status_code == 202, resp.text
+        ids.append(resp.json()["id"])
+    return ids
 
-            pid = int(suite["pids"]["orders"])
-            cmdline = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
-            environ = proc_environ(pid)
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-            os.kill(launcher.pid, signal.SIGSTOP)  # keep the launcher from tearing everything down
-            os.kill(pid, signal.SIGKILL)
-            wait_until(lambda: not ready(orders_url), seconds=10, what="the orders service to go down")
 
-            with (suite_dir / "logs" / "orders-restarted.log").open("ab") as restart_log:
-                restarted = subprocess.Popen(
-                    cmdline, env=environ, cwd=cwd, stdout=restart_log, stderr=subprocess.STDOUT
-                )
-            wait_until(lambda: ready(orders_url), seconds=60, what="the restarted orders service")
+def kill_and_restart_orders(suite: Suite, pid: int, *, cmdline: list[str], environ: dict[str, str], cwd: str) -> None:
+    """SIGKILL the orders process, then start it again with the command line, environment and
+    working directory read from /proc before (the launcher is frozen, so it would not)."""
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not ready(suite.orders_url), seconds=10, what="the orders service to go down")
+    with (suite.dir / "logs" / "orders-restarted.log").open("ab") as restart_log:
+        suite.restarted = subprocess.Popen(cmdline, env=environ, cwd=cwd, stdout=restart_log, stderr=subprocess.STDOUT)
+    wait_until(lambda: ready(suite.orders_url), seconds=60, what="the restarted orders service")
 
-            def all_settled() -> list[dict[str, Any]] | None:
-                items = orders.get("/v1/orders", params={"limit": 200}).json()["items"]
-                return items if all(o["status"] not in ("received", "accepted") for o in items) else None
 
-            final = wait_until(all_settled, seconds=120, what="every order to settle")
-    finally:
-        if restarted is not None:
-            restarted.terminate()
-            restarted.wait(timeout=30)
-        with_launcher_back = launcher.poll() is None
-        if with_launcher_back:
-            os.kill(launcher.pid, signal.SIGCONT)
-            launcher.send_signal(signal.SIGTERM)
-            launcher.wait(timeout=60)
-        log.close()
+def read_process(pid: int) -> tuple[list[str], dict[str, str], str]:
+    """The command line, environment and working directory of a running process."""
+    cmdline = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+    return cmdline, proc_environ(pid), os.readlink(f"/proc/{pid}/cwd")
 
+
+def settled(orders: httpx.Client) -> list[dict[str, Any]]:
+    def all_settled() -> list[dict[str, Any]] | None:
+        items = orders.get("/v1/orders", params={"limit": 200}).json()["items"]
+        return items if all(o["status"] not in ("received", "accepted") for o in items) else None
+
+    return wait_until(all_settled, seconds=120, what="every order to settle")
+
+
+def assert_released_and_booked_once(suite_dir: Path, final: list[dict[str, Any]], ids: list[str]) -> None:
     assert sorted(o["id"] for o in final) == sorted(ids)
     assert {o["status"] for o in final} == {"released"}, {
         o["id"]: o["status"] for o in final if o["status"] != "released"
     }
     erp = count(suite_dir / "erp.db", "SELECT ext_ref, count(*) FROM erp_sales_orders GROUP BY ext_ref")
     assert sorted(erp) == sorted((i, 1) for i in ids)  # exactly once in the ERP
+
+
+def test_sigkill_mid_burst_loses_no_order_and_doubles_none(suite_dir: Path) -> None:
+    with running_suite(suite_dir) as suite, suite.orders() as orders:
+        ids = submit_burst(orders, "PO-")
+
+        def released() -> int:
+            items = orders.get("/v1/orders", params={"limit": 200}).json()["items"]
+            return sum(o["status"] == "released" for o in items)
+
+        done_before = wait_until(lambda: released() >= 3 and released(), seconds=60, what="the first orders")
+        assert done_before < ORDERS, "the burst finished before the kill; make it bigger"
+
+        pid = suite.orders_pid
+        cmdline, environ, cwd = read_process(pid)
+        suite.freeze_launcher()
+        kill_and_restart_orders(suite, pid, cmdline=cmdline, environ=environ, cwd=cwd)
+        final = settled(orders)
+
+    assert_released_and_booked_once(suite_dir, final, ids)
     wms = count(
         suite_dir / "wms.db",
         "SELECT order_ref, count(*) FROM wms_allocations WHERE alloc_status != 'DEALLOCATED' GROUP BY order_ref",
@@ -189,92 +241,24 @@ def test_sigkill_between_a_batch_posted_and_its_answers_recorded_books_each_orde
     """The orders process is frozen (SIGSTOP) at moments during the burst until, frozen, the ERP
     holds sales orders whose answers it has not recorded yet: then it is killed there, mid-batch,
     and started again. Each order must end released with exactly one sales order."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | ENV
-    env |= {"INTERCHANGE_ORDERS_WORKER_CONCURRENCY": "16"}
-    suite_dir.mkdir(parents=True)
-    log = (suite_dir / "launcher.out").open("ab")
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(suite_dir)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    restarted: subprocess.Popen[bytes] | None = None
-    try:
-        suite = wait_until(
-            lambda: (
-                (suite_dir / "suite.json").exists()
-                and all(ready(u) for u in json.loads((suite_dir / "suite.json").read_text())["services"].values())
-                and json.loads((suite_dir / "suite.json").read_text())
-            ),
-            seconds=120,
-            what="the suite",
-        )
-        orders_url = suite["services"]["orders"]
-        secret = json.loads((suite_dir / "secrets.json").read_text())["svc-marketplace"]
-        token = httpx.post(
-            f"{suite['gateway']}/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=("svc-marketplace", secret),
-        ).json()["access_token"]
-        pid = int(suite["pids"]["orders"])
-        cmdline = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
-        environ = proc_environ(pid)
-        cwd = os.readlink(f"/proc/{pid}/cwd")
-        os.kill(launcher.pid, signal.SIGSTOP)  # keep the launcher from tearing everything down
-        with httpx.Client(base_url=orders_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as orders:
-            ids = []
-            for n in range(ORDERS):
-                body = {
-                    "channel": "b2b",
-                    "channel_order_id": f"PO-B{n}",
-                    "customer_id": "C-1001",
-                    "currency": "EUR",
-                    "lines": [{"sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}}],
-                }
-                resp = orders.post("/v1/orders", json=body, headers={"Idempotency-Key": f"b2b:PO-B{n}"})
-                assert resp.status_code == 202, resp.text
-                ids.append(resp.json()["id"])
+    with running_suite(suite_dir, INTERCHANGE_ORDERS_WORKER_CONCURRENCY="16") as suite, suite.orders() as orders:
+        pid = suite.orders_pid
+        cmdline, environ, cwd = read_process(pid)
+        suite.freeze_launcher()
+        ids = submit_burst(orders, "PO-B")
 
-            def caught_mid_batch() -> list[str]:
-                os.kill(pid, signal.SIGSTOP)
-                caught = booked_but_not_recorded(suite_dir)
-                if not caught:
-                    os.kill(pid, signal.SIGCONT)
-                return caught
+        def caught_mid_batch() -> list[str]:
+            os.kill(pid, signal.SIGSTOP)
+            caught = booked_but_not_recorded(suite_dir)
+            if not caught:
+                os.kill(pid, signal.SIGCONT)
+            return caught
 
-            in_limbo = wait_until(caught_mid_batch, seconds=90, what="a batch booked but not yet recorded")
-            os.kill(pid, signal.SIGKILL)  # frozen between the ERP's answer and recording it
-            wait_until(lambda: not ready(orders_url), seconds=10, what="the orders service to go down")
-            with (suite_dir / "logs" / "orders-restarted.log").open("ab") as restart_log:
-                restarted = subprocess.Popen(
-                    cmdline, env=environ, cwd=cwd, stdout=restart_log, stderr=subprocess.STDOUT
-                )
-            wait_until(lambda: ready(orders_url), seconds=60, what="the restarted orders service")
+        in_limbo = wait_until(caught_mid_batch, seconds=90, what="a batch booked but not yet recorded")
+        kill_and_restart_orders(suite, pid, cmdline=cmdline, environ=environ, cwd=cwd)  # frozen mid-batch
+        final = settled(orders)
 
-            def all_settled() -> list[dict[str, Any]] | None:
-                items = orders.get("/v1/orders", params={"limit": 200}).json()["items"]
-                return items if all(o["status"] not in ("received", "accepted") for o in items) else None
-
-            final = wait_until(all_settled, seconds=120, what="every order to settle")
-    finally:
-        if restarted is not None:
-            restarted.terminate()
-            restarted.wait(timeout=30)
-        if launcher.poll() is None:
-            os.kill(launcher.pid, signal.SIGCONT)
-            launcher.send_signal(signal.SIGTERM)
-            launcher.wait(timeout=60)
-        log.close()
-
-    assert in_limbo  # the kill did land between a batch's booking and its answers being recorded
-    assert sorted(o["id"] for o in final) == sorted(ids)
-    assert {o["status"] for o in final} == {"released"}, {
-        o["id"]: o["status"] for o in final if o["status"] != "released"
-    }
-    erp = count(suite_dir / "erp.db", "SELECT ext_ref, count(*) FROM erp_sales_orders GROUP BY ext_ref")
-    assert sorted(erp) == sorted((i, 1) for i in ids)  # exactly once in the ERP
+    assert_released_and_booked_once(suite_dir, final, ids)
     numbers = {o["id"]: o["erp_order_number"] for o in final}
     assert all(numbers[i] for i in in_limbo)  # the restarted worker recorded the earlier booking
     assert_announced_once(suite_dir, ids)
