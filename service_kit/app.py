@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -30,10 +30,10 @@ from service_kit.openapi import install_openapi
 from service_kit.problems import install_problem_handlers
 from service_kit.revocation import RevokedClients, client_revocations
 from service_kit.settings import ServiceSettings
-from service_kit.workers import start_workers, stop_workers
+from service_kit.workers import AppWorker, start_workers, stop_workers
 
 Hook = Callable[[FastAPI], Awaitable[None]]
-Worker = Callable[[FastAPI], Coroutine[Any, Any, None]]
+Worker = AppWorker  # one name for the ``workers=[...]`` hook type, defined by the runtime
 log = structlog.get_logger("service_kit.app")
 
 

@@ -29,8 +29,6 @@ A process starting up loads the table before it serves.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -48,6 +46,7 @@ from service_kit.events.consumer import run_consumer
 from service_kit.events.envelopes import event_data
 from service_kit.events.factory import events_url, open_bus
 from service_kit.events.outbox import run_relay
+from service_kit.events.workers import member_name
 from service_kit.workers import Wakeup, run_worker, stop_event
 
 if TYPE_CHECKING:
@@ -181,7 +180,7 @@ def client_revocations(*, refresh_seconds: float = REFRESH_SECONDS) -> Callable[
                     bus=bus,
                     db=db,
                     group=group,
-                    consumer=f"{group}@{os.getpid()}-{uuid.uuid4().hex[:6]}",
+                    consumer=member_name(prefix=f"{group}@"),
                     handlers=revocation_handlers(revoked),
                     stop_event=stop_event(app),
                 ),

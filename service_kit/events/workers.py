@@ -14,10 +14,10 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI
 
-from service_kit.app import Worker
 from service_kit.events.consumer import EventHandler, run_consumer
 from service_kit.events.factory import open_bus
 from service_kit.events.outbox import run_relay
+from service_kit.workers import AppWorker as Worker
 from service_kit.workers import stop_event
 
 
