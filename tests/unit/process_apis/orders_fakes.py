@@ -166,10 +166,6 @@ class FakeTier:
             case "GET", ["items"]:
                 wanted = request.url.params.get_list("sku")
                 return httpx.Response(200, json={"items": [self.items[s] for s in wanted if s in self.items]})
-            case "POST", ["price-quotes"]:
-                return self._quote(body)
-            case "POST", ["sales-orders"]:
-                return self._sales_order(request, body)
             case "POST", ["sales-order-batches"]:
                 return self._batch(request, body)
             case "GET", ["customer-terms", cid]:
@@ -192,33 +188,6 @@ class FakeTier:
                         return httpx.Response(200, json=order)
                 return _problem(404, f"No sales order {number!r} in the ERP.", slug="not-found")
         return _problem(404, "no such route", slug="not-found")
-
-    def _quote(self, body: dict[str, Any]) -> httpx.Response:
-        customer = self.customers.get(body["customer_id"])
-        if customer is None:
-            return _problem(422, "unknown customer")
-        factor = 1 - Decimal(customer["price_list_discount"])
-        lines, total = [], Decimal("0")
-        for line in body["lines"]:
-            item = self.items.get(line["sku"])
-            if item is None:
-                return _problem(422, f"unknown SKU {line['sku']}")
-            unit = (Decimal(item["list_price"]["amount"]) * factor).quantize(Decimal("0.01"))
-            line_total = unit * Decimal(line["quantity"]["value"])
-            total += line_total
-            lines.append(
-                {
-                    "customer_id": body["customer_id"],
-                    "sku": line["sku"],
-                    "quantity": line["quantity"],
-                    "unit_price": {"amount": str(unit), "currency": body["currency"]},
-                    "line_total": {"amount": str(line_total), "currency": body["currency"]},
-                }
-            )
-        money = {"amount": str(total), "currency": body["currency"]}
-        return httpx.Response(
-            200, json={"customer_id": body["customer_id"], "currency": body["currency"], "lines": lines, "total": money}
-        )
 
     # Master data: a price list per discount ("LIST" without one), versions from "version" fields.
 
@@ -263,7 +232,7 @@ class FakeTier:
         ]
 
     def _batch(self, request: httpx.Request, body: dict[str, Any], *, refuse: str | None = None) -> httpx.Response:
-        """One result per entry, booked as ``_sales_order`` would; a lost answer loses the whole call."""
+        """One result per entry, each booked by ``_book``; a lost answer loses the whole call."""
         lost, self.lose_next_sales_order_answer = self.lose_next_sales_order_answer, None
         results = []
         for entry in body["entries"]:
@@ -310,34 +279,6 @@ class FakeTier:
         }
         self.sales_orders[ref] = order
         return 201, order
-
-    def _sales_order(self, request: httpx.Request, body: dict[str, Any]) -> httpx.Response:
-        if self.refuse_sales_orders:
-            return _problem(422, self.refuse_sales_orders)
-        ref = body["external_reference"]
-        existing = self.sales_orders.get(ref)
-        if existing is not None:
-            if existing["lines"] != body["lines"]:
-                return _problem(409, f"reference {ref} is already used with other lines", slug="conflict")
-            return httpx.Response(200, json=existing)
-        total = sum(Decimal(x["unit_price"]["amount"]) * Decimal(x["quantity"]["value"]) for x in body["lines"])
-        order = {
-            "number": f"SO-{next(self._ids):05d}",
-            "external_reference": ref,
-            "customer_id": body["customer_id"],
-            "currency": body["currency"],
-            "status": "open",
-            "lines": body["lines"],
-            "total": {"amount": str(total), "currency": body["currency"]},
-            "created_at": NOW,
-        }
-        self.sales_orders[ref] = order
-        lost, self.lose_next_sales_order_answer = self.lose_next_sales_order_answer, None
-        if lost == "drop":
-            raise httpx.ReadError("connection reset by peer", request=request)
-        if lost == "503":
-            return _problem(503, "bad gateway", slug="unavailable")
-        return httpx.Response(201, json=order)
 
     # WMS -------------------------------------------------------------------------------------
 
