@@ -17,7 +17,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import httpx
 import pytest
 
 from tests.conftest import skip_or_fail
+from tests.support.processes import ready, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -39,23 +39,6 @@ ENV = {
     "INTERCHANGE_ORDERS_WORKER_POLL_INTERVAL": "0.5",
     "INTERCHANGE_ORDERS_RETRY_BACKOFF_INITIAL": "0.5",
 }
-
-
-def wait_until(check: Any, *, seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health/ready", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def proc_environ(pid: int) -> dict[str, str]:
@@ -254,7 +237,7 @@ def test_sigkill_between_a_batch_posted_and_its_answers_recorded_books_each_orde
                 os.kill(pid, signal.SIGCONT)
             return caught
 
-        in_limbo = wait_until(caught_mid_batch, seconds=90, what="a batch booked but not yet recorded")
+        in_limbo = wait_until(caught_mid_batch, seconds=90, what="a batch booked but not yet recorded", interval=0.1)
         kill_and_restart_orders(suite, pid, cmdline=cmdline, environ=environ, cwd=cwd)  # frozen mid-batch
         final = settled(orders)
 
