@@ -17,10 +17,6 @@ from system_apis.erp.backend import ErpBackend
 from system_apis.erp.service import same_order
 
 
-def _entry(reference: str, outcome: BatchOutcome, **found: object) -> SalesOrderBatchEntry:
-    return SalesOrderBatchEntry.model_validate({"external_reference": reference, "outcome": outcome, **found})
-
-
 def _conflict(reference: str, detail: str) -> SalesOrderBatchEntry:
     problem = EntryProblem(title="Conflict", status=409, detail=detail)
     return SalesOrderBatchEntry(external_reference=reference, outcome=BatchOutcome.conflict, problem=problem)
