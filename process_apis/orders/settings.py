@@ -5,6 +5,9 @@ Environment: ``INTERCHANGE_ORDERS_<NAME>`` (e.g. ``INTERCHANGE_ORDERS_WORKER_POL
 
 from __future__ import annotations
 
+from pydantic import Field
+
+from contracts import MAX_SALES_ORDER_BATCH
 from service_kit.settings import ServiceSettings
 
 
@@ -37,8 +40,9 @@ class OrdersSettings(ServiceSettings):
     #: confirmed (snapshot, event or call); older ones are asked of the ERP again before the saga
     #: prices or checks credit on them (0: always ask). Intake uses older ones when the ERP is down.
     master_data_max_age: float = 300.0
-    #: Gather the orders due for their pivot into one ERP batch call of at most this many.
-    pivot_batch_size: int = 100
+    #: Gather the orders due for their pivot into one ERP batch call of at most this many (the
+    #: ERP's published limit at most: a larger batch would be refused whole).
+    pivot_batch_size: int = Field(default=MAX_SALES_ORDER_BATCH, ge=1, le=MAX_SALES_ORDER_BATCH)
     #: Seconds between two prunings of idempotency keys older than 24 hours.
     idempotency_prune_interval: float = 3600.0
 

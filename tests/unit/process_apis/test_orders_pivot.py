@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import ValidationError
 
-from contracts import Money, Quantity, SalesOrderCreate, SalesOrderLineCreate
+from contracts import MAX_SALES_ORDER_BATCH, Money, Quantity, SalesOrderCreate, SalesOrderLineCreate
 from process_apis.orders.app import create_app
 from process_apis.orders.clients import ErpClient, Refused
 from process_apis.orders.flows.pivot import PivotBatcher
@@ -71,3 +73,9 @@ async def test_a_partly_refused_batch_rejects_only_the_refused_order_with_the_er
     assert [r["status"] for r in refused_stock] == ["released"]  # compensated: nothing kept
     calls = len(tier.seen("POST", ERP, "/v1/sales-order-batches"))
     assert 1 <= calls <= 4
+
+
+def test_the_pivot_batch_size_cannot_exceed_what_the_erp_accepts_in_one_call(tmp_path: Path) -> None:
+    assert orders_settings(tmp_path).pivot_batch_size == MAX_SALES_ORDER_BATCH
+    with pytest.raises(ValidationError):
+        orders_settings(tmp_path, pivot_batch_size=MAX_SALES_ORDER_BATCH + 1)
