@@ -21,7 +21,7 @@ def _customer(
     cid: str, name: str, kind: str, status: str = "active", discount: str = "0", limit: str | None = None
 ) -> dict[str, Any]:
     # "price_list_discount" is not canonical: the orders API must tolerate fields it does not know.
-    customer = {
+    customer: dict[str, Any] = {
         "id": cid,
         "name": name,
         "kind": kind,
@@ -127,7 +127,7 @@ class FakeTier:
         host, method, path = request.url.host, request.method, request.url.path
         if host in self.down or (host, method, path) in self.failing:
             return _problem(503, f"{host} is down", slug="unavailable")
-        body = json.loads(request.content) if request.content else None
+        body: Any = json.loads(request.content) if request.content else None
         route = {ERP: self._erp, WMS: self._wms, CRM: self._crm}.get(host)
         if route is None:
             raise httpx.ConnectError(f"no route to {host}", request=request)
@@ -175,9 +175,9 @@ class FakeTier:
             case "GET", ["customer-terms"]:
                 return httpx.Response(200, json={"items": [self._terms(c) for c in self.customers.values()]})
             case "GET", ["price-lists"]:
-                wanted = request.url.params.get_list("code") or None
+                wanted = request.url.params.get_list("code")
                 lists = self._price_lists()
-                return httpx.Response(200, json={"items": [p for p in lists if wanted is None or p["code"] in wanted]})
+                return httpx.Response(200, json={"items": [p for p in lists if not wanted or p["code"] in wanted]})
             case "GET", ["sales-orders"]:
                 ref = request.url.params.get("external_reference")
                 return httpx.Response(200, json={"items": [o for r, o in self.sales_orders.items() if r == ref]})
