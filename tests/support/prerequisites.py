@@ -8,6 +8,7 @@ those tests skip. ``.ci/run`` installs the same packages on a fresh machine.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import sys
@@ -30,10 +31,21 @@ PROGRAMS: tuple[Program, ...] = (
     Program("redis-server", "redis-server", "the Redis event bus, rate-limit and crash tests"),
     Program("curl", "curl", "the README walk-through test"),
     Program("git", "git", "the breaking-change gate's tests, which read the contracts' history"),
+    Program("initdb", "postgresql", "the tests on PostgreSQL, the scaled database (tests/support/postgres.py)"),
 )
 
 
-def missing(which: Callable[[str], str | None] = shutil.which) -> list[Program]:
+def locate(command: str) -> str | None:
+    """A program on the PATH, or in Debian's versioned PostgreSQL folder (``initdb`` and ``pg_ctl``
+    live in /usr/lib/postgresql/<version>/bin, off the PATH): the newest version."""
+    found = shutil.which(command)
+    if found:
+        return found
+    versions = glob.glob(f"/usr/lib/postgresql/*/bin/{command}")
+    return max(versions, key=lambda p: int(Path(p).parts[-3]), default=None)
+
+
+def missing(which: Callable[[str], str | None] = locate) -> list[Program]:
     return [p for p in PROGRAMS if which(p.command) is None]
 
 
@@ -51,7 +63,7 @@ def report(absent: list[Program], *, ci: bool) -> str:
     )
 
 
-def main(environ: Mapping[str, str] = os.environ, which: Callable[[str], str | None] = shutil.which) -> int:
+def main(environ: Mapping[str, str] = os.environ, which: Callable[[str], str | None] = locate) -> int:
     absent = missing(which)
     if not absent:
         return 0
