@@ -33,12 +33,32 @@ def up(
     free_ports: Annotated[bool, typer.Option("--free-ports", help="Pick free ports instead of the defaults.")] = False,
     seed: Annotated[bool, typer.Option(help="Seed the demo data (idempotent).")] = True,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 90.0,
+    only: Annotated[
+        list[str],
+        typer.Option("--only", help="Start only this service (repeat for more); the others are not started."),
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
 ) -> None:
-    """Start every service as its own process, on the embedded default (SQLite under --data-dir)."""
-    from interchange.launcher import up as run_up
+    """Start every service as its own process, on the embedded default (SQLite under --data-dir), and
+    supervise them: a service that exits is started again after a back-off; Ctrl-C stops the suite.
 
+    Ports: the defaults, free ones with --free-ports, or INTERCHANGE_<SERVICE>_PORT for one service.
+    A port already taken fails the start at once (exit code 3), naming the port and its process."""
+    from interchange.launcher import up as run_up
+    from interchange.services import available_services
+
+    known = {s.name for s in available_services()}
+    unknown = sorted(set(only) - known)
+    if unknown:
+        raise typer.BadParameter(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     raise typer.Exit(
-        run_up(data_dir=data_dir, host=host, free_ports=free_ports, seed=seed, ready_timeout=ready_timeout)
+        run_up(
+            data_dir=data_dir,
+            host=host,
+            free_ports=free_ports,
+            seed=seed,
+            ready_timeout=ready_timeout,
+            only=frozenset(only) or None,
+        )
     )
 
 

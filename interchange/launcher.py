@@ -4,9 +4,14 @@
 
 The launcher registers the suite's OAuth clients, starts each service with its settings in the
 environment, waits until each answers /health/ready (with a progress display), prints where each
-listens and the demo partner's credentials, and stops them all cleanly on Ctrl-C or SIGTERM: each
-child gets one SIGTERM, finishes its in-flight requests (uvicorn's graceful shutdown, bounded),
-and is killed only if it overstays. Children die with the launcher even if it is killed itself.
+listens and the demo partner's credentials, then supervises them: a service that exits is
+started again after a back-off (``interchange.supervisor``), and each exit and start is logged.
+The suite stops only when asked, on Ctrl-C or SIGTERM: each child gets one SIGTERM, finishes its
+in-flight requests (uvicorn's graceful shutdown, bounded), and is killed only if it overstays.
+Children die with the launcher even if it is killed itself.
+
+Before anything starts, every port is checked: one that is taken (another suite, any process)
+fails the start at once, naming the port and, when /proc shows it, the process holding it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import ctypes
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -30,11 +36,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from interchange.bootstrap import DEMO_PARTNER, bootstrap
+from interchange.ports import taken_ports
 from interchange.services import ServiceInfo, available_services
+from interchange.supervisor import RestartPolicy, Restarts, describe_exit, log_tail
 from service_kit.files import tighten_tree
 
 GRACE_SECONDS = 10
 STOP_DEADLINE = 20
+PORT_TAKEN = 3  # the exit code when a port is taken: nothing was started
 
 
 @dataclass
@@ -44,6 +53,11 @@ class RunningService:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     exit_code: int | None = field(default=None)
+    restarts: Restarts = field(default_factory=Restarts)
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
 
 def _free_port(host: str) -> int:
@@ -65,23 +79,57 @@ def proxy_header_flags(name: str) -> list[str]:
     return ["--no-proxy-headers"] if name == "gateway" else []
 
 
+def _port(info: ServiceInfo, *, host: str, free_ports: bool) -> int:
+    """``INTERCHANGE_<SERVICE>_PORT`` when set (the service's own setting), else a free port or
+    the default."""
+    explicit = os.environ.get(f"INTERCHANGE_{info.name.upper()}_PORT")
+    if explicit:
+        return int(explicit)
+    return _free_port(host) if free_ports else info.port
+
+
 class Suite:
-    def __init__(self, *, data_dir: Path, host: str, free_ports: bool, seed: bool, console: Console) -> None:
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        host: str,
+        free_ports: bool,
+        seed: bool,
+        console: Console,
+        only: frozenset[str] | None = None,
+        policy: RestartPolicy | None = None,
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.host = host
         self.seed = seed
         self.console = console
-        self.services: list[RunningService] = []
+        self.policy = policy or RestartPolicy()
+        #: Every service's address (those not started too: the others are configured with them).
+        self.urls = {
+            info.name: f"http://{host}:{_port(info, host=host, free_ports=free_ports)}" for info in available_services()
+        }
         logs = self.data_dir / "logs"
-        for info in available_services():
-            port = _free_port(host) if free_ports else info.port
-            self.services.append(RunningService(info, f"http://{host}:{port}", logs / f"{info.name}.log"))
+        self.services: list[RunningService] = [
+            RunningService(info, self.urls[info.name], logs / f"{info.name}.log", restarts=Restarts(self.policy))
+            for info in available_services()
+            if only is None or info.name in only
+        ]
         self.secrets: dict[str, str] = {}
         self._stopping = False
 
     @property
     def gateway_url(self) -> str:
-        return next(s.url for s in self.services if s.info.name == "gateway")
+        return self.urls["gateway"]
+
+    def say(self, text: str, *, style: str | None = None) -> None:
+        """One line of the launcher's log, time-stamped, never wrapped (it is grepped)."""
+        stamp = time.strftime("%H:%M:%S")
+        self.console.print(f"{stamp} {text}", style=style, markup=False, highlight=False, soft_wrap=True)
+
+    def taken_ports(self) -> list[str]:
+        """Why each port that cannot be bound now cannot (another suite's, any process's)."""
+        return [str(t) for t in taken_ports(host=self.host, ports={s.info.name: s.port for s in self.services})]
 
     def environment(self, service: RunningService) -> dict[str, str]:
         env = dict(os.environ)
@@ -93,8 +141,8 @@ class Suite:
                 "INTERCHANGE_ISSUER": self.gateway_url,
             }
         )
-        for other in self.services:
-            env[f"INTERCHANGE_{other.info.name.upper()}_URL"] = other.url
+        for other, url in self.urls.items():
+            env[f"INTERCHANGE_{other.upper()}_URL"] = url
         name = service.info.name.upper()
         env[f"INTERCHANGE_{name}_PORT"] = service.url.rsplit(":", 1)[1]
         if service.info.client_scopes:
@@ -112,16 +160,21 @@ class Suite:
         self.secrets = asyncio.run(
             bootstrap(self.data_dir, os.environ.get("INTERCHANGE_GATEWAY_DATABASE_URL", gateway_db))
         )
+        now = time.monotonic()
         for service in self.services:
-            port = service.url.rsplit(":", 1)[1]
-            cmd = [
-                sys.executable, "-m", "interchange.serve", "--factory", service.info.factory,
-                "--host", self.host, "--port", port,
-                "--timeout-graceful-shutdown", str(GRACE_SECONDS),
-                "--no-access-log", "--log-level", "warning",
-                *proxy_header_flags(service.info.name),
-            ]  # fmt: skip
-            log = service.log_path.open("ab")
+            self._spawn(service)
+            service.restarts.started(now=now)
+        self._write_suite_file()
+
+    def _spawn(self, service: RunningService) -> None:
+        cmd = [
+            sys.executable, "-m", "interchange.serve", "--factory", service.info.factory,
+            "--host", self.host, "--port", str(service.port),
+            "--timeout-graceful-shutdown", str(GRACE_SECONDS),
+            "--no-access-log", "--log-level", "warning",
+            *proxy_header_flags(service.info.name),
+        ]  # fmt: skip
+        with service.log_path.open("ab") as log:
             service.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                 cmd,
                 env=self.environment(service),
@@ -131,7 +184,9 @@ class Suite:
                 start_new_session=True,  # Ctrl-C reaches the launcher only; it sends one SIGTERM each
                 preexec_fn=_die_with_parent,
             )
-            log.close()
+
+    def _write_suite_file(self) -> None:
+        """``suite.json``: where each service listens and its current pid (rewritten on a restart)."""
         (self.data_dir / "suite.json").write_text(
             json.dumps(
                 {
@@ -160,7 +215,11 @@ class Suite:
             while pending and time.monotonic() < deadline:
                 for name, service in list(pending.items()):
                     if service.process and service.process.poll() is not None:
-                        self.console.print(f"[red]{name} exited during start-up; see {service.log_path}")
+                        self.say(
+                            f"{name} exited during start-up ({describe_exit(service.process.returncode)}); "
+                            f"last lines of {service.log_path}:\n{log_tail(service.log_path)}",
+                            style="red",
+                        )
                         return False
                     with contextlib.suppress(httpx.HTTPError):
                         if client.get(f"{service.url}/health/ready").status_code == 200:
@@ -193,11 +252,12 @@ class Suite:
         if self._stopping:
             return
         self._stopping = True
-        for s in self.services:
+        running = [s for s in self.services if s.process and s.restarts.due is None]
+        for s in running:
             if s.process and s.process.poll() is None:
                 s.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_DEADLINE
-        for s in self.services:
+        for s in running:
             if not s.process:
                 continue
             try:
@@ -206,35 +266,97 @@ class Suite:
                 s.process.kill()
                 s.exit_code = s.process.wait()
 
+    def supervise(self, *, now: float) -> float | None:
+        """Note every service that has exited and start again each one whose back-off is over;
+        the seconds until the next start is due (``None``: none is)."""
+        for s in self.services:
+            if s.restarts.due is None:
+                if s.process is not None and (code := s.process.poll()) is not None:
+                    self._exited(s, code, now=now)
+            elif now >= s.restarts.due:
+                self._spawn(s)
+                s.restarts.started(now=now)
+                pid = s.process.pid if s.process else "?"
+                self.say(f"supervisor: {s.info.name} started again (pid {pid}, attempt {s.restarts.quick_exits})")
+                self._write_suite_file()
+        due = [s.restarts.due for s in self.services if s.restarts.due is not None]
+        return max(0.0, min(due) - now) if due else None
+
+    def _exited(self, s: RunningService, code: int, *, now: float) -> None:
+        pid = s.process.pid if s.process else "?"
+        delay = s.restarts.exited(now=now)
+        self.say(
+            f"supervisor: {s.info.name} (pid {pid}) exited: {describe_exit(code)}; next attempt in {delay:.1f} s",
+            style="yellow",
+        )
+        if s.restarts.crash_loop:
+            self.say(
+                f"supervisor: {s.info.name} keeps crashing at start ({s.restarts.quick_exits} exits in a row, "
+                f"each within {self.policy.stable_after:.0f} s of its start); it is started again at most every "
+                f"{self.policy.maximum:.0f} s until it stays up (Ctrl-C stops the suite). "
+                f"Last lines of {s.log_path}:\n{log_tail(s.log_path)}",
+                style="red",
+            )
+
     def watch(self) -> int:
-        """Block until a signal asks us to stop (exit 0) or a service dies (exit 1)."""
+        """Supervise the services until a signal asks to stop; 0 when every one then stopped cleanly.
+
+        The loop sleeps until something happens: a child's exit (SIGCHLD), Ctrl-C or SIGTERM (each
+        wakes it through ``signal.set_wakeup_fd``), or the next restart falling due. Idle, it costs
+        nothing, where polling would wake it several times a second."""
         stop_requested = False
 
         def request_stop(signum: int, _frame: object) -> None:
             nonlocal stop_requested
             stop_requested = True
 
+        wake, waker = socket.socketpair()
+        wake.setblocking(False)
+        waker.setblocking(False)
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
-        while not stop_requested:
-            for s in self.services:
-                if s.process and s.process.poll() is not None:
-                    self.console.print(
-                        f"[red]{s.info.name} stopped unexpectedly (exit {s.process.returncode}); stopping all"
-                    )
-                    self.stop()
-                    return 1
-            time.sleep(0.2)
-        self.console.print("stopping: letting in-flight requests finish…")
+        # The handler does nothing: what matters is the byte Python's C handler writes to the wakeup fd.
+        previous_chld = signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
+        previous_fd = signal.set_wakeup_fd(waker.fileno(), warn_on_full_buffer=False)
+        try:
+            while not stop_requested:
+                timeout = self.supervise(now=time.monotonic())
+                select.select([wake], [], [], timeout)
+                with contextlib.suppress(BlockingIOError):
+                    while wake.recv(4096):
+                        pass
+        finally:
+            signal.set_wakeup_fd(previous_fd)
+            signal.signal(signal.SIGCHLD, previous_chld)
+            wake.close()
+            waker.close()
+        self.say("stopping: letting in-flight requests finish…")
         self.stop()
-        clean = all(s.exit_code in (0, -signal.SIGTERM) for s in self.services)
-        self.console.print("stopped." if clean else "[yellow]stopped; some services did not exit cleanly")
+        stopped = [s for s in self.services if s.restarts.due is None]
+        clean = all(s.exit_code in (0, -signal.SIGTERM) for s in stopped)
+        self.say(
+            "stopped." if clean else "stopped; some services did not exit cleanly", style=None if clean else "yellow"
+        )
         return 0 if clean else 1
 
 
-def up(*, data_dir: Path, host: str, free_ports: bool, seed: bool, ready_timeout: float) -> int:
+def up(
+    *,
+    data_dir: Path,
+    host: str,
+    free_ports: bool,
+    seed: bool,
+    ready_timeout: float,
+    only: frozenset[str] | None = None,
+) -> int:
     console = Console(stderr=True)
-    suite = Suite(data_dir=data_dir, host=host, free_ports=free_ports, seed=seed, console=console)
+    suite = Suite(data_dir=data_dir, host=host, free_ports=free_ports, seed=seed, console=console, only=only)
+    taken = suite.taken_ports()
+    if taken:
+        for line in taken:
+            suite.say(f"cannot start: {line}", style="red")
+        suite.say("nothing was started: stop what holds the port(s), or use --free-ports", style="red")
+        return PORT_TAKEN
     suite.start()
     try:
         if not suite.wait_ready(ready_timeout):
