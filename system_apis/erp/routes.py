@@ -38,7 +38,8 @@ from system_apis.erp.schemas import (
 )
 
 
-def _backend(session: SessionDep) -> ErpBackend:
+async def _backend(session: SessionDep) -> ErpBackend:
+    # async: FastAPI runs a plain def dependency in its thread pool, a thread hand-off per call.
     return ReferenceErpBackend(session)
 
 

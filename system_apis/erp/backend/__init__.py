@@ -67,6 +67,13 @@ class ErpBackend(Protocol):
 
     async def get_customers(self, customer_ids: Sequence[str]) -> dict[str, Customer]: ...
 
-    async def book_sales_order(self, order: SalesOrderCreate) -> SalesOrder | None:
-        """Book a validated order; None when its external reference was booked meanwhile."""
+    async def items_for_booking(self, skus: Sequence[str]) -> dict[str, tuple[str, Product]]:
+        """SKU -> (the ERP's item number, the product), for the SKUs the ERP knows."""
+        ...
+
+    async def book_sales_orders(
+        self, orders: Sequence[SalesOrderCreate], *, item_numbers: dict[str, str]
+    ) -> dict[str, SalesOrder]:
+        """Book validated orders (distinct references, SKUs in ``item_numbers``) together; the
+        booked ones by reference (one booked meanwhile by another request is left out)."""
         ...

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +36,7 @@ from system_apis.erp.backend.mapping import (
     to_customer,
     to_product,
 )
+from system_apis.erp.backend.reference_batches import ReferenceSalesOrderBatches
 from system_apis.erp.backend.reference_masterdata import ReferenceMasterData
 from system_apis.erp.backend.reference_policy import ReferenceStockPolicies
 from system_apis.erp.models import ErpCustomer, ErpItem, ErpPriceList, ErpSalesOrder, ErpSalesOrderLine
@@ -63,7 +63,7 @@ def to_sales_order(order: ErpSalesOrder, skus: dict[str, ErpItem]) -> SalesOrder
     )
 
 
-class ReferenceErpBackend(ReferenceStockPolicies, ReferenceMasterData):
+class ReferenceErpBackend(ReferenceStockPolicies, ReferenceMasterData, ReferenceSalesOrderBatches):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -157,75 +157,6 @@ class ReferenceErpBackend(ReferenceStockPolicies, ReferenceMasterData):
             order.doc_status = _CANCELLED
             await self.session.flush()
         return await self._canonical(order)
-
-    # Batch booking --------------------------------------------------------------------------
-
-    async def find_sales_orders(self, external_references: Sequence[str]) -> dict[str, SalesOrder]:
-        stmt = select(ErpSalesOrder).where(ErpSalesOrder.ext_ref.in_(set(external_references)))
-        orders = list((await self.session.execute(stmt)).scalars())
-        if not orders:
-            return {}
-        items = await self._items_by_number([line.item_no for order in orders for line in order.lines])
-        return {order.ext_ref: to_sales_order(order, items) for order in orders}
-
-    async def get_customers(self, customer_ids: Sequence[str]) -> dict[str, Customer]:
-        stmt = select(ErpCustomer).where(ErpCustomer.customer_no.in_(set(customer_ids)))
-        return {c.customer_no: to_customer(c) for c in (await self.session.execute(stmt)).scalars()}
-
-    async def book_sales_order(self, order: SalesOrderCreate) -> SalesOrder | None:
-        """Books a validated order with two statements (header, lines), or answers None when its
-        external reference was taken meanwhile (``ON CONFLICT DO NOTHING``: a concurrent booking
-        leaves the rest of the batch's transaction intact, where a failed flush would not)."""
-        items = await self._items_by_sku([line.sku for line in order.lines])
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        header = (
-            dialect.insert(ErpSalesOrder)
-            .values(
-                ext_ref=order.external_reference,
-                customer_no=order.customer_id,
-                currency=order.currency,
-                doc_status=_OPEN,
-                ship_to_json=order.ship_to.model_dump_json() if order.ship_to else None,
-                order_date=datetime.now(UTC),
-            )
-            .on_conflict_do_nothing(index_elements=[ErpSalesOrder.ext_ref])
-            .returning(ErpSalesOrder.doc_no, ErpSalesOrder.order_date)
-        )
-        booked = (await self.session.execute(header)).first()
-        if booked is None:
-            return None
-        doc_no, order_date = booked
-        lines = []
-        for index, line in enumerate(order.lines):
-            qty, unit_cents = int(line.quantity.amount), cents(line.unit_price)
-            lines.append(
-                {
-                    "doc_no": doc_no,
-                    "line_no": (index + 1) * _LINE_STEP,
-                    "item_no": items[line.sku].item_no,
-                    "qty": qty,
-                    "unit_price_cents": unit_cents,
-                    "line_amount_cents": qty * unit_cents,
-                }
-            )
-        await self.session.execute(insert(ErpSalesOrderLine), lines)
-        return SalesOrder(
-            number=document_number(doc_no),
-            external_reference=order.external_reference,
-            customer_id=order.customer_id,
-            currency=order.currency,
-            status=_STATUS_TO_CANONICAL[_OPEN],
-            lines=[
-                SalesOrderLineCreate(
-                    sku=line.sku,
-                    quantity=Quantity.of(x["qty"], line.quantity.unit),
-                    unit_price=money(x["unit_price_cents"], order.currency),
-                )
-                for line, x in zip(order.lines, lines, strict=True)
-            ],
-            total=money(sum(x["line_amount_cents"] for x in lines), order.currency),
-            created_at=_utc(order_date),
-        )
 
     async def change_list_price(self, *, sku: str, list_price_cents: int) -> bool:
         item = await self.session.scalar(select(ErpItem).where(ErpItem.catalog_sku == sku))
