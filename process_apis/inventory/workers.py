@@ -22,6 +22,7 @@ from process_apis.inventory.settings import InventorySettings
 from service_kit.app import upstream
 from service_kit.events import open_bus
 from service_kit.events.batch import consume_events
+from service_kit.events.consumer import run_on_bus
 from service_kit.events.workers import member_name
 from service_kit.workers import Wakeup, run_once, run_worker, stop_event, wakeup_for
 
@@ -53,17 +54,16 @@ async def seed_projection(app: FastAPI) -> None:
 
 
 async def consume_stock_events(app: FastAPI) -> None:
-    """stock.moved and item.changed, up to ``consumer_batch`` per transaction, on the worker
-    runtime: woken by any append to the embedded log (``PRAGMA data_version``) or blocking in
-    ``receive`` on Redis, as the kit's own consumers are (``service_kit.events.consumer``)."""
+    """stock.moved and item.changed (the bus hands out no other type), up to ``consumer_batch``
+    per transaction, on the kit's consumer loop (``service_kit.events.consumer.run_on_bus``):
+    woken by any append to the embedded log (``PRAGMA data_version``) or blocking in ``receive``
+    on Redis."""
     settings = _settings(app)
     apply = handler(rules=settings.channels, window=settings.coalesce_window)
     member = member_name(prefix=f"{GROUP}@")
     bus = open_bus(settings=settings)
-    make_probe = getattr(bus, "change_probe", None)
-    probe = make_probe() if callable(make_probe) else None
 
-    async def consume_once() -> int:
+    async def consume_once(block: float) -> int:
         done = await consume_events(
             bus=bus,
             db=app.state.db,
@@ -72,23 +72,13 @@ async def consume_stock_events(app: FastAPI) -> None:
             types=TYPES,
             handler=apply,
             max_messages=settings.consumer_batch,
-            wait_seconds=0.0 if probe is not None else 1.0,
+            wait_seconds=block,
         )
         return len(done)
 
-    wakeup = Wakeup(probe=probe)
     try:
-        await run_worker(
-            "inventory_stock_events",
-            consume_once,
-            wakeup=wakeup,
-            stop_event=stop_event(app),
-            # Without a probe the unit itself waited (blocking receive): look again at once.
-            idle_backoff=(0.25, 5.0) if probe is not None else (0.001, 0.001),
-            error_backoff=(0.1, 30.0),
-        )
+        await run_on_bus("inventory_stock_events", bus=bus, consume_once=consume_once, stop_event=stop_event(app))
     finally:
-        wakeup.close()
         await bus.close()
 
 

@@ -161,9 +161,12 @@ async def consume_events(
     retry_base: float = 1.0,
     retry_max: float = 300.0,
 ) -> list[tuple[Delivery, Outcome]]:
-    """Receive once and apply the deliveries of ``types`` as one batch (other types are acked
-    untouched); if the batch fails, one by one, nacking only what fails. Acks what is done."""
-    deliveries = await bus.receive(group=group, consumer=consumer, max_messages=max_messages, wait_seconds=wait_seconds)
+    """Receive once and apply the deliveries of ``types`` as one batch (the bus passes over other
+    types; one that still comes, a redelivery, is acked untouched); if the batch fails, one by
+    one, nacking only what fails. Acks what is done."""
+    deliveries = await bus.receive(
+        group=group, consumer=consumer, max_messages=max_messages, wait_seconds=wait_seconds, types=types
+    )
     done: list[tuple[Delivery, Outcome]] = [(d, Outcome.ignored) for d in deliveries if d.event.type not in types]
     mine = [d for d in deliveries if d.event.type in types]
     try:

@@ -12,8 +12,9 @@ state. Handlers should therefore apply state ("on hand is now 12"), not deltas, 
 subjects.
 
 ``consume_batch`` (one receive) and ``run_consumer`` (forever) put it together with a bus:
-unknown types are acked untouched, a failing handler is nacked with exponential backoff, and the
-bus parks it as a dead letter after its ``max_deliveries``.
+the bus hands out only the handlers' types (a redelivery of another type is acked untouched),
+a failing handler is nacked with exponential backoff, and the bus parks it as a dead letter
+after its ``max_deliveries``.
 """
 
 from __future__ import annotations
@@ -135,8 +136,11 @@ async def consume_batch(
     retry_base: float = 1.0,
     retry_max: float = 300.0,
 ) -> list[tuple[Delivery, Outcome]]:
-    """Receive once, apply each delivery in order, ack what is done, nack what failed."""
-    deliveries = await bus.receive(group=group, consumer=consumer, max_messages=max_messages, wait_seconds=wait_seconds)
+    """Receive once (only the types of ``handlers``: the bus passes over the others), apply each
+    delivery in order, ack what is done, nack what failed."""
+    deliveries = await bus.receive(
+        group=group, consumer=consumer, max_messages=max_messages, wait_seconds=wait_seconds, types=handlers.keys()
+    )
     done: list[tuple[Delivery, Outcome]] = []
     for delivery in deliveries:
         handler = handlers.get(delivery.event.type)

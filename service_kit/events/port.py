@@ -17,7 +17,7 @@ Semantics every adapter keeps (and ``tests/unit/service_kit/events`` checks for 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -79,10 +79,21 @@ class EventBus(Protocol):
         ...
 
     async def receive(
-        self, *, group: str, consumer: str, max_messages: int = 10, wait_seconds: float = 0.0
+        self,
+        *,
+        group: str,
+        consumer: str,
+        max_messages: int = 10,
+        wait_seconds: float = 0.0,
+        types: Collection[str] | None = None,
     ) -> list[Delivery]:
         """Up to ``max_messages`` for this member: expired leases first (redeliveries), then new
-        messages in log order. Waits up to ``wait_seconds`` when there is nothing."""
+        messages in log order. Waits up to ``wait_seconds`` when there is nothing.
+
+        ``types``: the event types the group takes (None: every type). Messages of other types are
+        never handed out: the group passes over them as if acked, without decoding them (a
+        consumer of one type does not pay for every other event on a shared log). A message handed
+        out before may still come back whatever its type (a redelivery): consumers ack those."""
         ...
 
     async def ack(self, *, deliveries: Sequence[Delivery]) -> None:

@@ -19,7 +19,7 @@ not bumped twice). Durability is the server's: run it with AOF (``appendonly yes
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,7 +94,13 @@ class RedisStreamsBus:
         self._groups.add(group)
 
     async def receive(
-        self, *, group: str, consumer: str, max_messages: int = 10, wait_seconds: float = 0.0
+        self,
+        *,
+        group: str,
+        consumer: str,
+        max_messages: int = 10,
+        wait_seconds: float = 0.0,
+        types: Collection[str] | None = None,
     ) -> list[Delivery]:
         try:
             if group not in self._groups:
@@ -113,7 +119,12 @@ class RedisStreamsBus:
                     block=block,
                 )
                 for key, entries in _stream_entries(response):
-                    out += [_delivery(key, entry, group, consumer, 1) for entry in entries]
+                    # A stream has no server-side filter: other types are acked unread (no decoding).
+                    others = [i for i, f in entries if types is not None and "type" in f and f["type"] not in types]
+                    if others:
+                        await self._redis.xack(key, group, *others)
+                    skip = set(others)
+                    out += [_delivery(key, entry, group, consumer, 1) for entry in entries if entry[0] not in skip]
             return out
         except RedisError as exc:
             raise EventBusError(f"event stream {self.stream}: {exc}") from exc

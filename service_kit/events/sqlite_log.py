@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +42,10 @@ from service_kit.files import private_sqlite_file
 from service_kit.workers import DataVersionProbe
 
 T = TypeVar("T")
+
+#: Events of types a group does not take that may pile up behind its read cursor before a claim
+#: moves the cursor past them (while it has nothing of its own to claim: no write lock until then).
+SKIP_AHEAD = 256
 
 
 def _marks(n: int) -> str:
@@ -139,13 +143,20 @@ class SqliteEventLog:
         self._groups.add(group)
 
     async def receive(
-        self, *, group: str, consumer: str, max_messages: int = 10, wait_seconds: float = 0.0
+        self,
+        *,
+        group: str,
+        consumer: str,
+        max_messages: int = 10,
+        wait_seconds: float = 0.0,
+        types: Collection[str] | None = None,
     ) -> list[Delivery]:
         if group not in self._groups:
             await self.ensure_group(group=group)
+        wanted = None if types is None else tuple(sorted(types))
         deadline = time.monotonic() + wait_seconds
         while True:
-            claimed = await self._run(self._claim, group, consumer, max_messages)
+            claimed = await self._run(self._claim, group, consumer, max_messages, wanted)
             if claimed or time.monotonic() >= deadline:
                 return [
                     Delivery(str(offset), CloudEvent.model_validate_json(envelope), group, consumer, attempt)
@@ -153,16 +164,22 @@ class SqliteEventLog:
                 ]
             await asyncio.sleep(self.poll_interval)
 
-    def _claim(self, group: str, consumer: str, limit: int) -> list[tuple[int, str, int]]:
+    def _claim(
+        self, group: str, consumer: str, limit: int, types: tuple[str, ...] | None = None
+    ) -> list[tuple[int, str, int]]:
         db = self._db()
         now = time.time()
-        probe = db.execute(
-            "SELECT EXISTS (SELECT 1 FROM pending WHERE grp = ? AND lease_until <= ?) "
-            "OR EXISTS (SELECT 1 FROM event_log WHERE log_offset > "
-            "(SELECT last_delivered FROM consumer_groups WHERE name = ?))",
-            (group, now, group),
-        ).fetchone()[0]
-        if not probe:  # nothing to do: no write lock taken
+        of_type = "" if types is None else f" AND type IN ({_marks(len(types))})"
+        cursor = "(SELECT last_delivered FROM consumer_groups WHERE name = ?)"
+        work, behind = db.execute(
+            "SELECT EXISTS (SELECT 1 FROM pending WHERE grp = ? AND lease_until <= ?) "  # noqa: S608
+            f"OR EXISTS (SELECT 1 FROM event_log WHERE log_offset > {cursor}{of_type}), "
+            f"(SELECT COALESCE(MAX(log_offset), 0) FROM event_log) - {cursor}",
+            (group, now, group, *(types or ()), group),
+        ).fetchone()
+        # Nothing to do: no write lock taken. Events of other types are passed over without being
+        # delivered; the cursor moves past them with the next claim, or once they pile up.
+        if not work and (behind or 0) < SKIP_AHEAD:
             return []
         with write(db):
             due = db.execute(
@@ -183,13 +200,18 @@ class SqliteEventLog:
                     f"WHERE grp = ? AND log_offset IN ({_marks(len(attempts))})",
                     (consumer, now + self.lease_seconds, group, *attempts),
                 )
+            passed = False
             if len(attempts) < limit:
-                (cursor,) = db.execute("SELECT last_delivered FROM consumer_groups WHERE name = ?", (group,)).fetchone()
+                (read_to,) = db.execute(
+                    "SELECT last_delivered FROM consumer_groups WHERE name = ?", (group,)
+                ).fetchone()
+                room = limit - len(attempts)
                 fresh = [
                     offset
                     for (offset,) in db.execute(
-                        "SELECT log_offset FROM event_log WHERE log_offset > ? ORDER BY log_offset LIMIT ?",
-                        (cursor, limit - len(attempts)),
+                        f"SELECT log_offset FROM event_log WHERE log_offset > ?{of_type} "  # noqa: S608
+                        "ORDER BY log_offset LIMIT ?",
+                        (read_to, *(types or ()), room),
                     )
                 ]
                 if fresh:
@@ -198,9 +220,18 @@ class SqliteEventLog:
                         "VALUES (?, ?, ?, ?, 1)",
                         [(group, offset, consumer, now + self.lease_seconds) for offset in fresh],
                     )
-                    db.execute("UPDATE consumer_groups SET last_delivered = ? WHERE name = ?", (fresh[-1], group))
                     attempts.update(dict.fromkeys(fresh, 1))
-            if len(due) > len(attempts):
+                # The read cursor: past the last event handed out; with a type filter and room to
+                # spare, past everything written so far (the rest was of other types: skipped).
+                if types is not None and len(fresh) < room:
+                    (head,) = db.execute("SELECT COALESCE(MAX(log_offset), 0) FROM event_log").fetchone()
+                    passed = head > read_to and not fresh
+                    last = max(read_to, head)
+                else:
+                    last = fresh[-1] if fresh else read_to
+                if last != read_to:
+                    db.execute("UPDATE consumer_groups SET last_delivered = ? WHERE name = ?", (last, group))
+            if len(due) > len(attempts) or passed:
                 self._advance_committed(db, group)
             if not attempts:
                 return []

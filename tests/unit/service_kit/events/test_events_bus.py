@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import CloudEvent
 from service_kit.db import Database
 from service_kit.events import Delivery, EventBus, UnknownDeadLetter, consume_batch
-from service_kit.events.sqlite_log import SqliteEventLog
+from service_kit.events.sqlite_log import SKIP_AHEAD, SqliteEventLog
 from tests.unit.service_kit.events.conftest import OpenBus
 from tests.unit.service_kit.events.event_helpers import (
     MAX_DELIVERIES,
@@ -180,5 +180,35 @@ async def test_sqlite_log_commits_offsets_per_group(tmp_path: object) -> None:
         await log.ack(deliveries=[held[0]])
         assert await log.committed_offset(group="g") == 3
         assert await log.committed_offset(group="unknown") is None
+    finally:
+        await log.close()
+
+
+async def test_a_group_receives_only_the_types_it_takes(bus: EventBus) -> None:
+    other = CloudEvent(source="/erp", type="com.interchange.item.changed.v1", data={"n": 0})
+    await bus.publish(events=[other, stock_event(1), other, other, stock_event(2), other])
+    wanted = {"com.interchange.stock.moved.v1"}
+    got = await bus.receive(group="g", consumer="c", max_messages=10, types=wanted)
+    assert ns(got) == [1, 2]
+    await bus.ack(deliveries=got)
+    assert await bus.receive(group="g", consumer="c", max_messages=10, types=wanted) == []
+    assert await bus.pending(group="g") == 0
+    # Another group, without a filter, still gets everything.
+    assert len(await drain(bus, group="all")) == 6
+
+
+async def test_sqlite_log_moves_a_group_past_the_types_it_does_not_take(tmp_path: object) -> None:
+    """Without claiming anything (no write lock) while few pile up; past them once they do."""
+    log = SqliteEventLog(path=f"{tmp_path}/events.db")
+    wanted = {"com.interchange.item.changed.v1"}
+    try:
+        await log.ensure_group(group="g")
+        await log.publish(events=[stock_event(n) for n in range(3)])
+        assert await log.receive(group="g", consumer="c", types=wanted) == []
+        assert await log.committed_offset(group="g") == 0
+        await log.publish(events=[stock_event(n) for n in range(SKIP_AHEAD)])
+        assert await log.receive(group="g", consumer="c", types=wanted) == []
+        assert await log.committed_offset(group="g") == SKIP_AHEAD + 3
+        assert await log.pending(group="g") == 0
     finally:
         await log.close()

@@ -93,12 +93,27 @@ async def test_an_older_entity_version_after_a_newer_one_is_ignored(bus: EventBu
     assert version == 4 and stale is not None
 
 
-async def test_events_of_other_types_are_acked_untouched(bus: EventBus, ledger: Database) -> None:
+async def test_events_of_other_types_are_never_handed_to_the_consumer(bus: EventBus, ledger: Database) -> None:
     other = CloudEvent(source="/erp", type="com.interchange.item.changed.v1", data={"n": 5})
-    await bus.publish(events=[other, stock_event(1)])
-    assert await consume(bus, ledger) == [Outcome.ignored, Outcome.applied]
+    await bus.publish(events=[other, stock_event(1), other.model_copy(update={"id": "other-2"})])
+    assert await consume(bus, ledger) == [Outcome.applied]
     assert await consume(bus, ledger) == []
     assert await applied_ns(ledger) == [1]
+    assert await bus.pending(group="inventory") == 0
+
+
+async def test_a_redelivery_of_another_type_is_acked_untouched(open_test_bus: OpenBus, ledger: Database) -> None:
+    """Handed out before the group took only some types (an older member), then its lease ran out."""
+    bus = open_test_bus(lease=SHORT_LEASE)
+    await bus.publish(events=[CloudEvent(source="/erp", type="com.interchange.item.changed.v1", data={"n": 5})])
+    assert len(await bus.receive(group="g", consumer="older-member")) == 1  # never acked
+
+    async def redelivered() -> list[Outcome]:
+        return await consume(bus, ledger, group="g")
+
+    assert await eventually(redelivered) == [Outcome.ignored]
+    assert await bus.pending(group="g") == 0
+    assert await applied_ns(ledger) == []
 
 
 def test_new_event_builds_a_typed_cloud_event_and_event_data_reads_it_back() -> None:
