@@ -16,7 +16,8 @@ from system_apis.crm.backend.reference import ReferenceCrmBackend
 from system_apis.crm.schemas import Activity, ActivityCreate, ActivityList
 
 
-def _backend(session: SessionDep) -> CrmBackend:
+async def _backend(session: SessionDep) -> CrmBackend:
+    # async: FastAPI runs a plain def dependency in its thread pool, a thread hand-off per call.
     return ReferenceCrmBackend(session)
 
 

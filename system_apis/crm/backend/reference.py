@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Customer, CustomerKind, CustomerStatus
@@ -14,6 +14,26 @@ from system_apis.crm.models import CrmAccount, CrmActivity
 from system_apis.crm.schemas import Activity, ActivityCreate
 
 _SEGMENT_TO_KIND = {"Consumer": CustomerKind.b2c, "Business": CustomerKind.b2b}
+
+_accounts = CrmAccount.__table__
+_activities = CrmActivity.__table__
+#: Records an activity on the customer's account in one statement (the account found by the
+#: ERP customer number inside the insert), built once: no ORM unit of work, no account read first.
+_RECORD = (
+    insert(_activities)
+    .from_select(
+        ["ActivityId", "AccountId", "Type", "Subject", "ExternalRef", "CreatedDate"],
+        select(
+            bindparam("id"),
+            _accounts.c.AccountId,
+            bindparam("kind"),
+            bindparam("subject"),
+            bindparam("reference"),
+            bindparam("at", type_=_activities.c.CreatedDate.type),
+        ).where(_accounts.c.ErpCustomerNo == bindparam("customer_id")),
+    )
+    .returning(literal_column("1"))
+)
 
 
 def to_customer(account: CrmAccount) -> Customer:
@@ -51,20 +71,26 @@ class ReferenceCrmBackend:
         return to_customer(account) if account else None
 
     async def record_activity(self, activity: ActivityCreate) -> Activity:
-        account = await self._account(activity.customer_id)
-        if account is None:
-            raise BusinessRuleViolation(f"No CRM account for customer {activity.customer_id!r}.")
-        row = CrmActivity(
-            ActivityId=f"act_{uuid.uuid4().hex}",
-            AccountId=account.AccountId,
-            Type=activity.kind,
-            Subject=activity.subject,
-            ExternalRef=activity.reference,
-            CreatedDate=datetime.now(UTC),
+        recorded = Activity(
+            id=f"act_{uuid.uuid4().hex}",
+            customer_id=activity.customer_id,
+            kind=activity.kind,
+            subject=activity.subject,
+            reference=activity.reference,
+            created_at=datetime.now(UTC),
         )
-        self.session.add(row)
-        await self.session.flush()
-        return to_activity(row, activity.customer_id)
+        conn = await self.session.connection()
+        params = {
+            "id": recorded.id,
+            "kind": recorded.kind,
+            "subject": recorded.subject,
+            "reference": recorded.reference,
+            "at": recorded.created_at,
+            "customer_id": recorded.customer_id,
+        }
+        if (await conn.execute(_RECORD, params)).first() is None:
+            raise BusinessRuleViolation(f"No CRM account for customer {activity.customer_id!r}.")
+        return recorded
 
     async def list_activities(self, customer_id: str) -> list[Activity]:
         account = await self._account(customer_id)
