@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import OrderStatus
 from contracts.events import (
+    CloudEvent,
     EventData,
     OrderAcceptedV1,
     OrderCancelledV1,
@@ -47,25 +48,49 @@ def event_type(status: OrderStatus) -> str | None:
 
 def record(session: AsyncSession, *, order: OrderRow, type_: str, correlation_id: str, at: datetime) -> None:
     """Stages the event in the caller's transaction (the kit's relay sends it after the commit)."""
+    event = announcement(
+        type_=type_,
+        order_id=order.id,
+        channel=order.channel,
+        channel_order_id=order.channel_order_id,
+        partner=order.partner_id or None,
+        erp_order_number=order.erp_order_number,
+        reason=order.status_reason,
+        correlation_id=correlation_id,
+        at=at,
+    )
+    stage_event(session=session, event=event)
+
+
+def announcement(
+    *,
+    type_: str,
+    order_id: str,
+    channel: str,
+    channel_order_id: str,
+    partner: str | None,
+    erp_order_number: str | None,
+    reason: str | None,
+    correlation_id: str,
+    at: datetime,
+) -> CloudEvent:
+    """The event announcing an order's status change (also built by the saga's batched writes)."""
     model = next((m for m in EVENTS.values() if m.event_type == type_), None)
     if model is None:
         raise ValueError(f"no event type {type_}")
     fields: dict[str, object] = {
-        "order_id": order.id,
-        "channel": order.channel,
-        "channel_order_id": order.channel_order_id,
-        "partner": order.partner_id or None,
+        "order_id": order_id,
+        "channel": channel,
+        "channel_order_id": channel_order_id,
+        "partner": partner,
     }
     if model is OrderRejectedV1:
-        fields["reason"] = order.status_reason or "rejected"
+        fields["reason"] = reason or "rejected"
     else:
-        fields |= {"erp_order_number": order.erp_order_number, "reason": order.status_reason}
-    stage_event(
-        session=session,
-        event=new_event(
-            data=model(**fields), source=SOURCE, subject=order.id, correlation_id=correlation_id or None, time=at
-        ),
+        fields |= {"erp_order_number": erp_order_number, "reason": reason}
+    return new_event(
+        data=model(**fields), source=SOURCE, subject=order_id, correlation_id=correlation_id or None, time=at
     )
 
 
-__all__ = ["EVENTS", "EVENT_TYPES", "SOURCE", "event_type", "record"]
+__all__ = ["EVENTS", "EVENT_TYPES", "SOURCE", "announcement", "event_type", "record"]

@@ -77,6 +77,9 @@ def _order(row: Any, *, lines: Iterable[Any], reservation_ids: list[str]) -> Ord
     )
 
 
+#: The canonical order from an ORM row or a Core row (the saga's batched reads use Core rows).
+canonical_order = _order
+
 _O, _L, _R = OrderRow.__table__.c, OrderLineRow.__table__.c, OrderReservationRow.__table__.c
 _ORDER_COLUMNS = (
     "id", "channel", "channel_order_id", "partner_id", "customer_id", "currency", "status", "status_reason",
@@ -365,6 +368,7 @@ __all__ = [
     "add_status_change",
     "add_step_log",
     "aware",
+    "canonical_order",
     "claim_next_due",
     "count_by_status",
     "events",

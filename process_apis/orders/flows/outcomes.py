@@ -337,6 +337,10 @@ def _describe(result: Any) -> str | None:
     return None
 
 
+#: A step result in words, for the step log (the saga's batched writes log the same).
+describe = _describe
+
+
 def references_of(row: OrderRow) -> list[str]:
     """Every WMS reference the order's reservations may be under."""
     refs = [row.id]
@@ -352,6 +356,7 @@ __all__ = [
     "RetryPolicy",
     "begin_cancellation",
     "compensations_due",
+    "describe",
     "failed",
     "log",
     "park",

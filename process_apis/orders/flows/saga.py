@@ -19,7 +19,7 @@ hold in the exception queue; a quota answer (429) is only waited out, never coun
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -31,10 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from contracts import Order, OrderStatus
-from process_apis.orders import repository
+from process_apis.orders import repository, saga_repository
 from process_apis.orders.clients import OrderClients, Refused
 from process_apis.orders.flows import outcomes, steps
 from process_apis.orders.flows.outcomes import RetryPolicy
+from process_apis.orders.flows.recorder import PricedAndChecked, StepRecorder
 from process_apis.orders.models import OrderRow, SagaStep
 from service_kit.db import Database
 from service_kit.errors import UpstreamTimeout, UpstreamUnavailable
@@ -61,28 +62,40 @@ class Progress:
     references: tuple[str, ...]
     activity_attempted: bool
     correlation_id: str
+    #: The row's optimistic lock as last seen (the batched writes update only that version).
+    version: int = 0
+    #: A replay is pending on it (its outcome is recorded with the step's: the ORM path does).
+    replaying: bool = False
 
 
 def _progress(row: OrderRow) -> Progress:
+    return progress_of(row, lines=row.lines, reservations=row.reservations)
+
+
+def progress_of(row: Any, *, lines: Sequence[Any], reservations: Sequence[Any]) -> Progress:
+    """The progress from an ORM row or a Core row (same attribute names) with its lines and reservations."""
     return Progress(
-        order=repository.to_order(row),
+        order=repository.canonical_order(row, lines=lines, reservation_ids=[r.reservation_id for r in reservations]),
         step=SagaStep(row.saga_step),
         active=row.saga_active,
         cancelling=row.compensating_for == "cancellation",
         cancel_pending=row.cancel_requested_at is not None and row.compensating_for is None,
         split_allowed=row.split_allowed,
-        reservation_ids=tuple(r.reservation_id for r in row.reservations if r.status != "released"),
-        picking_ids=tuple(r.reservation_id for r in row.reservations if r.status == "picking"),
+        reservation_ids=tuple(r.reservation_id for r in reservations if r.status != "released"),
+        picking_ids=tuple(r.reservation_id for r in reservations if r.status == "picking"),
         references=tuple(outcomes.references_of(row)),
         activity_attempted=row.activity_attempted,
         correlation_id=row.correlation_id,
+        version=row.version,
+        replaying=row.pending_replay_id is not None,
     )
 
 
-async def claimed_progress(session: AsyncSession, *, order_id: str) -> Progress | None:
-    """The order as the claiming transaction sees it (read after its claim was written)."""
-    row = await repository.get_order(session, order_id=order_id)
-    return _progress(row) if row else None
+async def claimed_progress(session: AsyncSession, *, order_ids: Sequence[str]) -> dict[str, Progress]:
+    """The orders as the claiming transaction sees them (read after their claim was written),
+    in three statements whatever their number."""
+    loaded = await saga_repository.load_orders(session, order_ids=order_ids)
+    return {row.id: progress_of(row, lines=lines, reservations=held) for row, lines, held in loaded}
 
 
 async def load_progress(db: Database, *, order_id: str) -> Progress | None:
@@ -111,7 +124,7 @@ async def in_step(db: Database, order_id: str, step: SagaStep | None, change: Ch
                         row.next_attempt_at = now + lease  # extend the claim while the order moves
                     await change(session, row)
                     row.updated_at = now
-                return _progress(row)
+            return _progress(row)  # after the commit: with the version it wrote
         except StaleDataError:
             if attempt == 4:
                 raise
@@ -168,10 +181,13 @@ async def advance_order(
     policy: RetryPolicy,
     lease: timedelta = timedelta(seconds=60),
     loaded: Progress | None = None,
+    recorder: StepRecorder | None = None,
 ) -> OrderStatus | None:
     """Runs the order's remaining steps. Returns its status when its saga stopped (done, or
     waiting for a person), ``None`` when it waits for a retry or had nothing to do. ``loaded``:
-    the order as read in the transaction that claimed it (saves reading it again)."""
+    the order as read in the transaction that claimed it (saves reading it again). ``recorder``:
+    records a forward step's success together with other orders' (group commit, Core rows);
+    without one, or when it declines, each outcome is its own ORM transaction (``in_step``)."""
     progress = loaded if loaded is not None else await load_progress(db, order_id=order_id)
     if progress is None or not progress.active:
         return None
@@ -211,20 +227,13 @@ async def advance_order(
                 return progress.order.status if not progress.active else None
             else:
                 marked_before = progress.activity_attempted
-                progress = await run(step, partial(_succeeded, step=step, result=result, now=now))
+                fast = await recorder.succeeded(progress=progress, step=step, result=result) if recorder else None
+                progress = fast or await run(step, partial(_succeeded, step=step, result=result, now=now))
                 fresh_mark = step is SagaStep.release_to_warehouse and not marked_before and progress.activity_attempted
             if progress.active and progress.step is step and not progress.cancel_pending:
                 return None  # someone else moved the order on (or back); leave it to them
     log.info("order_saga_stopped", status=progress.order.status.value, reason=progress.order.status_reason)
     return progress.order.status
-
-
-@dataclass(frozen=True)
-class _PricedAndChecked:
-    """Both decisions made on the master data copy, recorded in one transaction."""
-
-    quote: Any
-    credit: Any
 
 
 async def _with_credit_check(quote: Any, progress: Progress, clients: OrderClients, db: Database) -> Any:
@@ -236,7 +245,7 @@ async def _with_credit_check(quote: Any, progress: Progress, clients: OrderClien
         credit = await _perform(SagaStep.check_credit, replace(progress, order=priced), clients, db)
     except Exception:
         return quote
-    return _PricedAndChecked(quote, credit)
+    return PricedAndChecked(quote, credit)
 
 
 async def _cancel(session: AsyncSession, row: OrderRow, *, now: datetime) -> None:
@@ -244,7 +253,7 @@ async def _cancel(session: AsyncSession, row: OrderRow, *, now: datetime) -> Non
 
 
 async def _succeeded(session: AsyncSession, row: OrderRow, *, step: SagaStep, result: Any, now: datetime) -> None:
-    if isinstance(result, _PricedAndChecked):
+    if isinstance(result, PricedAndChecked):
         await outcomes.succeeded(session, row, step=step, result=result.quote, now=now)
         if row.saga_active and row.saga_step == SagaStep.check_credit.value:
             await outcomes.succeeded(session, row, step=SagaStep.check_credit, result=result.credit, now=now)

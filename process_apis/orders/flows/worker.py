@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from process_apis.orders import claims, repository
 from process_apis.orders.clients import ErpClient, OrderClients, clients_for
 from process_apis.orders.flows.outcomes import RetryPolicy
+from process_apis.orders.flows.recorder import StepRecorder
 from process_apis.orders.flows.saga import Progress, advance_order, claimed_progress
 from process_apis.orders.settings import OrdersSettings
 from service_kit import idempotency
@@ -79,6 +80,7 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
     lease = timedelta(seconds=settings.worker_claim_lease)
     me = worker_id(settings)
     in_flight: set[str] = app.state.orders_in_flight
+    recorder = _recorder(app, db=db, lease=lease)
 
     def make_clients(*, partner_id: str | None, correlation_id: str | None) -> OrderClients:
         return clients_for(app, partner_id=partner_id, correlation_id=correlation_id)
@@ -102,7 +104,8 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
                     ids = await claims.claim_due(
                         session, now=clock, lease_until=clock + lease, worker_id=me, limit=want, skip=sorted(in_flight)
                     )
-                    ready.extend([(order_id, await claimed_progress(session, order_id=order_id)) for order_id in ids])
+                    loaded = await claimed_progress(session, order_ids=ids)
+                    ready.extend([(order_id, loaded.get(order_id)) for order_id in ids])
                 claimed += len(ids)
                 in_flight.update(order_id for order_id, _ in ready)
             return ready.pop(0) if ready else None
@@ -120,6 +123,7 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
                     policy=policy,
                     lease=lease,
                     loaded=loaded,
+                    recorder=recorder,
                 )
             except Exception:
                 log.exception("order_advance_failed", order_id=order_id)
@@ -132,6 +136,14 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
         clock = now or datetime.now(UTC)
         await asyncio.gather(*(runner(clock) for _ in range(max(1, settings.worker_concurrency))))
     return stopped, claimed
+
+
+def _recorder(app: FastAPI, *, db: Database, lease: timedelta) -> StepRecorder:
+    """The app's one recorder of the saga's steps (group commit across the runners of a pass)."""
+    recorder: StepRecorder | None = getattr(app.state, "orders_recorder", None)
+    if recorder is None:
+        recorder = app.state.orders_recorder = StepRecorder(db, lease=lease)
+    return recorder
 
 
 async def run_order_worker(app: FastAPI) -> None:
