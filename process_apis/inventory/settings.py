@@ -24,7 +24,8 @@ class ChannelRule(BaseModel):
     share_percent: Annotated[int, Field(ge=0, le=100)] = 100
     #: Never offer more than this many units; None: no cap.
     cap: Annotated[int | None, Field(ge=0)] = None
-    #: availability.changed events per second at most for this channel; 0: no limit.
+    #: Updates per second at most for this channel, each telling it every SKU due (one
+    #: availability.changed per SKU, published together); 0: no limit.
     max_updates_per_second: Annotated[float, Field(ge=0)] = 0.0
 
 

@@ -140,6 +140,21 @@ async def test_a_held_channel_keeps_its_value_due_while_the_others_publish(tmp_p
         assert [e["channel"] for e in await published(db)][-1] == "marketplace"
 
 
+async def test_one_update_per_channel_tells_it_every_due_sku_within_its_throttle(tmp_path: Path) -> None:
+    """The throttle counts a channel's updates, each a batch of SKUs: 40 SKUs due on the
+    marketplace (5 updates/s) go out in one update, not over eight seconds."""
+    async with projection_db(tmp_path) as db:
+        throttle = ChannelThrottle(RULES)
+        skus = [f"SKU-{n:02d}" for n in range(40)]
+        await apply_batch(db, *(moved(sku, "AMS", on_hand=5, version=1) for sku in skus))
+        at = T0 + timedelta(seconds=1)
+        assert await publish_due(db=db, throttle=throttle, now=at) == 3 * len(skus)
+        by_channel = {c: sorted(e["sku"] for e in await published(db) if e["channel"] == c) for c in RULES}
+        assert by_channel == {channel: skus for channel in RULES}
+        # One token taken per channel: the marketplace has four more updates in this second.
+        assert sum(throttle.admit("marketplace", now=at.timestamp()) for _ in range(5)) == 4
+
+
 async def test_a_lost_update_is_found_by_reconciliation_and_repaired(tmp_path: Path) -> None:
     async with projection_db(tmp_path) as db:
         throttle = ChannelThrottle({})
