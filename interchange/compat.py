@@ -29,6 +29,7 @@ additionalProperties. Those need a walk of both documents, which covers the rest
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import subprocess
@@ -316,6 +317,16 @@ class BaselineError(Exception):
     pass
 
 
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: several times the pure-Python loader
+
+
+@functools.lru_cache(maxsize=64)
+def load_yaml(text: str) -> dict[str, Any]:
+    """A contract's text parsed, once per distinct text: ``contracts check`` meets the same text as the
+    committed file, the generated one and the latest published version. Callers only read the result."""
+    return yaml.load(text, Loader=_Loader) or {}  # noqa: S506 - a safe loader (C or Python)
+
+
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)  # noqa: S603, S607
 
@@ -344,23 +355,53 @@ def baseline(repo: Path) -> str | None:
 
 def published(repo: Path, base: str, folder: Path) -> dict[Path, str]:
     """Every ``<api>/<vN>.yaml`` under ``folder`` at ``base``, by its path in the working tree."""
+    return {path: text for (path, _), text in _published_at(repo, [base], folder).items()}
+
+
+def _published_at(repo: Path, revisions: list[str], folder: Path) -> dict[tuple[Path, str], str]:
+    """The published files at each revision, keyed by (path, revision): one ``git ls-tree`` per
+    revision, then every distinct blob read by a single ``git cat-file --batch`` (a ``git show``
+    per file and revision made ``contracts check`` spend seconds starting git processes)."""
     root = Path(_git(repo, "rev-parse", "--show-toplevel").stdout.strip()).resolve()
     try:
         relative = folder.resolve().relative_to(root).as_posix()
     except ValueError:
         raise BaselineError(f"{folder} is not inside the git checkout {root}") from None
-    listing = _git(root, "ls-tree", "-r", "--name-only", base, "--", relative)
-    if listing.returncode != 0:
-        raise BaselineError(f"cannot list {relative} at {base}: {listing.stderr.strip()}")
-    found = {}
-    for name in listing.stdout.splitlines():
-        parts = Path(name).relative_to(relative).parts
-        if len(parts) == 2 and parts[1].startswith("v") and parts[1].endswith(".yaml"):
-            shown = _git(root, "show", f"{base}:{name}")
-            if shown.returncode != 0:
-                raise BaselineError(f"cannot read {name} at {base}: {shown.stderr.strip()}")
-            found[(root / name).resolve()] = shown.stdout
-    return found
+    blobs: dict[tuple[Path, str], str] = {}
+    for revision in revisions:
+        listing = _git(root, "ls-tree", "-r", revision, "--", relative)
+        if listing.returncode != 0:
+            raise BaselineError(f"cannot list {relative} at {revision}: {listing.stderr.strip()}")
+        for line in listing.stdout.splitlines():
+            meta, _, name = line.partition("\t")
+            parts = Path(name).relative_to(relative).parts
+            if len(parts) == 2 and parts[1].startswith("v") and parts[1].endswith(".yaml"):
+                blobs[((root / name).resolve(), revision)] = meta.split()[2]
+    texts = _read_blobs(root, sorted(set(blobs.values())))
+    return {key: texts[blob] for key, blob in blobs.items()}
+
+
+def _read_blobs(root: Path, blobs: list[str]) -> dict[str, str]:
+    if not blobs:
+        return {}
+    batch = subprocess.run(  # noqa: S603
+        ["git", "-C", str(root), "cat-file", "--batch"],  # noqa: S607
+        input="".join(f"{blob}\n" for blob in blobs).encode(),
+        capture_output=True,
+        check=False,
+    )
+    if batch.returncode != 0:
+        raise BaselineError(f"cannot read the published contracts: {batch.stderr.decode().strip()}")
+    out, at, texts = batch.stdout, 0, {}
+    for blob in blobs:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()  # <sha> <type> <size>, or <sha> missing
+        if len(header) != 3:
+            raise BaselineError(f"cannot read blob {blob}: {out[at:end].decode()}")
+        size = int(header[2])
+        texts[blob] = out[end + 1 : end + 1 + size].decode()
+        at = end + 1 + size + 1  # the content is followed by a newline
+    return texts
 
 
 def gate(generated: Mapping[Path, str], *, folder: Path, today: date | None = None) -> list[str]:
@@ -379,16 +420,15 @@ def gate(generated: Mapping[Path, str], *, folder: Path, today: date | None = No
     latest = {path: (base, text) for (path, base), text in versions.items()}  # history is oldest first
     for path, (base, text) in sorted(latest.items()):
         if path not in generated:
-            sunset = (yaml.safe_load(text) or {}).get("x-interchange-sunset")
+            sunset = load_yaml(text).get("x-interchange-sunset")
             if sunset is None or date.fromisoformat(str(sunset)) > today:
                 name = f"{path.parent.name}/{path.stem}"
                 problems.append(f"{name}: published at {base} but no longer generated, before its sunset ({sunset})")
     for (path, base), text in versions.items():
-        if path not in generated:
-            continue
+        if path not in generated or text == generated[path]:
+            continue  # a text breaks nothing against itself
         name = f"{path.parent.name}/{path.stem}"
-        old = yaml.safe_load(text) or {}
-        changes = breaking_changes(old, yaml.safe_load(generated[path]) or {})
+        changes = breaking_changes(load_yaml(text), load_yaml(generated[path]))
         if changes:
             listed = "\n".join(f"  - {change}" for change in changes)
             problems.append(
@@ -411,11 +451,10 @@ def published_versions(repo: Path, folder: Path) -> dict[tuple[Path, str], str]:
     revisions = _git(root, "log", "--reverse", "--format=%H", "HEAD", "--", relative).stdout.split()
     seen: dict[tuple[Path, str], str] = {}
     texts: set[tuple[Path, str]] = set()
-    for revision in revisions:
-        for path, text in published(repo, revision, folder).items():
-            if (path, text) not in texts:
-                texts.add((path, text))
-                seen[(path, revision[:12])] = text
+    for (path, revision), text in _published_at(repo, revisions, folder).items():  # oldest revision first
+        if (path, text) not in texts:
+            texts.add((path, text))
+            seen[(path, revision[:12])] = text
     return seen
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
@@ -69,7 +68,7 @@ def export(root: Path = CONTRACTS_DIR) -> list[Path]:
 
 
 def validate_text(text: str, where: Path) -> dict[str, Any]:
-    spec = yaml.safe_load(text)
+    spec = compat.load_yaml(text)
     try:
         validate(spec, cls=OpenAPIV31SpecValidator)
     except OpenAPIValidationError as exc:
