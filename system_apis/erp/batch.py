@@ -40,26 +40,19 @@ def _refused(entry: SalesOrderCreate, errors: list[rules.Error]) -> SalesOrderBa
 
 
 async def place_sales_orders(*, backend: ErpBackend, entries: Sequence[SalesOrderCreate]) -> list[SalesOrderBatchEntry]:
-    """One result per entry, in order; the caller's transaction commits the booked ones together."""
-    booked = await backend.find_sales_orders([entry.external_reference for entry in entries])
+    """One result per entry, in order; the caller's transaction commits the booked ones together.
+
+    Booking comes first and the booked references are looked up after, only for the entries
+    that were not booked now (refused ones, or references taken): a batch of new orders, the
+    usual one, costs four statements (customers, items, headers, lines)."""
     customers = await backend.get_customers([entry.customer_id for entry in entries])
     items = await backend.items_for_booking([line.sku for entry in entries for line in entry.lines])
     products = {sku: product for sku, (_, product) in items.items()}
-    results: list[SalesOrderBatchEntry | None] = []
-    to_book: dict[str, SalesOrderCreate] = {}  # accepted, by reference; the first entry of a reference
-    for entry in entries:
-        reference = entry.external_reference
-        existing = booked.get(reference)
-        if existing is not None:
-            results.append(
-                SalesOrderBatchEntry(external_reference=reference, outcome=BatchOutcome.existing, sales_order=existing)
-                if same_order(existing, entry)
-                else _other_content(reference, existing)
-            )
-            continue
-        if reference in to_book:
-            results.append(None)  # a repeat of an entry booked by this call: answered after booking
-            continue
+    refusals: dict[int, list[rules.Error]] = {}
+    to_book: dict[str, int] = {}  # accepted, by reference: the index of its first valid entry
+    for index, entry in enumerate(entries):
+        if entry.external_reference in to_book:
+            continue  # a repeat of an entry booked by this call: answered after booking
         errors = (
             rules.customer_errors(
                 customers.get(entry.customer_id),
@@ -71,39 +64,50 @@ async def place_sales_orders(*, backend: ErpBackend, entries: Sequence[SalesOrde
             + rules.price_errors(entry.lines, currency=entry.currency)
         )
         if errors:
-            results.append(_refused(entry, errors))
-            continue
-        to_book[reference] = entry
-        results.append(None)
-    created = await backend.book_sales_orders(
-        list(to_book.values()), item_numbers={sku: item_no for sku, (item_no, _) in items.items()}
-    )
-    answered: list[SalesOrderBatchEntry] = []
-    for entry, result in zip(entries, results, strict=True):
-        if result is not None:
-            answered.append(result)
-            continue
-        reference = entry.external_reference
-        order = created.get(reference)
-        if order is None:
-            answered.append(
-                _conflict(
-                    reference,
-                    f"A sales order for external reference {reference!r} is being booked by another request; "
-                    "send this entry again to get it.",
-                )
-            )
-        elif to_book[reference] is entry:
-            answered.append(
-                SalesOrderBatchEntry(external_reference=reference, outcome=BatchOutcome.created, sales_order=order)
-            )
-        elif same_order(order, entry):
-            answered.append(
-                SalesOrderBatchEntry(external_reference=reference, outcome=BatchOutcome.existing, sales_order=order)
-            )
+            refusals[index] = errors
         else:
-            answered.append(_other_content(reference, order))
-    return answered
+            to_book[entry.external_reference] = index
+    created = await backend.book_sales_orders(
+        [entries[index] for index in to_book.values()],
+        item_numbers={sku: item_no for sku, (item_no, _) in items.items()},
+    )
+    unbooked = [e.external_reference for e in entries if e.external_reference not in created]
+    booked = await backend.find_sales_orders(unbooked) if unbooked else {}
+    return [
+        _outcome(entry, index, created, booked, to_book, refusals.get(index)) for index, entry in enumerate(entries)
+    ]
+
+
+def _outcome(
+    entry: SalesOrderCreate,
+    index: int,
+    created: dict[str, SalesOrder],
+    booked: dict[str, SalesOrder],
+    to_book: dict[str, int],
+    errors: list[rules.Error] | None,
+) -> SalesOrderBatchEntry:
+    """What the single-order operation would answer: an order booked before (or meanwhile) under
+    the reference is existing or a conflict, whatever the rules say now; else refused or created."""
+    reference = entry.external_reference
+    existing = booked.get(reference)
+    if existing is None and reference in created and index > to_book[reference]:
+        existing = created[reference]  # a repeat, later in this batch, of an entry it booked
+    if existing is not None:
+        if same_order(existing, entry):
+            return SalesOrderBatchEntry(
+                external_reference=reference, outcome=BatchOutcome.existing, sales_order=existing
+            )
+        return _other_content(reference, existing)
+    if errors:
+        return _refused(entry, errors)
+    order = created.get(reference)
+    if order is None:
+        return _conflict(
+            reference,
+            f"A sales order for external reference {reference!r} is being booked by another request; "
+            "send this entry again to get it.",
+        )
+    return SalesOrderBatchEntry(external_reference=reference, outcome=BatchOutcome.created, sales_order=order)
 
 
 __all__ = ["place_sales_orders"]

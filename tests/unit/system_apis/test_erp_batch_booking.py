@@ -89,12 +89,20 @@ async def test_every_booked_order_is_numbered_by_the_erp_with_its_lines(erp: htt
 
 
 async def test_a_reference_repeated_in_one_batch_is_booked_once(erp: httpx.AsyncClient, tmp_path: Path) -> None:
-    body = {"entries": [entry("dup"), entry("dup"), entry("dup", price="1.00"), entry("other")]}
+    body = {
+        "entries": [
+            entry("dup", customer="C-2002"),  # refused (blocked customer) before the reference is booked
+            entry("dup"),
+            entry("dup"),
+            entry("dup", price="1.00"),
+            entry("other"),
+        ]
+    }
     resp = await erp.post("/v1/sales-order-batches", json=body, headers=bearer("erp:write"))
     results = resp.json()["results"]
-    assert [r["outcome"] for r in results] == ["created", "existing", "conflict", "created"]
-    assert results[1]["sales_order"] == results[0]["sales_order"]
-    assert results[2]["problem"]["status"] == 409
+    assert [r["outcome"] for r in results] == ["refused", "created", "existing", "conflict", "created"]
+    assert results[2]["sales_order"] == results[1]["sales_order"]
+    assert results[3]["problem"]["status"] == 409
     assert booked(tmp_path) == [("dup", 1), ("other", 1)]
 
 
