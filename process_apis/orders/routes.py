@@ -9,7 +9,7 @@ from pydantic import AfterValidator
 
 from contracts import Order, OrderAccepted, OrderCreate, OrderStatus
 from contracts.scopes import ORDERS_READ, ORDERS_WRITE
-from process_apis.orders import service
+from process_apis.orders import intake, service
 from process_apis.orders.clients import ErpClient
 from process_apis.orders.flows.worker import wake_worker
 from process_apis.orders.masterdata import CachedErp
@@ -17,8 +17,9 @@ from process_apis.orders.schemas import CancelAccepted, OrderCancel, OrderList
 from service_kit.app import upstream
 from service_kit.auth import Principal, require
 from service_kit.db import ReadConnDep, SessionDep
+from service_kit.errors import BadRequest
 from service_kit.http import PARTNER_HEADER
-from service_kit.idempotency import IdempotencyDep
+from service_kit.idempotency import MAX_KEY_LENGTH, IdempotencyDep, fingerprint
 from service_kit.openapi import problem_doc
 
 #: Past this a page is empty whatever the data (and SQLite's integers end at 2**63 - 1, where a
@@ -48,7 +49,30 @@ async def _acting_partner_header(
     """Declares the header in the contract; ``Principal.acting_partner`` is what is used."""
 
 
+async def _intake_key(
+    request: Request,
+    principal: OrdersWrite,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            min_length=1,
+            max_length=MAX_KEY_LENGTH,
+            description="A unique key per logical request (at most 255 characters). Retrying with "
+            "the same key and body replays the first answer.",
+        ),
+    ],
+) -> intake.IntakeKey:
+    """The kit's Idempotency-Key (same header, scope and fingerprint), for intake's one-transaction
+    use of it (``process_apis.orders.intake``)."""
+    key = idempotency_key.strip()
+    if not key:
+        raise BadRequest("The Idempotency-Key header is empty.")
+    body = await request.body()
+    return intake.IntakeKey(principal.client_id, key, fingerprint(request.method, request.url.path, body))
+
+
 Erp = Annotated[CachedErp, Depends(_erp)]
+IntakeKeyDep = Annotated[intake.IntakeKey, Depends(_intake_key)]
 OrdersWrite = Annotated[Principal, require(ORDERS_WRITE)]
 OrdersRead = Annotated[Principal, require(ORDERS_READ)]
 OrderId = Annotated[str, Path(min_length=1, max_length=40, examples=["ord_0f8b6c1d2e3a4b5c6d7e8f9a0b1c2d3e"])]
@@ -90,15 +114,14 @@ router = APIRouter(prefix="/v1", tags=["orders"], dependencies=[Depends(_acting_
 async def submit_order(
     body: OrderCreate,
     principal: OrdersWrite,
-    idem: IdempotencyDep,
-    session: SessionDep,
+    key: IntakeKeyDep,
     erp: Erp,
     request: Request,
     response: Response,
     background: BackgroundTasks,
 ) -> OrderAccepted:
-    receipt = await service.receive_order(
-        session=session, idem=idem, erp=erp, order=body, partner_id=principal.acting_partner
+    receipt = await intake.take_in(
+        engine=request.app.state.db.engine, key=key, erp=erp, order=body, partner_id=principal.acting_partner
     )
     response.status_code = receipt.status_code
     response.headers["Location"] = receipt.accepted.status_url

@@ -1,85 +1,27 @@
-"""Order intake (synchronous validation, then recording) and reads, in business terms.
-
-Intake stores nothing unless the order passes validation; the order, its lines, its first
-history entry and the idempotent answer commit together in the request's transaction.
-"""
+"""Order intake's validation, reads and cancellation, in business terms. Recording an order is
+``process_apis.orders.intake`` (the order, its lines, its first history entry and the idempotent
+answer in one transaction)."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from contracts import CustomerStatus, Order, OrderAccepted, OrderCreate, OrderStatus, ProductStatus
-from process_apis.orders import lifecycle, repository
+from contracts import CustomerStatus, Order, OrderCreate, OrderStatus, ProductStatus
+from process_apis.orders import repository
 from process_apis.orders.masterdata import CachedErp
-from process_apis.orders.models import OrderLineRow, OrderRow, SagaStep
 from process_apis.orders.reasons import as_partner_sees_it
 from process_apis.orders.schemas import CancelAccepted, OrderList
-from service_kit.correlation import current_correlation_id
 from service_kit.errors import BusinessRuleViolation, Conflict, NotFound
 from service_kit.idempotency import Idempotency
 
 ACCEPTED = 202
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """The intake answer; ``created`` is False when it replays an earlier one."""
-
-    status_code: int
-    accepted: OrderAccepted
-    created: bool
-
-
-def new_order_id() -> str:
-    return f"ord_{uuid.uuid4().hex}"
-
-
 def status_url(order_id: str) -> str:
     return f"/v1/orders/{order_id}"
-
-
-async def receive_order(
-    *, session: AsyncSession, idem: Idempotency, erp: CachedErp, order: OrderCreate, partner_id: str | None
-) -> Receipt:
-    replay = await idem.start()
-    if replay is not None:
-        return Receipt(replay.status_code, OrderAccepted.model_validate(replay.body), created=False)
-    # Validate before the session's first statement: the master data copy reads with a
-    # connection of its own (and may call the ERP), so a request holding one here while it waits
-    # for another deadlocks the pool once as many requests as connections are in flight.
-    await check_order(erp=erp, order=order)
-    existing_id = await repository.find_by_natural_key(
-        session, channel=order.channel, partner_id=partner_id, channel_order_id=order.channel_order_id
-    )
-    if existing_id is not None:
-        raise _duplicate(order, existing_id)
-    row = _new_row(order, partner_id=partner_id)
-    try:
-        await lifecycle.record_received(session, order=row, correlation_id=row.correlation_id, at=row.created_at)
-    except IntegrityError:
-        # Another request with the same natural key committed between our check and our insert.
-        winner = await repository.find_committed_by_natural_key(
-            session, channel=order.channel, partner_id=partner_id, channel_order_id=order.channel_order_id
-        )
-        raise _duplicate(order, winner.id if winner else None) from None
-    accepted = OrderAccepted(id=row.id, status=OrderStatus.received, status_url=status_url(row.id))
-    await idem.finish(session, status_code=ACCEPTED, body=accepted.model_dump(mode="json"))
-    return Receipt(ACCEPTED, accepted, created=True)
-
-
-def _duplicate(order: OrderCreate, existing_id: str | None) -> Conflict:
-    which = f" as {existing_id}" if existing_id else ""
-    return Conflict(
-        f"Order {order.channel_order_id} of channel {order.channel} was already received{which}; "
-        "follow that order instead of submitting it again.",
-        existing_order_id=existing_id,
-    )
 
 
 async def check_order(*, erp: CachedErp, order: OrderCreate) -> None:
@@ -110,34 +52,6 @@ async def check_order(*, erp: CachedErp, order: OrderCreate) -> None:
 
 def _error(pointer: str, detail: str) -> dict[str, str]:
     return {"pointer": pointer, "in": "body", "detail": detail}
-
-
-def _new_row(order: OrderCreate, *, partner_id: str | None) -> OrderRow:
-    now = datetime.now(UTC)
-    order_id = new_order_id()
-    return OrderRow(
-        id=order_id,
-        channel=order.channel,
-        channel_order_id=order.channel_order_id,
-        partner_id=partner_id or "",
-        customer_id=order.customer_id,
-        currency=order.currency,
-        ship_to=order.ship_to.model_dump(mode="json") if order.ship_to else None,
-        split_allowed=order.split_shipments_allowed,
-        saga_active=True,
-        saga_step=SagaStep.price_order.value,
-        attempts=0,
-        compensation=[],
-        correlation_id=current_correlation_id(),
-        created_at=now,
-        updated_at=now,
-        lines=[
-            OrderLineRow(
-                order_id=order_id, line_no=number, sku=line.sku, quantity=line.quantity.value, unit=line.quantity.unit
-            )
-            for number, line in enumerate(order.lines, start=1)
-        ],
-    )
 
 
 async def get_order(*, session: AsyncSession | AsyncConnection, order_id: str, partner_id: str | None) -> Order:
@@ -206,11 +120,9 @@ async def request_cancellation(
 
 
 __all__ = [
-    "Receipt",
     "check_order",
     "get_order",
     "list_orders",
-    "receive_order",
     "request_cancellation",
     "status_url",
 ]

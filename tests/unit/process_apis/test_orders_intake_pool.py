@@ -1,4 +1,4 @@
-"""Intake's use of the database: one statement per table, and every order answered under more
+"""Intake's use of the database: one statement per table in one transaction, and every order answered under more
 concurrent orders than the pool has connections. Intake validates against the master data copy,
 which reads with a connection of its own; a request that already held one while it waited for a
 second deadlocked the pool once as many requests as connections were in flight (every one timed
@@ -52,33 +52,40 @@ async def test_more_concurrent_orders_than_connections_are_all_accepted(small_po
     assert len(await orders.find()) == count
 
 
-async def test_intake_writes_each_table_once_and_the_order_is_complete(orders: Orders) -> None:
-    """One statement per table: the key's claim, the duplicate check, the order, its lines (all of
-    them in one), its first history entry and the key's answer; the stored order is whole."""
+async def test_intake_writes_each_table_once_in_one_transaction_and_the_order_is_complete(orders: Orders) -> None:
+    """One statement per table and one commit: the key with its answer, the order (its unique
+    natural key is the duplicate check), its lines (all of them in one) and its first history entry."""
     seen: list[str] = []
+    intake_connections: list[object] = []
+    commits: list[object] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         # Intake's tables only (not the master data copy's reads or the outbox relay's work).
         words = " ".join(statement.split()[:3])
         if INTAKE_TABLES & set(words.split()) or "FROM orders" in statement:
             seen.append(words)
+            intake_connections.append(conn)
+
+    def committed(conn: Any) -> None:
+        commits.append(conn)
 
     engine = orders.app.state.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", committed)
     try:
         resp = await orders.submit(order_body(lines=[line("WIDGET-BLUE", "2"), line("CABLE-USB-C", "3")]))
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", committed)
 
     assert resp.status_code == 202, resp.text
     assert seen == [
         "INSERT INTO idempotency_keys",
-        "SELECT orders.id FROM",
         "INSERT INTO orders",
         "INSERT INTO order_lines",
         "INSERT INTO order_status_history",
-        "UPDATE idempotency_keys SET",
     ]
+    assert len([conn for conn in commits if conn in intake_connections]) == 1
     order = (await orders.get(resp.json()["id"])).json()
     assert (order["status"], [(ln["sku"], ln["quantity"]["value"]) for ln in order["lines"]]) == (
         "received",
