@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.scopes import (
     MARKETPLACE_AVAILABILITY_READ,
@@ -15,10 +15,10 @@ from contracts.scopes import (
     MARKETPLACE_WEBHOOKS_WRITE,
 )
 from experience_apis.marketplace.clients import OrdersApi
-from experience_apis.marketplace.repository import MarketplaceRepository
+from experience_apis.marketplace.repository import IntakeStore, MarketplaceRepository
 from service_kit.app import upstream
 from service_kit.auth import Principal, require
-from service_kit.db import ReadConnDep, SessionDep
+from service_kit.db import ReadConnDep
 from service_kit.errors import Forbidden
 from service_kit.openapi import problem_doc
 from service_kit.webhooks import WebhookPolicy
@@ -26,8 +26,8 @@ from service_kit.webhooks import WebhookPolicy
 
 # Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def`` in the
 # threadpool, a thread hand-off per dependency per request for a constructor call.
-async def _repository(request: Request, session: SessionDep) -> MarketplaceRepository[AsyncSession]:
-    return MarketplaceRepository(session, directory=request.app.state.partner_directory)
+async def _intake_store(request: Request) -> IntakeStore:
+    return IntakeStore(request.app.state.db.engine, directory=request.app.state.partner_directory)
 
 
 async def _read_repository(request: Request, conn: ReadConnDep) -> MarketplaceRepository[AsyncConnection]:
@@ -67,7 +67,7 @@ async def _webhook_policy(request: Request) -> WebhookPolicy:
     return policy
 
 
-Repository = Annotated[MarketplaceRepository[AsyncSession], Depends(_repository)]
+Store = Annotated[IntakeStore, Depends(_intake_store)]
 ReadRepository = Annotated[MarketplaceRepository[AsyncConnection], Depends(_read_repository)]
 Orders = Annotated[OrdersApi, Depends(_orders)]
 WritingPartner = Annotated[str, Depends(_writing_partner)]

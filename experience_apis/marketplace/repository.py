@@ -3,14 +3,15 @@ here commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, and_, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from experience_apis.marketplace.directory import PartnerAccountRef, PartnerDirectory
 from experience_apis.marketplace.models import Listing, PartnerAccount, SubmittedOrder
@@ -148,3 +149,20 @@ class MarketplaceRepository(Generic[Executor]):
         if row is None:  # the order id is already recorded for another marketplace order
             raise RuntimeError(f"order {order_id} is already recorded for another marketplace order")
         return row
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeStore:
+    """Intake's unit of work: one Core transaction on one connection (no ORM session: intake's
+    statements are Core, and a session's begin, flush bookkeeping and close cost more than they
+    do). The connection is taken when the transaction starts, after the Idempotency-Key's claim
+    has given its own back, so a request never holds two."""
+
+    engine: AsyncEngine
+    directory: PartnerDirectory | None = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[MarketplaceRepository[AsyncConnection]]:
+        """Commits when the block ends, rolls back when it raises."""
+        async with self.engine.begin() as conn:
+            yield MarketplaceRepository(conn, directory=self.directory)

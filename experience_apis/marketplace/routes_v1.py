@@ -16,7 +16,7 @@ from experience_apis.marketplace.dependencies import (
     Orders,
     ReadingPartner,
     ReadRepository,
-    Repository,
+    Store,
     WritingPartner,
 )
 from experience_apis.marketplace.schemas import MarketplaceOrderAccepted, MarketplaceOrderCreate, MarketplaceOrderRead
@@ -52,12 +52,12 @@ async def submit_order(
     body: MarketplaceOrderCreate,
     partner_id: WritingPartner,
     idem: OptionalIdempotencyDep,
-    repository: Repository,
+    store: Store,
     orders: Orders,
     response: Response,
 ) -> MarketplaceOrderAccepted:
     receipt = await service.submit_order(
-        repository=repository,
+        store=store,
         orders=orders,
         partner_id=partner_id,
         submission=mapping_v1.to_submission(body),

@@ -17,7 +17,7 @@ from experience_apis.marketplace.dependencies import (
     Orders,
     ReadingPartner,
     ReadRepository,
-    Repository,
+    Store,
     WritingPartner,
 )
 from experience_apis.marketplace.schemas_v2 import (
@@ -57,12 +57,12 @@ async def submit_order(
     body: MarketplaceOrderCreateV2,
     partner_id: WritingPartner,
     idem: IdempotencyDep,
-    repository: Repository,
+    store: Store,
     orders: Orders,
     response: Response,
 ) -> MarketplaceOrderAcceptedV2:
     receipt = await service.submit_order(
-        repository=repository,
+        store=store,
         orders=orders,
         partner_id=partner_id,
         submission=mapping_v2.to_submission(body),

@@ -17,7 +17,7 @@ from experience_apis.marketplace import mapping
 from experience_apis.marketplace.clients import OrdersApi
 from experience_apis.marketplace.directory import PartnerAccountRef
 from experience_apis.marketplace.mapping import Dialect, OrderView, Receipt, Submission
-from experience_apis.marketplace.repository import MarketplaceRepository, SubmittedOrderKey
+from experience_apis.marketplace.repository import IntakeStore, MarketplaceRepository, SubmittedOrderKey
 from service_kit.errors import BusinessRuleViolation, Conflict, Forbidden, InterchangeError, NotFound
 from service_kit.idempotency import Idempotency
 
@@ -28,7 +28,7 @@ ACCEPTED = 202
 
 async def submit_order(
     *,
-    repository: MarketplaceRepository,
+    store: IntakeStore,
     orders: OrdersApi,
     partner_id: str,
     submission: Submission,
@@ -42,11 +42,18 @@ async def submit_order(
     reusing its id for another order is a conflict."""
     if idem is not None and (replay := await idem.start()) is not None:
         return Receipt.model_validate(replay.body)
-    receipt = await _take_in(
-        repository=repository, orders=orders, partner_id=partner_id, submission=submission, dialect=dialect
-    )
-    if idem is not None:
-        await idem.finish(repository.session, status_code=ACCEPTED, body=receipt.model_dump(mode="json"))
+    # One transaction: the order's row and the key's answer commit together, or neither does.
+    async with store.transaction() as repository:
+        receipt = await _take_in(
+            repository=repository, orders=orders, partner_id=partner_id, submission=submission, dialect=dialect
+        )
+        if idem is not None:
+            # The kit's finish is one Core statement (``execute``), which a connection runs as a session would.
+            await idem.finish(
+                repository.session,  # type: ignore[arg-type]
+                status_code=ACCEPTED,
+                body=receipt.model_dump(mode="json"),
+            )
     return receipt
 
 
