@@ -30,7 +30,7 @@ from process_apis.inventory.models import Publication
 from process_apis.inventory.settings import ChannelRule
 from service_kit.db import Database
 from service_kit.events import event_data, new_event
-from service_kit.events.outbox import stage_event
+from service_kit.events.outbox import add_events
 
 SOURCE = "urn:interchange:process:inventory"
 
@@ -98,7 +98,6 @@ async def _record(*, session: AsyncSession, admitted: Sequence[repository.DueRow
         if seq is None:
             continue
         event = _event(due=due, seq=seq, now=now)
-        stage_event(session=session, event=event)
         events.append(event)
         history.append(
             {
@@ -110,6 +109,7 @@ async def _record(*, session: AsyncSession, admitted: Sequence[repository.DueRow
                 "published_at": now,
             }
         )
+    await add_events(session=session, events=events)
     await repository.write(session=session, model=Publication, inserts=history)
     return events
 

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, func, insert, select, tuple_, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from process_apis.inventory.models import ChannelAvailability, ItemPolicy, Publication, StockPosition
@@ -180,11 +180,20 @@ async def write(
     inserts: Sequence[Mapping[str, Any]] = (),
     updates: Sequence[Mapping[str, Any]] = (),
 ) -> None:
-    """Insert new rows and update existing ones by primary key, each kind in one statement."""
+    """Insert new rows and update existing ones by primary key, each kind in one statement (per
+    set of columns). On the table (Core): the ORM's bulk paths cost several times more per row
+    for the same executemany (a consumer batch writes hundreds)."""
+    table = cast(Table, model.__table__)
     if inserts:
-        await session.execute(insert(model), list(inserts))
-    if updates:
-        await session.execute(update(model), list(updates))
+        await session.execute(insert(table), list(inserts))
+    keys = [column.name for column in table.primary_key.columns]
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in updates:
+        values = {name: value for name, value in row.items() if name not in keys}
+        by_columns.setdefault(tuple(values), []).append(values | {f"pk_{k}": row[k] for k in keys})
+    for rows in by_columns.values():
+        stmt = update(table).where(*(table.c[k] == bindparam(f"pk_{k}") for k in keys))
+        await session.execute(stmt, rows)
 
 
 async def publications(*, session: AsyncSession, sku: str, channel: str | None, limit: int) -> list[Publication]:

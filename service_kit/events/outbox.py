@@ -12,11 +12,12 @@ Run one relay per service database; two would both publish (duplicates, never lo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import DateTime, Integer, String, Text, delete, select, update
+from sqlalchemy import DateTime, Integer, String, Table, Text, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,6 +64,27 @@ def stage_event(*, session: AsyncSession, event: CloudEvent) -> None:
             attempts=0,
         )
     )
+
+
+async def add_events(*, session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+    """Record ``events`` in the caller's transaction in one statement (a publisher's batch: no
+    ORM object per event); the relay publishes them once that commits."""
+    if not events:
+        return
+    now = _now()
+    rows = [
+        {
+            "event_id": e.id,
+            "type": e.type,
+            "subject": e.subject,
+            "envelope": e.model_dump_json(),
+            "created_at": now,
+            "attempts": 0,
+        }
+        for e in events
+    ]
+    await session.execute(insert(cast(Table, OutboxRecord.__table__)), rows)
+    notify_after_commit(session=session, topic=OUTBOX)
 
 
 async def add_event(*, session: AsyncSession, event: CloudEvent) -> None:
@@ -155,4 +177,13 @@ async def run_relay(
     )
 
 
-__all__ = ["OUTBOX", "OutboxRecord", "add_event", "prune_outbox", "relay_outbox", "run_relay", "stage_event"]
+__all__ = [
+    "OUTBOX",
+    "OutboxRecord",
+    "add_event",
+    "add_events",
+    "prune_outbox",
+    "relay_outbox",
+    "run_relay",
+    "stage_event",
+]

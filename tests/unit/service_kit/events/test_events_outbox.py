@@ -14,7 +14,7 @@ from contracts.events import CloudEvent
 from service_kit.app import create_service_app
 from service_kit.db import Database
 from service_kit.events import EventBus, Outcome, add_event, consume_batch, open_bus, relay_outbox
-from service_kit.events.outbox import OutboxRecord
+from service_kit.events.outbox import OutboxRecord, add_events
 from service_kit.events.workers import outbox_relay
 from service_kit.settings import ServiceSettings
 from tests.support.tokens import static_verifier
@@ -55,6 +55,19 @@ async def test_an_event_added_in_a_rolled_back_transaction_is_never_published(bu
 
     assert await relay_outbox(db=ledger, bus=bus) == 1
     assert [e.data["n"] for e in await received(bus)] == [2]
+
+
+async def test_events_added_together_commit_together_and_go_out_in_order(bus: EventBus, ledger: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with ledger.transaction() as session:
+            await add_events(session=session, events=[stock_event(1), stock_event(2)])
+            raise RuntimeError("business rule failed after the events were added")
+    batch = [stock_event(n, correlation="c-7") for n in (3, 4, 5)]
+    async with ledger.transaction() as session:
+        await add_events(session=session, events=batch)
+
+    assert await relay_outbox(db=ledger, bus=bus) == 3
+    assert await received(bus) == batch  # the whole envelope, as added
 
 
 async def test_a_committed_event_is_published_once_per_relay_run(bus: EventBus, ledger: Database) -> None:
