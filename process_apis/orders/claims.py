@@ -10,33 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from process_apis.orders.models import OrderRow
+
+_ORDERS = cast(Table, OrderRow.__table__)
+_O = _ORDERS.c
 
 
 async def claim_due(
     session: AsyncSession, *, now: datetime, lease_until: datetime, worker_id: str, limit: int, skip: Sequence[str] = ()
 ) -> list[str]:
-    """Up to ``limit`` due orders, oldest first, claimed for ``worker_id`` (which must not be empty)."""
-    due = (OrderRow.saga_active.is_(True), or_(OrderRow.next_attempt_at.is_(None), OrderRow.next_attempt_at <= now))
-    stmt = select(OrderRow.id).where(*due)
+    """Up to ``limit`` due orders, oldest first, claimed for ``worker_id`` (which must not be empty).
+    Core statements on the table: no ORM state to keep in sync for a claim."""
+    due = (_O.saga_active.is_(True), or_(_O.next_attempt_at.is_(None), _O.next_attempt_at <= now))
+    stmt = select(_O.id).where(*due)
     if skip:
-        stmt = stmt.where(OrderRow.id.not_in(list(skip)))
-    candidates = list((await session.execute(stmt.order_by(OrderRow.created_at, OrderRow.id).limit(limit))).scalars())
+        stmt = stmt.where(_O.id.not_in(list(skip)))
+    candidates = list((await session.execute(stmt.order_by(_O.created_at, _O.id).limit(limit))).scalars())
     if not candidates:
         return []
     await session.execute(
-        update(OrderRow)
-        .where(OrderRow.id.in_(candidates), *due)
-        .values(next_attempt_at=lease_until, claimed_by=worker_id)
-        .execution_options(synchronize_session=False)
+        update(_ORDERS).where(_O.id.in_(candidates), *due).values(next_attempt_at=lease_until, claimed_by=worker_id)
     )
-    mine = select(OrderRow.id).where(
-        OrderRow.id.in_(candidates), OrderRow.claimed_by == worker_id, OrderRow.next_attempt_at == lease_until
-    )
+    mine = select(_O.id).where(_O.id.in_(candidates), _O.claimed_by == worker_id, _O.next_attempt_at == lease_until)
     got = set((await session.execute(mine)).scalars())
     return [order_id for order_id in candidates if order_id in got]
 

@@ -8,7 +8,7 @@ Every order update is conditional on the row being exactly as the saga last saw 
 ``version``, active, at the step that ran), and moves the version on as the ORM's optimistic lock
 does, so a concurrent change (a cancellation, a replay) is never overwritten: the caller compares
 the rows updated with the rows asked for and, when they differ, rolls back and records each order
-through the ORM path instead. Functions take the caller's session and never commit.
+through the ORM path instead. Functions take the caller's session or connection and never commit.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, bindparam, case, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from process_apis.orders.models import (
     OrderLineRow,
@@ -132,7 +132,9 @@ _INSERT_HISTORY = insert(cast(Table, OrderStatusChange.__table__))
 _INSERT_OUTBOX = insert(cast(Table, OutboxRecord.__table__))
 
 
-async def update_orders(session: AsyncSession, *, shape: str, params: list[dict[str, Any]], now: datetime) -> int:
+async def update_orders(
+    session: AsyncSession | AsyncConnection, *, shape: str, params: list[dict[str, Any]], now: datetime
+) -> int:
     """The orders' rows updated for one shape (``ORDER_UPDATES``); returns how many matched."""
     for values in params:
         values.setdefault("b_now", now)
@@ -142,7 +144,7 @@ async def update_orders(session: AsyncSession, *, shape: str, params: list[dict[
 
 
 async def write_batch(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     *,
     prices: list[dict[str, Any]],
     warehouses: list[dict[str, Any]],

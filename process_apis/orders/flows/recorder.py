@@ -27,6 +27,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from contracts import OrderStatus, Reservation, SalesOrder
 from process_apis.orders import outbox, saga_repository
 from process_apis.orders.clients import PriceQuoteResult
@@ -35,7 +37,7 @@ from process_apis.orders.flows.steps import CreditDecision
 from process_apis.orders.models import SagaStep
 from service_kit.db import Database
 from service_kit.events.outbox import OUTBOX
-from service_kit.workers import notify_after_commit
+from service_kit.workers import wakeup_for
 
 if TYPE_CHECKING:
     from process_apis.orders.flows.saga import Progress
@@ -97,8 +99,11 @@ class StepRecorder:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                async with self._db.transaction() as session:
-                    await self._write(session, [planned for planned, _ in batch])
+                # A Core connection, not a session: nothing here is an ORM object.
+                async with self._db.engine.begin() as connection:
+                    announced = await self._write(connection, [planned for planned, _ in batch])
+                if announced:
+                    wakeup_for(db=self._db, topic=OUTBOX).notify()  # the relay sends them
             except _Changed:
                 outcome: list[Progress | None] = [None] * len(batch)
             except BaseException as exc:  # the transaction failed: every order in it hears why
@@ -116,14 +121,15 @@ class StepRecorder:
                 if not answer.done():
                     answer.set_result(after)
 
-    async def _write(self, session: Any, batch: list[_Planned]) -> None:
+    async def _write(self, connection: AsyncConnection, batch: list[_Planned]) -> bool:
+        """Writes the batch; returns whether it staged events in the outbox."""
         now = datetime.now(UTC)
         lease = now + self._lease
         shapes: dict[str, list[dict[str, Any]]] = {}
         for planned in batch:
             shapes.setdefault(planned.shape, []).append(planned.order | {"b_lease": lease})
         for shape, params in shapes.items():
-            if await saga_repository.update_orders(session, shape=shape, params=params, now=now) != len(params):
+            if await saga_repository.update_orders(connection, shape=shape, params=params, now=now) != len(params):
                 raise _Changed  # rolls the batch back; each order goes the ORM path
         logs, history, events = [], [], []
         for planned in batch:
@@ -153,7 +159,7 @@ class StepRecorder:
                 )
                 events.append(_event_row(planned, now))
         await saga_repository.write_batch(
-            session,
+            connection,
             prices=[row for planned in batch for row in planned.prices],
             warehouses=[row for planned in batch for row in planned.warehouses],
             reservations=[row for planned in batch for row in planned.reservations],
@@ -162,8 +168,7 @@ class StepRecorder:
             history=history,
             outbox=events,
         )
-        if events:
-            notify_after_commit(session=session, topic=OUTBOX)
+        return bool(events)
 
 
 def _event_row(planned: _Planned, now: datetime) -> dict[str, Any]:

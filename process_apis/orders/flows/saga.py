@@ -232,7 +232,10 @@ async def advance_order(
                 fresh_mark = step is SagaStep.release_to_warehouse and not marked_before and progress.activity_attempted
             if progress.active and progress.step is step and not progress.cancel_pending:
                 return None  # someone else moved the order on (or back); leave it to them
-    log.info("order_saga_stopped", status=progress.order.status.value, reason=progress.order.status_reason)
+    # The plain end (released) is in the status history; a line each would be a log line per
+    # order on the worker's hot path. The others (rejected, on hold, cancelled) are logged.
+    if progress.order.status is not OrderStatus.released:
+        log.info("order_saga_stopped", status=progress.order.status.value, reason=progress.order.status_reason)
     return progress.order.status
 
 
