@@ -11,15 +11,18 @@ feed and announce from there instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.events import MovementKind, StockMovedV1
+from contracts.events import CloudEvent, MovementKind, StockMovedV1
 from service_kit.events import new_event
-from service_kit.events.outbox import stage_event
+from service_kit.events.outbox import OUTBOX, OutboxRecord, stage_event
+from service_kit.workers import notify_after_commit
 from system_apis.wms.models import WmsStock, WmsStockMovement, WmsWarehouse
 
 SOURCE = "urn:interchange:system:wms"
@@ -69,6 +72,75 @@ async def record_movement(
     return movement
 
 
+_JOURNAL = insert(cast(Table, WmsStockMovement.__table__))
+_OUTBOX = insert(cast(Table, OutboxRecord.__table__))
+
+
+async def write_movements(
+    *, session: AsyncSession, whse_id: str, movements: Sequence[Movement], reason: str | None = None
+) -> None:
+    """Journal and announce movements already versioned, in two statements for all of them (one
+    per table, each row as ``announce_movement`` would add it): a receipt or a reservation writes
+    its lines with no ORM unit of work. The outbox rows are the ones ``stage_event`` writes, and
+    the relay is woken the same way, when the transaction commits."""
+    if not movements:
+        return
+    conn = await session.connection()
+    await conn.execute(_JOURNAL, [_journal_row(whse_id=whse_id, movement=m, reason=reason) for m in movements])
+    now = datetime.now(UTC)
+    await conn.execute(_OUTBOX, [_outbox_row(event=_event(m), created_at=now) for m in movements])
+    notify_after_commit(session=session, topic=OUTBOX)
+
+
+def _journal_row(*, whse_id: str, movement: Movement, reason: str | None) -> dict[str, Any]:
+    return {
+        "whse_id": whse_id,
+        "article": movement.sku,
+        "kind": movement.kind.value,
+        "qty_delta": movement.delta,
+        "on_hand_after": movement.on_hand_after,
+        "allocated_after": movement.reserved_after,
+        "seq": movement.version,
+        "reference": movement.reference,
+        "reason": reason,
+        "occurred_at": movement.occurred_at,
+    }
+
+
+def _outbox_row(*, event: CloudEvent, created_at: datetime) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "type": event.type,
+        "subject": event.subject,
+        "envelope": event.model_dump_json(),
+        "created_at": created_at,
+        "published_at": None,
+        "attempts": 0,
+        "last_error": None,
+    }
+
+
+def _event(movement: Movement) -> CloudEvent:
+    reference = movement.reference
+    data = StockMovedV1(
+        sku=movement.sku,
+        warehouse=movement.warehouse,
+        movement=movement.kind,
+        quantity_delta=str(movement.delta),
+        on_hand_after=str(movement.on_hand_after),
+        reserved_after=str(movement.reserved_after),
+        occurred_at=movement.occurred_at,
+        reference=reference[:64] if reference else None,
+    )
+    return new_event(
+        data=data,
+        source=SOURCE,
+        subject=subject(sku=movement.sku, warehouse=movement.warehouse),
+        entity_version=movement.version,
+        time=movement.occurred_at,
+    )
+
+
 def announce_movement(*, session: AsyncSession, whse_id: str, movement: Movement, reason: str | None = None) -> None:
     """Journal and announce a movement already versioned (its balance row carries
     ``movement.version``), without a round trip: both rows are added to the caller's session and
@@ -87,25 +159,8 @@ def announce_movement(*, session: AsyncSession, whse_id: str, movement: Movement
             occurred_at=movement.occurred_at,
         )
     )
-    reference = movement.reference
-    data = StockMovedV1(
-        sku=movement.sku,
-        warehouse=movement.warehouse,
-        movement=movement.kind,
-        quantity_delta=str(movement.delta),
-        on_hand_after=str(movement.on_hand_after),
-        reserved_after=str(movement.reserved_after),
-        occurred_at=movement.occurred_at,
-        reference=reference[:64] if reference else None,
-    )
-    event = new_event(
-        data=data,
-        source=SOURCE,
-        subject=subject(sku=movement.sku, warehouse=movement.warehouse),
-        entity_version=movement.version,
-        time=movement.occurred_at,
-    )
+    event = _event(movement)
     stage_event(session=session, event=event)
 
 
-__all__ = ["SOURCE", "Movement", "announce_movement", "record_movement", "subject"]
+__all__ = ["SOURCE", "Movement", "announce_movement", "record_movement", "subject", "write_movements"]

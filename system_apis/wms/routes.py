@@ -18,7 +18,7 @@ from system_apis.wms.backend.reference import ReferenceWmsBackend
 from system_apis.wms.schemas import ReservationList, StockList, WarehouseList
 
 
-def _backend(session: SessionDep) -> WmsBackend:
+async def _backend(session: SessionDep) -> WmsBackend:
     return ReferenceWmsBackend(session)
 
 

@@ -29,8 +29,7 @@ async def reserve_stock(*, backend: WmsBackend, request: ReservationCreate) -> t
     if existing is not None:
         return existing, False
     wanted = rules.demand(request.lines)
-    warehouses = [warehouse.code for warehouse in await backend.list_warehouses()]
-    positions = await backend.stock_positions(list(wanted))
+    warehouses, positions = await backend.reservation_candidates(list(wanted))
     choice = rules.choose_warehouse(wanted, positions, warehouses)
     if choice.short or choice.warehouse is None:
         raise rules.insufficient_stock(reference=request.reference, lines=request.lines, choice=choice, wanted=wanted)

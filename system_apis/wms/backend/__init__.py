@@ -30,6 +30,11 @@ class WmsBackend(Protocol):
         """One position per SKU and warehouse, for the SKUs the WMS stocks."""
         ...
 
+    async def reservation_candidates(self, skus: Sequence[str]) -> tuple[list[str], list[InventoryPosition]]:
+        """Every warehouse's code, and the positions of these SKUs (what choosing a warehouse
+        needs), read together."""
+        ...
+
     async def reserve(self, *, reference: str, warehouse: str, lines: Sequence[ReservationLineCreate]) -> Reservation:
         """Reserve every line in this warehouse as one unit of work. Raises ``StockShortage`` when
         any line cannot be covered; raising rolls the request's transaction back, stock included."""

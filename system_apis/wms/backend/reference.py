@@ -1,6 +1,7 @@
 """The reference WMS: persists in the service's database and maps its native shape (WH01/WH02,
 EACH, allocations) to canonical objects. Stock is taken with one conditional UPDATE per SKU, so
-the availability check and the increment cannot be split by a concurrent request."""
+the availability check and the increment cannot be split by a concurrent request. Reservations
+run on Core statements built once (``backend.statements``), not ORM objects."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,18 +26,17 @@ from contracts import (
 from contracts.events import MovementKind
 from service_kit.errors import BusinessRuleViolation, Conflict
 from system_apis.wms.backend import StockShortage
+from system_apis.wms.backend import statements as sql
 from system_apis.wms.backend.reference_stock import ReferenceStockChanges
 from system_apis.wms.models import (
     ALLOCATED,
     DEALLOCATED,
     PICK_RELEASED,
     PICKED,
-    WmsAllocation,
-    WmsAllocationLine,
     WmsStock,
     WmsWarehouse,
 )
-from system_apis.wms.movements import record_movement
+from system_apis.wms.movements import Movement, write_movements
 from system_apis.wms.schemas import Warehouse
 
 _UNIT_TO_CANONICAL = {"EACH": "EA"}
@@ -47,7 +47,6 @@ _STATUS_TO_CANONICAL = {
     PICK_RELEASED: ReservationStatus.picking,
     PICKED: ReservationStatus.picked,
 }
-_OPEN = (ALLOCATED, PICK_RELEASED, PICKED)
 _ID = re.compile(r"^RSV-(\d{6,})$")
 
 
@@ -76,49 +75,48 @@ def to_position(stock: WmsStock, site: str) -> InventoryPosition:
     )
 
 
-def to_reservation(allocation: WmsAllocation, site: str) -> Reservation:
-    return Reservation(
-        id=reservation_id(allocation.alloc_no),
-        reference=allocation.order_ref,
-        status=_STATUS_TO_CANONICAL[allocation.alloc_status],
-        warehouse=site,
-        lines=[
-            ReservationLine(
-                sku=line.article, quantity=Quantity.of(line.qty, _UNIT_TO_CANONICAL[line.uom]), warehouse=site
+def _reservations(rows: Sequence[Any]) -> list[Reservation]:
+    """Allocation rows (one per line, as ``sql.ALLOCATION_BY_NO`` and its kin answer) as reservations."""
+    found: dict[int, Reservation] = {}
+    for row in rows:
+        reservation = found.get(row.alloc_no)
+        if reservation is None:
+            reservation = found[row.alloc_no] = Reservation(
+                id=reservation_id(row.alloc_no),
+                reference=row.order_ref,
+                status=_STATUS_TO_CANONICAL[row.alloc_status],
+                warehouse=row.site_code,
+                lines=[],
+                created_at=_utc(row.created_at),
             )
-            for line in allocation.lines
-        ],
-        created_at=_utc(allocation.created_at),
-    )
-
-
-def _rows_changed(result: Any) -> int:
-    return cast(CursorResult[Any], result).rowcount
-
-
-def _per_article(lines: Sequence[WmsAllocationLine]) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for line in lines:
-        totals[line.article] = totals.get(line.article, 0) + line.qty
-    return totals
+        if row.article is not None:
+            unit = _UNIT_TO_CANONICAL[row.uom]
+            reservation.lines.append(
+                ReservationLine(sku=row.article, quantity=Quantity.of(row.qty, unit), warehouse=row.site_code)
+            )
+    return list(found.values())
 
 
 class ReferenceWmsBackend(ReferenceStockChanges):
+    """One per request. Reservations run on Core statements built once (``backend.sql``): a
+    reservation is four statements and a pick release two, besides the commit."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._whse_ids: dict[str, str] = {}  # site code -> native id, as read by this request
+        self._read: dict[str, tuple[str, Reservation]] = {}  # reservation id -> (native whse id, as read)
 
-    async def _sites(self) -> dict[str, str]:
-        """Native warehouse id -> canonical site code."""
-        rows = await self.session.execute(select(WmsWarehouse.whse_id, WmsWarehouse.site_code))
-        return dict(rows.all())
+    async def _rows(self, stmt: Any, params: dict[str, Any]) -> Sequence[Any]:
+        conn = await self.session.connection()
+        return (await conn.execute(stmt, params)).all()
 
-    async def _allocation(self, reservation_id: str) -> WmsAllocation | None:
-        alloc_no = allocation_no(reservation_id)
-        return None if alloc_no is None else await self.session.get(WmsAllocation, alloc_no)
-
-    async def _canonical(self, allocations: Sequence[WmsAllocation]) -> list[Reservation]:
-        sites = await self._sites()
-        return [to_reservation(allocation, sites[allocation.whse_id]) for allocation in allocations]
+    async def _found(self, stmt: Any, params: dict[str, Any]) -> list[Reservation]:
+        rows = await self._rows(stmt, params)
+        reservations = _reservations(rows)
+        whse_ids = {row.alloc_no: row.whse_id for row in rows}
+        for reservation in reservations:
+            self._read[reservation.id] = (whse_ids[allocation_no(reservation.id) or 0], reservation)
+        return reservations
 
     async def list_warehouses(self) -> list[Warehouse]:
         rows = (await self.session.execute(select(WmsWarehouse).order_by(WmsWarehouse.site_code))).scalars()
@@ -133,42 +131,76 @@ class ReferenceWmsBackend(ReferenceStockChanges):
         )
         return [to_position(stock, site) for stock, site in (await self.session.execute(stmt)).all()]
 
+    async def reservation_candidates(self, skus: Sequence[str]) -> tuple[list[str], list[InventoryPosition]]:
+        rows = await self._rows(sql.CANDIDATES, {"skus": sorted(set(skus))})
+        sites: list[str] = []
+        positions: list[InventoryPosition] = []
+        for row in rows:
+            if row.site_code not in self._whse_ids:
+                self._whse_ids[row.site_code] = row.whse_id
+                sites.append(row.site_code)
+            if row.article is not None:
+                unit = _UNIT_TO_CANONICAL[row.uom]
+                positions.append(
+                    InventoryPosition(
+                        sku=row.article,
+                        warehouse=row.site_code,
+                        on_hand=Quantity.of(row.qty_on_hand, unit),
+                        reserved=Quantity.of(row.qty_allocated, unit),
+                        available=Quantity.of(row.qty_on_hand - row.qty_allocated, unit),
+                        updated_at=_utc(row.last_movement_at),
+                    )
+                )
+        return sites, positions
+
     async def reserve(self, *, reference: str, warehouse: str, lines: Sequence[ReservationLineCreate]) -> Reservation:
-        stmt = select(WmsWarehouse.whse_id).where(WmsWarehouse.site_code == warehouse)
-        whse_id = (await self.session.execute(stmt)).scalar_one()
+        conn = await self.session.connection()
+        whse_id = self._whse_ids.get(warehouse) or (await conn.execute(sql.WHSE_ID, {"site": warehouse})).scalar_one()
         now = datetime.now(UTC)
-        native = [
-            WmsAllocationLine(line_no=n, article=line.sku, qty=int(line.quantity.amount), uom=self._native_unit(line))
-            for n, line in enumerate(lines, start=1)
-        ]
-        short = []
-        for article, qty in _per_article(native).items():
-            if not await self._take(whse_id=whse_id, article=article, qty=qty, now=now):
+        native = [(n, line.sku, int(line.quantity.amount), self._native_unit(line)) for n, line in enumerate(lines, 1)]
+        totals: dict[str, int] = {}
+        for _, article, qty, _ in native:
+            totals[article] = totals.get(article, 0) + qty
+        short, taken = [], []
+        for article, qty in totals.items():
+            row = (await conn.execute(sql.TAKE, {"w": whse_id, "a": article, "q": qty, "at": now})).one_or_none()
+            if row is None:
                 short.append(article)
+            else:
+                on_hand, allocated, seq = row
+                taken.append(
+                    Movement(article, warehouse, MovementKind.reservation, qty, on_hand, allocated, seq, now, reference)
+                )
         if short:
             raise StockShortage(await self._available(whse_id=whse_id, articles=short))
-        for article, qty in _per_article(native).items():
-            await record_movement(
-                session=self.session,
-                whse_id=whse_id,
-                article=article,
-                kind=MovementKind.reservation,
-                delta=qty,
-                at=now,
-                reference=reference,
-            )
-        allocation = WmsAllocation(
-            order_ref=reference, whse_id=whse_id, alloc_status=ALLOCATED, created_at=now, lines=native
-        )
-        self.session.add(allocation)
         try:
-            await self.session.flush()
+            alloc_no = (
+                await conn.execute(
+                    sql.NEW_ALLOCATION,
+                    {"order_ref": reference, "whse_id": whse_id, "alloc_status": ALLOCATED, "created_at": now},
+                )
+            ).scalar_one()
         except IntegrityError as exc:
             raise Conflict(
                 f"A reservation for reference {reference!r} is being made by another request; "
                 "send this one again to get it."
             ) from exc
-        return to_reservation(allocation, warehouse)
+        await conn.execute(
+            sql.NEW_ALLOCATION_LINE,
+            [{"alloc_no": alloc_no, "line_no": n, "article": a, "qty": q, "uom": u} for n, a, q, u in native],
+        )
+        await write_movements(session=self.session, whse_id=whse_id, movements=taken)
+        return Reservation(
+            id=reservation_id(alloc_no),
+            reference=reference,
+            status=ReservationStatus.active,
+            warehouse=warehouse,
+            lines=[
+                ReservationLine(sku=a, quantity=Quantity.of(q, _UNIT_TO_CANONICAL[u]), warehouse=warehouse)
+                for _, a, q, u in native
+            ],
+            created_at=now,
+        )
 
     @staticmethod
     def _native_unit(line: ReservationLineCreate) -> str:
@@ -177,84 +209,82 @@ class ReferenceWmsBackend(ReferenceStockChanges):
             raise BusinessRuleViolation(f"The WMS does not reserve {line.sku} in {line.quantity.unit}.")
         return unit
 
-    async def _take(self, *, whse_id: str, article: str, qty: int, now: datetime) -> bool:
-        """Check and allocate in one statement: no other request can take the stock in between."""
-        stmt = (
-            update(WmsStock)
-            .where(
-                WmsStock.whse_id == whse_id,
-                WmsStock.article == article,
-                WmsStock.qty_on_hand - WmsStock.qty_allocated >= qty,
-            )
-            .values(qty_allocated=WmsStock.qty_allocated + qty, last_movement_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        result = await self.session.execute(stmt)
-        return _rows_changed(result) == 1
-
     async def _available(self, *, whse_id: str, articles: Sequence[str]) -> dict[str, Decimal]:
-        stmt = select(WmsStock.article, WmsStock.qty_on_hand - WmsStock.qty_allocated).where(
-            WmsStock.whse_id == whse_id, WmsStock.article.in_(articles)
-        )
-        found = dict((await self.session.execute(stmt)).all())
+        found: dict[str, int] = {
+            article: qty for article, qty in await self._rows(sql.AVAILABLE, {"w": whse_id, "articles": list(articles)})
+        }
         return {article: Decimal(found.get(article, 0)) for article in articles}
 
     async def get_reservation(self, reservation_id: str) -> Reservation | None:
-        allocation = await self._allocation(reservation_id)
-        return (await self._canonical([allocation]))[0] if allocation else None
+        alloc_no = allocation_no(reservation_id)
+        if alloc_no is None:
+            return None
+        found = await self._found(sql.ALLOCATION_BY_NO, {"no": alloc_no})
+        return found[0] if found else None
 
     async def find_reservations(self, reference: str) -> list[Reservation]:
-        stmt = select(WmsAllocation).where(WmsAllocation.order_ref == reference).order_by(WmsAllocation.alloc_no)
-        return await self._canonical(list((await self.session.execute(stmt)).scalars()))
+        return await self._found(sql.ALLOCATIONS_BY_REF, {"ref": reference})
 
     async def find_active_reservation(self, reference: str) -> Reservation | None:
-        stmt = select(WmsAllocation).where(WmsAllocation.order_ref == reference, WmsAllocation.alloc_status.in_(_OPEN))
-        allocation = (await self.session.execute(stmt)).scalar_one_or_none()
-        return (await self._canonical([allocation]))[0] if allocation else None
+        found = await self._found(sql.OPEN_ALLOCATION_BY_REF, {"ref": reference})
+        return found[0] if found else None
+
+    async def _as_read(self, reservation_id: str) -> tuple[str, Reservation] | None:
+        """The reservation as this request read it (reading it when it did not)."""
+        if reservation_id not in self._read and await self.get_reservation(reservation_id) is None:
+            return None
+        return self._read[reservation_id]
 
     async def release(self, reservation_id: str) -> Reservation | None:
-        allocation = await self._allocation(reservation_id)
-        if allocation is None:
+        read = await self._as_read(reservation_id)
+        if read is None:
             return None
+        whse_id, reservation = read
+        conn = await self.session.connection()
         now = datetime.now(UTC)
         # Only the request that flips the status returns the stock, so a release never counts twice.
-        flipped = await self.session.execute(
-            update(WmsAllocation)
-            .where(WmsAllocation.alloc_no == allocation.alloc_no, WmsAllocation.alloc_status == ALLOCATED)
-            .values(alloc_status=DEALLOCATED, released_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if _rows_changed(flipped) == 1:
-            for article, qty in _per_article(allocation.lines).items():
-                await self.session.execute(
-                    update(WmsStock)
-                    .where(WmsStock.whse_id == allocation.whse_id, WmsStock.article == article)
-                    .values(qty_allocated=WmsStock.qty_allocated - qty, last_movement_at=now)
-                    .execution_options(synchronize_session=False)
+        flipped = (await conn.execute(sql.DEALLOCATE, {"no": allocation_no(reservation_id), "at": now})).first()
+        if flipped is None:  # moved by another request since it was read: answer it as it is now
+            self._read.pop(reservation_id, None)
+            return await self.get_reservation(reservation_id)
+        totals: dict[str, int] = {}
+        for line in reservation.lines:
+            totals[line.sku] = totals.get(line.sku, 0) + int(line.quantity.amount)
+        given: list[Movement] = []
+        for article, qty in totals.items():
+            on_hand, allocated, seq = (
+                await conn.execute(sql.GIVE_BACK, {"w": whse_id, "a": article, "q": qty, "at": now})
+            ).one()
+            given.append(
+                Movement(
+                    article,
+                    reservation.warehouse,
+                    MovementKind.release,
+                    -qty,
+                    on_hand,
+                    allocated,
+                    seq,
+                    now,
+                    reservation.reference,
                 )
-                await record_movement(
-                    session=self.session,
-                    whse_id=allocation.whse_id,
-                    article=article,
-                    kind=MovementKind.release,
-                    delta=-qty,
-                    at=now,
-                    reference=allocation.order_ref,
-                )
-        await self.session.refresh(allocation, ["alloc_status", "released_at"])
-        return (await self._canonical([allocation]))[0]
+            )
+        await write_movements(session=self.session, whse_id=whse_id, movements=given)
+        released = reservation.model_copy(update={"status": ReservationStatus.released})
+        self._read[reservation_id] = (whse_id, released)
+        return released
 
     async def set_floor_status(self, reservation_id: str, *, before: str, after: str) -> Reservation | None:
         """Moves the allocation from ``before`` to ``after`` in one conditional update (so two
         requests cannot both move it); answers the allocation as it then is."""
-        allocation = await self._allocation(reservation_id)
-        if allocation is None:
+        read = await self._as_read(reservation_id)
+        if read is None:
             return None
-        await self.session.execute(
-            update(WmsAllocation)
-            .where(WmsAllocation.alloc_no == allocation.alloc_no, WmsAllocation.alloc_status == before)
-            .values(alloc_status=after)
-            .execution_options(synchronize_session=False)
-        )
-        await self.session.refresh(allocation, ["alloc_status"])
-        return (await self._canonical([allocation]))[0]
+        whse_id, reservation = read
+        conn = await self.session.connection()
+        params = {"no": allocation_no(reservation_id), "before": before, "after": after}
+        if (await conn.execute(sql.MOVE_ALLOCATION, params)).first() is None:
+            self._read.pop(reservation_id, None)
+            return await self.get_reservation(reservation_id)
+        moved = reservation.model_copy(update={"status": _STATUS_TO_CANONICAL[after]})
+        self._read[reservation_id] = (whse_id, moved)
+        return moved

@@ -1,8 +1,9 @@
 """The reference WMS's stock changes outside reservations: receipts, adjustments, cycle counts,
 and the versioned stock snapshot. Each change is one conditional UPDATE (so a concurrent
 movement cannot slip between the check and the write) followed by ``record_movement``, which
-versions, journals and announces it in the same transaction; a receipt bumps the version in its
-UPDATE and announces its lines together (``announce_movement``)."""
+versions, journals and announces it in the same transaction; a receipt books all its lines in
+one upsert and journals and announces them together (``write_movements``): five statements
+whatever its size."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, select, update
+from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,26 +20,37 @@ from contracts import Quantity
 from contracts.events import MovementKind
 from service_kit.errors import BusinessRuleViolation, Conflict
 from system_apis.wms.models import WmsStock, WmsStockMovement, WmsWarehouse
-from system_apis.wms.movements import Movement, announce_movement, record_movement
+from system_apis.wms.movements import Movement, record_movement, write_movements
 from system_apis.wms.schemas import StockMovementRead, VersionedPosition
 
 #: (sku, site code, delta) of one movement line, as a request asks for it.
 Line = tuple[str, str, int]
 
 _stock = cast(Table, WmsStock.__table__)
-#: One receipt line: the balance and its movement sequence in one statement, built once (Core:
-#: a receipt runs it once per line, and building or ORM-compiling it each time cost more than
-#: running it).
-_RECEIVE_LINE = (
-    update(_stock)
-    .where(_stock.c.whse_id == bindparam("w"), _stock.c.article == bindparam("a"))
-    .values(
-        qty_on_hand=_stock.c.qty_on_hand + bindparam("q"),
-        last_movement_at=bindparam("at"),
-        movement_seq=_stock.c.movement_seq + 1,
+
+
+def _receive_lines(insert: Any) -> Any:
+    """Receipt lines as one upsert (PostgreSQL and SQLite speak the same ``ON CONFLICT``): a new
+    balance starts at the quantity received with version 1, a known one goes up by it and moves
+    to its next version; each line answers its SKU, balance and version (in no set order: the
+    SKUs of a receipt are distinct)."""
+    excluded = insert(_stock).excluded
+    return (
+        insert(_stock)
+        .on_conflict_do_update(
+            index_elements=[_stock.c.whse_id, _stock.c.article],
+            set_={
+                "qty_on_hand": _stock.c.qty_on_hand + excluded.qty_on_hand,
+                "last_movement_at": excluded.last_movement_at,
+                "movement_seq": _stock.c.movement_seq + 1,
+            },
+        )
+        .returning(_stock.c.article, _stock.c.qty_on_hand, _stock.c.qty_allocated, _stock.c.movement_seq)
     )
-    .returning(_stock.c.qty_on_hand, _stock.c.qty_allocated, _stock.c.movement_seq)
-)
+
+
+#: Built once per dialect (building and compiling it per receipt cost more than running it).
+_RECEIVE = {"sqlite": _receive_lines(sqlite.insert), "postgresql": _receive_lines(postgresql.insert)}
 
 
 def _utc(moment: datetime) -> datetime:
@@ -107,36 +120,35 @@ class ReferenceStockChanges:
     async def receive(self, *, reference: str, warehouse: str, lines: Sequence[Line]) -> list[StockMovementRead]:
         whse_id = await self._whse_id(warehouse)
         now = datetime.now(UTC)
-        # One statement per line (the balance and its movement sequence move together); the new
-        # balances, journal rows and events are written by one flush at the end.
-        new: list[WmsStock] = []
-        booked: list[Movement] = []
-        with self.session.no_autoflush:  # else every UPDATE would first flush the lines before it
-            conn = await self.session.connection()
+        conn = await self.session.connection()
+        rows = [
+            {
+                "whse_id": whse_id,
+                "article": sku,
+                "uom": "EACH",
+                "qty_on_hand": qty,
+                "qty_allocated": 0,
+                "last_movement_at": now,
+                "movement_seq": 1,
+            }
+            for sku, _, qty in lines
+        ]
+        try:
+            balances = {
+                sku: (on_hand, allocated, seq)
+                for sku, on_hand, allocated, seq in await conn.execute(_RECEIVE[conn.dialect.name], rows)
+            }
+            booked = []
             for sku, _, qty in lines:
-                bumped = (
-                    await conn.execute(_RECEIVE_LINE, {"w": whse_id, "a": sku, "q": qty, "at": now})
-                ).one_or_none()
-                if bumped is None:  # first receipt of this SKU here
-                    new.append(
-                        WmsStock(
-                            whse_id=whse_id,
-                            article=sku,
-                            uom="EACH",
-                            qty_on_hand=qty,
-                            qty_allocated=0,
-                            last_movement_at=now,
-                            movement_seq=1,
-                        )
-                    )
-                    on_hand, allocated, seq = qty, 0, 1
-                else:
-                    on_hand, allocated, seq = bumped
-                movement = Movement(sku, warehouse, MovementKind.receipt, qty, on_hand, allocated, seq, now, reference)
-                announce_movement(session=self.session, whse_id=whse_id, movement=movement)
-                booked.append(movement)
-        self.session.add_all(new)
-        await self._flush(MovementKind.receipt, reference)
+                on_hand, allocated, seq = balances[sku]
+                booked.append(
+                    Movement(sku, warehouse, MovementKind.receipt, qty, on_hand, allocated, seq, now, reference)
+                )
+            await write_movements(session=self.session, whse_id=whse_id, movements=booked)
+        except IntegrityError as exc:  # the same reference booked by a concurrent request
+            raise Conflict(
+                f"The {MovementKind.receipt.value} {reference!r} is being booked by another request; send it again."
+            ) from exc
         return [_read(m) for m in booked]
 
     async def adjust(self, *, reference: str, warehouse: str, sku: str, delta: int, reason: str) -> StockMovementRead:

@@ -1,0 +1,151 @@
+"""The reference WMS's hot statements, built once as SQLAlchemy Core (module level).
+
+A reservation, a pick release or a receipt runs a handful of these: a statement built per call
+(and, for ORM statements, compiled through the session with object loading after it) cost more
+CPU than SQLite took to run it. A statement built once keeps its cache key, so SQLAlchemy finds
+its compiled form without walking it again; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Table, and_, bindparam, insert, select, update
+
+from system_apis.wms.models import (
+    ALLOCATED,
+    DEALLOCATED,
+    PICK_RELEASED,
+    PICKED,
+    WmsAllocation,
+    WmsAllocationLine,
+    WmsStock,
+    WmsStockMovement,
+    WmsWarehouse,
+)
+
+stock = cast(Table, WmsStock.__table__)
+warehouses = cast(Table, WmsWarehouse.__table__)
+allocations = cast(Table, WmsAllocation.__table__)
+allocation_lines = cast(Table, WmsAllocationLine.__table__)
+journal = cast(Table, WmsStockMovement.__table__)
+
+OPEN = (ALLOCATED, PICK_RELEASED, PICKED)
+
+#: Every warehouse, with the stock of the SKUs asked (``skus``, expanding) where it has any: what
+#: the warehouse choice needs, in one statement.
+CANDIDATES = (
+    select(
+        warehouses.c.whse_id,
+        warehouses.c.site_code,
+        stock.c.article,
+        stock.c.uom,
+        stock.c.qty_on_hand,
+        stock.c.qty_allocated,
+        stock.c.last_movement_at,
+    )
+    .select_from(
+        warehouses.outerjoin(
+            stock,
+            and_(stock.c.whse_id == warehouses.c.whse_id, stock.c.article.in_(bindparam("skus", expanding=True))),
+        )
+    )
+    .order_by(warehouses.c.site_code, stock.c.article)
+)
+
+WHSE_ID = select(warehouses.c.whse_id).where(warehouses.c.site_code == bindparam("site"))
+
+#: Check and allocate in one statement (no other request can take the stock in between), and
+#: version the balance for its stock.moved event.
+TAKE = (
+    update(stock)
+    .where(
+        stock.c.whse_id == bindparam("w"),
+        stock.c.article == bindparam("a"),
+        stock.c.qty_on_hand - stock.c.qty_allocated >= bindparam("q"),
+    )
+    .values(
+        qty_allocated=stock.c.qty_allocated + bindparam("q"),
+        last_movement_at=bindparam("at"),
+        movement_seq=stock.c.movement_seq + 1,
+    )
+    .returning(stock.c.qty_on_hand, stock.c.qty_allocated, stock.c.movement_seq)
+)
+
+#: Give allocated stock back, versioned like ``TAKE``.
+GIVE_BACK = (
+    update(stock)
+    .where(stock.c.whse_id == bindparam("w"), stock.c.article == bindparam("a"))
+    .values(
+        qty_allocated=stock.c.qty_allocated - bindparam("q"),
+        last_movement_at=bindparam("at"),
+        movement_seq=stock.c.movement_seq + 1,
+    )
+    .returning(stock.c.qty_on_hand, stock.c.qty_allocated, stock.c.movement_seq)
+)
+
+AVAILABLE = select(stock.c.article, stock.c.qty_on_hand - stock.c.qty_allocated).where(
+    stock.c.whse_id == bindparam("w"), stock.c.article.in_(bindparam("articles", expanding=True))
+)
+
+NEW_ALLOCATION = insert(allocations).returning(allocations.c.alloc_no)
+NEW_ALLOCATION_LINE = insert(allocation_lines)
+
+#: Allocations with their site code and lines, one row per line (the filter is added per use).
+_ALLOCATION_ROWS = (
+    select(
+        allocations.c.alloc_no,
+        allocations.c.order_ref,
+        allocations.c.alloc_status,
+        allocations.c.created_at,
+        warehouses.c.whse_id,
+        warehouses.c.site_code,
+        allocation_lines.c.article,
+        allocation_lines.c.qty,
+        allocation_lines.c.uom,
+    )
+    .select_from(
+        allocations.join(warehouses, warehouses.c.whse_id == allocations.c.whse_id).outerjoin(
+            allocation_lines, allocation_lines.c.alloc_no == allocations.c.alloc_no
+        )
+    )
+    .order_by(allocations.c.alloc_no, allocation_lines.c.line_no)
+)
+ALLOCATION_BY_NO = _ALLOCATION_ROWS.where(allocations.c.alloc_no == bindparam("no"))
+ALLOCATIONS_BY_REF = _ALLOCATION_ROWS.where(allocations.c.order_ref == bindparam("ref"))
+OPEN_ALLOCATION_BY_REF = _ALLOCATION_ROWS.where(
+    allocations.c.order_ref == bindparam("ref"), allocations.c.alloc_status.in_(OPEN)
+)
+
+#: Move an allocation between two statuses, only from ``before`` (two requests cannot both move it).
+MOVE_ALLOCATION = (
+    update(allocations)
+    .where(allocations.c.alloc_no == bindparam("no"), allocations.c.alloc_status == bindparam("before"))
+    .values(alloc_status=bindparam("after"))
+    .returning(allocations.c.alloc_no)
+)
+DEALLOCATE = (
+    update(allocations)
+    .where(allocations.c.alloc_no == bindparam("no"), allocations.c.alloc_status == ALLOCATED)
+    .values(alloc_status=DEALLOCATED, released_at=bindparam("at"))
+    .returning(allocations.c.alloc_no)
+)
+
+NEW_JOURNAL_ROWS = insert(journal)
+
+__all__ = [
+    "ALLOCATIONS_BY_REF",
+    "ALLOCATION_BY_NO",
+    "AVAILABLE",
+    "CANDIDATES",
+    "DEALLOCATE",
+    "GIVE_BACK",
+    "MOVE_ALLOCATION",
+    "NEW_ALLOCATION",
+    "NEW_ALLOCATION_LINE",
+    "NEW_JOURNAL_ROWS",
+    "OPEN",
+    "OPEN_ALLOCATION_BY_REF",
+    "TAKE",
+    "WHSE_ID",
+]

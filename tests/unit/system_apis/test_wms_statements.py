@@ -1,0 +1,89 @@
+"""How many SQL statements the WMS's hot requests run: every statement is a hand-off to the
+database thread and back plus SQLAlchemy's work around it, which was most of the WMS's CPU per
+order (a reservation ran 15 statements, a pick release 7). Counted, not timed: the count is the
+same on any machine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from service_kit.settings import ServiceSettings
+from system_apis.wms.app import create_app
+from tests.support.tokens import Bearer, static_verifier
+
+WRITE = Bearer("wms:read wms:write")
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[Any]:
+    settings = ServiceSettings.load("wms", data_dir=tmp_path, seed_demo=True, log_json=False)
+    app = create_app(settings, verifier=static_verifier())
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def wms(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wms.test") as client:
+        yield client
+
+
+@contextmanager
+def wms_statements(app: Any) -> Iterator[list[str]]:
+    """The statements the requests run while the block runs: on the WMS's tables, and the outbox
+    rows they add (the workers' own statements, which run beside the requests whenever they are
+    woken, are left out: the outbox relay's, the revocation list's)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "wms_" in statement or statement.startswith("INSERT INTO event_outbox"):
+            seen.append(statement)
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def line(sku: str, value: int) -> dict[str, Any]:
+    return {"sku": sku, "quantity": {"value": str(value), "unit": "EA"}}
+
+
+async def test_a_reservation_and_its_pick_release_run_nine_statements(app: Any, wms: httpx.AsyncClient) -> None:
+    await wms.post("/v1/reservations", json={"reference": "warm", "lines": [line("WIDGET-RED", 1)]}, headers=WRITE)
+    with wms_statements(app) as reserving:
+        created = await wms.post(
+            "/v1/reservations", json={"reference": "ord_1", "lines": [line("CABLE-USB-C", 1)]}, headers=WRITE
+        )
+    assert created.status_code == 201, created.text
+    # an open reservation? / warehouses and stock / take / allocation / its lines / journal / outbox
+    assert len(reserving) == 7, reserving
+    with wms_statements(app) as releasing:
+        moved = await wms.post(f"/v1/reservations/{created.json()['id']}/pick-release", headers=WRITE)
+    assert moved.json()["status"] == "picking"
+    assert len(releasing) == 2, releasing  # the reservation as it is / the conditional status change
+
+
+async def test_a_receipt_of_ten_lines_runs_six_statements_whatever_its_size(app: Any, wms: httpx.AsyncClient) -> None:
+    lines = [line(f"NEW-{n}", 1) for n in range(10)]
+    with wms_statements(app) as first:  # every SKU new here
+        resp = await wms.post(
+            "/v1/receipts", json={"reference": "ASN-1", "warehouse": "AMS", "lines": lines}, headers=WRITE
+        )
+    assert resp.status_code == 201, resp.text
+    with wms_statements(app) as again:  # every SKU known now
+        resp = await wms.post(
+            "/v1/receipts", json={"reference": "ASN-2", "warehouse": "AMS", "lines": lines}, headers=WRITE
+        )
+    assert resp.status_code == 201, resp.text
+    # the warehouse / booked before? / balances / journal / outbox
+    assert len(first) == len(again) == 5, again
