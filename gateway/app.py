@@ -22,7 +22,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from gateway.audit import AuditLog, AuditRetention
 from gateway.clients import DisabledClients
 from gateway.counters import RedisCounters, redis_storage
-from gateway.forward import AiohttpForwarder, Forwarder, HttpxForwarder
+from gateway.forward import Forwarder, HttpxForwarder, ReqwestForwarder
 from gateway.keys import KeySchedule, KeyStore
 from gateway.models import Base
 from gateway.oauth import JWKS_PATH, build_authorization_server
@@ -122,8 +122,8 @@ def create_app(
         # The kit's client is shared by every caller: it must never keep one partner's cookies.
         client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         forwarder: Forwarder
-        if transport is None:  # sockets: aiohttp directly (forward.py says why)
-            forwarder = AiohttpForwarder(
+        if transport is None:  # sockets: pyreqwest (forward.py says why)
+            forwarder = ReqwestForwarder(
                 connect_timeout=settings.http_connect_timeout,
                 read_timeout=settings.http_read_timeout,
                 max_connections=settings.http_max_connections,

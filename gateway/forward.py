@@ -2,11 +2,15 @@
 
 Two forwarders, one behaviour:
 
-``AiohttpForwarder``
-    What a deployed gateway uses: aiohttp's client directly, on one pooled session. The httpx API
-    over aiohttp (the kit's client) costs the proxy about a quarter of its CPU per call in request
-    and URL objects it does not need (bench/README.md, shared/notes/PERFORMANCE.md); the gateway
-    forwards bytes it has already parsed, so it speaks to aiohttp in bytes and strings.
+``ReqwestForwarder``
+    What a deployed gateway uses: pyreqwest (Rust's reqwest, with an async Python API) on one
+    pooled client. Chosen by measurement (bench/README.md): per proxied GET it costs the gateway
+    less CPU than aiohttp's client, which cost more than the policy and the server together
+    (connection pooling, HTTP/1.1 framing and the response parsing run in Rust; what crosses
+    into Python is one request builder and the body's chunks). Set up once: no decompression,
+    no redirects, no cookie store (one client for every partner), connect and read timeouts.
+    reqwest sends two headers of its own when the caller sent none: ``Accept: */*`` (what no
+    Accept means anyway, RFC 9110 12.5.1) and a User-Agent naming the gateway; nothing else.
 
 ``HttpxForwarder``
     For an injected httpx transport: the in-process suite routes every service through one
@@ -28,14 +32,15 @@ trace and all) never leaves. While a service is down the partner is told when to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Protocol
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
 import structlog
-import yarl
-from multidict import CIMultiDict
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import ConnectError, PyreqwestError
 from starlette.requests import ClientDisconnect
 from starlette.types import Send
 
@@ -52,6 +57,7 @@ HeadersDown = Callable[..., list[Header]]
 log = structlog.get_logger("gateway.forward")
 
 _UNCAPPED = 1 << 62
+USER_AGENT = "interchange-gateway"
 
 
 class Request(Protocol):
@@ -78,26 +84,8 @@ class Forwarder(Protocol):
     async def aclose(self) -> None: ...
 
 
-class _ProxiedRequest(aiohttp.ClientRequest):
-    """aiohttp's request, minus the headers aiohttp adds of its own.
-
-    A proxy sends what the caller sent: no Accept-Encoding the caller did not ask for (the body
-    comes down undecoded), no default Accept, User-Agent or Content-Type. aiohttp's own way to say
-    so (``skip_auto_headers``) rebuilds and sorts the skip list on every request, about 5% of the
-    gateway's CPU per call; this sets the prebuilt one instead (``request_class`` is aiohttp's
-    extension point for it). tests/unit/gateway/test_gateway_proxy.py checks, over real sockets,
-    that nothing is added."""
-
-    _SKIP: ClassVar[CIMultiDict[None]] = CIMultiDict(
-        (name, None) for name in ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
-    )
-
-    def update_auto_headers(self, skip_auto_headers: Iterable[str] | None) -> None:
-        self._skip_auto_headers = self._SKIP
-
-
-class AiohttpForwarder:
-    """One aiohttp session for every service (its connector pools per host)."""
+class ReqwestForwarder:
+    """One pyreqwest client for every service (its pool keeps connections per host)."""
 
     def __init__(
         self,
@@ -109,24 +97,35 @@ class AiohttpForwarder:
         retry_after: int = 5,
     ) -> None:
         self._retry_after = retry_after
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
+        self._connect_timeout = timedelta(seconds=connect_timeout)
+        self._read_timeout = timedelta(seconds=read_timeout)
         self._max_connections = max_connections
         # Below uvicorn's own keep-alive (5 s): a pooled connection is never reused just as the
         # service closes it, which would fail a call that never reached the service.
-        self._keepalive = keepalive_seconds
-        self._session: aiohttp.ClientSession | None = None
+        self._keepalive = timedelta(seconds=keepalive_seconds)
+        self._http: Client | None = None
         self._bases: dict[str, str] = {}
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:  # created in the running loop, on first use
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=self._keepalive),
-                timeout=self._timeout,
-                auto_decompress=False,  # the caller gets the bytes the service sent
-                cookie_jar=aiohttp.DummyCookieJar(),  # one session for every partner: keep no cookies
-                request_class=_ProxiedRequest,  # only the caller's headers go up
+    def _client(self) -> Client:
+        if self._http is None:  # built in the running loop, on first use
+            self._http = (
+                ClientBuilder()
+                .connect_timeout(self._connect_timeout)
+                .read_timeout(self._read_timeout)  # between two reads, as aiohttp's sock_read was
+                .max_connections(self._max_connections)
+                .pool_idle_timeout(self._keepalive)
+                .gzip(False)  # the caller gets the bytes the service sent, and no Accept-Encoding
+                .brotli(False)
+                .deflate(False)
+                .zstd(False)
+                .follow_redirects(False)
+                .error_for_status(False)
+                .user_agent(USER_AGENT)
+                .http1_only()
+                .http1_lower_case_headers()
+                .build()
             )
-        return self._session
+        return self._http
 
     def _base(self, route: ApiRoute) -> str:
         base = self._bases.get(route.service)
@@ -137,40 +136,59 @@ class AiohttpForwarder:
 
     async def forward(self, request: Request, send: Send, *, headers_down: HeadersDown, max_body: int | None) -> int:
         route = request.route
-        target = _target(request)
         try:
-            url = yarl.URL(self._base(route) + target.decode("ascii"), encoded=True)
-        except (UnicodeDecodeError, ValueError) as exc:
+            url = self._base(route) + _target(request).decode("ascii")
+        except UnicodeDecodeError as exc:
             raise BadRequest("The request path or query is not valid: percent-encode it.") from exc
         data, streamed = _body(request, max_body)
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers]
         try:
-            response = await self._client().request(
-                request.method, url, headers=headers, data=data, allow_redirects=False
-            )
+            builder = self._client().request(request.method, url).headers(headers)
+            if streamed is not None:
+                if not any(name == "content-length" for name, _ in headers):
+                    # Without it hyper sends no body at all on a GET (and would let one over the
+                    # cap through unseen); chunked, as the caller sent it.
+                    builder = builder.header("transfer-encoding", "chunked")
+                builder = builder.body_stream(streamed)
+            elif data is not None:
+                builder = builder.body_bytes(data)
+            exchange = builder.build_streamed()
+            response = await exchange.__aenter__()
         except ClientDisconnect:
             raise
         except Exception as exc:
-            if streamed is not None and streamed.exceeded:
-                raise too_large(streamed.limit) from exc  # the service got an aborted request
-            if isinstance(exc, aiohttp.InvalidURL):
-                raise BadRequest("The request path or query is not valid: percent-encode it.") from exc
-            if isinstance(exc, aiohttp.ClientError | TimeoutError):
-                raise upstream_error(route, exc, retry_after=self._retry_after) from exc
-            raise
+            raise self._failed(route, exc, streamed) from exc
         try:
             status = response.status
-            refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"), down=self._retry_after)
-            down = headers_down(response.raw_headers, replace=route.versioning is not None)
-            await send_down(send, request, status, down, response.content.iter_any())
+            refuse_server_error(route, status, retry_after=response.get_header("retry-after"), down=self._retry_after)
+            try:
+                raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()]
+            except ValueError as exc:  # a header value reqwest cannot give as text (not visible ASCII)
+                raise upstream_error(route, exc, retry_after=self._retry_after) from exc
+            down = headers_down(raw, replace=route.versioning is not None)
+            await send_down(send, request, status, down, _chunks(response.body_reader))
             return status
         finally:
-            response.release()
+            await exchange.__aexit__(None, None, None)
+
+    def _failed(self, route: ApiRoute, exc: Exception, streamed: CappedBody | None) -> Exception:
+        if streamed is not None and streamed.exceeded:
+            return too_large(streamed.limit)  # the service got an aborted request
+        if isinstance(exc, PyreqwestError | TimeoutError):
+            return upstream_error(route, exc, retry_after=self._retry_after)
+        if isinstance(exc, ValueError):  # a URL reqwest does not take
+            return BadRequest("The request path or query is not valid: percent-encode it.")
+        return exc
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+
+async def _chunks(reader: Any) -> AsyncIterator[bytes]:
+    while (chunk := await reader.read_chunk()) is not None:
+        yield bytes(chunk)
 
 
 class HttpxForwarder:
@@ -277,7 +295,13 @@ def upstream_error(
     return UpstreamUnavailable(f"The {route.api} API failed. Try again later.")
 
 
-_CONNECT_ERRORS = (aiohttp.ClientConnectorError, httpx.ConnectError, httpx.ConnectTimeout, ConnectionError)
+_CONNECT_ERRORS = (
+    ConnectError,
+    aiohttp.ClientConnectorError,
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    ConnectionError,
+)
 
 
 def _not_connected(exc: BaseException) -> bool:
@@ -287,10 +311,10 @@ def _not_connected(exc: BaseException) -> bool:
 
 
 __all__ = [
-    "AiohttpForwarder",
     "Forwarder",
     "HttpxForwarder",
     "Request",
+    "ReqwestForwarder",
     "UpstreamDown",
     "refuse_server_error",
     "upstream_error",

@@ -223,9 +223,9 @@ async def serving(app: Any, **options: Any) -> AsyncIterator[str]:
         sock.close()
 
 
-#: The two forwarders (forward.py): the in-process suite's httpx transport, and aiohttp over real
+#: The two forwarders (forward.py): the in-process suite's httpx transport, and pyreqwest over real
 #: sockets to a service served by uvicorn, as a deployed gateway runs.
-FORWARDERS = ["httpx-transport", "aiohttp-sockets"]
+FORWARDERS = ["httpx-transport", "sockets"]
 
 
 @contextlib.asynccontextmanager

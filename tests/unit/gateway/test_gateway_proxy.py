@@ -1,5 +1,5 @@
 """The proxy, over both forwarders (forward.py): the in-process suite's httpx transport, and
-aiohttp over real sockets to a service served by uvicorn, as a deployed gateway runs."""
+pyreqwest over real sockets to a service served by uvicorn, as a deployed gateway runs."""
 
 from __future__ import annotations
 
@@ -427,3 +427,21 @@ async def test_a_streamed_body_over_the_cap_is_413_and_the_service_gets_nothing_
     assert resp.json()["type"] == "urn:interchange:problem:payload-too-large"
     assert service.seen == []
     assert sent < 20
+
+
+async def test_a_streamed_body_under_the_cap_reaches_the_service_whole(
+    gateway: Gateway, marketplace: FakeService
+) -> None:
+    # No Content-Length (chunked, as the caller sent it): over sockets the hop must still carry the
+    # body, whatever the method (hyper sends no body on a GET unless told it is chunked).
+    async def chunks() -> AsyncIterator[bytes]:
+        for n in range(4):
+            yield b"%d" % n * 1024
+
+    resp = await gateway.client.request(
+        "GET", "/marketplace/v1/orders", content=chunks(), headers=await gateway.partner_bearer()
+    )
+
+    assert resp.status_code == 200
+    [seen] = marketplace.seen
+    assert seen.body == b"0" * 1024 + b"1" * 1024 + b"2" * 1024 + b"3" * 1024
