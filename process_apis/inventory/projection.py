@@ -156,6 +156,7 @@ async def refresh_skus(
     items = await repository.items_of(session=session, skus=wanted)
     rows = await repository.channel_rows_of(session=session, skus=wanted)
     due = now + timedelta(seconds=window)
+    newly_due = False
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     result: dict[str, dict[str, int]] = {}
@@ -164,6 +165,7 @@ async def refresh_skus(
         for channel, value in values.items():
             row = rows.get((channel, sku))
             if row is None:
+                newly_due = True
                 inserts.append(
                     {
                         "channel": channel,
@@ -186,6 +188,7 @@ async def refresh_skus(
             refresh = fresher and (changed or mark_due or row.due_at is not None)
             if not (changed or mark_due or refresh):
                 continue
+            newly_due = newly_due or mark_due
             updates.append(
                 {
                     "channel": channel,
@@ -199,7 +202,10 @@ async def refresh_skus(
                 }
             )
     await repository.write(session=session, model=ChannelAvailability, inserts=inserts, updates=updates)
-    if inserts or updates:
+    if newly_due:
+        # Only a row that was not due yet: for one already due the publisher is still at work
+        # (it keeps passing while anything is pending), and a wake-up per consumer commit cost it
+        # two reads per batch in a burst for nothing.
         notify_after_commit(session=session, topic=DUE)
     return result
 

@@ -128,3 +128,12 @@ async def test_the_commit_that_makes_a_value_due_wakes_the_publisher(tmp_path: P
         since = wakeup.mark()
         await apply(db, moved("WIDGET-RED", "AMS", on_hand=5, version=1))  # a redelivery: nothing changes
         assert not await wakeup.wait(since=since, seconds=0)
+
+        since = wakeup.mark()
+        await apply(db, moved("WIDGET-RED", "AMS", on_hand=7, version=2))  # due already: the publisher knows
+        assert not await wakeup.wait(since=since, seconds=0)
+
+        await publish_due(db=db, throttle=ChannelThrottle({}), now=T0 + timedelta(seconds=1))
+        since = wakeup.mark()
+        await apply(db, moved("WIDGET-RED", "AMS", on_hand=9, version=3))  # told: due again
+        assert await wakeup.wait(since=since, seconds=0)
