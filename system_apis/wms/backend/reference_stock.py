@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import Quantity
 from contracts.events import MovementKind
 from service_kit.errors import BusinessRuleViolation, Conflict
-from system_apis.wms.models import WmsStock, WmsStockMovement, WmsWarehouse
+from system_apis.wms.backend import statements as sql
+from system_apis.wms.models import WmsStock, WmsWarehouse
 from system_apis.wms.movements import Movement, record_movement, write_movements
 from system_apis.wms.schemas import StockMovementRead, VersionedPosition
 
@@ -57,7 +58,8 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def to_movement(row: WmsStockMovement, site: str) -> StockMovementRead:
+def to_movement(row: Any, site: str) -> StockMovementRead:
+    """A journal row (``statements.JOURNAL_BY_REF``) as the API shows it."""
     return StockMovementRead(
         sku=row.article,
         warehouse=site,
@@ -89,19 +91,16 @@ class ReferenceStockChanges:
     session: AsyncSession
 
     async def _whse_id(self, site: str) -> str:
-        found = await self.session.scalar(select(WmsWarehouse.whse_id).where(WmsWarehouse.site_code == site))
+        conn = await self.session.connection()
+        found = (await conn.execute(sql.WHSE_ID, {"site": site})).scalar_one_or_none()
         if found is None:
             raise BusinessRuleViolation(f"The WMS has no warehouse {site!r}.")
-        return found
+        return str(found)
 
     async def _journal(self, kind: MovementKind, reference: str) -> list[StockMovementRead]:
-        stmt = (
-            select(WmsStockMovement, WmsWarehouse.site_code)
-            .join(WmsWarehouse, WmsWarehouse.whse_id == WmsStockMovement.whse_id)
-            .where(WmsStockMovement.kind == kind.value, WmsStockMovement.reference == reference)
-            .order_by(WmsStockMovement.id)
-        )
-        return [to_movement(row, site) for row, site in (await self.session.execute(stmt)).all()]
+        conn = await self.session.connection()
+        rows = await conn.execute(sql.JOURNAL_BY_REF, {"kind": kind.value, "ref": reference})
+        return [to_movement(row, row.site_code) for row in rows]
 
     async def previous_movements(
         self, *, kind: MovementKind, reference: str, lines: Sequence[Line]

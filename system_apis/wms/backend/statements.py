@@ -133,6 +133,24 @@ DEALLOCATE = (
 
 NEW_JOURNAL_ROWS = insert(journal)
 
+#: What a reference booked, with the site code of each line's warehouse.
+JOURNAL_BY_REF = (
+    select(
+        journal.c.article,
+        journal.c.kind,
+        journal.c.qty_delta,
+        journal.c.on_hand_after,
+        journal.c.allocated_after,
+        journal.c.seq,
+        journal.c.occurred_at,
+        journal.c.reference,
+        warehouses.c.site_code,
+    )
+    .join(warehouses, warehouses.c.whse_id == journal.c.whse_id)
+    .where(journal.c.kind == bindparam("kind"), journal.c.reference == bindparam("ref"))
+    .order_by(journal.c.id)
+)
+
 __all__ = [
     "ALLOCATIONS_BY_REF",
     "ALLOCATION_BY_NO",
@@ -140,6 +158,7 @@ __all__ = [
     "CANDIDATES",
     "DEALLOCATE",
     "GIVE_BACK",
+    "JOURNAL_BY_REF",
     "MOVE_ALLOCATION",
     "NEW_ALLOCATION",
     "NEW_ALLOCATION_LINE",
