@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,16 @@ def _server(info: ServiceInfo) -> str:
     return f"http://127.0.0.1:{info.port}"
 
 
-def generate(root: Path = CONTRACTS_DIR) -> list[Document]:
+def _quiet(step: str) -> None:
+    pass
+
+
+def generate(root: Path = CONTRACTS_DIR, *, on_step: Callable[[str], None] = _quiet) -> list[Document]:
     docs = []
     for info in available_services():
         if not info.publishes_api:
             continue
+        on_step(f"generating {info.name}'s API")
         module = importlib.import_module(f"{info.package}.app")
         app = module.create_app(ServiceSettings.load(info.name, log_json=False))
         for version in info.versions:
@@ -56,9 +62,10 @@ def generate(root: Path = CONTRACTS_DIR) -> list[Document]:
     return docs
 
 
-def export(root: Path = CONTRACTS_DIR) -> list[Path]:
+def export(root: Path = CONTRACTS_DIR, *, on_step: Callable[[str], None] = _quiet) -> list[Path]:
     written = []
-    for doc in generate(root):
+    for doc in generate(root, on_step=on_step):
+        on_step(f"validating {doc.api} {doc.version}")
         validate_text(doc.text, doc.path)
         doc.path.parent.mkdir(parents=True, exist_ok=True)
         if not doc.path.exists() or doc.path.read_text() != doc.text:
@@ -80,15 +87,16 @@ class ContractError(Exception):
     pass
 
 
-def check(root: Path = CONTRACTS_DIR) -> list[str]:
+def check(root: Path = CONTRACTS_DIR, *, on_step: Callable[[str], None] = _quiet) -> list[str]:
     """Every problem found, as readable messages (empty when all is well)."""
     problems: list[str] = []
     for committed in sorted(root.glob("*/v*.yaml")):
+        on_step(f"validating {committed.parent.name} {committed.stem}")
         try:
             validate_text(committed.read_text(), committed)
         except ContractError as exc:
             problems.append(str(exc))
-    docs = generate(root)
+    docs = generate(root, on_step=on_step)
     for doc in docs:
         if not doc.path.exists():
             problems.append(f"{doc.path}: missing; run `interchange contracts export` and commit it")
@@ -104,5 +112,6 @@ def check(root: Path = CONTRACTS_DIR) -> list[str]:
                 )
             )
             problems.append(f"{doc.path}: the code and the committed contract differ:\n{diff}")
+    on_step("comparing with every published version in git")
     problems.extend(compat.gate({doc.path: doc.text for doc in docs}, folder=root))
     return problems

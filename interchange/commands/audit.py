@@ -3,11 +3,14 @@
 hourly on its own).
 
 interchange audit --partner acme-market --status 4xx --since 2h --limit 20
+interchange audit --json --since 15m | jq .operation     (one JSON object per line)
 interchange audit prune --older-than-days 30
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import time
 from datetime import UTC, datetime
@@ -19,8 +22,11 @@ from rich.console import Console
 from rich.table import Table
 
 from interchange.commands.keys import DataDir, with_gateway_db
+from interchange.explain import ExplainingGroup
 
-app = typer.Typer(help="Who called what through the gateway, and how it went.", invoke_without_command=True)
+app = typer.Typer(
+    help="Who called what through the gateway, and how it went.", invoke_without_command=True, cls=ExplainingGroup
+)
 console = Console()
 
 _AGO = re.compile(r"^(\d+)\s*([smhd])$")
@@ -36,7 +42,9 @@ def parse_since(value: str, *, now: float | None = None) -> float:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError as exc:
-        raise typer.BadParameter("use 15m, 2h, 7d or an ISO time such as 2026-11-23T09:00") from exc
+        raise typer.BadParameter(
+            "use 15m, 2h, 7d or an ISO time such as 2026-11-23T09:00", param_hint="--since"
+        ) from exc
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
@@ -48,6 +56,7 @@ def audit(
     status: Annotated[str | None, typer.Option("--status", help="A status (404) or a class (4xx).")] = None,
     since: Annotated[str | None, typer.Option("--since", help="15m, 2h, 7d, or an ISO time.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line instead of a table.")] = False,
     data_dir: DataDir = Path("var"),
 ) -> None:
     """List proxied calls: time, client, partner, operation, version, status, latency, correlation id."""
@@ -65,6 +74,11 @@ def audit(
         data_dir,
         lambda db, _: query_audit(db, client_id=client, partner_id=partner, status=status, since=start, limit=limit),
     )
+    if as_json:
+        for e in entries:
+            record = dataclasses.asdict(e) | {"at": datetime.fromtimestamp(e.at, UTC).isoformat()}
+            typer.echo(json.dumps(record))
+        return
     table = Table("time (UTC)", "client", "partner", "operation", "version", "status", "ms", "correlation id")
     for e in entries:
         moment = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]

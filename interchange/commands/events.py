@@ -9,18 +9,19 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from service_kit.events import DeadLetter, EventBus, UnknownDeadLetter, open_bus
-from service_kit.settings import ServiceSettings
+from interchange.explain import ExplainingGroup, require_database
 
-app = typer.Typer(help="The event bus: dead letters and their replay.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from service_kit.events import DeadLetter, EventBus
+
+app = typer.Typer(help="The event bus: dead letters and their replay.", no_args_is_help=True, cls=ExplainingGroup)
 console = Console()
-err = Console(stderr=True)
 
 Url = Annotated[
     str | None,
@@ -32,7 +33,13 @@ DataDir = Annotated[
 
 
 def _bus(*, url: str | None, data_dir: Path) -> EventBus:
-    return open_bus(settings=ServiceSettings.load("events", data_dir=data_dir), url=url or None)
+    from service_kit.events import open_bus
+    from service_kit.events.factory import events_url
+    from service_kit.settings import ServiceSettings
+
+    settings = ServiceSettings.load("events", data_dir=data_dir)
+    require_database(url or events_url(settings=settings), service="event log")
+    return open_bus(settings=settings, url=url or None)
 
 
 def _as_dict(letter: DeadLetter) -> dict[str, object]:
@@ -102,11 +109,7 @@ def replay(
         finally:
             await bus.close()
 
-    try:
-        letter = asyncio.run(run())
-    except UnknownDeadLetter as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
+    letter = asyncio.run(run())
     console.print(
         f"replayed {letter.id}: {letter.event.type} {letter.event.id} to group {letter.group}",
         markup=False,

@@ -19,7 +19,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="The inventory process: availability per channel, reconciliation.", no_args_is_help=True)
+from interchange import display
+from interchange.explain import ExplainingGroup, require_database
+
+app = typer.Typer(
+    help="The inventory process: availability per channel, reconciliation.", no_args_is_help=True, cls=ExplainingGroup
+)
 console = Console(soft_wrap=True)
 T = TypeVar("T")
 
@@ -54,6 +59,7 @@ def _run(data_dir: Path, action: Callable[[Any, Any, Any], Awaitable[T]]) -> T:
 
     async def main() -> T:
         settings = _settings(data_dir)
+        require_database(settings.database_url, service="inventory")
         db = Database(settings.database_url, metadata=[Base.metadata])
         http = build_http_client(settings)
         token = ServiceToken(
@@ -87,7 +93,8 @@ def reconcile(
             session=session, wms=wms, rules=settings.channels, window=settings.coalesce_window, repair=repair
         )
 
-    report = _run(data_dir, action)
+    with display.working("reading the WMS's stock and comparing it with what each channel was told"):
+        report = _run(data_dir, action)
     if as_json:
         console.print_json(report.model_dump_json())
         raise typer.Exit(1 if report.drift and not repair else 0)

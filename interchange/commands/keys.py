@@ -18,7 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="The gateway's token signing keys: list and rotate.", no_args_is_help=True)
+from interchange.explain import ExplainingGroup, require_database
+
+app = typer.Typer(help="The gateway's token signing keys: list and rotate.", no_args_is_help=True, cls=ExplainingGroup)
 console = Console()
 
 DataDir = Annotated[
@@ -27,14 +29,15 @@ DataDir = Annotated[
 T = TypeVar("T")
 
 
-def with_gateway_db(data_dir: Path, action: Callable[..., Awaitable[T]]) -> T:
+def with_gateway_db(data_dir: Path, action: Callable[..., Awaitable[T]], *, create: bool = False) -> T:
     """Run ``action(db, settings)`` on the gateway's database (``INTERCHANGE_GATEWAY_DATABASE_URL``
-    or ``<data_dir>/gateway.db``)."""
+    or ``<data_dir>/gateway.db``); a missing one is an error unless ``create``."""
     from gateway.models import Base
     from gateway.settings import GatewaySettings
     from service_kit.db import Database
 
     settings = GatewaySettings.load("gateway", data_dir=data_dir)
+    require_database(settings.database_url, service="gateway", create=create)
 
     async def run() -> T:
         db = Database(settings.database_url, metadata=[Base.metadata])
@@ -81,7 +84,9 @@ def rotate(data_dir: DataDir = Path("var")) -> None:
     from service_kit.secrets import SecretBox
 
     states = with_gateway_db(
-        data_dir, lambda db, settings: rotate_keys(db, _schedule(settings), box=SecretBox.from_settings(settings))
+        data_dir,
+        lambda db, settings: rotate_keys(db, _schedule(settings), box=SecretBox.from_settings(settings)),
+        create=True,
     )
     _show(states)
     upcoming = [s for s in states if s.state == "next"]

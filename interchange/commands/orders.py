@@ -1,5 +1,9 @@
 """``interchange orders ...``: the orders process's exception queue, replays and timelines.
 
+``timeline`` takes any reference to an order: its id (``ord_...``), the channel's order id
+(``PO-1``, or ``marketplace:PO-1`` when channels share ids), the ERP sales order number or the
+correlation id of the request that placed it.
+
 Works on the orders database directly (``--data-dir``, or ``INTERCHANGE_ORDERS_DATABASE_URL``),
 through the same service functions as the internal API, so a replay from here is audited the
 same way (the actor is ``cli:<login>``). The running orders service picks a replayed order up at
@@ -13,16 +17,21 @@ import getpass
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-app = typer.Typer(help="The orders process: exception queue, replay, timeline.", no_args_is_help=True)
+from interchange.explain import CommandFailed, ExplainingGroup, require_database
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+app = typer.Typer(
+    help="The orders process: exception queue, replay, timeline.", no_args_is_help=True, cls=ExplainingGroup
+)
 console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 DataDir = Annotated[
@@ -39,6 +48,7 @@ def _run(data_dir: Path, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
     async def main() -> T:
         settings = OrdersSettings.load("orders", data_dir=data_dir)
+        require_database(settings.database_url, service="orders")
         db = Database(settings.database_url, metadata=[Base.metadata])
         try:
             await db.create_schema()
@@ -51,12 +61,6 @@ def _run(data_dir: Path, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    detail = getattr(exc, "detail", None) or str(exc)
-    err.print(f"[red]{detail}[/]", highlight=False)
-    return typer.Exit(1)
-
-
 @app.command("replay")
 def replay(
     order_id: Annotated[str, typer.Argument(help="The parked order (ord_...).")],
@@ -67,13 +71,9 @@ def replay(
 ) -> None:
     """Replay a parked order from the step that failed (audited)."""
     from process_apis.orders import admin
-    from service_kit.errors import InterchangeError
 
     who = actor or f"cli:{getpass.getuser()}"
-    try:
-        done = _run(data_dir, lambda s: admin.replay_order(session=s, order_id=order_id, actor=who, note=note))
-    except InterchangeError as exc:
-        raise _fail(exc) from None
+    done = _run(data_dir, lambda s: admin.replay_order(session=s, order_id=order_id, actor=who, note=note))
     if as_json:
         console.print_json(done.model_dump_json())
     else:
@@ -96,6 +96,8 @@ def exceptions(
     from process_apis.orders import admin
     from process_apis.orders.models import HoldKind
 
+    if kind is not None and kind not in set(HoldKind):
+        raise typer.BadParameter(f"{kind!r} is not one of {', '.join(HoldKind)}", param_hint="--kind")
     queue = _run(
         data_dir,
         lambda s: admin.exception_queue(
@@ -127,16 +129,50 @@ def exceptions(
 
 @app.command("timeline")
 def timeline(
-    order_id: Annotated[str, typer.Argument(help="The order (ord_...).")],
+    reference: Annotated[
+        str,
+        typer.Argument(
+            help="The order's id (ord_...), channel order id ([channel:]id), ERP sales order number or correlation id."
+        ),
+    ],
     data_dir: DataDir = Path("var"),
 ) -> None:
     """An order's status history, saga steps, replays and events, as JSON."""
     from process_apis.orders import admin
-    from service_kit.errors import InterchangeError
 
-    try:
-        found = _run(data_dir, lambda s: admin.timeline(session=s, order_id=order_id))
-    except InterchangeError as exc:
-        raise _fail(exc) from None
-    data: dict[str, Any] = json.loads(found.model_dump_json())
+    async def action(session: AsyncSession) -> Any:
+        return await admin.timeline(session=session, order_id=await find_order_id(session=session, reference=reference))
+
+    data: dict[str, Any] = json.loads(_run(data_dir, action).model_dump_json())
     console.print_json(data=data)
+
+
+async def find_order_id(*, session: AsyncSession, reference: str) -> str:
+    """The id of the one order that ``reference`` names; CommandFailed for none or several.
+
+    The query is here, not in the orders service, only while the CLI reads the orders database
+    directly; it moves behind the orders admin API with the rest of this module (issue 14)."""
+    from sqlalchemy import and_, or_, select
+
+    from process_apis.orders.models import OrderRow
+
+    named = [
+        OrderRow.id == reference,
+        OrderRow.channel_order_id == reference,
+        OrderRow.erp_order_number == reference,
+        OrderRow.correlation_id == reference,
+    ]
+    channel, colon, channel_order_id = reference.partition(":")
+    if colon:
+        named.append(and_(OrderRow.channel == channel, OrderRow.channel_order_id == channel_order_id))
+    query = select(OrderRow.id, OrderRow.channel, OrderRow.channel_order_id).where(or_(*named)).limit(11)
+    found = (await session.execute(query)).all()
+    if not found:
+        raise CommandFailed(
+            f"no order {reference!r}: not an order id, channel order id, ERP sales order number or correlation id"
+        )
+    if len(found) > 1:
+        listed = ", ".join(f"{row.id} ({row.channel}:{row.channel_order_id})" for row in found[:10])
+        more = ", ..." if len(found) > 10 else ""
+        raise CommandFailed(f"{reference!r} names several orders; give one of their ids: {listed}{more}")
+    return str(found[0].id)

@@ -22,7 +22,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="The key that seals secrets at rest: rotate it.", no_args_is_help=True)
+from interchange import display
+from interchange.explain import ExplainingGroup
+
+app = typer.Typer(help="The key that seals secrets at rest: rotate it.", no_args_is_help=True, cls=ExplainingGroup)
 console = Console()
 
 DataDir = Annotated[
@@ -104,7 +107,8 @@ def rotate(
     ] = False,
 ) -> None:
     """Seal every stored secret under a new key; the old keys keep opening until --retire-old."""
-    rotation = asyncio.run(rotate_secrets_key(data_dir=data_dir, retire=retire_old))
+    with display.working("sealing every stored secret under a new key"):
+        rotation = asyncio.run(rotate_secrets_key(data_dir=data_dir, retire=retire_old))
     for key_file in rotation.new_key_in:
         console.print(f"new key first in {key_file}")
     for name, count in rotation.resealed.items():
