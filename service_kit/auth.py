@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, Request, Security
+from fastapi import Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from joserfc import jws, jwt
@@ -178,61 +178,64 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-class _BearerScheme(OAuth2):
-    """OAuth2 client-credentials scheme for the contract; returns the bare bearer token."""
+class _Authenticate(OAuth2):
+    """The contract's OAuth2 client-credentials scheme and the check behind it, as one dependency.
 
-    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
-        return _bearer_token(request)
+    FastAPI solves every dependency of a route on every request, and a scheme object wrapped in a
+    function (the usual ``Depends(oauth2_scheme)`` inside ``authenticate``) is two of them. Being
+    the scheme itself, this one is a single node while the contract still shows ``oauth2`` with the
+    route's scopes. The router's default ``authenticate`` and a route's ``require(scope)`` both run
+    it; the token is verified (and the client checked against the revocation list) by the first,
+    and the second reuses that principal, kept in the request's scope. Hand-written rather than
+    FastAPI's dependency cache: the cache keys a dependency by its scopes, so the two would each
+    verify."""
+
+    async def __call__(self, request: Request, security_scopes: SecurityScopes) -> Principal:  # type: ignore[override]
+        principal: Principal | None = request.scope.get(_PRINCIPAL_KEY)
+        if principal is None:
+            principal = request.scope[_PRINCIPAL_KEY] = await _verified_principal(request, _bearer_token(request))
+        if security_scopes.scopes:
+            missing = [s for s in security_scopes.scopes if s not in principal.scopes]
+            if missing:
+                raise Forbidden(
+                    f"The access token lacks the scope this operation needs: {' '.join(missing)}.",
+                    headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'},
+                )
+        return principal
 
 
-bearer_scheme = _BearerScheme(
+#: Where the verified caller is kept for the rest of the request (an ASGI scope key, namespaced).
+_PRINCIPAL_KEY = "interchange.principal"
+
+#: The caller, checked for the scopes of this use: the dependency every API route gets by default.
+authenticate = _Authenticate(
     flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth2/token", scopes={})),
     scheme_name="oauth2",
     description="OAuth 2.0 client credentials: POST /oauth2/token at the gateway.",
     auto_error=False,
 )
-
-
-async def authenticate(
-    request: Request,
-    security_scopes: SecurityScopes,
-    token: Annotated[str | None, Depends(bearer_scheme)],
-) -> Principal:
-    """The caller, checked for the scopes of this use. The router's default ``authenticate`` and a
-    route's ``require(scope)`` both run this; the token is verified (and the client checked against
-    the revocation list) by the first, and the second reuses that principal from the request state.
-    Hand-written rather than FastAPI's dependency cache: the cache keys a dependency by its scopes,
-    and moving the verification into a scope-less dependency of its own costs one more dependency
-    to solve per request (~125 Python calls), more than the cached verification it would save."""
-    principal: Principal | None = getattr(request.state, "principal", None)
-    if principal is None:
-        principal = await _verified_principal(request, token)
-    missing = [s for s in security_scopes.scopes if s not in principal.scopes]
-    if missing:
-        raise Forbidden(
-            f"The access token lacks the scope this operation needs: {' '.join(missing)}.",
-            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(missing)}"'},
-        )
-    return principal
+#: The same object: the security scheme the contract names.
+bearer_scheme = authenticate
 
 
 async def _verified_principal(request: Request, token: str | None) -> Principal:
-    """The caller, from a verified token whose client is not revoked; kept in the request state."""
+    """The caller, from a verified token whose client is not revoked."""
     if token is None:
         raise Unauthorized(
             "Send an access token: Authorization: Bearer <token> (get one at POST /oauth2/token).",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    verifier: TokenVerifier = request.app.state.verifier
+    state = request.app.state
+    verifier: TokenVerifier = state.verifier
     claims = await verifier.verify(token)
-    revoked = getattr(request.app.state, "revoked_clients", None)  # service_kit.revocation
+    revoked = getattr(state, "revoked_clients", None)  # service_kit.revocation
     if revoked is not None and revoked.refuses(claims):
         raise Unauthorized(
             "This client's access was revoked: its tokens are no longer accepted. "
             "Ask the operator to enable the client again, then get a new token.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="client revoked"'},
         )
-    principal = Principal(
+    return Principal(
         client_id=str(claims["client_id"]),
         scopes=frozenset(str(claims.get("scope", "")).split()),
         partner_id=claims.get("partner_id") or None,
@@ -242,8 +245,6 @@ async def _verified_principal(request: Request, token: str | None) -> Principal:
         on_behalf_of=None if claims.get("partner_id") else request.headers.get(PARTNER_HEADER) or None,
         claims=claims,
     )
-    request.state.principal = principal
-    return principal
 
 
 def require(*scopes: str) -> Any:

@@ -1,0 +1,96 @@
+"""What every request pays in the kit's runtime: the dependencies FastAPI solves for a protected
+route, and no per-request work for telemetry nobody reads. Counted, not timed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import fastapi.dependencies.utils
+import fastapi.routing
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from opentelemetry import trace
+
+from service_kit.app import create_service_app
+from service_kit.auth import Principal, require
+from service_kit.settings import ServiceSettings
+from tests.support.tokens import bearer, static_verifier
+
+
+@pytest.fixture
+async def kit(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    router = APIRouter(prefix="/v1")
+
+    @router.get("/things/{thing_id}")
+    async def read_thing(thing_id: str, principal: Annotated[Principal, require("things:read")]) -> dict[str, str]:
+        return {"id": thing_id, "client_id": principal.client_id}
+
+    settings = ServiceSettings.load("kit", data_dir=tmp_path, log_json=False)
+    app = create_service_app(settings, title="kit", description="kit", routers=[router], verifier=static_verifier())
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kit.test") as client:
+            yield app, client
+
+
+@pytest.fixture
+def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """The dependency nodes FastAPI solves (its solver runs once per node, recursively)."""
+    calls: list[object] = []
+    solve = fastapi.dependencies.utils.solve_dependencies
+
+    async def counting(**kwargs: Any) -> Any:
+        calls.append(kwargs["dependant"].call)
+        return await solve(**kwargs)
+
+    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counting)
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
+    yield calls
+
+
+async def test_a_scoped_route_solves_one_node_per_authentication(
+    kit: tuple[FastAPI, httpx.AsyncClient], solved: list[object]
+) -> None:
+    _, client = kit
+
+    resp = await client.get("/v1/things/t-1", headers=bearer("things:read", client_id="reader"))
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"id": "t-1", "client_id": "reader"}
+    # The endpoint, the router's default authentication and the route's require(scope): the
+    # security scheme is the check itself, not one more dependency under each of them.
+    assert len(solved) == 3, solved
+
+
+async def test_the_contract_still_names_the_oauth2_scheme_with_the_routes_scope(
+    kit: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, _ = kit
+
+    spec = get_openapi(title="kit", version="1", routes=app.routes)
+
+    assert spec["paths"]["/v1/things/{thing_id}"]["get"]["security"] == [{"oauth2": ["things:read"]}]
+    scheme = spec["components"]["securitySchemes"]["oauth2"]
+    assert scheme["flows"]["clientCredentials"]["tokenUrl"] == "/oauth2/token"
+
+
+async def test_no_request_looks_up_telemetry_providers(
+    kit: tuple[FastAPI, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, client = kit
+    lookups: list[str] = []
+    get_tracer_provider = trace.get_tracer_provider
+
+    def counting() -> Any:
+        lookups.append("tracer")
+        return get_tracer_provider()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", counting)
+
+    resp = await client.get("/v1/things/t-1", headers=bearer("things:read"))
+
+    assert resp.status_code == 200, resp.text
+    assert lookups == []
