@@ -14,7 +14,8 @@ from experience_apis.storefront.seed import seed_demo
 from experience_apis.storefront.settings import StorefrontSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
-from service_kit.events.workers import event_consumer
+from service_kit.events.batch import each_event
+from service_kit.events.workers import batch_event_consumer
 from service_kit.settings import ServiceSettings
 from service_kit.workers import stop_event
 
@@ -62,7 +63,10 @@ def create_app(
         verifier=verifier,
         on_startup=[seed],
         workers=[
-            event_consumer(group="storefront", handlers={AvailabilityChangedV1.event_type: on_availability}),
+            # A batch per transaction: it takes every channel's availability.changed (and keeps its own).
+            batch_event_consumer(
+                group="storefront", types={AvailabilityChangedV1.event_type}, handler=each_event(on_availability)
+            ),
             inventory_pusher,
         ],
     )

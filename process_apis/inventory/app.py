@@ -8,19 +8,19 @@ import httpx
 from fastapi import FastAPI
 
 from process_apis.inventory import schema
+from process_apis.inventory.handlers import GROUP, TYPES, handler
 from process_apis.inventory.metrics import InventoryMetrics
 from process_apis.inventory.models import Base
 from process_apis.inventory.routes import router
 from process_apis.inventory.settings import InventorySettings
 from process_apis.inventory.workers import (
-    consume_stock_events,
     publish_availability,
     reconcile_on_schedule,
     seed_projection,
 )
 from service_kit.app import Worker, create_service_app
 from service_kit.auth import TokenVerifier
-from service_kit.events.workers import outbox_relay
+from service_kit.events.workers import batch_event_consumer, outbox_relay
 
 
 def create_app(
@@ -34,6 +34,13 @@ def create_app(
         settings = InventorySettings(**settings.model_dump())
     workers: list[Worker] = []
     if settings.workers_enabled:
+        consume_stock_events = batch_event_consumer(
+            group=GROUP,
+            types=TYPES,
+            handler=handler(rules=settings.channels, window=settings.coalesce_window),
+            max_messages=settings.consumer_batch,
+            linger=settings.consumer_linger,
+        )
         workers = [consume_stock_events, publish_availability, outbox_relay(), reconcile_on_schedule]
         if settings.seed_on_start:
             workers.append(seed_projection)

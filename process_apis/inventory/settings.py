@@ -58,6 +58,10 @@ class InventorySettings(ServiceSettings):
     reconcile_repair: bool = True
     #: Events per consumer batch (one transaction).
     consumer_batch: int = 500
+    #: Seconds the consumer waits after a batch that was not full before it takes the next, so a
+    #: trickle (an order saga's reservations) is applied a few movements per transaction rather
+    #: than one each; 0: none. Adds at most this much to the lag; bursts (full batches) never wait.
+    consumer_linger: float = 0.1
 
 
 __all__ = ["ChannelRule", "InventorySettings", "default_channels"]

@@ -1,6 +1,6 @@
 """The inventory service's background work, as ``create_service_app`` workers: seeding the
-projection once at start, consuming stock events a batch at a time, publishing what is due, and
-reconciling on a schedule. (Relaying the outbox is the kit's own worker.) All run on the kit's
+projection once at start, publishing what is due, and reconciling on a schedule. (Consuming
+stock events a batch at a time and relaying the outbox are the kit's own workers: ``app.py``.) All run on the kit's
 worker runtime (``service_kit.workers``): they wake on work, back off when idle and stop between
 two units of work (the one-off seed is one unit, retried until it succeeds); each unit owns its
 transactions."""
@@ -15,15 +15,10 @@ import structlog
 from fastapi import FastAPI
 
 from process_apis.inventory import reconcile, repository, service
-from process_apis.inventory.handlers import GROUP, TYPES, handler
 from process_apis.inventory.projection import DUE
 from process_apis.inventory.publisher import ChannelThrottle, publish_due
 from process_apis.inventory.settings import InventorySettings
 from service_kit.app import upstream
-from service_kit.events import open_bus
-from service_kit.events.batch import consume_events
-from service_kit.events.consumer import run_on_bus
-from service_kit.events.workers import member_name
 from service_kit.workers import Wakeup, run_once, run_worker, stop_event, wakeup_for
 
 log = structlog.get_logger("process_apis.inventory.workers")
@@ -51,35 +46,6 @@ async def seed_projection(app: FastAPI) -> None:
         log.info("projection_seeded", positions=result.positions, items=result.items, skus=result.skus)
 
     await run_once("seed_projection", seed, stop_event=stop_event(app), error_backoff=(1.0, 30.0))
-
-
-async def consume_stock_events(app: FastAPI) -> None:
-    """stock.moved and item.changed (the bus hands out no other type), up to ``consumer_batch``
-    per transaction, on the kit's consumer loop (``service_kit.events.consumer.run_on_bus``):
-    woken by any append to the embedded log (``PRAGMA data_version``) or blocking in ``receive``
-    on Redis."""
-    settings = _settings(app)
-    apply = handler(rules=settings.channels, window=settings.coalesce_window)
-    member = member_name(prefix=f"{GROUP}@")
-    bus = open_bus(settings=settings)
-
-    async def consume_once(block: float) -> int:
-        done = await consume_events(
-            bus=bus,
-            db=app.state.db,
-            group=GROUP,
-            consumer=member,
-            types=TYPES,
-            handler=apply,
-            max_messages=settings.consumer_batch,
-            wait_seconds=block,
-        )
-        return len(done)
-
-    try:
-        await run_on_bus("inventory_stock_events", bus=bus, consume_once=consume_once, stop_event=stop_event(app))
-    finally:
-        await bus.close()
 
 
 async def publish_availability(app: FastAPI) -> None:
@@ -160,4 +126,4 @@ async def reconcile_on_schedule(app: FastAPI) -> None:
     )
 
 
-__all__ = ["consume_stock_events", "publish_availability", "reconcile_on_schedule", "seed_projection"]
+__all__ = ["publish_availability", "reconcile_on_schedule", "seed_projection"]

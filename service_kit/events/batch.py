@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import CloudEvent
 from service_kit.db import Database
-from service_kit.events.consumer import Outcome, ProcessedEvent, SubjectVersion, nack_failed
+from service_kit.events.consumer import EventHandler, Outcome, ProcessedEvent, SubjectVersion, nack_failed
 from service_kit.events.port import Delivery, EventBus
 
 log = structlog.get_logger("service_kit.events.batch")
@@ -46,6 +46,18 @@ class BatchHandler(Protocol):
     """Applies ``events`` (oldest first; none a duplicate or stale) in the consumer's transaction."""
 
     async def __call__(self, *, session: AsyncSession, events: Sequence[CloudEvent]) -> None: ...
+
+
+def each_event(handler: EventHandler) -> BatchHandler:
+    """A batch handler that runs a one-event ``handler`` on each event in turn, all in the batch's
+    one transaction: a consumer with per-event logic pays one transaction per batch instead of
+    one per event (the whole batch is retried one event at a time if any of them fails)."""
+
+    async def apply_each(*, session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+        for event in events:
+            await handler(session=session, event=event)
+
+    return apply_each
 
 
 class _Duplicate(Exception):
@@ -197,4 +209,4 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["BatchHandler", "apply_events", "consume_events"]
+__all__ = ["BatchHandler", "apply_events", "consume_events", "each_event"]

@@ -20,6 +20,7 @@ after its ``max_deliveries``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -233,17 +234,26 @@ async def run_on_bus(
     wait_seconds: float = 1.0,
     idle_backoff: tuple[float, float] = (0.25, 5.0),
     max_backoff: float = 30.0,
+    linger: tuple[int, float] | None = None,
 ) -> None:
     """Run ``consume_once(block)`` (one receive with ``wait_seconds=block``; how many it handled)
     on the worker runtime until ``stop_event``: woken by the bus's ``change_probe()`` when it has
     one (``block`` is then 0), else blocking in ``receive`` for ``wait_seconds``. For consumers
-    that receive themselves (``batch.consume_events``) as ``run_consumer`` does."""
+    that receive themselves (``batch.consume_events``) as ``run_consumer`` does.
+
+    ``linger=(batch, seconds)``: after a pass that handled some events but fewer than ``batch``,
+    wait ``seconds`` (cut short by the stop event) before the next one, so that a trickle is
+    applied a few events per transaction instead of one each; a full batch goes on at once."""
     make_probe = getattr(bus, "change_probe", None)
     probe = make_probe() if callable(make_probe) else None
     block = 0.0 if probe is not None else wait_seconds
 
     async def unit() -> int:
-        return await consume_once(block)
+        handled = await consume_once(block)
+        if linger is not None and 0 < handled < linger[0] and linger[1] > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop_event.wait(), timeout=linger[1])
+        return handled
 
     wakeup = Wakeup(probe=probe)
     try:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from fastapi import FastAPI
 
-from service_kit.events.consumer import EventHandler, run_consumer
+from service_kit.events.batch import BatchHandler, consume_events
+from service_kit.events.consumer import EventHandler, run_consumer, run_on_bus
 from service_kit.events.factory import open_bus
 from service_kit.events.outbox import run_relay
 from service_kit.workers import AppWorker as Worker
@@ -71,4 +72,50 @@ def event_consumer(
     return event_consumer
 
 
-__all__ = ["event_consumer", "member_name", "outbox_relay"]
+def batch_event_consumer(
+    *,
+    group: str,
+    types: Collection[str],
+    handler: BatchHandler,
+    max_messages: int = 500,
+    linger: float = 0.0,
+    wait_seconds: float = 1.0,
+) -> Worker:
+    """Apply the events of ``types``, once each, as member of ``group``, up to ``max_messages``
+    per transaction (``batch.consume_events``; ``batch.each_event`` adapts a one-event handler).
+    ``linger``: seconds to wait after a batch that was not full, so a trickle still comes in
+    batches (``consumer.run_on_bus``)."""
+
+    async def batch_event_consumer(app: FastAPI) -> None:
+        bus = open_bus(settings=app.state.settings)
+        member = member_name(prefix=f"{group}@")
+
+        async def consume_once(block: float) -> int:
+            done = await consume_events(
+                bus=bus,
+                db=app.state.db,
+                group=group,
+                consumer=member,
+                types=types,
+                handler=handler,
+                max_messages=max_messages,
+                wait_seconds=block,
+            )
+            return len(done)
+
+        try:
+            await run_on_bus(
+                f"event_consumer:{group}",
+                bus=bus,
+                consume_once=consume_once,
+                stop_event=stop_event(app),
+                wait_seconds=wait_seconds,
+                linger=(max_messages, linger),
+            )
+        finally:
+            await bus.close()
+
+    return batch_event_consumer
+
+
+__all__ = ["batch_event_consumer", "event_consumer", "member_name", "outbox_relay"]

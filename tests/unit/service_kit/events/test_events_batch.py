@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import CloudEvent
 from service_kit.db import Database
 from service_kit.events import EventBus, Outcome, apply_event
-from service_kit.events.batch import apply_events, consume_events
+from service_kit.events.batch import apply_events, consume_events, each_event
 from service_kit.events.consumer import ProcessedEvent
 from tests.unit.service_kit.events.event_helpers import applied_ns, record, stock_event
 
@@ -70,3 +70,18 @@ async def test_a_poison_event_is_nacked_alone_and_a_redelivered_one_is_a_duplica
     ]
     assert await applied_ns(ledger) == [1, 2, 4]
     assert await bus.pending(group="g") == 1  # the poison event, nacked for a retry
+
+
+async def test_a_one_event_handler_applies_a_whole_batch_in_one_transaction(bus: EventBus, ledger: Database) -> None:
+    """``each_event``: a consumer with per-event logic, batched (one commit for the batch)."""
+    await bus.publish(events=[stock_event(n) for n in (1, 2, 3)])
+
+    done = await consume_events(
+        bus=bus, db=ledger, group="g", consumer="c", types=TYPES, handler=each_event(record), wait_seconds=0
+    )
+
+    assert [outcome for _, outcome in done] == [Outcome.applied] * 3
+    assert await applied_ns(ledger) == [1, 2, 3]
+    async with ledger.transaction() as session:
+        stamps = set((await session.scalars(select(ProcessedEvent.processed_at))).all())
+    assert len(stamps) == 1  # recorded together: one transaction

@@ -12,7 +12,8 @@ import asyncio
 from typing import Any
 
 from service_kit.db import Database
-from service_kit.events import EventBus, add_event, run_consumer, run_relay
+from service_kit.events import EventBus, add_event, consume_batch, run_consumer, run_relay
+from service_kit.events.consumer import run_on_bus
 from service_kit.events.outbox import OUTBOX
 from service_kit.workers import wakeup_for
 from tests.unit.service_kit.events.conftest import OpenBus
@@ -88,3 +89,35 @@ async def test_an_idle_consumer_wakes_when_another_bus_appends(open_test_bus: Op
     stop.set()
     await worker
     assert not worker.cancelled()
+
+
+async def test_a_lingering_consumer_waits_after_a_short_batch_and_still_stops_at_once(
+    bus: EventBus, ledger: Database
+) -> None:
+    """``linger``: a batch that was not full is followed by a pause (a trickle then comes in
+    batches), which the stop event cuts short: the worker returns by itself, not cancelled."""
+    counting = CountingBus(bus)
+    stop = asyncio.Event()
+    await bus.publish(events=[stock_event(1)])
+
+    async def consume_once(block: float) -> int:
+        done = await consume_batch(
+            bus=counting,  # type: ignore[arg-type]
+            db=ledger,
+            group="g",
+            consumer="c",
+            handlers=HANDLERS,
+            wait_seconds=block,
+        )
+        return len(done)
+
+    worker = asyncio.create_task(
+        run_on_bus("lingering", bus=bus, consume_once=consume_once, stop_event=stop, linger=(10, HOUR))
+    )
+    assert await eventually(lambda: applied_ns(ledger)) == [1]
+    await bus.publish(events=[stock_event(2)])
+    stop.set()
+    await worker
+    assert not worker.cancelled()
+    assert counting.receives == 1  # no second pass: it lingered, then stopped
+    assert await applied_ns(ledger) == [1]
