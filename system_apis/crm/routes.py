@@ -10,10 +10,11 @@ from contracts import Customer
 from contracts.scopes import CRM_READ, CRM_WRITE
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
-from system_apis.crm import service
+from service_kit.openapi import problem_doc
+from system_apis.crm import batch, service
 from system_apis.crm.backend import CrmBackend
 from system_apis.crm.backend.reference import ReferenceCrmBackend
-from system_apis.crm.schemas import Activity, ActivityCreate, ActivityList
+from system_apis.crm.schemas import Activity, ActivityBatchCreate, ActivityBatchResult, ActivityCreate, ActivityList
 
 
 async def _backend(session: SessionDep) -> CrmBackend:
@@ -43,3 +44,16 @@ async def list_activities(customer_id: CustomerId, backend: Backend, _: CrmRead)
 @router.post("/activities", status_code=201, operation_id="recordActivity")
 async def record_activity(body: ActivityCreate, backend: Backend, _: CrmWrite) -> Activity:
     return await service.record_activity(backend=backend, activity=body)
+
+
+@router.post(
+    "/activity-batches",
+    operation_id="recordActivityBatch",
+    responses={422: problem_doc("The batch itself is malformed (no entries, more than 100, or an unreadable entry).")},
+)
+async def record_activity_batch(body: ActivityBatchCreate, backend: Backend, _: CrmWrite) -> ActivityBatchResult:
+    """Record up to 100 activities in one call, each on its own: an entry with a reference is
+    recorded once per customer, kind and reference (sent again, it answers the activity recorded
+    first: `existing`), and an entry for a customer without a CRM account is refused while the
+    others are recorded."""
+    return ActivityBatchResult(results=await batch.record_activities(backend=backend, entries=body.entries))

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
 
+from contracts import EntryProblem
 from contracts.common import CanonicalModel, Line, UtcDateTime
 
 
@@ -35,3 +37,50 @@ class Activity(ActivityCreate):
 
 class ActivityList(CanonicalModel):
     items: list[Activity]
+
+
+#: Activities one batch call may carry.
+MAX_ACTIVITY_BATCH = 100
+
+
+class ActivityBatchCreate(CanonicalModel):
+    """Activities to record in one call; each is recorded on its own (one refused does not stop
+    the others), and an entry with a reference once per customer, kind and reference."""
+
+    entries: Annotated[list[ActivityCreate], Field(min_length=1, max_length=MAX_ACTIVITY_BATCH)]
+
+    model_config = {
+        **CanonicalModel.model_config,
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "customer_id": "C-1001",
+                            "kind": "order_accepted",
+                            "subject": "Order MP-1001 accepted",
+                            "reference": "ord_01",
+                        }
+                    ]
+                }
+            ]
+        },
+    }
+
+
+class ActivityOutcome(StrEnum):
+    recorded = "recorded"  # recorded by this call
+    existing = "existing"  # recorded before for this customer, kind and reference: that activity
+    refused = "refused"  # not recorded (see problem)
+
+
+class ActivityBatchEntry(CanonicalModel):
+    outcome: ActivityOutcome
+    activity: Activity | None = None
+    problem: EntryProblem | None = None
+
+
+class ActivityBatchResult(CanonicalModel):
+    """One result per entry, in the order of the entries."""
+
+    results: list[ActivityBatchEntry]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, insert, literal_column, select
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Customer, CustomerKind, CustomerStatus
 from service_kit.errors import BusinessRuleViolation
+from system_apis.crm.backend import ActivityKey
 from system_apis.crm.models import CrmAccount, CrmActivity
 from system_apis.crm.schemas import Activity, ActivityCreate
 
@@ -19,21 +21,42 @@ _accounts = CrmAccount.__table__
 _activities = CrmActivity.__table__
 #: Records an activity on the customer's account in one statement (the account found by the
 #: ERP customer number inside the insert), built once: no ORM unit of work, no account read first.
-_RECORD = (
-    insert(_activities)
-    .from_select(
-        ["ActivityId", "AccountId", "Type", "Subject", "ExternalRef", "CreatedDate"],
-        select(
-            bindparam("id"),
-            _accounts.c.AccountId,
-            bindparam("kind"),
-            bindparam("subject"),
-            bindparam("reference"),
-            bindparam("at", type_=_activities.c.CreatedDate.type),
-        ).where(_accounts.c.ErpCustomerNo == bindparam("customer_id")),
-    )
-    .returning(literal_column("1"))
+_RECORD_MANY = insert(_activities).from_select(
+    ["ActivityId", "AccountId", "Type", "Subject", "ExternalRef", "CreatedDate"],
+    select(
+        bindparam("id"),
+        _accounts.c.AccountId,
+        bindparam("kind"),
+        bindparam("subject"),
+        bindparam("reference"),
+        bindparam("at", type_=_activities.c.CreatedDate.type),
+    ).where(_accounts.c.ErpCustomerNo == bindparam("customer_id")),
 )
+_RECORD = _RECORD_MANY.returning(literal_column("1"))
+_KNOWN = select(_accounts.c.ErpCustomerNo).where(_accounts.c.ErpCustomerNo.in_(bindparam("ids", expanding=True)))
+_BY_REFERENCE = (
+    select(
+        _activities.c.ActivityId,
+        _accounts.c.ErpCustomerNo,
+        _activities.c.Type,
+        _activities.c.Subject,
+        _activities.c.ExternalRef,
+        _activities.c.CreatedDate,
+    )
+    .join(_accounts, _accounts.c.AccountId == _activities.c.AccountId)
+    .where(_activities.c.ExternalRef.in_(bindparam("refs", expanding=True)))
+)
+
+
+def _params(activity: Activity) -> dict[str, object]:
+    return {
+        "id": activity.id,
+        "kind": activity.kind,
+        "subject": activity.subject,
+        "reference": activity.reference,
+        "at": activity.created_at,
+        "customer_id": activity.customer_id,
+    }
 
 
 def to_customer(account: CrmAccount) -> Customer:
@@ -80,14 +103,7 @@ class ReferenceCrmBackend:
             created_at=datetime.now(UTC),
         )
         conn = await self.session.connection()
-        params = {
-            "id": recorded.id,
-            "kind": recorded.kind,
-            "subject": recorded.subject,
-            "reference": recorded.reference,
-            "at": recorded.created_at,
-            "customer_id": recorded.customer_id,
-        }
+        params = _params(recorded)
         if (await conn.execute(_RECORD, params)).first() is None:
             raise BusinessRuleViolation(f"No CRM account for customer {activity.customer_id!r}.")
         return recorded
@@ -98,3 +114,33 @@ class ReferenceCrmBackend:
             return []
         stmt = select(CrmActivity).where(CrmActivity.AccountId == account.AccountId).order_by(CrmActivity.CreatedDate)
         return [to_activity(r, customer_id) for r in (await self.session.execute(stmt)).scalars()]
+
+    # Batches -----------------------------------------------------------------------------------
+
+    async def known_customers(self, customer_ids: Sequence[str]) -> set[str]:
+        conn = await self.session.connection()
+        return set((await conn.execute(_KNOWN, {"ids": list(set(customer_ids))})).scalars())
+
+    async def find_activities(self, keys: Sequence[ActivityKey]) -> dict[ActivityKey, Activity]:
+        conn = await self.session.connection()
+        wanted = set(keys)
+        rows = (await conn.execute(_BY_REFERENCE, {"refs": list({key[2] for key in wanted})})).all()
+        found: dict[ActivityKey, Activity] = {}
+        for row in rows:
+            key = (row.ErpCustomerNo, row.Type, row.ExternalRef)
+            if key in wanted and key not in found:
+                found[key] = Activity(
+                    id=row.ActivityId,
+                    customer_id=row.ErpCustomerNo,
+                    kind=row.Type,
+                    subject=row.Subject,
+                    reference=row.ExternalRef,
+                    created_at=row.CreatedDate,
+                )
+        return found
+
+    async def add_activities(self, activities: Sequence[Activity]) -> None:
+        """Records activities of customers known to have an account, with one statement."""
+        if activities:
+            conn = await self.session.connection()
+            await conn.execute(_RECORD_MANY, [_params(activity) for activity in activities])
