@@ -16,7 +16,8 @@ from experience_apis.marketplace.seed import seed_demo
 from experience_apis.marketplace.settings import MarketplaceSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
-from service_kit.events.workers import event_consumer
+from service_kit.events.batch import each_event
+from service_kit.events.workers import batch_event_consumer
 from service_kit.openapi import Deprecation, deprecate_version
 from service_kit.settings import ServiceSettings
 from service_kit.webhooks import WebhookPolicy, WebhooksBase, webhook_delivery_worker
@@ -57,9 +58,11 @@ def create_app(
         verifier=verifier,
         on_startup=[seed],
         workers=[
-            event_consumer(
+            # A batch per transaction (it takes every channel's availability.changed, keeps its own).
+            batch_event_consumer(
                 group="marketplace",
-                handlers={AvailabilityChangedV1.event_type: on_availability},
+                types={AvailabilityChangedV1.event_type},
+                handler=each_event(on_availability),
             ),
             webhook_delivery_worker(policy=lambda app: app.state.webhook_policy),
         ],
