@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 
 from interchange import display
-from interchange.explain import ExplainingGroup
+from interchange.explain import CommandFailed, ExplainingGroup
 
 app = typer.Typer(help="The key that seals secrets at rest: rotate it.", no_args_is_help=True, cls=ExplainingGroup)
 console = Console()
@@ -67,6 +67,12 @@ async def rotate_secrets_key(*, data_dir: Path, retire: bool = False) -> Rotatio
     rotation = Rotation()
     boxes = {name: SecretBox.from_settings(ServiceSettings.load(name, data_dir=data_dir)) for name, *_ in holders}
     key_files = sorted({box.key_file for box in boxes.values() if box.key_file is not None})
+    for key_file in key_files:
+        if not key_file.parent.is_dir():
+            raise CommandFailed(
+                f"no data directory {key_file.parent}: the suite has not run here yet "
+                "(give --data-dir / INTERCHANGE_DATA_DIR)"
+            )
     for key_file in key_files:
         add_key(key_file)
         rotation.new_key_in.append(key_file)

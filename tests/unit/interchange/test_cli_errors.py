@@ -105,6 +105,7 @@ def test_a_disabled_client_is_enabled_again(data_dir: Path) -> None:
         ["orders", "timeline", "PO-1"],
         ["events", "dead-letters"],
         ["inventory", "availability", "SKU-1"],
+        ["secrets", "rotate"],
     ],
 )
 def test_a_data_dir_the_suite_never_ran_in_is_one_line_and_stays_absent(tmp_path: Path, args: list[str]) -> None:
