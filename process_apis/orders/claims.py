@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from process_apis.orders.models import OrderRow
 
@@ -22,7 +22,13 @@ _O = _ORDERS.c
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, lease_until: datetime, worker_id: str, limit: int, skip: Sequence[str] = ()
+    session: AsyncSession | AsyncConnection,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    worker_id: str,
+    limit: int,
+    skip: Sequence[str] = (),
 ) -> list[str]:
     """Up to ``limit`` due orders, oldest first, claimed for ``worker_id`` (which must not be empty).
     Core statements on the table: no ORM state to keep in sync for a claim."""

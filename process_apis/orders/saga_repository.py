@@ -45,7 +45,7 @@ _SELECT_RESERVATIONS = (
 
 
 async def load_orders(
-    session: AsyncSession, *, order_ids: Sequence[str]
+    session: AsyncSession | AsyncConnection, *, order_ids: Sequence[str]
 ) -> list[tuple[Row[Any], list[Row[Any]], list[Row[Any]]]]:
     """Each order (in ``order_ids``' order, missing ones left out) with its lines and reservations."""
     if not order_ids:

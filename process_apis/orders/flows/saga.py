@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from contracts import Order, OrderStatus
@@ -91,7 +91,7 @@ def progress_of(row: Any, *, lines: Sequence[Any], reservations: Sequence[Any]) 
     )
 
 
-async def claimed_progress(session: AsyncSession, *, order_ids: Sequence[str]) -> dict[str, Progress]:
+async def claimed_progress(session: AsyncSession | AsyncConnection, *, order_ids: Sequence[str]) -> dict[str, Progress]:
     """The orders as the claiming transaction sees them (read after their claim was written),
     in three statements whatever their number."""
     loaded = await saga_repository.load_orders(session, order_ids=order_ids)

@@ -100,11 +100,16 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
                 return None  # claimed ones not started are released at the next start (release_own_claims)
             want = min(max(1, settings.worker_concurrency), settings.worker_batch_size - claimed)
             if not ready and want > 0:
-                async with db.transaction() as session:
+                async with db.engine.begin() as connection:  # Core statements: no session needed
                     ids = await claims.claim_due(
-                        session, now=clock, lease_until=clock + lease, worker_id=me, limit=want, skip=sorted(in_flight)
+                        connection,
+                        now=clock,
+                        lease_until=clock + lease,
+                        worker_id=me,
+                        limit=want,
+                        skip=sorted(in_flight),
                     )
-                    loaded = await claimed_progress(session, order_ids=ids)
+                    loaded = await claimed_progress(connection, order_ids=ids)
                     ready.extend([(order_id, loaded.get(order_id)) for order_id in ids])
                 claimed += len(ids)
                 in_flight.update(order_id for order_id, _ in ready)
