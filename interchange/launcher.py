@@ -79,6 +79,12 @@ def proxy_header_flags(name: str) -> list[str]:
     return ["--no-proxy-headers"] if name == "gateway" else []
 
 
+def server_flags(name: str) -> list[str]:
+    """The gateway runs on granian (embedded by ``interchange.serve``): per proxied call it costs
+    less CPU than uvicorn (bench/README.md, gateway); the services stay on uvicorn."""
+    return ["--server", "granian"] if name == "gateway" else []
+
+
 def _port(info: ServiceInfo, *, host: str, free_ports: bool) -> int:
     """``INTERCHANGE_<SERVICE>_PORT`` when set (the service's own setting), else a free port or
     the default."""
@@ -168,7 +174,8 @@ class Suite:
 
     def _spawn(self, service: RunningService) -> None:
         cmd = [
-            sys.executable, "-m", "interchange.serve", "--factory", service.info.factory,
+            sys.executable, "-m", "interchange.serve", *server_flags(service.info.name),
+            "--factory", service.info.factory,
             "--host", self.host, "--port", str(service.port),
             "--timeout-graceful-shutdown", str(GRACE_SECONDS),
             "--no-access-log", "--log-level", "warning",
