@@ -223,6 +223,36 @@ async def serving(app: Any, **options: Any) -> AsyncIterator[str]:
         sock.close()
 
 
+@contextlib.asynccontextmanager
+async def serving_granian(app: Any) -> AsyncIterator[str]:
+    """``app`` served by granian embedded in this event loop, as ``interchange up`` serves the
+    gateway (``interchange.serve --server granian``); its base URL. Lifespan is the caller's."""
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = Server(app, port=port, interface=Interfaces.ASGINL, websockets=False, log_level=LogLevels.error)
+    task = asyncio.create_task(server.serve())
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as probe:
+        while True:
+            if task.done():
+                task.result()  # raises what stopped it
+            try:
+                await probe.get(url + "/health/live")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.02)
+    try:
+        yield url
+    finally:
+        server.stop()
+        await task
+
+
 #: The two forwarders (forward.py): the in-process suite's httpx transport, and pyreqwest over real
 #: sockets to a service served by uvicorn, as a deployed gateway runs.
 FORWARDERS = ["httpx-transport", "sockets"]

@@ -12,9 +12,17 @@ from typing import Any
 import httpx
 from uvicorn.main import main as uvicorn_command
 
-from interchange.launcher import proxy_header_flags
+from interchange.launcher import proxy_header_flags, server_flags
 from service_kit.http import RoutingTransport
-from tests.unit.gateway.conftest import GATEWAY_URL, FakeService, Gateway, gateway_settings, running_gateway, serving
+from tests.unit.gateway.conftest import (
+    GATEWAY_URL,
+    FakeService,
+    Gateway,
+    gateway_settings,
+    running_gateway,
+    serving,
+    serving_granian,
+)
 
 GRANT = {"grant_type": "client_credentials"}
 LIMITS = {"auth_failure_limit_per_address": "3/minute", "auth_failure_limit_per_client": "100/minute"}
@@ -80,6 +88,17 @@ async def test_over_real_sockets_as_launched_the_peer_address_counts(
     async with gateway_at(tmp_path, contracts_dir, marketplace) as gw:
         as_launched = launched_proxy_headers("gateway")
         async with serving(gw.app, proxy_headers=as_launched) as url, httpx.AsyncClient(base_url=url) as client:
+            statuses = await spoofed_failures(client, 4)
+
+    assert statuses == [401, 401, 401, 429]
+
+
+async def test_on_granian_as_launched_the_peer_address_counts(
+    tmp_path: Path, contracts_dir: Path, marketplace: FakeService
+) -> None:
+    assert server_flags("gateway") == ["--server", "granian"]  # how interchange up serves it
+    async with gateway_at(tmp_path, contracts_dir, marketplace) as gw:
+        async with serving_granian(gw.app) as url, httpx.AsyncClient(base_url=url) as client:
             statuses = await spoofed_failures(client, 4)
 
     assert statuses == [401, 401, 401, 429]
