@@ -1,0 +1,67 @@
+"""The ERP's batch booking and the CRM's activity batches on PostgreSQL, the scaled database: the
+Core statements they book with (multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, an
+insert from a select per activity) behave as on SQLite. Runs on a throwaway server
+(tests/support/postgres.py); skips locally without PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from service_kit.settings import ServiceSettings
+from system_apis.crm.app import create_app as create_crm
+from system_apis.erp.app import create_app as create_erp
+from system_apis.erp.settings import ErpSettings
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
+from tests.support.tokens import bearer, static_verifier
+from tests.unit.system_apis.test_erp_batch import entry
+
+pytestmark = pytest.mark.xdist_group("postgres")
+
+
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as c:
+            yield c
+
+
+@pytest.fixture
+async def erp(postgres_url: str) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F811 - the fixture above
+    settings = ErpSettings.load("erp", database_url=postgres_url, seed_demo=True, log_json=False)
+    async for c in client(create_erp(settings, verifier=static_verifier())):
+        yield c
+
+
+@pytest.fixture
+async def crm(postgres_url: str) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F811 - the fixture above
+    settings = ServiceSettings.load("crm", database_url=postgres_url, seed_demo=True, log_json=False)
+    async for c in client(create_crm(settings, verifier=static_verifier())):
+        yield c
+
+
+async def test_a_batch_is_booked_numbered_and_idempotent_on_postgres(erp: httpx.AsyncClient) -> None:
+    body = {"entries": [entry("pg-a"), entry("pg-b", customer="C-2002"), entry("pg-c"), entry("pg-a")]}
+    first = (await erp.post("/v1/sales-order-batches", json=body, headers=bearer("erp:write"))).json()["results"]
+    assert [r["outcome"] for r in first] == ["created", "refused", "created", "existing"]
+    assert first[0]["sales_order"]["number"] != first[2]["sales_order"]["number"]
+    again = await erp.post(
+        "/v1/sales-order-batches",
+        json={"entries": [entry("pg-c"), entry("pg-a", price="1.00")]},
+        headers=bearer("erp:write"),
+    )
+    assert [r["outcome"] for r in again.json()["results"]] == ["existing", "conflict"]
+    assert again.json()["results"][0]["sales_order"] == first[2]["sales_order"]
+
+
+async def test_activities_are_recorded_once_per_reference_on_postgres(crm: httpx.AsyncClient) -> None:
+    activity = {"customer_id": "C-2001", "kind": "order_accepted", "subject": "Order 1 accepted", "reference": "o1"}
+    single = await crm.post("/v1/activities", json=activity, headers=bearer("crm:write"))
+    assert single.status_code == 201, single.text
+    body = {"entries": [activity, {**activity, "reference": "o2"}, {**activity, "customer_id": "C-9999"}]}
+    resp = await crm.post("/v1/activity-batches", json=body, headers=bearer("crm:write"))
+    assert [r["outcome"] for r in resp.json()["results"]] == ["existing", "recorded", "refused"]
+    timeline = await crm.get("/v1/customers/C-2001/activities", headers=bearer("crm:read"))
+    assert [a["reference"] for a in timeline.json()["items"]] == ["o1", "o2"]
