@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -22,7 +23,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def create(data_dir: Path, client_id: str, *extra: str) -> object:
+def create(data_dir: Path, client_id: str, *extra: str) -> Any:
     return run(
         data_dir, "clients", "create", "--client-id", client_id, "--kind", "internal", "--scope", "orders:read", *extra
     )
