@@ -14,6 +14,7 @@ from system_apis.wms.models import Base
 from system_apis.wms.routes import router
 from system_apis.wms.seed import seed_demo
 from system_apis.wms.stock_routes import router as stock_router
+from system_apis.wms.units import UnitRunner
 
 
 def create_app(
@@ -28,6 +29,12 @@ def create_app(
         await schema.upgrade(app.state.db)
         if settings.seed_demo:
             await seed_demo(app.state.db)
+        app.state.wms_units = UnitRunner(db=app.state.db)
+
+    async def close(app: FastAPI) -> None:
+        units: UnitRunner | None = getattr(app.state, "wms_units", None)
+        if units is not None:
+            await units.close()
 
     return create_service_app(
         settings,
@@ -39,6 +46,7 @@ def create_app(
         transport=transport,
         verifier=verifier,
         on_startup=[prepare],
+        on_shutdown=[close],
         # Publishes the stock.moved events each movement committed to this service's outbox, up
         # to 500 a pass: under a stream of receipts the relay gets few turns of the event loop
         # beside the requests, and 100 a turn left events waiting seconds in the outbox.

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import CloudEvent, MovementKind, StockMovedV1
 from service_kit.events import new_event
-from service_kit.events.outbox import OUTBOX, OutboxRecord, stage_event
-from service_kit.workers import notify_after_commit
+from service_kit.events.outbox import OutboxRecord, stage_event
 from system_apis.wms.models import WmsStock, WmsStockMovement, WmsWarehouse
+from system_apis.wms.units import Unit
 
 SOURCE = "urn:interchange:system:wms"
 
@@ -76,20 +76,17 @@ _JOURNAL = insert(cast(Table, WmsStockMovement.__table__))
 _OUTBOX = insert(cast(Table, OutboxRecord.__table__))
 
 
-async def write_movements(
-    *, session: AsyncSession, whse_id: str, movements: Sequence[Movement], reason: str | None = None
-) -> None:
+def write_movements(*, unit: Unit, whse_id: str, movements: Sequence[Movement], reason: str | None = None) -> None:
     """Journal and announce movements already versioned, in two statements for all of them (one
     per table, each row as ``announce_movement`` would add it): a receipt or a reservation writes
-    its lines with no ORM unit of work. The outbox rows are the ones ``stage_event`` writes, and
-    the relay is woken the same way, when the transaction commits."""
+    its lines with no ORM unit of work. The outbox rows are the ones ``stage_event`` writes; the
+    unit's runner wakes the relay once the transaction has committed."""
     if not movements:
         return
-    conn = await session.connection()
-    await conn.execute(_JOURNAL, [_journal_row(whse_id=whse_id, movement=m, reason=reason) for m in movements])
+    unit.conn.execute(_JOURNAL, [_journal_row(whse_id=whse_id, movement=m, reason=reason) for m in movements])
     now = datetime.now(UTC)
-    await conn.execute(_OUTBOX, [_outbox_row(event=_event(m), created_at=now) for m in movements])
-    notify_after_commit(session=session, topic=OUTBOX)
+    unit.conn.execute(_OUTBOX, [_outbox_row(event=_event(m), created_at=now) for m in movements])
+    unit.announced = True
 
 
 def _journal_row(*, whse_id: str, movement: Movement, reason: str | None) -> dict[str, Any]:

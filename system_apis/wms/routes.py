@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from contracts import Reservation, ReservationCreate
 from contracts.common import Sku
@@ -15,14 +15,25 @@ from service_kit.openapi import problem_doc
 from system_apis.wms import service
 from system_apis.wms.backend import WmsBackend
 from system_apis.wms.backend.reference import ReferenceWmsBackend
+from system_apis.wms.backend.reference_store import ReferenceStore
 from system_apis.wms.schemas import ReservationList, StockList, WarehouseList
+from system_apis.wms.service import StoreFor
+from system_apis.wms.units import UnitRunner
 
 
 async def _backend(session: SessionDep) -> WmsBackend:
     return ReferenceWmsBackend(session)
 
 
+async def _units(request: Request) -> UnitRunner:
+    units: UnitRunner = request.app.state.wms_units  # built at start-up (app.prepare)
+    return units
+
+
 Backend = Annotated[WmsBackend, Depends(_backend)]
+#: Reservations and receipts: one unit of work each, on the reference adapter's store.
+Units = Annotated[UnitRunner, Depends(_units)]
+STORE: StoreFor = ReferenceStore
 WmsRead = Annotated[Principal, require(WMS_READ)]
 WmsWrite = Annotated[Principal, require(WMS_WRITE)]
 SkuQuery = Annotated[list[Sku], Query(min_length=1, max_length=100, description="One or more SKUs (at most 100)")]
@@ -52,30 +63,30 @@ async def list_stock(sku: SkuQuery, backend: Backend, _: WmsRead) -> StockList:
         409: problem_doc("Another request is reserving for the same reference right now; send this one again."),
     },
 )
-async def reserve_stock(body: ReservationCreate, response: Response, backend: Backend, _: WmsWrite) -> Reservation:
+async def reserve_stock(body: ReservationCreate, response: Response, units: Units, _: WmsWrite) -> Reservation:
     """Reserve every line from one warehouse: the one that can ship all lines in full, with most
     stock of the order's SKUs, then by code. When none can, 422 with type
     `urn:interchange:problem:insufficient-stock` and `errors` naming each short SKU."""
-    reservation, created = await service.reserve_stock(backend=backend, request=body)
+    reservation, created = await service.reserve_stock(units=units, store=STORE, request=body)
     if not created:
         response.status_code = 200
     return reservation
 
 
 @router.get("/reservations/{reservation_id}", operation_id="getReservation")
-async def get_reservation(reservation_id: ReservationId, backend: Backend, _: WmsRead) -> Reservation:
-    return await service.get_reservation(backend=backend, reservation_id=reservation_id)
+async def get_reservation(reservation_id: ReservationId, units: Units, _: WmsRead) -> Reservation:
+    return await service.get_reservation(units=units, store=STORE, reservation_id=reservation_id)
 
 
 @router.get("/reservations", operation_id="findReservations")
-async def find_reservations(reference: Reference, backend: Backend, _: WmsRead) -> ReservationList:
-    return ReservationList(items=await service.find_reservations(backend=backend, reference=reference))
+async def find_reservations(reference: Reference, units: Units, _: WmsRead) -> ReservationList:
+    return ReservationList(items=await service.find_reservations(units=units, store=STORE, reference=reference))
 
 
 @router.post("/reservations/{reservation_id}/release", operation_id="releaseReservation")
-async def release_reservation(reservation_id: ReservationId, backend: Backend, _: WmsWrite) -> Reservation:
+async def release_reservation(reservation_id: ReservationId, units: Units, _: WmsWrite) -> Reservation:
     """Return the reserved stock; releasing it again answers the released reservation."""
-    return await service.release_reservation(backend=backend, reservation_id=reservation_id)
+    return await service.release_reservation(units=units, store=STORE, reservation_id=reservation_id)
 
 
 @router.post(
@@ -83,10 +94,10 @@ async def release_reservation(reservation_id: ReservationId, backend: Backend, _
     operation_id="releaseReservationForPicking",
     responses={422: problem_doc("The reservation was released (its stock given back): nothing to pick.")},
 )
-async def release_for_picking(reservation_id: ReservationId, backend: Backend, _: WmsWrite) -> Reservation:
+async def release_for_picking(reservation_id: ReservationId, units: Units, _: WmsWrite) -> Reservation:
     """Send the reserved goods to the warehouse floor for picking (status `picking`); sending it
     again answers the reservation as it is."""
-    return await service.release_for_picking(backend=backend, reservation_id=reservation_id)
+    return await service.release_for_picking(units=units, store=STORE, reservation_id=reservation_id)
 
 
 @router.post(
@@ -94,7 +105,7 @@ async def release_for_picking(reservation_id: ReservationId, backend: Backend, _
     operation_id="cancelPicking",
     responses={422: problem_doc("Too late: the goods are picked (type `urn:interchange:problem:picking-too-late`).")},
 )
-async def cancel_picking(reservation_id: ReservationId, backend: Backend, _: WmsWrite) -> Reservation:
+async def cancel_picking(reservation_id: ReservationId, units: Units, _: WmsWrite) -> Reservation:
     """Take the goods back off the floor: the reservation is `active` again (release it to give
     the stock back). A reservation not on the floor is answered as it is."""
-    return await service.cancel_picking(backend=backend, reservation_id=reservation_id)
+    return await service.cancel_picking(units=units, store=STORE, reservation_id=reservation_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from contracts.common import Sku
 from service_kit.openapi import problem_doc
 from system_apis.wms import stock_service
-from system_apis.wms.routes import Backend, WmsRead, WmsWrite
+from system_apis.wms.routes import STORE, Backend, Units, WmsRead, WmsWrite
 from system_apis.wms.schemas import (
     AdjustmentCreate,
     CycleCountCreate,
@@ -35,10 +35,10 @@ _CONFLICT = problem_doc("The reference was booked with other content, or is bein
         422: problem_doc("Unknown warehouse, a unit the WMS does not stock, or a fractional quantity."),
     },
 )
-async def receive_goods(body: ReceiptCreate, response: Response, backend: Backend, _: WmsWrite) -> StockMovementList:
+async def receive_goods(body: ReceiptCreate, response: Response, units: Units, _: WmsWrite) -> StockMovementList:
     """Book goods received into a warehouse: on hand goes up by each line; one `stock.moved`
     event (movement `receipt`) per SKU."""
-    movements, created = await stock_service.receive_goods(backend=backend, receipt=body)
+    movements, created = await stock_service.receive_goods(units=units, store=STORE, receipt=body)
     if not created:
         response.status_code = 200
     return StockMovementList(items=movements)

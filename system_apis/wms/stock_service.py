@@ -6,7 +6,7 @@ from __future__ import annotations
 from contracts import Quantity
 from contracts.events import MovementKind
 from service_kit.errors import BusinessRuleViolation
-from system_apis.wms.backend import WmsBackend
+from system_apis.wms.backend import MovementLine, WmsBackend, WmsStore
 from system_apis.wms.schemas import (
     AdjustmentCreate,
     CycleCountCreate,
@@ -14,6 +14,8 @@ from system_apis.wms.schemas import (
     StockMovementRead,
     StockSnapshot,
 )
+from system_apis.wms.service import StoreFor
+from system_apis.wms.units import UnitRunner
 
 _UNITS = {"EA"}
 
@@ -26,16 +28,25 @@ def _whole_units(*, sku: str, quantity: Quantity) -> int:
     return int(quantity.amount)
 
 
-async def receive_goods(*, backend: WmsBackend, receipt: ReceiptCreate) -> tuple[list[StockMovementRead], bool]:
-    """``(movements, True)`` when booked now, ``(movements booked before, False)`` on a resend."""
+async def receive_goods(
+    *, units: UnitRunner, store: StoreFor, receipt: ReceiptCreate
+) -> tuple[list[StockMovementRead], bool]:
+    """``(movements, True)`` when booked now, ``(movements booked before, False)`` on a resend;
+    one unit of work (``system_apis.wms.units``)."""
     totals: dict[str, int] = {}
     for line in receipt.lines:
         totals[line.sku] = totals.get(line.sku, 0) + _whole_units(sku=line.sku, quantity=line.quantity)
     lines = [(sku, receipt.warehouse, qty) for sku, qty in totals.items()]
-    booked = await backend.previous_movements(kind=MovementKind.receipt, reference=receipt.reference, lines=lines)
+    return await units.run(lambda unit: _receive(store=store(unit), receipt=receipt, lines=lines))
+
+
+def _receive(
+    *, store: WmsStore, receipt: ReceiptCreate, lines: list[MovementLine]
+) -> tuple[list[StockMovementRead], bool]:
+    booked = store.previous_movements(kind=MovementKind.receipt, reference=receipt.reference, lines=lines)
     if booked is not None:
         return booked, False
-    return await backend.receive(reference=receipt.reference, warehouse=receipt.warehouse, lines=lines), True
+    return store.receive(reference=receipt.reference, warehouse=receipt.warehouse, lines=lines), True
 
 
 async def adjust_stock(*, backend: WmsBackend, adjustment: AdjustmentCreate) -> tuple[StockMovementRead, bool]:

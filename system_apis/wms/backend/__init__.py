@@ -24,35 +24,13 @@ class StockShortage(Exception):
 
 
 class WmsBackend(Protocol):
+    """What the WMS answers on the request's async session: warehouses, positions, adjustments,
+    counts and the snapshot. Reservations and receipts are ``WmsStore``'s."""
+
     async def list_warehouses(self) -> list[Warehouse]: ...
 
     async def stock_positions(self, skus: Sequence[str]) -> list[InventoryPosition]:
         """One position per SKU and warehouse, for the SKUs the WMS stocks."""
-        ...
-
-    async def reservation_candidates(self, skus: Sequence[str]) -> tuple[list[str], list[InventoryPosition]]:
-        """Every warehouse's code, and the positions of these SKUs (what choosing a warehouse
-        needs), read together."""
-        ...
-
-    async def reserve(self, *, reference: str, warehouse: str, lines: Sequence[ReservationLineCreate]) -> Reservation:
-        """Reserve every line in this warehouse as one unit of work. Raises ``StockShortage`` when
-        any line cannot be covered; raising rolls the request's transaction back, stock included."""
-        ...
-
-    async def get_reservation(self, reservation_id: str) -> Reservation | None: ...
-
-    async def find_reservations(self, reference: str) -> list[Reservation]: ...
-
-    async def find_active_reservation(self, reference: str) -> Reservation | None: ...
-
-    async def set_floor_status(self, reservation_id: str, *, before: str, after: str) -> Reservation | None:
-        """Moves a reservation on the warehouse floor (``active`` <-> ``picking``), only from
-        ``before``; answers it as it then is (None when unknown)."""
-        ...
-
-    async def release(self, reservation_id: str) -> Reservation | None:
-        """Return the stock of an active reservation; a released one is answered as it is."""
         ...
 
     # Stock movements outside reservations. Every change is announced as a stock.moved event
@@ -63,10 +41,6 @@ class WmsBackend(Protocol):
     ) -> list[StockMovementRead] | None:
         """What ``reference`` already booked (None: nothing); raises ``Conflict`` when that differs."""
         ...
-
-    async def receive(
-        self, *, reference: str, warehouse: str, lines: Sequence[MovementLine]
-    ) -> list[StockMovementRead]: ...
 
     async def adjust(self, *, reference: str, warehouse: str, sku: str, delta: int, reason: str) -> StockMovementRead:
         """Raises ``BusinessRuleViolation`` when on hand would fall below what is reserved."""
@@ -81,3 +55,41 @@ class WmsBackend(Protocol):
     async def stock_snapshot(self, *, after: str | None, limit: int) -> tuple[list[VersionedPosition], str | None]:
         """Every position with its version, ``limit`` SKUs per page; the cursor of the next page."""
         ...
+
+
+class WmsStore(Protocol):
+    """Reservations and receipts, synchronous over the connection of one unit of work
+    (``system_apis.wms.units``): every call of one unit runs in its transaction."""
+
+    def reservation_candidates(self, skus: Sequence[str]) -> tuple[list[str], list[InventoryPosition]]:
+        """Every warehouse's code, and the positions of these SKUs (what choosing a warehouse
+        needs), read together."""
+        ...
+
+    def reserve(self, *, reference: str, warehouse: str, lines: Sequence[ReservationLineCreate]) -> Reservation:
+        """Reserve every line in this warehouse as one unit of work. Raises ``StockShortage`` when
+        any line cannot be covered; raising rolls the unit back, stock included."""
+        ...
+
+    def get_reservation(self, reservation_id: str) -> Reservation | None: ...
+
+    def find_reservations(self, reference: str) -> list[Reservation]: ...
+
+    def find_active_reservation(self, reference: str) -> Reservation | None: ...
+
+    def set_floor_status(self, reservation_id: str, *, before: str, after: str) -> Reservation | None:
+        """Moves a reservation on the warehouse floor (``active`` <-> ``picking``), only from
+        ``before``; answers it as it then is (None when unknown)."""
+        ...
+
+    def release(self, reservation_id: str) -> Reservation | None:
+        """Return the stock of an active reservation; a released one is answered as it is."""
+        ...
+
+    def previous_movements(
+        self, *, kind: MovementKind, reference: str, lines: Sequence[MovementLine]
+    ) -> list[StockMovementRead] | None:
+        """What ``reference`` already booked (None: nothing); raises ``Conflict`` when that differs."""
+        ...
+
+    def receive(self, *, reference: str, warehouse: str, lines: Sequence[MovementLine]) -> list[StockMovementRead]: ...

@@ -1,9 +1,8 @@
-"""The reference WMS's stock changes outside reservations: receipts, adjustments, cycle counts,
+"""The reference WMS's stock changes outside reservations: adjustments, cycle counts,
 and the versioned stock snapshot. Each change is one conditional UPDATE (so a concurrent
 movement cannot slip between the check and the write) followed by ``record_movement``, which
-versions, journals and announces it in the same transaction; a receipt books all its lines in
-one upsert and journals and announces them together (``write_movements``): five statements
-whatever its size."""
+versions, journals and announces it in the same transaction; receipts are booked by
+``ReferenceStore`` in one unit of work."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,9 +18,11 @@ from contracts import Quantity
 from contracts.events import MovementKind
 from service_kit.errors import BusinessRuleViolation, Conflict
 from system_apis.wms.backend import statements as sql
+from system_apis.wms.backend.reference_store import ReferenceStore, to_movement
 from system_apis.wms.models import WmsStock, WmsWarehouse
-from system_apis.wms.movements import Movement, record_movement, write_movements
+from system_apis.wms.movements import record_movement
 from system_apis.wms.schemas import StockMovementRead, VersionedPosition
+from system_apis.wms.units import Unit
 
 #: (sku, site code, delta) of one movement line, as a request asks for it.
 Line = tuple[str, str, int]
@@ -30,61 +30,8 @@ Line = tuple[str, str, int]
 _stock = cast(Table, WmsStock.__table__)
 
 
-def _receive_lines(insert: Any) -> Any:
-    """Receipt lines as one upsert (PostgreSQL and SQLite speak the same ``ON CONFLICT``): a new
-    balance starts at the quantity received with version 1, a known one goes up by it and moves
-    to its next version; each line answers its SKU, balance and version (in no set order: the
-    SKUs of a receipt are distinct)."""
-    excluded = insert(_stock).excluded
-    return (
-        insert(_stock)
-        .on_conflict_do_update(
-            index_elements=[_stock.c.whse_id, _stock.c.article],
-            set_={
-                "qty_on_hand": _stock.c.qty_on_hand + excluded.qty_on_hand,
-                "last_movement_at": excluded.last_movement_at,
-                "movement_seq": _stock.c.movement_seq + 1,
-            },
-        )
-        .returning(_stock.c.article, _stock.c.qty_on_hand, _stock.c.qty_allocated, _stock.c.movement_seq)
-    )
-
-
-#: Built once per dialect (building and compiling it per receipt cost more than running it).
-_RECEIVE = {"sqlite": _receive_lines(sqlite.insert), "postgresql": _receive_lines(postgresql.insert)}
-
-
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def to_movement(row: Any, site: str) -> StockMovementRead:
-    """A journal row (``statements.JOURNAL_BY_REF``) as the API shows it."""
-    return StockMovementRead(
-        sku=row.article,
-        warehouse=site,
-        movement=MovementKind(row.kind),
-        quantity_delta=str(row.qty_delta),
-        on_hand=Quantity.of(row.on_hand_after),
-        reserved=Quantity.of(row.allocated_after),
-        version=row.seq,
-        occurred_at=_utc(row.occurred_at),
-        reference=row.reference,
-    )
-
-
-def _read(movement: Movement) -> StockMovementRead:
-    return StockMovementRead(
-        sku=movement.sku,
-        warehouse=movement.warehouse,
-        movement=movement.kind,
-        quantity_delta=str(movement.delta),
-        on_hand=Quantity.of(movement.on_hand_after),
-        reserved=Quantity.of(movement.reserved_after),
-        version=movement.version,
-        occurred_at=movement.occurred_at,
-        reference=movement.reference,
-    )
 
 
 class ReferenceStockChanges:
@@ -100,55 +47,20 @@ class ReferenceStockChanges:
     async def _journal(self, kind: MovementKind, reference: str) -> list[StockMovementRead]:
         conn = await self.session.connection()
         rows = await conn.execute(sql.JOURNAL_BY_REF, {"kind": kind.value, "ref": reference})
-        return [to_movement(row, row.site_code) for row in rows]
+        return [to_movement(row) for row in rows]
 
     async def previous_movements(
         self, *, kind: MovementKind, reference: str, lines: Sequence[Line]
     ) -> list[StockMovementRead] | None:
         """The movements already booked under ``reference`` (None when there are none); 409 when
-        they are not the ones asked for now."""
-        booked = await self._journal(kind, reference)
-        if not booked:
-            return None
-        if sorted((m.sku, m.warehouse, int(m.quantity_delta)) for m in booked) != sorted(lines) and kind != (
-            MovementKind.cycle_count
-        ):
-            raise Conflict(f"The {kind.value} {reference!r} was booked with other lines.")
-        return booked
-
-    async def receive(self, *, reference: str, warehouse: str, lines: Sequence[Line]) -> list[StockMovementRead]:
-        whse_id = await self._whse_id(warehouse)
-        now = datetime.now(UTC)
+        they are not the ones asked for now (``ReferenceStore.previous_movements``, on this
+        request's connection)."""
         conn = await self.session.connection()
-        rows = [
-            {
-                "whse_id": whse_id,
-                "article": sku,
-                "uom": "EACH",
-                "qty_on_hand": qty,
-                "qty_allocated": 0,
-                "last_movement_at": now,
-                "movement_seq": 1,
-            }
-            for sku, _, qty in lines
-        ]
-        try:
-            balances = {
-                sku: (on_hand, allocated, seq)
-                for sku, on_hand, allocated, seq in await conn.execute(_RECEIVE[conn.dialect.name], rows)
-            }
-            booked = []
-            for sku, _, qty in lines:
-                on_hand, allocated, seq = balances[sku]
-                booked.append(
-                    Movement(sku, warehouse, MovementKind.receipt, qty, on_hand, allocated, seq, now, reference)
-                )
-            await write_movements(session=self.session, whse_id=whse_id, movements=booked)
-        except IntegrityError as exc:  # the same reference booked by a concurrent request
-            raise Conflict(
-                f"The {MovementKind.receipt.value} {reference!r} is being booked by another request; send it again."
-            ) from exc
-        return [_read(m) for m in booked]
+        return await conn.run_sync(
+            lambda sync_conn: ReferenceStore(Unit(sync_conn)).previous_movements(
+                kind=kind, reference=reference, lines=lines
+            )
+        )
 
     async def adjust(self, *, reference: str, warehouse: str, sku: str, delta: int, reason: str) -> StockMovementRead:
         whse_id = await self._whse_id(warehouse)

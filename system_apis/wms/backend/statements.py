@@ -8,9 +8,10 @@ its compiled form without walking it again; every value is a bound parameter.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from system_apis.wms.models import (
     ALLOCATED,
@@ -133,6 +134,34 @@ DEALLOCATE = (
 
 NEW_JOURNAL_ROWS = insert(journal)
 
+
+def _receive_lines(insert: Any) -> Any:
+    """Receipt lines as one upsert (PostgreSQL and SQLite speak the same ``ON CONFLICT``): a new
+    balance starts at the quantity received with version 1, a known one goes up by it and moves
+    to its next version; each line answers its SKU, balance and version (in no set order: the
+    SKUs of a receipt are distinct)."""
+    excluded = insert(stock).excluded
+    return (
+        insert(stock)
+        .on_conflict_do_update(
+            index_elements=[stock.c.whse_id, stock.c.article],
+            set_={
+                "qty_on_hand": stock.c.qty_on_hand + excluded.qty_on_hand,
+                "last_movement_at": excluded.last_movement_at,
+                "movement_seq": stock.c.movement_seq + 1,
+            },
+        )
+        .returning(stock.c.article, stock.c.qty_on_hand, stock.c.qty_allocated, stock.c.movement_seq)
+    )
+
+
+#: Built once per dialect (building and compiling it per receipt cost more than running it).
+_RECEIVE = {"sqlite": _receive_lines(sqlite.insert), "postgresql": _receive_lines(postgresql.insert)}
+
+
+#: Receipt lines, by dialect.
+RECEIVE = {"sqlite": _receive_lines(sqlite.insert), "postgresql": _receive_lines(postgresql.insert)}
+
 #: What a reference booked, with the site code of each line's warehouse.
 JOURNAL_BY_REF = (
     select(
@@ -165,6 +194,7 @@ __all__ = [
     "NEW_JOURNAL_ROWS",
     "OPEN",
     "OPEN_ALLOCATION_BY_REF",
+    "RECEIVE",
     "TAKE",
     "WHSE_ID",
 ]
