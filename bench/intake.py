@@ -57,7 +57,9 @@ def order(marketplace_order_id: str) -> dict[str, Any]:
     }
 
 
-# wrk: every request is a new order with its own key (per-thread counter; threads are told apart in setup).
+# wrk: every request is a new order with its own key (per-thread counter; threads are told apart in
+# setup). Each thread counts the answers that are not 202 (wrk's own "bad status" counts only >= 400,
+# and its request count includes every answer), so the rate reported is of orders answered 202.
 _WRK_POST = """
 local threads = {}
 local n = 0
@@ -68,6 +70,7 @@ function setup(thread)
 end
 function init(args)
   counter = 0
+  not_accepted = 0
   template = args[1]
 end
 request = function()
@@ -77,12 +80,17 @@ request = function()
   return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Idempotency-Key"] = id,
     ["Authorization"] = "Bearer @TOKEN@"}, body)
 end
+response = function(status, headers, body)
+  if status ~= 202 then not_accepted = not_accepted + 1 end
+end
 done = function(summary, latency, requests)
   local e = summary.errors
+  local other = 0
+  for _, thread in ipairs(threads) do other = other + thread:get("not_accepted") end
   io.write(string.format(
-    'BENCH-JSON {"requests": %d, "duration_us": %d, "errors": %d, "bad_status": %d, '
-    .. '"p50_us": %d, "p99_us": %d}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    'BENCH-JSON {"requests": %d, "duration_us": %d, "timeouts": %d, "socket_errors": %d, '
+    .. '"not_202": %d, "p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration, e.timeout, e.connect + e.read + e.write, other,
     latency:percentile(50), latency:percentile(99)))
 end
 """
@@ -108,16 +116,16 @@ def run() -> dict[str, Any]:
         peak = _wrk_max(url, token)
         after = cpu_of(chain)
         peak["cpu_us_per_order"] = {
-            name: (after[pid] - before[pid]) * 1e6 / max(1, peak["requests"])
+            name: (after[pid] - before[pid]) * 1e6 / max(1, peak["answered_202"])
             for name, pid in zip(("gateway", "marketplace", "orders"), chain, strict=True)
         }
-        profiles = _profiles(url, token, {name: pids[name] for name in ("marketplace", "orders")}) if PROFILE else {}
+        profiles, profile_run = (
+            _profiles(url, token, {name: pids[name] for name in ("marketplace", "orders")}) if PROFILE else ({}, {})
+        )
     rows = [
         _row(f"paced {PACED_RATE:.0f}/s", paced["answered_202"] / paced["seconds"], paced),
         _row("max (64 connections)", peak["rate"], peak),
     ]
-    max_clean = not peak["errors"] and not peak["bad_status"]
-    paced_ok = paced["answered_202"] == paced["sent"]
     return {
         "title": "Order intake through the gateway: POST /marketplace/v2/orders, each a new order with its own key",
         "rows": rows,
@@ -126,6 +134,17 @@ def run() -> dict[str, Any]:
             f"max run by {load_tool()}; load average before the run {load_average[0]:.1f} on {os.cpu_count()} cores",
             f"warm-up: {warm['answered_202']} of {warm['sent']} answered 202",
             f"paced: {paced['answered_202']} of {paced['sent']} answered 202, other answers {paced['other_status']}",
+            f"max: {peak['answered_202']} of {peak['requests']} answers were 202 ({_failure_text(peak)}); "
+            "its rate and CPU per order count the 202s only",
+            *(
+                [
+                    f"profile run: {profile_run['answered_202']} answered 202 ({_failure_text(profile_run)}); "
+                    "busy samples of each main thread: "
+                    + ", ".join(f"{name} {n}" for name, n in profile_run["busy_samples"].items())
+                ]
+                if profile_run
+                else []
+            ),
             "CPU µs per order is the process's user + system time from /proc over the run / orders answered",
             *(
                 f"where {name}'s CPU goes under intake (py-spy, % of busy samples of its main thread): "
@@ -134,34 +153,49 @@ def run() -> dict[str, Any]:
             ),
         ],
         "profiles": profiles,
-        "targets": [
-            # A rate reached with errors (wrk's timeouts, answers >= 400) does not count as met.
-            target(
-                "intake answered 202 through the gateway, max rate"
-                + ("" if max_clean else f" ({peak['errors'] + peak['bad_status']} errors)"),
-                peak["rate"],
-                unit="/s",
-                at_least=500,
-                before="38/s direct to orders",
-            )
-            | ({} if max_clean else {"met": False}),
-            target(
-                f"intake p99 at {PACED_RATE:.0f}/s paced, every order answered 202",
-                paced["p99_ms"] if paced_ok else None,
-                unit="ms",
-                at_most=50,
-                before="p99 2.1 s",
-            ),
-        ],
+        "profile_run": profile_run,
+        "targets": _targets(peak, paced),
         "paced": paced,
         "max": peak,
         "settings": {"paced_rate": PACED_RATE, "paced_seconds": PACED_SECONDS, "worker": WORKER},
     }
 
 
-def _profiles(url: str, token: str, pids: dict[str, int]) -> dict[str, dict[str, float] | None]:
+def _targets(peak: dict[str, Any], paced: dict[str, Any]) -> list[dict[str, Any]]:
+    """Both figures against issue 8's targets, measured whatever the answers were: a run with
+    failures shows them in the figure's name and is not met."""
+    max_clean = not _failures(peak)
+    paced_ok = paced["answered_202"] == paced["sent"]
+    return [
+        # The rate of 202 answers, measured even when some requests failed; with any failure
+        # (a timeout, a socket error, an answer other than 202) it does not count as met.
+        target(
+            "intake answered 202 through the gateway, max rate"
+            + ("" if max_clean else f" ({_failures(peak)} failed: {_failure_text(peak)})"),
+            peak["rate"],
+            unit="/s",
+            at_least=500,
+            before="38/s direct to orders",
+        )
+        | ({} if max_clean else {"met": False}),
+        # Measured whatever the answers were; met only when every order was answered 202.
+        target(
+            f"intake p99 at {PACED_RATE:.0f}/s paced, every order answered 202"
+            + ("" if paced_ok else f" ({paced['sent'] - paced['answered_202']} of {paced['sent']} were not)"),
+            paced["p99_ms"],
+            unit="ms",
+            at_most=50,
+            before="p99 2.1 s",
+        )
+        | ({} if paced_ok else {"met": False}),
+    ]
+
+
+def _profiles(url: str, token: str, pids: dict[str, int]) -> tuple[dict[str, dict[str, float] | None], dict[str, Any]]:
     """py-spy on each process at once while wrk keeps intake busy (a run of its own: sampling slows
-    the processes down, so no figure above comes from it)."""
+    the processes down, so no figure above comes from it). Also what that run got answered and how
+    many busy samples each profile holds, so a profile of a process that was not doing intake's
+    work cannot pass for one."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(len(pids) + 1) as pool:
@@ -169,8 +203,9 @@ def _profiles(url: str, token: str, pids: dict[str, int]) -> dict[str, dict[str,
         time.sleep(1)
         samples = {name: pool.submit(sample, pid, max(1.0, MAX_SECONDS - 2)) for name, pid in pids.items()}
         found = {name: f.result() for name, f in samples.items()}
-        loaded.result()
-    return {name: (buckets(c, SERVICE_RULES) if c else None) for name, c in found.items()}
+        run = loaded.result()
+    run["busy_samples"] = {name: _busy_samples(c) if c else 0 for name, c in found.items()}
+    return {name: (buckets(c, SERVICE_RULES) if c else None) for name, c in found.items()}, run
 
 
 def _row(name: str, rate: float, m: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +218,7 @@ def _row(name: str, rate: float, m: dict[str, Any]) -> dict[str, Any]:
         "gateway CPU µs/order": cpu["gateway"],
         "marketplace CPU µs/order": cpu["marketplace"],
         "orders CPU µs/order": cpu["orders"],
-        "errors": m.get("errors", 0) + m.get("bad_status", 0) + m.get("other_status", 0),
+        "errors": _failures(m) if "not_202" in m else m["errors"] + m["other_status"],
     }
 
 
@@ -252,15 +287,38 @@ def _wrk_max(url: str, token: str) -> dict[str, Any]:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     s = json.loads(line.removeprefix("BENCH-JSON "))
     seconds = s["duration_us"] / 1e6
+    accepted = s["requests"] - s["not_202"]
     return {
         "requests": s["requests"],
+        "answered_202": accepted,
         "seconds": seconds,
-        "rate": s["requests"] / seconds if seconds else 0.0,
-        "errors": s["errors"],
-        "bad_status": s["bad_status"],
+        "rate": accepted / seconds if seconds else 0.0,
+        "timeouts": s["timeouts"],
+        "socket_errors": s["socket_errors"],
+        "not_202": s["not_202"],
         "p50_ms": s["p50_us"] / 1000,
         "p99_ms": s["p99_us"] / 1000,
     }
+
+
+def _failures(m: dict[str, Any]) -> int:
+    """Requests of a wrk run that did not end in a 202: timed out, failed on the socket, or answered otherwise."""
+    return int(m["timeouts"] + m["socket_errors"] + m["not_202"])
+
+
+def _failure_text(m: dict[str, Any]) -> str:
+    return f"{m['timeouts']} timed out, {m['socket_errors']} socket errors, {m['not_202']} answered other than 202"
+
+
+def _busy_samples(collapsed: str) -> int:
+    """Samples of the main thread at work (what ``buckets`` shares out), so a profile of a process
+    that was barely busy shows as such instead of as percentages of a handful."""
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, n = line.rpartition(" ")
+        if n.isdigit() and "Thread._bootstrap" not in stack and not stack.split(";")[-1].startswith("Runner.run ("):
+            total += int(n)
+    return total
 
 
 def _pct(ordered: list[float], pct: float) -> float:
