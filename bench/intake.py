@@ -138,7 +138,8 @@ def run() -> dict[str, Any]:
             "its rate and CPU per order count the 202s only",
             *(
                 [
-                    f"profile run: {profile_run['answered_202']} answered 202 ({_failure_text(profile_run)}); "
+                    f"profile run ({PACED_RATE:.0f}/s paced): {profile_run['answered_202']} of {profile_run['sent']} "
+                    f"answered 202, other answers {profile_run['other_status']}, errors {profile_run['errors']}; "
                     "busy samples of each main thread: "
                     + ", ".join(f"{name} {n}" for name, n in profile_run["busy_samples"].items())
                 ]
@@ -192,14 +193,17 @@ def _targets(peak: dict[str, Any], paced: dict[str, Any]) -> list[dict[str, Any]
 
 
 def _profiles(url: str, token: str, pids: dict[str, int]) -> tuple[dict[str, dict[str, float] | None], dict[str, Any]]:
-    """py-spy on each process at once while wrk keeps intake busy (a run of its own: sampling slows
-    the processes down, so no figure above comes from it). Also what that run got answered and how
-    many busy samples each profile holds, so a profile of a process that was not doing intake's
-    work cannot pass for one."""
+    """py-spy on each process at once while intake runs at the paced rate (a run of its own:
+    sampling slows the processes down, so no figure above comes from it). Paced, not wrk's 64
+    connections: past saturation those pile up and time out, and what the processes do then is not
+    intake's steady work (in the run of 2026-12-07 16:44 orders' main thread was busy for 3
+    samples of 1,200: its profile read "HTTP server 66.7, other 33.3"). Also what that run got
+    answered and how many busy samples each profile holds, so a profile of a process that was not
+    doing intake's work cannot pass for one."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(len(pids) + 1) as pool:
-        loaded = pool.submit(_wrk_max, url, token)
+        loaded = pool.submit(_paced, url, token, rate=PACED_RATE, seconds=MAX_SECONDS, prefix="PROFILE")
         time.sleep(1)
         samples = {name: pool.submit(sample, pid, max(1.0, MAX_SECONDS - 2)) for name, pid in pids.items()}
         found = {name: f.result() for name, f in samples.items()}
