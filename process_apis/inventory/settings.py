@@ -43,10 +43,11 @@ class InventorySettings(ServiceSettings):
     #: channel within that window replace it (latest value wins), so a burst is one update.
     coalesce_window: float = 0.25
     #: The shortest pause between two publisher passes while publications are pending (in their
-    #: window or held back by a channel's throttle, until its next token); when nothing is pending
-    #: it sleeps until woken (a change in this process) or ``publish_idle`` seconds (changes made
-    #: by another process: a second replica, the CLI).
-    publish_interval: float = 0.05
+    #: window or held back by a channel's throttle, until its next token) or keep falling due (a
+    #: full pass goes on at once); when nothing is pending it sleeps until woken (a change in this
+    #: process) or ``publish_idle`` seconds (changes made by another process: a second replica, the
+    #: CLI).
+    publish_interval: float = 0.2
     publish_idle: float = 5.0
     #: Consume stock.moved and item.changed, publish, seed and reconcile inside this process
     #: (tests turn them off and drive passes themselves).

@@ -23,6 +23,9 @@ from service_kit.workers import Wakeup, run_once, run_worker, stop_event, wakeup
 
 log = structlog.get_logger("process_apis.inventory.workers")
 
+#: Rows a publisher pass reads at most (every channel's update in it is a batch of up to this).
+PASS_LIMIT = 500
+
 
 def _settings(app: FastAPI) -> InventorySettings:
     settings: InventorySettings = app.state.settings
@@ -59,18 +62,23 @@ async def publish_availability(app: FastAPI) -> None:
     stop = stop_event(app)
 
     async def publish_once() -> int:
-        published = await publish_due(db=db, throttle=throttle, metrics=app.state.inventory_metrics)
+        published = await publish_due(db=db, throttle=throttle, metrics=app.state.inventory_metrics, limit=PASS_LIMIT)
+        if published >= PASS_LIMIT:
+            return published  # a backlog: the next pass at once
         if published:
-            return published
-        async with db.transaction() as session:
-            earliest = await repository.next_due(session=session)
-        if earliest is None:
-            return 0
-        now = datetime.now(UTC)
-        # Due already: held back by a throttle (look again when it has a token); else in its window.
-        wait = (_aware(earliest) - now).total_seconds()
-        if wait <= 0:
-            wait = throttle.wait(now=now.timestamp())
+            # What falls due meanwhile goes out with the next pass: one pass per interval at most
+            # while values keep falling due (each pass costs a few transactions, however small).
+            wait = settings.publish_interval
+        else:
+            async with db.transaction() as session:
+                earliest = await repository.next_due(session=session)
+            if earliest is None:
+                return 0
+            now = datetime.now(UTC)
+            # Due already: held back by a throttle (look again when it has a token); else in its window.
+            wait = (_aware(earliest) - now).total_seconds()
+            if wait <= 0:
+                wait = throttle.wait(now=now.timestamp())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=min(1.0, max(settings.publish_interval, wait)))
         return 1  # something is pending: look again at once
