@@ -51,7 +51,7 @@ def generate(root: Path = CONTRACTS_DIR, *, on_step: Callable[[str], None] = _qu
     for info in available_services():
         if not info.publishes_api:
             continue
-        on_step(f"generating {info.name}'s API")
+        on_step(f"generating the {info.name} API")
         module = importlib.import_module(f"{info.package}.app")
         app = module.create_app(ServiceSettings.load(info.name, log_json=False))
         for version in info.versions:

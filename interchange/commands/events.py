@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from interchange import display
 from interchange.explain import ExplainingGroup, require_database
 
 if TYPE_CHECKING:
@@ -71,7 +72,8 @@ def dead_letters(
         finally:
             await bus.close()
 
-    letters = asyncio.run(run())
+    with display.working("reading the dead letters"):
+        letters = asyncio.run(run())
     if as_json:
         for letter in letters:
             typer.echo(json.dumps(_as_dict(letter)))
@@ -109,7 +111,8 @@ def replay(
         finally:
             await bus.close()
 
-    letter = asyncio.run(run())
+    with display.working("replaying"):
+        letter = asyncio.run(run())
     console.print(
         f"replayed {letter.id}: {letter.event.type} {letter.event.id} to group {letter.group}",
         markup=False,

@@ -74,7 +74,8 @@ def _run(data_dir: Path, action: Callable[[Any, Any, Any], Awaitable[T]]) -> T:
             await http.aclose()
             await db.dispose()
 
-    return asyncio.run(main())
+    with display.working("reading the inventory database"):
+        return asyncio.run(main())
 
 
 @app.command()

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from interchange import display
 from interchange.explain import ExplainingGroup, require_database
 
 app = typer.Typer(help="The gateway's token signing keys: list and rotate.", no_args_is_help=True, cls=ExplainingGroup)
@@ -47,7 +48,8 @@ def with_gateway_db(data_dir: Path, action: Callable[..., Awaitable[T]], *, crea
         finally:
             await db.dispose()
 
-    return asyncio.run(run())
+    with display.working("reading the gateway's database"):
+        return asyncio.run(run())
 
 
 def _schedule(settings):  # type: ignore[no-untyped-def]

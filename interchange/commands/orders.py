@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from interchange import display
 from interchange.explain import CommandFailed, ExplainingGroup, require_database
 
 if TYPE_CHECKING:
@@ -58,7 +59,8 @@ def _run(data_dir: Path, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
         finally:
             await db.dispose()
 
-    return asyncio.run(main())
+    with display.working("reading the orders database"):
+        return asyncio.run(main())
 
 
 @app.command("replay")

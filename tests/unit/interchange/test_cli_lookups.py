@@ -124,16 +124,16 @@ def test_progress_shows_on_a_terminal_unless_quiet(monkeypatch: pytest.MonkeyPat
     console = terminal()
 
     with display.working("checking contracts", console=console) as step:
-        step("generating orders' API")
+        step("generating the orders API")
 
-    assert ("checking contracts: generating orders' API" in console.file.getvalue()) is shown  # type: ignore[attr-defined]
+    assert ("checking contracts: generating the orders API" in console.file.getvalue()) is shown  # type: ignore[attr-defined]
 
 
 def test_progress_is_off_when_stderr_is_not_a_terminal() -> None:
     console = Console(file=io.StringIO(), force_terminal=False)
 
     with display.working("checking contracts", console=console) as step:
-        step("generating orders' API")
+        step("generating the orders API")
 
     assert console.file.getvalue() == ""  # type: ignore[attr-defined]
 
@@ -145,3 +145,14 @@ def test_quiet_is_an_option_of_every_command(tmp_path: Path, monkeypatch: pytest
     run(tmp_path, "--quiet", "clients", "list")
 
     assert display.settings.quiet is True
+
+
+def test_a_step_inside_a_step_updates_the_one_spinner(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(display.settings, "quiet", False)
+    console = terminal()
+
+    with display.working("reconciling", console=console), display.working("reading the inventory database"):
+        pass  # rich allows one live display at a time: a second one would raise LiveError
+
+    assert "reading the inventory database" in console.file.getvalue()  # type: ignore[attr-defined]
+    assert display.settings.shown is None
