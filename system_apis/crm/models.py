@@ -32,5 +32,6 @@ class CrmActivity(Base):
     AccountId: Mapped[str] = mapped_column(ForeignKey("crm_accounts.AccountId"), index=True)
     Type: Mapped[str] = mapped_column(String(40))
     Subject: Mapped[str] = mapped_column(String(200))
-    ExternalRef: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Indexed: an activity batch looks its references up (recorded once per customer, kind, reference).
+    ExternalRef: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     CreatedDate: Mapped[datetime] = mapped_column(DateTime(timezone=True))

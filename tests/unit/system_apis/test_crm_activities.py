@@ -137,3 +137,11 @@ async def test_a_malformed_batch_is_a_problem_and_needs_the_write_scope(crm: htt
     assert too_many.status_code == 422
     reader = await crm.post("/v1/activity-batches", json={"entries": [entry("r")]}, headers=bearer("crm:read"))
     assert reader.status_code == 403
+
+
+async def test_a_batch_finds_earlier_activities_by_an_index_not_a_scan(app: Any, tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "crm.db") as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT ActivityId FROM crm_activities WHERE ExternalRef IN ('a', 'b')"
+        ).fetchall()
+    assert any("USING INDEX" in row[-1] for row in plan), plan
