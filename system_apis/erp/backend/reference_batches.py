@@ -1,7 +1,8 @@
 """The reference ERP's batch booking in Core statements: a batch reads what it checks against
-(booked references, customers, items) with one statement each, books every accepted entry with
-one multi-row header insert (``ON CONFLICT DO NOTHING ... RETURNING``: the ERP numbers them) and
-one insert of all their lines, in the request's transaction.
+(customers, items) with one statement each, books every accepted entry with one multi-row header
+insert (``ON CONFLICT DO NOTHING ... RETURNING``: the ERP numbers them) and one insert of all
+their lines, in the request's transaction, and reads booked orders (one statement) only for the
+entries it did not book now.
 
 Core rather than ORM objects: the ORM's unit of work, identity map and per-statement cache keys
 (a ``values()`` statement built per order) cost ~2 ms of CPU per booked order here, where these
