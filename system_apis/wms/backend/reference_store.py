@@ -137,7 +137,8 @@ class ReferenceStore:
     def reservation_candidates(self, skus: Sequence[str]) -> tuple[list[str], list[InventoryPosition]]:
         sites: list[str] = []
         positions: list[InventoryPosition] = []
-        for row in self.conn.execute(sql.CANDIDATES, {"skus": sorted(set(skus))}):
+        wanted = sorted(set(skus))
+        for row in self.conn.execute(sql.candidates(len(wanted)), {f"s{n}": sku for n, sku in enumerate(wanted)}):
             if row.site_code not in self._whse_ids:
                 self._whse_ids[row.site_code] = row.whse_id
                 sites.append(row.site_code)
