@@ -17,7 +17,6 @@ import httpx
 import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway.audit import AuditLog, AuditRetention
 from gateway.clients import DisabledClients
@@ -221,6 +220,9 @@ def create_app(
     assert isinstance(app, GatewayApp)
     app.proxy = proxy
     if settings.trusted_proxies:
+        # Imported only here: uvicorn is ~6 MB of memory the gateway does not need on granian.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
         # uvicorn types an ASGI app with its own TypedDicts, Starlette with plain mappings: same protocol.
         app.forwarded = ProxyHeadersMiddleware(app.dispatch, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type,assignment]
     # No 307 to "<path>/": a gateway answers a path it does not serve with a 404 problem, not a

@@ -79,10 +79,10 @@ def proxy_header_flags(name: str) -> list[str]:
     return ["--no-proxy-headers"] if name == "gateway" else []
 
 
-def server_flags(name: str) -> list[str]:
-    """The gateway runs on granian (embedded by ``interchange.serve``): per proxied call it costs
-    less CPU than uvicorn (bench/README.md, gateway); the services stay on uvicorn."""
-    return ["--server", "granian"] if name == "gateway" else []
+def server_module(name: str) -> str:
+    """The gateway runs on granian (``gateway.serve``): per proxied call it costs less CPU than
+    uvicorn (bench/README.md, gateway); the services stay on uvicorn (``interchange.serve``)."""
+    return "gateway.serve" if name == "gateway" else "interchange.serve"
 
 
 def _port(info: ServiceInfo, *, host: str, free_ports: bool) -> int:
@@ -174,8 +174,7 @@ class Suite:
 
     def _spawn(self, service: RunningService) -> None:
         cmd = [
-            sys.executable, "-m", "interchange.serve", *server_flags(service.info.name),
-            "--factory", service.info.factory,
+            sys.executable, "-m", server_module(service.info.name), "--factory", service.info.factory,
             "--host", self.host, "--port", str(service.port),
             "--timeout-graceful-shutdown", str(GRACE_SECONDS),
             "--no-access-log", "--log-level", "warning",

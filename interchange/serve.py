@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import signal
-import sys
 from types import FrameType
 
 import uvicorn
@@ -50,54 +48,7 @@ class QuietServer(uvicorn.Server):
             self._loop.call_soon_threadsafe(self._exit.set)
 
 
-def serve_granian(argv: list[str]) -> None:
-    """``--server granian``: granian's ASGI server, embedded in this process (one process, as with
-    uvicorn: the launcher's pid is the server's), on uvloop. Takes the launcher's uvicorn options;
-    granian never reads X-Forwarded-* (``--no-proxy-headers`` is its only behaviour) and has no
-    housekeeping tick of its own. Chosen for the gateway by measurement (bench/README.md)."""
-    import argparse
-
-    import uvloop
-    from granian.constants import Interfaces
-    from granian.log import LogLevels
-    from granian.server.embed import Server
-
-    parser = argparse.ArgumentParser(prog="interchange.serve --server granian")
-    parser.add_argument("target")
-    parser.add_argument("--factory", action="store_true")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--log-level", default="warning")
-    parser.add_argument("--timeout-graceful-shutdown", type=float, default=None)
-    parser.add_argument("--no-access-log", action="store_true")
-    parser.add_argument("--no-proxy-headers", action="store_true")
-    args = parser.parse_args(argv)
-    module, _, name = args.target.partition(":")
-    server = Server(
-        getattr(importlib.import_module(module), name),
-        address=args.host,
-        port=args.port,
-        interface=Interfaces.ASGI,
-        factory=args.factory,
-        websockets=False,
-        backlog=2048,
-        log_level=LogLevels(args.log_level),
-        log_access=False,
-    )
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, server.stop)  # in-flight requests finish, then lifespan shutdown
-        await server.serve()
-
-    uvloop.run(run())
-
-
 def main() -> None:
-    if sys.argv[1:3] == ["--server", "granian"]:
-        serve_granian(sys.argv[3:])
-        return
     # uvicorn's CLI builds its server from the name ``Server`` in ``uvicorn.main`` (the module:
     # the package's ``uvicorn.main`` attribute is the CLI function).
     cli = importlib.import_module("uvicorn.main")

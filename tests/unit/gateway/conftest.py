@@ -226,7 +226,7 @@ async def serving(app: Any, **options: Any) -> AsyncIterator[str]:
 @contextlib.asynccontextmanager
 async def serving_granian(app: Any) -> AsyncIterator[str]:
     """``app`` served by granian embedded in this event loop, as ``interchange up`` serves the
-    gateway (``interchange.serve --server granian``); its base URL. Lifespan is the caller's."""
+    gateway (``python -m gateway.serve``); its base URL. Lifespan is the caller's."""
     from granian.constants import Interfaces
     from granian.log import LogLevels
     from granian.server.embed import Server

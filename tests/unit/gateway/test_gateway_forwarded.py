@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from uvicorn.main import main as uvicorn_command
 
-from interchange.launcher import proxy_header_flags, server_flags
+from interchange.launcher import proxy_header_flags, server_module
 from service_kit.http import RoutingTransport
 from tests.unit.gateway.conftest import (
     GATEWAY_URL,
@@ -96,7 +96,7 @@ async def test_over_real_sockets_as_launched_the_peer_address_counts(
 async def test_on_granian_as_launched_the_peer_address_counts(
     tmp_path: Path, contracts_dir: Path, marketplace: FakeService
 ) -> None:
-    assert server_flags("gateway") == ["--server", "granian"]  # how interchange up serves it
+    assert server_module("gateway") == "gateway.serve"  # granian: how interchange up serves it
     async with gateway_at(tmp_path, contracts_dir, marketplace) as gw:
         async with serving_granian(gw.app) as url, httpx.AsyncClient(base_url=url) as client:
             statuses = await spoofed_failures(client, 4)
