@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import OrderAccepted, OrderCreate, OrderStatus
 from process_apis.orders import intake_repository as sql
+from process_apis.orders.intake_writer import IntakeWriter, Rows
 from process_apis.orders.masterdata import CachedErp
 from process_apis.orders.models import NO_PARTNER, SagaStep
 from process_apis.orders.service import check_order, status_url
@@ -56,8 +57,16 @@ class Receipt:
 
 
 async def take_in(
-    *, engine: AsyncEngine, key: IntakeKey, erp: CachedErp, order: OrderCreate, partner_id: str | None
+    *,
+    engine: AsyncEngine,
+    writer: IntakeWriter[Receipt] | None,
+    key: IntakeKey,
+    erp: CachedErp,
+    order: OrderCreate,
+    partner_id: str | None,
 ) -> Receipt:
+    """Validate, then record the order with its key's answer: in ``writer``'s next batch (group
+    commit), or on its own without one."""
     try:
         await check_order(erp=erp, order=order)
     except InterchangeError:
@@ -72,6 +81,29 @@ async def take_in(
     accepted = OrderAccepted(id=order_id, status=OrderStatus.received, status_url=status_url(order_id))
     body = json.dumps(accepted.model_dump(mode="json"))
     answer = sql.KeyAnswer(key.scope, key.key, key.fingerprint, ACCEPTED, body, now)
+    rows = _rows(order, order_id=order_id, partner_id=partner_id, at=now)
+
+    async def on_its_own() -> Receipt:
+        return await record_one(engine=engine, key=key, answer=answer, order=order, partner_id=partner_id, rows=rows)
+
+    if writer is None:
+        return await on_its_own()
+    batched = Rows(key=sql.key_row(answer), order=rows["order"], lines=rows["lines"], history=rows["history"])
+    return await writer.write(batched, written=Receipt(ACCEPTED, accepted, created=True), one=on_its_own)
+
+
+async def record_one(
+    *,
+    engine: AsyncEngine,
+    key: IntakeKey,
+    answer: sql.KeyAnswer,
+    order: OrderCreate,
+    partner_id: str | None,
+    rows: dict[str, Any],
+) -> Receipt:
+    """One order in a transaction of its own: the key first, so a key already there answers the
+    replay (or the 422, or the 409 while another request holds it), then the order, whose unique
+    natural key refuses a duplicate."""
     try:
         async with engine.begin() as conn:  # rolled back whole on any error, the key's row included
             if not await sql.claim_answered(conn, answer):
@@ -80,7 +112,7 @@ async def take_in(
                     return _replayed(stored, key)  # nothing written: the transaction ends empty
                 if not await sql.take_over(conn, answer):
                     raise _in_flight()
-            await sql.insert_received(conn, **_rows(order, order_id=order_id, partner_id=partner_id, at=now))
+            await sql.insert_received(conn, **rows)
     except IntegrityError:
         # Another order holds the natural key (the order's unique constraint): no second look
         # before the insert, the constraint is the check.
@@ -89,7 +121,7 @@ async def take_in(
                 conn, channel=order.channel, partner_id=partner_id, channel_order_id=order.channel_order_id
             )
         raise _duplicate(order, existing) from None
-    return Receipt(ACCEPTED, accepted, created=True)
+    return Receipt(ACCEPTED, OrderAccepted.model_validate_json(answer.body), created=True)
 
 
 def _replayed(stored: sql.StoredKey | None, key: IntakeKey) -> Receipt:
@@ -166,4 +198,12 @@ def _duplicate(order: OrderCreate, existing_id: str | None) -> Conflict:
     )
 
 
-__all__ = ["IntakeKey", "Receipt", "take_in"]
+def writer_of(app: Any) -> IntakeWriter[Receipt]:
+    """The app's intake writer, made on first use (one per process, on its database's engine)."""
+    writer: IntakeWriter[Receipt] | None = getattr(app.state, "intake_writer", None)
+    if writer is None:
+        writer = app.state.intake_writer = IntakeWriter(app.state.db.engine)
+    return writer
+
+
+__all__ = ["IntakeKey", "Receipt", "record_one", "take_in", "writer_of"]

@@ -47,6 +47,7 @@ _TAKE_OVER = (
         response_body=bindparam("b_body"),
     )
 )
+_INSERT_KEYS = insert(_KEYS)
 _INSERT_ORDER = insert(_ORDERS)
 _INSERT_LINES = insert(cast(Table, OrderLineRow.__table__))
 _INSERT_HISTORY = insert(cast(Table, OrderStatusChange.__table__))
@@ -82,16 +83,7 @@ class StoredKey:
 
 async def claim_answered(conn: AsyncConnection, answer: KeyAnswer) -> bool:
     """Store the key with its answer unless it is there already; whether it was stored."""
-    values = {
-        "scope": answer.scope,
-        "key": answer.key,
-        "fingerprint": answer.fingerprint,
-        "state": "done",
-        "locked_until": answer.now,
-        "status_code": answer.status_code,
-        "response_body": answer.body,
-        "created_at": answer.now,
-    }
+    values = key_row(answer)
     claim = _CLAIM_DONE.get(conn.dialect.name)
     if claim is not None:
         return getattr(await conn.execute(claim, values), "rowcount", 0) == 1
@@ -136,6 +128,37 @@ async def insert_received(
     await conn.execute(_INSERT_HISTORY, history)
 
 
+async def insert_batch(
+    conn: AsyncConnection,
+    *,
+    keys: list[dict[str, Any]],
+    orders: list[dict[str, Any]],
+    lines: list[dict[str, Any]],
+    history: list[dict[str, Any]],
+) -> None:
+    """Many orders at once, one ``executemany`` per table (every dict of a list has the same
+    columns). Plain inserts: a key or an order already there raises IntegrityError."""
+    await conn.execute(_INSERT_KEYS, keys)
+    await conn.execute(_INSERT_ORDER, orders)
+    if lines:
+        await conn.execute(_INSERT_LINES, lines)
+    await conn.execute(_INSERT_HISTORY, history)
+
+
+def key_row(answer: KeyAnswer) -> dict[str, Any]:
+    """The key's row, answered (``done``)."""
+    return {
+        "scope": answer.scope,
+        "key": answer.key,
+        "fingerprint": answer.fingerprint,
+        "state": "done",
+        "locked_until": answer.now,
+        "status_code": answer.status_code,
+        "response_body": answer.body,
+        "created_at": answer.now,
+    }
+
+
 async def order_holding(
     conn: AsyncConnection, *, channel: str, partner_id: str | None, channel_order_id: str
 ) -> str | None:
@@ -145,4 +168,14 @@ async def order_holding(
     return found
 
 
-__all__ = ["KeyAnswer", "StoredKey", "claim_answered", "insert_received", "order_holding", "read_key", "take_over"]
+__all__ = [
+    "KeyAnswer",
+    "StoredKey",
+    "claim_answered",
+    "insert_batch",
+    "insert_received",
+    "key_row",
+    "order_holding",
+    "read_key",
+    "take_over",
+]

@@ -121,7 +121,12 @@ async def submit_order(
     background: BackgroundTasks,
 ) -> OrderAccepted:
     receipt = await intake.take_in(
-        engine=request.app.state.db.engine, key=key, erp=erp, order=body, partner_id=principal.acting_partner
+        engine=request.app.state.db.engine,
+        writer=intake.writer_of(request.app),
+        key=key,
+        erp=erp,
+        order=body,
+        partner_id=principal.acting_partner,
     )
     response.status_code = receipt.status_code
     response.headers["Location"] = receipt.accepted.status_url

@@ -24,22 +24,21 @@ async def stored_keys(orders: Orders) -> list[tuple[str, str]]:
         return [(key, state) for key, state in rows]
 
 
-async def test_a_crash_after_the_order_row_leaves_neither_order_nor_key(
+async def test_a_crash_after_the_order_rows_leaves_neither_order_nor_key(
     orders: Orders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    insert_received = intake_repository.insert_received
+    insert_batch = intake_repository.insert_batch
 
     async def dies_after_the_rows(conn: Any, **rows: Any) -> None:
-        await insert_received(conn, **rows)
+        await insert_batch(conn, **rows)
         raise RuntimeError("the process died here")
 
-    monkeypatch.setattr(intake_repository, "insert_received", dies_after_the_rows)
+    monkeypatch.setattr(intake_repository, "insert_batch", dies_after_the_rows)
     failed = await orders.submit(key="crash-1")
     monkeypatch.undo()
 
     assert failed.status_code == 500
     assert failed.headers["content-type"] == "application/problem+json"
-
     assert await orders.find() == []
     assert await stored_keys(orders) == []
     retried = await orders.submit(key="crash-1")
