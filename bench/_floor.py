@@ -1,6 +1,11 @@
-"""The floor of a Python hop, for the benchmarks: a raw ASGI reverse proxy on one shared aiohttp
-session, with no policy, no logging and no framework (PERFORMANCE.md's "raw ASGI app + aiohttp
-client" row). Whatever the gateway costs above it is policy, framework and plumbing.
+"""The floor of a Python hop, for the benchmarks: a raw ASGI reverse proxy on one shared client,
+with no policy, no logging and no framework (PERFORMANCE.md's "raw ASGI app + aiohttp client"
+row). Whatever the gateway costs above it is policy, framework and plumbing.
+
+Two clients, one proxy: ``app`` over aiohttp (the floor the issue was measured against) and
+``reqwest_app`` over pyreqwest (the gateway's own client, a Rust reqwest with an async API);
+bench/gateway.py serves the first with uvicorn and the second with uvicorn and with granian, and
+takes the cheapest as the floor.
 
 ``BENCH_FLOOR_UPSTREAM=http://127.0.0.1:N python -m uvicorn bench._floor:app --port M``;
 ``/marketplace/<rest>`` goes to ``<upstream>/<rest>``.
@@ -9,33 +14,65 @@ client" row). Whatever the gateway costs above it is policy, framework and plumb
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+from pyreqwest.client import ClientBuilder
 
 _UPSTREAM = os.environ.get("BENCH_FLOOR_UPSTREAM", "http://127.0.0.1:8101")
 _DROP = {b"host", b"connection", b"keep-alive", b"transfer-encoding"}
-_state: dict[str, aiohttp.ClientSession] = {}
+_DROP_TEXT = {name.decode() for name in _DROP}
+_state: dict[str, Any] = {}
+
+
+async def _lifespan(receive: Any, send: Any, start: Callable[[], Any], stop: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            _state["client"] = start()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await stop()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                _state["session"] = aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(limit=100), auto_decompress=False
-                )
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await _state["session"].close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await _lifespan(
+            receive,
+            send,
+            lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100), auto_decompress=False),
+            lambda: _state["client"].close(),
+        )
+        return
     path = scope["path"].removeprefix("/marketplace")
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in _DROP]
-    async with _state["session"].request(scope["method"], _UPSTREAM + path, headers=headers) as resp:
+    async with _state["client"].request(scope["method"], _UPSTREAM + path, headers=headers) as resp:
         down = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _DROP]
         await send({"type": "http.response.start", "status": resp.status, "headers": down})
         async for chunk in resp.content.iter_any():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def reqwest_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        await _lifespan(
+            receive,
+            send,
+            lambda: ClientBuilder().max_connections(100).gzip(False).error_for_status(False).build(),
+            lambda: _state["client"].close(),
+        )
+        return
+    path = scope["path"].removeprefix("/marketplace")
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in _DROP]
+    request = _state["client"].request(scope["method"], _UPSTREAM + path).headers(headers)
+    async with request.build_streamed() as resp:
+        down = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items() if k not in _DROP_TEXT]
+        await send({"type": "http.response.start", "status": resp.status, "headers": down})
+        reader = resp.body_reader
+        while (chunk := await reader.read_chunk()) is not None:
+            await send({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
         await send({"type": "http.response.body", "body": b""})

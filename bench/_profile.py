@@ -27,6 +27,8 @@ GATEWAY_RULES: Sequence[tuple[str, Sequence[str]]] = (
     ("metrics (prometheus)", ("prometheus_client",)),
     ("aiohttp client: request write syscall", ("StreamWriter._write",)),
     ("aiohttp client: the rest", ("aiohttp/",)),
+    ("pyreqwest client (Rust, on the GIL)", ("pyreqwest",)),
+    ("granian server (Rust, on the GIL: ASGI glue, send)", ("granian/", "GatewayApp.dispatch", "_Answer.send")),
     ("httpx API over aiohttp (Request, URL, cookies)", ("httpx/", "httpx_aiohttp/")),
     ("response down: uvicorn send (write syscalls)", ("RequestResponseCycle.send",)),
     ("proxy's own code (headers, matching, forward)", ("gateway/proxy.py", "gateway/forward.py", "gateway/routing.py")),

@@ -40,6 +40,7 @@ import httpx
 from bench._load import children_of, cpu_of, free_port, load, load_tool, rss_mb
 from bench._profile import SERVICE_RULES, buckets, sample
 from bench._targets import target
+from interchange.launcher import proxy_header_flags, server_module
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
@@ -101,8 +102,9 @@ def run() -> dict[str, Any]:
                 stub(tmp, answer) as (stub_url, stub_pid),
                 stub_gateway(tmp, info, stub_url) as gateway,
                 floor(tmp, stub_url) as floor_proxy,
+                floor(tmp, stub_url, reqwest=True) as reqwest_floor,
             ):
-                proxies = {"gateway": gateway, "floor": floor_proxy}
+                proxies = {"gateway": gateway, "floor": floor_proxy, "floor-reqwest": reqwest_floor}
                 measured |= scenario("stub", tmp, auth, stub_url, proxies, [stub_pid])
                 if PROFILE:
                     profiles["gateway (stub behind)"] = profile_process(
@@ -156,7 +158,7 @@ def targets_of(measured: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 before="0.87-0.92",
             )
         )
-    gateway, floor_ = measured.get("stub gateway"), measured.get("stub floor")
+    gateway, floor_ = measured.get("stub gateway"), cheapest_floor(measured, "stub")
     if gateway is not None:
         cpu = gateway["cpu_us_per_request"]["proxy"]
         rows.append(
@@ -172,13 +174,29 @@ def targets_of(measured: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         if floor_ is not None:
             rows.append(
                 target(
-                    "gateway CPU / floor CPU per proxied GET, same run",
+                    f"gateway CPU / floor CPU per proxied GET, same run (floor: {floor_['name']})",
                     cpu / max(1e-9, floor_["cpu_us_per_request"]["proxy"]),
                     at_most=TARGET_GATEWAY_VS_FLOOR,
                     before="1.88 (437 / 232 µs)",
                 )
             )
     return rows
+
+
+FLOORS = {"floor": "uvicorn + aiohttp", "floor-reqwest": "granian + pyreqwest"}
+
+
+def cheapest_floor(measured: dict[str, dict[str, Any]], scenario_name: str) -> dict[str, Any] | None:
+    """The floor is the cheapest Python hop measured in this run (CPU per request), named."""
+    found = [
+        (m["cpu_us_per_request"]["proxy"], key, m)
+        for key, m in measured.items()
+        if key.split()[0] == scenario_name and key.split()[1] in FLOORS
+    ]
+    if not found:
+        return None
+    _, key, m = min(found, key=lambda f: f[0])
+    return m | {"name": FLOORS[key.split()[1]]}
 
 
 def profile_process(url: str, auth: dict[str, str], pid: int, *, rules: Any = None) -> dict[str, float] | None:
@@ -257,7 +275,9 @@ def report(measured: dict[str, dict[str, Any]], *, load_average: tuple[float, fl
         f"of warm-up, GET {STATUS_PATH}; load average before the run {load_average[0]:.1f} on {os.cpu_count()} cores",
         "chain: the real marketplace service (-> orders process API, each reading its database)",
         "stub: a stub service answering the same bytes at once (the proxies' own cost, as in PERFORMANCE.md); "
-        "floor: a raw ASGI + aiohttp proxy with no policy (bench/_floor.py), the cheapest Python hop",
+        "floor: a raw ASGI proxy with no policy (bench/_floor.py): floor = uvicorn + aiohttp (the issue's), "
+        "floor-reqwest = granian + pyreqwest; the target's ratio is to the cheaper of the two in this run",
+        "gateway: served as interchange up serves it (granian embedded by gateway.serve, pyreqwest to the service)",
     ]
     for name in dict.fromkeys(key.split()[0] for key in measured):
         direct, gateway, nginx_ = (measured.get(f"{name} {t}") for t in ("direct", "gateway", "nginx"))
@@ -267,9 +287,11 @@ def report(measured: dict[str, dict[str, Any]], *, load_average: tuple[float, fl
         if nginx_ is not None:
             r["gateway_vs_nginx_throughput"] = gateway["requests_per_second"] / nginx_["requests_per_second"]
             r["gateway_vs_nginx_cpu_per_request"] = gateway_cpu / max(1e-9, nginx_["cpu_us_per_request"]["proxy"])
-        floor_ = measured.get(f"{name} floor")
-        if floor_ is not None:
-            r["gateway_vs_floor_cpu_per_request"] = gateway_cpu / max(1e-9, floor_["cpu_us_per_request"]["proxy"])
+        for floor_key in FLOORS:
+            floor_ = measured.get(f"{name} {floor_key}")
+            if floor_ is not None:
+                ratio_name = "gateway_vs_" + floor_key.replace("-", "_") + "_cpu_per_request"
+                r[ratio_name] = gateway_cpu / max(1e-9, floor_["cpu_us_per_request"]["proxy"])
         ratios[name] = r
         notes.append(
             f"{name}: " + ", ".join(f"{k} {v:.2f}" for k, v in r.items()) + f"; gateway CPU {gateway_cpu:.0f} µs/req"
@@ -399,18 +421,23 @@ def stub(tmp: Path, body: str) -> Iterator[tuple[str, int]]:
 
 
 @contextmanager
-def floor(tmp: Path, upstream: str) -> Iterator[tuple[str, int]]:
-    """``bench/_floor.py``: a bare raw ASGI + aiohttp proxy to ``upstream``."""
+def floor(tmp: Path, upstream: str, *, reqwest: bool = False) -> Iterator[tuple[str, int]]:
+    """``bench/_floor.py``: a bare raw ASGI proxy to ``upstream``, on uvicorn + aiohttp or (with
+    ``reqwest``) on granian + pyreqwest, each server run as ``interchange up`` runs it."""
     port = free_port()
     env = dict(os.environ) | {"BENCH_FLOOR_UPSTREAM": upstream}
-    with serve(tmp / "floor.log", ["bench._floor:app", "--port", str(port)], env) as pid:
+    if reqwest:
+        module, args = server_module("gateway"), ["bench._floor:reqwest_app", "--port", str(port)]
+    else:
+        module, args = "interchange.serve", ["bench._floor:app", "--port", str(port), "--no-proxy-headers"]
+    with serve(tmp / f"floor-{'reqwest' if reqwest else 'aiohttp'}.log", args, env, module=module) as pid:
         yield f"http://127.0.0.1:{port}", pid
 
 
 @contextmanager
 def stub_gateway(tmp: Path, info: dict[str, Any], upstream: str) -> Iterator[tuple[str, int]]:
     """A second gateway, configured like the suite's (same database, keys, issuer and rate limits),
-    whose marketplace is the stub."""
+    whose marketplace is the stub; served as ``interchange up`` serves the gateway."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | {
         "INTERCHANGE_DATA_DIR": info["data_dir"],
@@ -419,14 +446,16 @@ def stub_gateway(tmp: Path, info: dict[str, Any], upstream: str) -> Iterator[tup
         "INTERCHANGE_GATEWAY_MARKETPLACE_URL": upstream,
         "INTERCHANGE_GATEWAY_RATE_LIMITS": json.dumps(BENCH_LIMITS),
     }
-    with serve(tmp / "stub-gateway.log", ["--factory", "gateway.app:create_app", "--port", str(port)], env) as pid:
+    args = ["--factory", "gateway.app:create_app", "--port", str(port), *proxy_header_flags("gateway")]
+    with serve(tmp / "stub-gateway.log", args, env, module=server_module("gateway")) as pid:
         yield f"http://127.0.0.1:{port}", pid
 
 
 @contextmanager
-def serve(log_path: Path, args: list[str], env: dict[str, str]) -> Iterator[int]:
-    """uvicorn as the launcher runs it (one process, no access log), until it answers."""
-    command = [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--no-access-log"]
+def serve(log_path: Path, args: list[str], env: dict[str, str], *, module: str = "interchange.serve") -> Iterator[int]:
+    """``module`` (``interchange.serve``: uvicorn; ``gateway.serve``: granian) as the launcher runs
+    it (one process, no access log), until it answers."""
+    command = [sys.executable, "-m", module, *args, "--host", "127.0.0.1", "--no-access-log"]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [*command, "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT

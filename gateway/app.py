@@ -1,4 +1,4 @@
-"""Build the gateway: ``uvicorn --factory gateway.app:create_app`` (port 8000).
+"""Build the gateway: ``python -m gateway.serve --factory gateway.app:create_app`` (granian; port 8000).
 
 At start-up: the signing keys (keys.py; none with an external issuer), the disabled clients, the
 routing table with every operation's policy and every version's lifecycle, the rate limiter, the
