@@ -11,7 +11,7 @@ routes.py     POST /oauth2/token, GET /.well-known/jwks.json, /.well-known/oauth
 routing.py    the routing table, built from the committed contracts at start-up, with each
               operation's scopes and compiled body schema and each version's lifecycle
 proxy.py      the streaming reverse proxy: /<api>/<vN>/... to the owning service, through its steps
-forward.py    the hop to the service (aiohttp, or httpx in process); its failures as 502/503/504
+forward.py    the hop to the service (pyreqwest, or httpx in process); its failures as 502/503/504
 answers.py    the answer on its way down: a problem's instance as the partner's path
 policy.py     the contract's steps: sunset (410), scopes (403), request body (413/415/400/422)
 bodies.py     request bodies against the contract: caps, media types, JSON depth and schema
@@ -20,7 +20,8 @@ ratelimit.py  rate limits per client and operation class, by tier (429)
 counters.py   the counters both limiters share: one Redis pool, the fallback while it is away
 tokenlimit.py failed client authentications at the token endpoint (429), per id and address
 audit.py      one record per proxied call, queued and written in batches off the request path
-app.py        ``create_app``, the factory (``uvicorn --factory gateway.app:create_app``)
+app.py        ``create_app``, the factory (any ASGI server: ``uvicorn --factory gateway.app:create_app``)
+serve.py      how ``interchange up`` serves it: granian, embedded (``python -m gateway.serve``)
 
 Who may call what (the token's claims, RFC 9068 plus ours): ``kind`` (partner, service, internal)
 decides whether process APIs exist for the caller (internal only; system APIs never); ``scope``
