@@ -15,6 +15,12 @@ ALLOCATED, DEALLOCATED = "ALLOCATED", "DEALLOCATED"
 PICK_RELEASED, PICKED = "PICK_RELEASED", "PICKED"
 
 
+#: The movements booked once per reference and line (the partial unique index below). A query by
+#: reference repeats this condition word for word: SQLite uses a partial index only for a query
+#: whose WHERE clause contains the index's own condition.
+BOOKED_ONCE = "kind IN ('receipt', 'adjustment', 'cycle_count')"
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -93,8 +99,8 @@ class WmsStockMovement(Base):
             "whse_id",
             "article",
             unique=True,
-            sqlite_where=text("kind IN ('receipt', 'adjustment', 'cycle_count')"),
-            postgresql_where=text("kind IN ('receipt', 'adjustment', 'cycle_count')"),
+            sqlite_where=text(BOOKED_ONCE),
+            postgresql_where=text(BOOKED_ONCE),
         ),
     )
 

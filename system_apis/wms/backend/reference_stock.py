@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,8 +26,6 @@ from system_apis.wms.units import Unit
 
 #: (sku, site code, delta) of one movement line, as a request asks for it.
 Line = tuple[str, str, int]
-
-_stock = cast(Table, WmsStock.__table__)
 
 
 def _utc(moment: datetime) -> datetime:

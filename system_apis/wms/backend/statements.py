@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from system_apis.wms.models import (
     ALLOCATED,
+    BOOKED_ONCE,
     DEALLOCATED,
     PICK_RELEASED,
     PICKED,
@@ -167,7 +168,9 @@ _RECEIVE = {"sqlite": _receive_lines(sqlite.insert), "postgresql": _receive_line
 #: Receipt lines, by dialect.
 RECEIVE = {"sqlite": _receive_lines(sqlite.insert), "postgresql": _receive_lines(postgresql.insert)}
 
-#: What a reference booked, with the site code of each line's warehouse.
+#: What a reference booked (a receipt, adjustment or count), with the site code of each line's
+#: warehouse; by the unique index on the reference (``models.BOOKED_ONCE``), not a scan of the
+#: whole journal.
 JOURNAL_BY_REF = (
     select(
         journal.c.article,
@@ -181,7 +184,7 @@ JOURNAL_BY_REF = (
         warehouses.c.site_code,
     )
     .join(warehouses, warehouses.c.whse_id == journal.c.whse_id)
-    .where(journal.c.kind == bindparam("kind"), journal.c.reference == bindparam("ref"))
+    .where(text(BOOKED_ONCE), journal.c.kind == bindparam("kind"), journal.c.reference == bindparam("ref"))
     .order_by(journal.c.id)
 )
 

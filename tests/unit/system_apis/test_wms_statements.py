@@ -16,6 +16,7 @@ from sqlalchemy import event
 
 from service_kit.settings import ServiceSettings
 from system_apis.wms.app import create_app
+from system_apis.wms.backend.statements import JOURNAL_BY_REF
 from tests.support.tokens import Bearer, static_verifier
 
 WRITE = Bearer("wms:read wms:write")
@@ -87,3 +88,14 @@ async def test_a_receipt_of_ten_lines_runs_six_statements_whatever_its_size(app:
     assert resp.status_code == 201, resp.text
     # the warehouse / booked before? / balances / journal / outbox
     assert len(first) == len(again) == 5, again
+
+
+async def test_a_reference_is_looked_up_by_its_index_not_by_scanning_the_journal(app: Any) -> None:
+    compiled = JOURNAL_BY_REF.compile(dialect=app.state.wms_units.engine.dialect)
+    params = compiled.construct_params({"kind": "receipt", "ref": "ASN-1"})
+    with app.state.wms_units.engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled.string}", tuple(params[name] for name in compiled.positiontup or ())
+        ).all()
+    steps = [str(step[-1]) for step in plan]
+    assert any("wms_stock_movements USING INDEX uq_wms_movements_ref" in step for step in steps), steps
