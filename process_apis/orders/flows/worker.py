@@ -2,6 +2,9 @@
 when intake records an order or a request changes one (``wake_worker``, after the commit), else
 every ``worker_poll_interval`` seconds for retries that fall due; each unit is one pass over the
 due orders, ``worker_concurrency`` at a time, and it stops between two orders when the service does.
+A runner of a pass that finds nothing due waits, while others are still at work, for new work or
+for one of them to finish, so orders arriving during a pass start at once (a pass ends when none
+of its runners has an order, or after ``worker_batch_size`` claims).
 
 ``process_pending_orders`` is one pass, callable on its own (tests drive it directly). Passes in
 one process never overlap, and an order running in this process is never claimed twice by it;
@@ -46,8 +49,30 @@ def install_worker_state(app: FastAPI) -> None:
 
 
 def wake_worker(app: FastAPI) -> None:
-    """Tell the worker there is new work (called once the request's transaction committed)."""
+    """Tell the worker there is new work (called once the request's transaction committed): the
+    pass under way, whose idle runners then claim it, or else the next pass."""
     app.state.orders_wakeup.notify()
+    signal: _PassSignal | None = getattr(app.state, "orders_pass_signal", None)
+    if signal is not None:
+        signal.notify(work=True)
+
+
+class _PassSignal:
+    """Something changed for a pass's idle runners: new work (``work`` counts those), or an order
+    finished. Each notify sets the event waiters took and hands out a fresh one, so no notify
+    between taking it and waiting on it is lost."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self.work = 0
+
+    def current(self) -> asyncio.Event:
+        return self._event
+
+    def notify(self, *, work: bool) -> None:
+        self.work += work
+        self._event.set()
+        self._event = asyncio.Event()
 
 
 async def release_own_claims(app: FastAPI) -> None:
@@ -87,44 +112,66 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
 
     stopped = 0
     claimed = 0
+    busy = 0  # runners advancing an order right now
     stopping = stop_event(app)
     ready: list[tuple[str, Progress | None]] = []
     claiming = asyncio.Lock()
+    signal = _PassSignal()
+    empty_at = -1  # ``signal.work`` when the database last had nothing due
+    app.state.orders_pass_signal = signal
 
-    async def next_order(clock: datetime) -> tuple[str, Progress | None] | None:
+    def clock() -> datetime:
+        return now or datetime.now(UTC)
+
+    async def next_order(*, look: bool) -> tuple[str, Progress | None] | None:
         """The next claimed order of this pass: several are claimed (and read) in one transaction,
-        one runner at a time, and handed out one by one."""
-        nonlocal claimed
+        one runner at a time, and handed out one by one. The database is asked again only when
+        ``look`` or new work was signalled since it last had none (not once per idle runner)."""
+        nonlocal claimed, empty_at
         async with claiming:
             if stopping.is_set():
                 return None  # claimed ones not started are released at the next start (release_own_claims)
             want = min(max(1, settings.worker_concurrency), settings.worker_batch_size - claimed)
-            if not ready and want > 0:
+            if not ready and want > 0 and (look or signal.work != empty_at):
+                at = clock()
                 async with db.engine.begin() as connection:  # Core statements: no session needed
                     ids = await claims.claim_due(
-                        connection,
-                        now=clock,
-                        lease_until=clock + lease,
-                        worker_id=me,
-                        limit=want,
-                        skip=sorted(in_flight),
+                        connection, now=at, lease_until=at + lease, worker_id=me, limit=want, skip=sorted(in_flight)
                     )
                     loaded = await claimed_progress(connection, order_ids=ids)
                     ready.extend([(order_id, loaded.get(order_id)) for order_id in ids])
                 claimed += len(ids)
                 in_flight.update(order_id for order_id, _ in ready)
+                if not ids:
+                    empty_at = signal.work
             return ready.pop(0) if ready else None
 
-    async def runner(clock: datetime) -> None:
-        nonlocal stopped
-        while (found := await next_order(clock)) is not None:
+    async def runner() -> None:
+        nonlocal stopped, busy
+        look = True
+        while True:
+            changed = signal.current()  # taken before looking: a signal after this is not missed
+            found = await next_order(look=look)
+            if found is None:
+                if busy == 0 or stopping.is_set() or claimed >= settings.worker_batch_size:
+                    return
+                # Others are still at work: wait for new work (``wake_worker``) or one of them to
+                # finish, instead of leaving the pass idle until its slowest order is done; after
+                # a poll interval without either, look in the database anyway (another process).
+                try:
+                    await asyncio.wait_for(changed.wait(), timeout=poll)
+                    look = False
+                except TimeoutError:
+                    look = True
+                continue
             order_id, loaded = found
+            busy += 1
             try:
                 status = await advance_order(
                     db=db,
                     make_clients=make_clients,
                     order_id=order_id,
-                    now=clock,
+                    now=clock(),
                     policy=policy,
                     lease=lease,
                     loaded=loaded,
@@ -134,12 +181,17 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
                 log.exception("order_advance_failed", order_id=order_id)
                 status = None
             finally:
+                busy -= 1
                 in_flight.discard(order_id)
+                signal.notify(work=False)
             stopped += status is not None
 
+    poll = max(settings.worker_poll_interval, 0.01)
     async with app.state.orders_pass_lock:
-        clock = now or datetime.now(UTC)
-        await asyncio.gather(*(runner(clock) for _ in range(max(1, settings.worker_concurrency))))
+        try:
+            await asyncio.gather(*(runner() for _ in range(max(1, settings.worker_concurrency))))
+        finally:
+            app.state.orders_pass_signal = None
     return stopped, claimed
 
 
