@@ -63,25 +63,23 @@ async def publish_availability(app: FastAPI) -> None:
 
     async def publish_once() -> int:
         published = await publish_due(db=db, throttle=throttle, metrics=app.state.inventory_metrics, limit=PASS_LIMIT)
-        if published >= PASS_LIMIT:
-            return published  # a backlog: the next pass at once
-        if published:
-            # What falls due meanwhile goes out with the next pass: one pass per interval at most
-            # while values keep falling due (each pass costs a few transactions, however small).
-            wait = settings.publish_interval
-        else:
+        earliest = None
+        if not published:
             async with db.transaction() as session:
                 earliest = await repository.next_due(session=session)
-            if earliest is None:
-                return 0
-            now = datetime.now(UTC)
-            # Due already: held back by a throttle (look again when it has a token); else in its window.
-            wait = (_aware(earliest) - now).total_seconds()
-            if wait <= 0:
-                wait = throttle.wait(now=now.timestamp())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=min(1.0, max(settings.publish_interval, wait)))
-        return 1  # something is pending: look again at once
+        pause = next_pass_in(
+            published=published,
+            earliest=earliest,
+            now=datetime.now(UTC),
+            throttle=throttle,
+            interval=settings.publish_interval,
+        )
+        if pause is None:
+            return 0  # nothing pending: sleep until woken
+        if pause > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+        return max(published, 1)  # something is pending: look again
 
     await run_worker(
         "inventory_publisher",
@@ -91,6 +89,28 @@ async def publish_availability(app: FastAPI) -> None:
         idle_backoff=(min(0.5, settings.publish_idle), settings.publish_idle),
         error_backoff=(settings.publish_interval, 30.0),
     )
+
+
+def next_pass_in(
+    *, published: int, earliest: datetime | None, now: datetime, throttle: ChannelThrottle, interval: float
+) -> float | None:
+    """Seconds before the publisher's next pass (None: nothing is pending, sleep until woken).
+
+    A full pass (``PASS_LIMIT``): a backlog, at once. A pass that published: ``interval``, so that
+    what falls due meanwhile goes out with the next pass (each pass costs a few transactions,
+    however few rows it carries). Nothing published: until the earliest value leaves its window,
+    or, due already but held back by a throttle, until the channel has a token; at least
+    ``interval`` and at most a second."""
+    if published >= PASS_LIMIT:
+        return 0.0
+    if published:
+        return interval
+    if earliest is None:
+        return None
+    wait = (_aware(earliest) - now).total_seconds()
+    if wait <= 0:
+        wait = throttle.wait(now=now.timestamp())
+    return min(1.0, max(interval, wait))
 
 
 def _aware(moment: datetime) -> datetime:

@@ -16,11 +16,14 @@ from contracts.events import CloudEvent
 from process_apis.inventory import repository, schema
 from process_apis.inventory.projection import DUE
 from process_apis.inventory.publisher import ChannelThrottle, publish_due
+from process_apis.inventory.settings import default_channels
+from process_apis.inventory.workers import PASS_LIMIT, next_pass_in
 from service_kit.db import Database
 from service_kit.workers import wakeup_for
 from tests.unit.process_apis.test_inventory_support import T0, apply, moved, projection_db, published
 
 LATER = T0 + timedelta(seconds=1)
+RULES = default_channels()
 
 
 def consumer_update_after_read(
@@ -137,3 +140,19 @@ async def test_the_commit_that_makes_a_value_due_wakes_the_publisher(tmp_path: P
         since = wakeup.mark()
         await apply(db, moved("WIDGET-RED", "AMS", on_hand=9, version=3))  # told: due again
         assert await wakeup.wait(since=since, seconds=0)
+
+
+def test_the_publisher_paces_its_passes_while_values_keep_falling_due() -> None:
+    throttle = ChannelThrottle(RULES)
+
+    def pause(published: int, earliest: object = None) -> float | None:
+        return next_pass_in(published=published, earliest=earliest, now=T0, throttle=throttle, interval=0.2)  # type: ignore[arg-type]
+
+    assert pause(PASS_LIMIT) == 0.0  # a full pass: a backlog, the next one at once
+    assert pause(3) == 0.2  # published some: what falls due meanwhile goes with the next pass
+    assert pause(0) is None  # nothing pending: asleep until woken
+    assert pause(0, T0 + timedelta(seconds=0.5)) == pytest.approx(0.5)  # until it leaves its window
+    assert pause(0, T0 + timedelta(seconds=0.01)) == 0.2  # never closer together than the interval
+    for _ in range(5):
+        throttle.admit("marketplace", now=T0.timestamp())
+    assert pause(0, T0) == pytest.approx(0.2)  # due, held by the marketplace's throttle: its next token
