@@ -62,6 +62,8 @@ class IntakeWriter(Generic[Outcome]):
         """Write ``rows`` in the next batch and answer ``written``; if that batch cannot take them,
         answer what ``one()`` (the order written on its own) answers or raises."""
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        # Read by the request, or here when the request went away, so no failure goes unretrieved.
+        done.add_done_callback(lambda future: future.cancelled() or future.exception())
         self._queue.append(_Queued(rows, written, one, done))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain(), name="orders-intake-writer")
@@ -74,7 +76,8 @@ class IntakeWriter(Generic[Outcome]):
             try:
                 await self._commit([queued.rows for queued in batch])
             except IntegrityError:
-                await asyncio.gather(*(self._one(queued) for queued in batch))
+                for queued in batch:  # one after the other: each holds the write lock in turn
+                    await self._one(queued)
             except Exception as exc:  # the database failed: every order of the batch is told
                 for queued in batch:
                     _settle(queued.done, exception=exc)
