@@ -9,7 +9,8 @@ statements (``saga_repository``), one executemany per table: the step's outcome 
 and the outbox event of a status change), computed from the order as the saga last saw it.
 
 Only the plain case comes here: a forward step that succeeded, on an order with no cancellation
-asked for, no replay pending and no hold to decide (credit refused). Anything else, and any order
+asked for, no replay pending and no hold to decide (credit refused), whose status change (to
+accepted, to released) ``lifecycle`` allows from where it stands. Anything else, and any order
 that changed since the saga read it (its ``version`` moved: a cancellation, a replay), goes the
 ORM path (``flows.saga.in_step``), which reads the row again and applies the same outcome to it:
 ``succeeded`` answers ``None`` and the caller records it there. A batch with one such order is
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts import OrderStatus, Reservation, SalesOrder
-from process_apis.orders import outbox, saga_repository
+from process_apis.orders import lifecycle, outbox, saga_repository
 from process_apis.orders.clients import PriceQuoteResult
 from process_apis.orders.flows.outcomes import describe
 from process_apis.orders.flows.steps import CreditDecision
@@ -218,12 +219,12 @@ def _plan(p: Progress, step: SagaStep, result: Any) -> _Planned | None:
             return _Planned(p, step.value, key | {"b_next": S.reserve_stock.value}, after, logs=[_log(step, result)])
         case S.reserve_stock, list() if order.reservation_ids == [] and all(isinstance(r, Reservation) for r in result):
             return _reserved(p, key, moved, result)
-        case S.create_sales_order, SalesOrder() if order.status is OrderStatus.received:
+        case S.create_sales_order, SalesOrder() if lifecycle.can_change(order.status, OrderStatus.accepted):
             changed = order.model_copy(update={"erp_order_number": result.number, "status": OrderStatus.accepted})
             after = replace(p, order=changed, step=S.release_to_warehouse, **moved)
             params = key | {"b_next": S.release_to_warehouse.value, "b_number": result.number}
             return _Planned(p, step.value, params, after, logs=[_log(step, result)], status=OrderStatus.accepted)
-        case S.release_to_warehouse, list() if order.status is OrderStatus.accepted:
+        case S.release_to_warehouse, list() if lifecycle.can_change(order.status, OrderStatus.released):
             held = tuple(order.reservation_ids)
             changed = order.model_copy(update={"status": OrderStatus.released, "status_reason": None})
             after = replace(
