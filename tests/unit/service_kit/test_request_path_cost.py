@@ -54,7 +54,7 @@ def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
     yield calls
 
 
-async def test_a_scoped_route_solves_one_node_per_authentication(
+async def test_a_scoped_route_solves_one_authentication_node(
     kit: tuple[FastAPI, httpx.AsyncClient], solved: list[object]
 ) -> None:
     _, client = kit
@@ -63,9 +63,10 @@ async def test_a_scoped_route_solves_one_node_per_authentication(
 
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"id": "t-1", "client_id": "reader"}
-    # The endpoint, the router's default authentication and the route's require(scope): the
-    # security scheme is the check itself, not one more dependency under each of them.
-    assert len(solved) == 3, solved
+    # The endpoint and the route's require(scope), nothing more: the security scheme is the check
+    # itself (not one more dependency under it), and the router's default authentication is not
+    # added to a route that authenticates on its own (test_auth_once: unscoped routes still get it).
+    assert len(solved) == 2, solved
 
 
 async def test_the_contract_still_names_the_oauth2_scheme_with_the_routes_scope(
