@@ -50,7 +50,7 @@ class Database:
             kwargs["module"] = sqlite_onehop.dbapi()  # one thread hand-off per statement
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.url.get_backend_name() == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         if self.url.get_driver_name() == "aiosqlite":
             _skip_idle_commits(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -103,7 +103,9 @@ def _skip_idle_commits(engine: AsyncEngine) -> None:
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _: Any = None) -> None:
+    """The pragmas of every connection to a service's SQLite file (a ``connect`` event listener);
+    public so a second engine on the same file (the WMS's unit runner) sets the same."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -203,4 +205,4 @@ async def add_missing_columns(*, db: Database, table: str, columns: dict[str, st
     return added
 
 
-__all__ = ["Database", "KitBase", "ReadConnDep", "SessionDep", "add_missing_columns"]
+__all__ = ["Database", "KitBase", "ReadConnDep", "SessionDep", "add_missing_columns", "sqlite_pragmas"]

@@ -21,12 +21,12 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from service_kit.db import Database
+from service_kit.db import Database, sqlite_pragmas
 from service_kit.events.outbox import OUTBOX
 from service_kit.workers import wakeup_for
 
@@ -51,7 +51,7 @@ class UnitRunner:
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             sync_url = make_url(f"sqlite:///{url.database}")
             self._engine = create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False})
-            event.listen(self._engine, "connect", _sqlite_pragmas)
+            event.listen(self._engine, "connect", sqlite_pragmas)  # as every service connection's
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wms-units")
 
     @property
@@ -86,16 +86,6 @@ def _in_transaction(engine: Engine, work: Callable[[Unit], T]) -> tuple[Unit, T]
 def _unit_of(conn: Connection, work: Callable[[Unit], T]) -> tuple[Unit, T]:
     unit = Unit(conn)
     return unit, work(unit)
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
-    # The same as every service connection's (service_kit.db), so both engines agree on the file.
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
 
 
 __all__ = ["Unit", "UnitRunner"]
