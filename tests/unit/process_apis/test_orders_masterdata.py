@@ -5,13 +5,20 @@ copy is refreshed by a fallback call, and intake keeps taking orders while the E
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from contracts.events import CustomerTermsChangedV1, PriceListChangedV1, PriceListLine
+from process_apis.orders import masterdata_repository
 from process_apis.orders.app import create_app
+from process_apis.orders.clients import ErpClient
 from process_apis.orders.flows.worker import process_pending_orders
+from service_kit.app import upstream
 from service_kit.events import new_event
 from service_kit.events.consumer import apply_event
 from tests.support.tokens import static_verifier
@@ -127,3 +134,26 @@ async def test_an_older_database_loses_its_second_outbox_on_start(tmp_path: Path
     with sqlite3.connect(tmp_path / "orders.db") as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "order_events" not in tables and "orders" in tables and "event_outbox" in tables
+
+
+async def test_orders_asking_for_the_same_terms_at_once_share_one_read(
+    orders: Orders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    master = orders.app.state.master_data
+    erp = ErpClient(upstream(orders.app, "erp"))
+    await master.terms(erp, "C-1001")  # the copy holds it (a call when the snapshot did not)
+    reads = 0
+    read_customer = masterdata_repository.get_customer
+
+    async def counted(session: Any, *, customer_id: str) -> Any:
+        nonlocal reads
+        reads += 1
+        return await read_customer(session, customer_id=customer_id)
+
+    monkeypatch.setattr(masterdata_repository, "get_customer", counted)
+    master.forget("customer/C-1001")  # as when the memo runs out
+
+    held = await asyncio.gather(*(master.terms(erp, "C-1001") for _ in range(20)))
+
+    assert reads == 1
+    assert {terms.customer.id for terms in held} == {"C-1001"}
