@@ -14,7 +14,6 @@ from experience_apis.storefront.seed import seed_demo
 from experience_apis.storefront.settings import StorefrontSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
-from service_kit.events.batch import each_event
 from service_kit.events.workers import batch_event_consumer
 from service_kit.settings import ServiceSettings
 from service_kit.workers import stop_event
@@ -47,10 +46,11 @@ def create_app(
             admin=admin,
             schedule=resolved.push_retry_schedule,
             poll_seconds=resolved.push_poll_seconds,
+            max_idle_seconds=resolved.push_max_idle_seconds,
             stop_event=stop_event(app),
         )
 
-    on_availability = service.availability_handler(channel=resolved.availability_channel)
+    on_availability = service.availability_batch_handler(channel=resolved.availability_channel)
     return create_service_app(
         settings,
         title="Interchange storefront experience API",
@@ -63,10 +63,9 @@ def create_app(
         verifier=verifier,
         on_startup=[seed],
         workers=[
-            # A batch per transaction: it takes every channel's availability.changed (and keeps its own).
-            batch_event_consumer(
-                group="storefront", types={AvailabilityChangedV1.event_type}, handler=each_event(on_availability)
-            ),
+            # A batch per transaction: it takes every channel's availability.changed (and keeps its own,
+            # each SKU's newest level of the batch).
+            batch_event_consumer(group="storefront", types={AvailabilityChangedV1.event_type}, handler=on_availability),
             inventory_pusher,
         ],
     )

@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import AvailabilityChangedV1, CloudEvent
 from experience_apis.storefront.client import StorefrontAdmin
 from experience_apis.storefront.models import PushStatus
-from experience_apis.storefront.repository import StorefrontRepository
+from experience_apis.storefront.repository import StorefrontRepository, unmapped_error
 from experience_apis.storefront.schemas import DeadPush, PushReplay, SyncStatus
 from service_kit.db import Database
 from service_kit.errors import Conflict, InterchangeError, NotFound
 from service_kit.events import EventHandler, event_data
+from service_kit.events.batch import BatchHandler
 from service_kit.http import UpstreamThrottled
 from service_kit.workers import notify_after_commit, run_worker, wakeup_for
 
@@ -38,15 +39,39 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _level(*, event: CloudEvent, channel: str) -> tuple[str, int] | None:
+    """The (SKU, whole units) an event sets for ``channel``, or None for another channel's."""
+    data = event_data(event=event, model=AvailabilityChangedV1)
+    if data.channel != channel:
+        return None
+    return data.sku, int(Decimal(data.available).to_integral_value(rounding=ROUND_FLOOR))
+
+
 def availability_handler(*, channel: str) -> EventHandler:
     async def want_level(*, session: AsyncSession, event: CloudEvent) -> None:
-        data = event_data(event=event, model=AvailabilityChangedV1)
-        if data.channel == channel:
-            available = int(Decimal(data.available).to_integral_value(rounding=ROUND_FLOOR))
-            await StorefrontRepository(session).want_level(sku=data.sku, available=available, now=_now())
+        level = _level(event=event, channel=channel)
+        if level is not None and await StorefrontRepository(session).want_level(
+            sku=level[0], available=level[1], now=_now()
+        ):
             notify_after_commit(session=session, topic=PUSHES)  # wakes the pusher
 
     return want_level
+
+
+def availability_batch_handler(*, channel: str) -> BatchHandler:
+    """A consumer batch (oldest first) as one write: only each SKU's newest level is recorded
+    (the pusher sends only the latest anyway), with one mapping read and one push-row read."""
+
+    async def want_levels(*, session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+        levels: dict[str, int] = {}
+        for event in events:
+            level = _level(event=event, channel=channel)
+            if level is not None:
+                levels[level[0]] = level[1]  # a later event of the batch is the newer level
+        if await StorefrontRepository(session).want_levels(levels=levels, now=_now()):
+            notify_after_commit(session=session, topic=PUSHES)  # wakes the pusher
+
+    return want_levels
 
 
 async def push_due(*, db: Database, admin: StorefrontAdmin, schedule: Sequence[float], batch: int = 50) -> int:
@@ -66,7 +91,7 @@ async def _push_one(*, db: Database, admin: StorefrontAdmin, sku: str, schedule:
             return
         version, available = row.version, row.available
         if item_id is None:
-            row.status, row.last_error = PushStatus.dead, f"no storefront item is mapped to SKU {sku}"
+            row.status, row.last_error = PushStatus.dead, unmapped_error(sku)
             log.warning("storefront_push_dead", sku=sku, error=row.last_error)
             return
     error: str | None = None
@@ -105,7 +130,7 @@ async def run_pusher(
     admin: StorefrontAdmin,
     schedule: Sequence[float],
     poll_seconds: float,
-    max_idle_seconds: float = 10.0,
+    max_idle_seconds: float,
     stop_event: asyncio.Event | None = None,
 ) -> None:
     """Push until ``stop_event`` is set, on the kit's worker runtime: woken by the commit of a new

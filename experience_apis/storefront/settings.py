@@ -18,5 +18,8 @@ class StorefrontSettings(ServiceSettings):
     availability_channel: str = "storefront"
     #: Seconds before each retry of a failed push; after the last one the SKU is a dead letter.
     push_retry_schedule: list[float] = Field(default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0])
-    #: How often the pusher looks for work when idle.
+    #: How often the pusher looks for work when idle (it is woken at once by a new level or a replay).
     push_poll_seconds: float = 0.5
+    #: The idle pusher's look doubles from ``push_poll_seconds`` up to this (retries and Retry-After
+    #: waits that fall due are found within it): ``INTERCHANGE_STOREFRONT_PUSH_MAX_IDLE_SECONDS``.
+    push_max_idle_seconds: float = 10.0
