@@ -93,37 +93,34 @@ async def add_event(*, session: AsyncSession, event: CloudEvent) -> None:
     await session.flush()
 
 
+_OUTBOX = cast(Table, OutboxRecord.__table__)
+_DUE = select(_OUTBOX.c.seq, _OUTBOX.c.envelope).where(_OUTBOX.c.published_at.is_(None)).order_by(_OUTBOX.c.seq)
+
+
 async def relay_outbox(*, db: Database, bus: Publisher, batch_size: int = 100) -> int:
     """One pass: publish up to ``batch_size`` committed rows in order, then mark them published.
-    Returns how many were published; raises (leaving the rows unmarked) when the bus fails."""
+    Returns how many were published; raises (leaving the rows unmarked) when the bus fails.
+
+    One session and one transaction for the pass: the select, the append to the bus (another
+    database, or Redis) and the mark. The mark commits only after the bus took the batch, so a
+    crash in between rolls the mark back and the next pass sends the batch again (at least once,
+    as before); with SQLite the select takes no lock, and the write lock is taken only by the
+    mark, after the append. Core statements: no ORM object or bulk-update bookkeeping per pass."""
+    failure: Exception | None = None
     async with db.transaction() as session:
-        rows = (
-            await session.execute(
-                select(OutboxRecord.seq, OutboxRecord.envelope)
-                .where(OutboxRecord.published_at.is_(None))
-                .order_by(OutboxRecord.seq)
-                .limit(batch_size)
-            )
-        ).all()
-    if not rows:
-        return 0
-    seqs = [seq for seq, _ in rows]
-    try:
-        await bus.publish(events=[CloudEvent.model_validate_json(envelope) for _, envelope in rows])
-    except Exception as exc:
-        async with db.transaction() as session:
-            await session.execute(
-                update(OutboxRecord)
-                .where(OutboxRecord.seq.in_(seqs))
-                .values(attempts=OutboxRecord.attempts + 1, last_error=repr(exc)[:4000])
-            )
-        raise
-    async with db.transaction() as session:
-        await session.execute(
-            update(OutboxRecord)
-            .where(OutboxRecord.seq.in_(seqs))
-            .values(published_at=_now(), attempts=OutboxRecord.attempts + 1, last_error=None)
-        )
+        rows = (await session.execute(_DUE.limit(batch_size))).all()
+        if not rows:
+            return 0
+        marked = update(_OUTBOX).where(_OUTBOX.c.seq.in_([seq for seq, _ in rows]))
+        try:
+            await bus.publish(events=[CloudEvent.model_validate_json(envelope) for _, envelope in rows])
+        except Exception as exc:  # the failure is recorded on the rows (committed), then raised
+            failure = exc
+            await session.execute(marked.values(attempts=_OUTBOX.c.attempts + 1, last_error=repr(exc)[:4000]))
+        else:
+            await session.execute(marked.values(published_at=_now(), attempts=_OUTBOX.c.attempts + 1, last_error=None))
+    if failure is not None:
+        raise failure
     return len(rows)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from contracts.events import CloudEvent
@@ -121,6 +122,46 @@ async def test_a_bus_outage_keeps_the_rows_for_the_next_pass(bus: EventBus, ledg
 
     assert await relay_outbox(db=ledger, bus=bus) == 1
     assert [e.data["n"] for e in await received(bus)] == [1]
+
+
+class Killed(BaseException):
+    """The relay's process dying (not an ``Exception``: nothing records or handles it)."""
+
+
+class KilledAfterPublish:
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+
+    async def publish(self, *, events: Sequence[CloudEvent]) -> list[str]:
+        await self.bus.publish(events=events)
+        raise Killed
+
+
+async def test_a_relay_killed_after_the_append_sends_the_batch_again(bus: EventBus, ledger: Database) -> None:
+    events = [stock_event(n) for n in range(3)]
+    async with ledger.transaction() as session:
+        await add_events(session=session, events=events)
+    with pytest.raises(Killed):
+        await relay_outbox(db=ledger, bus=KilledAfterPublish(bus))
+
+    assert await relay_outbox(db=ledger, bus=bus) == 3  # the mark was never committed: sent again
+    assert [e.id for e in await received(bus)] == [e.id for e in events] * 2
+
+
+async def test_a_relay_pass_uses_one_connection_of_the_service_database(bus: EventBus, ledger: Database) -> None:
+    async with ledger.transaction() as session:
+        await add_events(session=session, events=[stock_event(n) for n in range(3)])
+    checkouts: list[object] = []
+    statements: list[str] = []
+    pool, engine = ledger.engine.sync_engine.pool, ledger.engine.sync_engine
+    sqlalchemy_event.listen(pool, "checkout", lambda *args: checkouts.append(args))
+    sqlalchemy_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2].split()[0]))
+
+    assert await relay_outbox(db=ledger, bus=bus) == 3
+
+    # Select, append, mark in one session (was: one for the select and one for the mark).
+    assert (len(checkouts), statements) == (1, ["SELECT", "UPDATE"])
+    assert [e.data["n"] for e in await received(bus)] == [0, 1, 2]
 
 
 class EventSettings(ServiceSettings):
