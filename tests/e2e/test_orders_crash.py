@@ -224,7 +224,11 @@ def test_sigkill_between_a_batch_posted_and_its_answers_recorded_books_each_orde
     """The orders process is frozen (SIGSTOP) at moments during the burst until, frozen, the ERP
     holds sales orders whose answers it has not recorded yet: then it is killed there, mid-batch,
     and started again. Each order must end released with exactly one sales order."""
-    with running_suite(suite_dir, INTERCHANGE_ORDERS_WORKER_CONCURRENCY="16") as suite, suite.orders() as orders:
+    # Batches of two: the window between a batch booked and its answers recorded is one group
+    # commit of the worker's (milliseconds), so the test needs many batches, looked at often, to
+    # catch one; a batch of two is still a batch (one call, one answer per entry).
+    many_batches = {"INTERCHANGE_ORDERS_WORKER_CONCURRENCY": "16", "INTERCHANGE_ORDERS_PIVOT_BATCH_SIZE": "2"}
+    with running_suite(suite_dir, **many_batches) as suite, suite.orders() as orders:
         pid = suite.orders_pid
         cmdline, environ, cwd = read_process(pid)
         suite.freeze_launcher()
@@ -237,7 +241,7 @@ def test_sigkill_between_a_batch_posted_and_its_answers_recorded_books_each_orde
                 os.kill(pid, signal.SIGCONT)
             return caught
 
-        in_limbo = wait_until(caught_mid_batch, seconds=90, what="a batch booked but not yet recorded", interval=0.1)
+        in_limbo = wait_until(caught_mid_batch, seconds=90, what="a batch booked but not yet recorded", interval=0.02)
         kill_and_restart_orders(suite, pid, cmdline=cmdline, environ=environ, cwd=cwd)  # frozen mid-batch
         final = settled(orders)
 
