@@ -65,7 +65,12 @@ def create_app(
         workers=[
             # A batch per transaction: it takes every channel's availability.changed (and keeps its own,
             # each SKU's newest level of the batch).
-            batch_event_consumer(group="storefront", types={AvailabilityChangedV1.event_type}, handler=on_availability),
+            batch_event_consumer(
+                group="storefront",
+                types={AvailabilityChangedV1.event_type},
+                handler=on_availability,
+                linger=resolved.consumer_linger,
+            ),
             inventory_pusher,
         ],
     )

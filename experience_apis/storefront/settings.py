@@ -18,6 +18,11 @@ class StorefrontSettings(ServiceSettings):
     availability_channel: str = "storefront"
     #: Seconds before each retry of a failed push; after the last one the SKU is a dead letter.
     push_retry_schedule: list[float] = Field(default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0])
+    #: Seconds the consumer waits after a batch that was not full before it takes the next, so the
+    #: inventory publisher's trickle (every channel's levels, a few per pass) is applied many events
+    #: per transaction; 0: none. It delays a level by at most this much (pushes go at 2 calls/s
+    #: anyway); a full batch goes on at once.
+    consumer_linger: float = 0.25
     #: How often the pusher looks for work when idle (it is woken at once by a new level or a replay).
     push_poll_seconds: float = 0.5
     #: The idle pusher's look doubles from ``push_poll_seconds`` up to this (retries and Retry-After

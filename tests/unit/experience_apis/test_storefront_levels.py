@@ -95,3 +95,19 @@ async def test_the_pushers_idle_cap_is_a_setting(tmp_path: Path, monkeypatch: py
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(started.wait(), timeout=10)
     assert backoffs == [(0.5, 42.0)]
+
+
+def test_the_consumer_lingers_after_a_batch_that_was_not_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    import experience_apis.storefront.app as storefront_app
+
+    lingers: list[float] = []
+    consumer = storefront_app.batch_event_consumer
+
+    def recording_consumer(**kwargs: Any) -> Any:
+        lingers.append(kwargs.get("linger", 0.0))
+        return consumer(**kwargs)
+
+    monkeypatch.setattr(storefront_app, "batch_event_consumer", recording_consumer)
+    assert StorefrontSettings.model_fields["consumer_linger"].default == 0.25
+    create_app(StorefrontSettings(service="storefront", consumer_linger=0.5), verifier=static_verifier())
+    assert lingers == [0.5]
