@@ -22,8 +22,11 @@ from service_kit.workers import AppWorker as Worker
 from service_kit.workers import stop_event
 
 
-def outbox_relay(*, batch_size: int = 100, idle_seconds: float = 0.5, max_idle_seconds: float = 5.0) -> Worker:
-    """Publish this service's committed outbox rows to the bus (woken by the commit)."""
+def outbox_relay(
+    *, batch_size: int = 100, idle_seconds: float = 0.5, max_idle_seconds: float = 5.0, linger: float = 0.02
+) -> Worker:
+    """Publish this service's committed outbox rows to the bus (woken by the commit; ``linger``:
+    seconds to gather the commits of that moment into the pass, ``outbox.run_relay``)."""
 
     async def outbox_relay(app: FastAPI) -> None:
         bus = open_bus(settings=app.state.settings)
@@ -34,6 +37,7 @@ def outbox_relay(*, batch_size: int = 100, idle_seconds: float = 0.5, max_idle_s
                 batch_size=batch_size,
                 idle_seconds=idle_seconds,
                 max_idle_seconds=max_idle_seconds,
+                linger=linger,
                 stop_event=stop_event(app),
             )
         finally:

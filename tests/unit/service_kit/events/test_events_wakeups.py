@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.event import listen
+
 from service_kit.db import Database
 from service_kit.events import EventBus, add_event, consume_batch, run_consumer, run_relay
 from service_kit.events.consumer import run_on_bus
-from service_kit.events.outbox import OUTBOX
+from service_kit.events.outbox import OUTBOX, OutboxRecord
 from service_kit.workers import wakeup_for
 from tests.unit.service_kit.events.conftest import OpenBus
 from tests.unit.service_kit.events.event_helpers import applied_ns, eventually, record, stock_event
@@ -62,6 +65,82 @@ async def test_the_relay_wakes_when_a_transaction_that_added_an_event_commits(bu
     stop.set()
     await relay
     assert not relay.cancelled()
+
+
+class CountingPublisher:
+    """A bus that records the size of every batch it was given."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus, self.batches = bus, list[int]()
+
+    async def publish(self, **kwargs: Any) -> Any:
+        self.batches.append(len(kwargs["events"]))
+        return await self.bus.publish(**kwargs)
+
+
+async def test_a_relay_pass_that_was_not_full_is_not_followed_by_an_empty_one(bus: EventBus, ledger: Database) -> None:
+    selects: list[str] = []
+    listen(
+        ledger.engine.sync_engine,
+        "before_cursor_execute",
+        lambda *a: selects.append(a[2]) if a[2].startswith("SELECT event_outbox.seq, event_outbox.envelope") else None,
+    )
+    stop = asyncio.Event()
+    relay = asyncio.create_task(
+        run_relay(db=ledger, bus=bus, idle_seconds=HOUR, max_idle_seconds=HOUR, linger=0, stop_event=stop)
+    )
+    wakeup = wakeup_for(db=ledger, topic=OUTBOX)
+
+    async def idle() -> bool:
+        return wakeup.waiting > 0
+
+    await eventually(idle)  # the first pass found nothing
+    async with ledger.transaction() as session:
+        await add_event(session=session, event=stock_event(1))
+
+    async def relayed_and_idle() -> bool:
+        return await idle() and not await ledger_unpublished(ledger)
+
+    await eventually(relayed_and_idle)
+    stop.set()
+    await relay
+    assert len(selects) == 2  # the first, empty pass and the one the commit woke; no third look
+
+
+async def test_the_commits_of_one_moment_go_out_in_one_pass(bus: EventBus, ledger: Database) -> None:
+    counting = CountingPublisher(bus)
+    stop = asyncio.Event()
+    relay = asyncio.create_task(
+        run_relay(db=ledger, bus=counting, idle_seconds=HOUR, max_idle_seconds=HOUR, linger=1.0, stop_event=stop)
+    )
+    wakeup = wakeup_for(db=ledger, topic=OUTBOX)
+
+    async def idle() -> bool:
+        return wakeup.waiting > 0
+
+    await eventually(idle)
+    for n in range(3):  # three commits, the first wakes the relay, which lingers for the others
+        async with ledger.transaction() as session:
+            await add_event(session=session, event=stock_event(n))
+
+    async def relayed_and_idle() -> bool:
+        return await idle() and not await ledger_unpublished(ledger)
+
+    await eventually(relayed_and_idle)
+    stop.set()
+    await relay
+    assert counting.batches == [3]
+
+
+async def ledger_unpublished(ledger: Database) -> int:
+    async with ledger.transaction() as session:
+        return int(
+            (
+                await session.execute(
+                    select(func.count()).select_from(OutboxRecord).where(OutboxRecord.published_at.is_(None))
+                )
+            ).scalar_one()
+        )
 
 
 async def test_an_idle_consumer_wakes_when_another_bus_appends(open_test_bus: OpenBus, ledger: Database) -> None:
