@@ -6,7 +6,9 @@ the paced client; a row that changed while its push was in flight stays pending,
 level goes next (only the latest level is ever sent, never a backlog). A failed push is retried
 on the schedule, then parked as dead; a 429 waited out beyond the client's budget comes back after
 its Retry-After without counting as a failure. Nothing is dropped: an unmapped SKU is dead at
-once, visible in ``/v1/sync-status``, and replayable.
+once, visible in ``/v1/sync-status``, and replayable; while it stays unmapped its row only keeps
+the latest level (never queued and failed again per level), and its next level after a mapping
+appears is pushed. A consumer batch records each SKU's newest level of the batch, in one write.
 """
 
 from __future__ import annotations
