@@ -211,18 +211,23 @@ async def find(db: Database, *, scope: str, key: str) -> IdempotencyRecord | Non
         ).scalar_one_or_none()
 
 
+#: The ``Idempotency-Key`` request header as every keyed operation declares it (a parameter named
+#: ``idempotency_key``), so the contracts describe it the same way everywhere.
+IdempotencyKeyHeader = Annotated[
+    str,
+    Header(
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="A unique key per logical request (at most 255 characters). Retrying with "
+        "the same key and body replays the first answer.",
+    ),
+]
+
+
 async def _idempotency(
     request: Request,
     principal: Authenticated,
-    idempotency_key: Annotated[
-        str,
-        Header(
-            min_length=1,
-            max_length=MAX_KEY_LENGTH,
-            description="A unique key per logical request (at most 255 characters). Retrying with "
-            "the same key and body replays the first answer.",
-        ),
-    ],
+    idempotency_key: IdempotencyKeyHeader,
 ) -> AsyncIterator[Idempotency]:
     key = idempotency_key.strip()
     if not key:
@@ -248,4 +253,4 @@ async def _idempotency(
 #: The key is scoped to the authenticated client.
 IdempotencyDep = Annotated[Idempotency, Depends(_idempotency, scope="function")]
 
-__all__ = ["Idempotency", "IdempotencyDep", "IdempotencyRecord", "StoredResponse", "prune"]
+__all__ = ["Idempotency", "IdempotencyDep", "IdempotencyKeyHeader", "IdempotencyRecord", "StoredResponse", "prune"]

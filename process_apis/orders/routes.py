@@ -19,7 +19,7 @@ from service_kit.auth import Principal, require
 from service_kit.db import ReadConnDep, SessionDep
 from service_kit.errors import BadRequest
 from service_kit.http import PARTNER_HEADER
-from service_kit.idempotency import MAX_KEY_LENGTH, IdempotencyDep, fingerprint
+from service_kit.idempotency import IdempotencyDep, IdempotencyKeyHeader, fingerprint
 from service_kit.openapi import problem_doc
 
 #: Past this a page is empty whatever the data (and SQLite's integers end at 2**63 - 1, where a
@@ -52,15 +52,7 @@ async def _acting_partner_header(
 async def _intake_key(
     request: Request,
     principal: OrdersWrite,
-    idempotency_key: Annotated[
-        str,
-        Header(
-            min_length=1,
-            max_length=MAX_KEY_LENGTH,
-            description="A unique key per logical request (at most 255 characters). Retrying with "
-            "the same key and body replays the first answer.",
-        ),
-    ],
+    idempotency_key: IdempotencyKeyHeader,
 ) -> intake.IntakeKey:
     """The kit's Idempotency-Key (same header, scope and fingerprint), for intake's one-transaction
     use of it (``process_apis.orders.intake``)."""
