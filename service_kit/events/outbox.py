@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import DateTime, Integer, String, Table, Text, delete, insert, select, update
+from sqlalchemy import DateTime, Integer, String, Table, Text, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -94,7 +94,16 @@ async def add_event(*, session: AsyncSession, event: CloudEvent) -> None:
 
 
 _OUTBOX = cast(Table, OutboxRecord.__table__)
-_DUE = select(_OUTBOX.c.seq, _OUTBOX.c.envelope).where(_OUTBOX.c.published_at.is_(None)).order_by(_OUTBOX.c.seq)
+_DUE = (
+    select(_OUTBOX.c.seq, _OUTBOX.c.envelope)
+    .where(_OUTBOX.c.published_at.is_(None))
+    .order_by(_OUTBOX.c.seq)
+    .limit(bindparam("batch_size"))
+)
+# Built once (building a statement per pass was ~10% of the pass): the rows of a pass by seq.
+_PASSED = update(_OUTBOX).where(_OUTBOX.c.seq.in_(bindparam("seqs", expanding=True)))
+_MARK_SENT = _PASSED.values(published_at=bindparam("sent_at"), attempts=_OUTBOX.c.attempts + 1, last_error=None)
+_MARK_FAILED = _PASSED.values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error"))
 
 
 async def relay_outbox(*, db: Database, bus: Publisher, batch_size: int = 100) -> int:
@@ -108,17 +117,17 @@ async def relay_outbox(*, db: Database, bus: Publisher, batch_size: int = 100) -
     mark, after the append. Core statements: no ORM object or bulk-update bookkeeping per pass."""
     failure: Exception | None = None
     async with db.transaction() as session:
-        rows = (await session.execute(_DUE.limit(batch_size))).all()
+        rows = (await session.execute(_DUE, {"batch_size": batch_size})).all()
         if not rows:
             return 0
-        marked = update(_OUTBOX).where(_OUTBOX.c.seq.in_([seq for seq, _ in rows]))
+        seqs = [seq for seq, _ in rows]
         try:
             await bus.publish(events=[CloudEvent.model_validate_json(envelope) for _, envelope in rows])
         except Exception as exc:  # the failure is recorded on the rows (committed), then raised
             failure = exc
-            await session.execute(marked.values(attempts=_OUTBOX.c.attempts + 1, last_error=repr(exc)[:4000]))
+            await session.execute(_MARK_FAILED, {"seqs": seqs, "error": repr(exc)[:4000]})
         else:
-            await session.execute(marked.values(published_at=_now(), attempts=_OUTBOX.c.attempts + 1, last_error=None))
+            await session.execute(_MARK_SENT, {"seqs": seqs, "sent_at": _now()})
     if failure is not None:
         raise failure
     return len(rows)
