@@ -203,7 +203,7 @@ def _plan(p: Progress, step: SagaStep, result: Any) -> _Planned | None:
         return None
     order = p.order
     key = {"b_id": order.id, "b_version": p.version, "b_step": step.value, "b_new_version": p.version + 1}
-    moved = {"version": p.version + 1}
+    moved = p.version + 1  # the version the row has once this step is recorded
     match step, result:
         case S.price_order, PricedAndChecked(quote=PriceQuoteResult() as quote, credit=CreditDecision() as credit):
             if not credit.approved:
@@ -215,13 +215,13 @@ def _plan(p: Progress, step: SagaStep, result: Any) -> _Planned | None:
         case S.price_order, PriceQuoteResult():
             return _priced(p, key, moved, result, next_step=S.check_credit)
         case S.check_credit, CreditDecision(approved=True):
-            after = replace(p, step=S.reserve_stock, **moved)
+            after = replace(p, step=S.reserve_stock, version=moved)
             return _Planned(p, step.value, key | {"b_next": S.reserve_stock.value}, after, logs=[_log(step, result)])
         case S.reserve_stock, list() if order.reservation_ids == [] and all(isinstance(r, Reservation) for r in result):
             return _reserved(p, key, moved, result)
         case S.create_sales_order, SalesOrder() if lifecycle.can_change(order.status, OrderStatus.accepted):
             changed = order.model_copy(update={"erp_order_number": result.number, "status": OrderStatus.accepted})
-            after = replace(p, order=changed, step=S.release_to_warehouse, **moved)
+            after = replace(p, order=changed, step=S.release_to_warehouse, version=moved)
             params = key | {"b_next": S.release_to_warehouse.value, "b_number": result.number}
             return _Planned(p, step.value, params, after, logs=[_log(step, result)], status=OrderStatus.accepted)
         case S.release_to_warehouse, list() if lifecycle.can_change(order.status, OrderStatus.released):
@@ -234,14 +234,14 @@ def _plan(p: Progress, step: SagaStep, result: Any) -> _Planned | None:
                 reservation_ids=held,
                 picking_ids=held,
                 activity_attempted=True,
-                **moved,
+                version=moved,
             )
             params = key | {"b_next": S.record_activity.value}
             return _Planned(
                 p, step.value, params, after, picking=True, logs=[_log(step, result)], status=OrderStatus.released
             )
         case S.record_activity, _:
-            after = replace(p, step=S.done, active=False, **moved)
+            after = replace(p, step=S.done, active=False, version=moved)
             return _Planned(p, step.value, key | {"b_next": S.done.value}, after, logs=[_log(step, result)])
     return None
 
@@ -251,7 +251,7 @@ def _log(step: SagaStep, result: Any) -> tuple[str, str | None]:
 
 
 def _priced(
-    p: Progress, key: dict[str, Any], moved: dict[str, Any], quote: PriceQuoteResult, *, next_step: SagaStep
+    p: Progress, key: dict[str, Any], moved: int, quote: PriceQuoteResult, *, next_step: SagaStep
 ) -> _Planned | None:
     order = p.order
     if len(quote.lines) != len(order.lines):
@@ -269,12 +269,14 @@ def _priced(
         }
         for line, priced in zip(order.lines, quote.lines, strict=True)
     ]
-    after = replace(p, order=order.model_copy(update={"lines": lines, "total": quote.total}), step=next_step, **moved)
+    after = replace(
+        p, order=order.model_copy(update={"lines": lines, "total": quote.total}), step=next_step, version=moved
+    )
     params = key | {"b_next": next_step.value, "b_total": quote.total.amount}
     return _Planned(p, S.price_order.value, params, after, prices=prices, logs=[_log(S.price_order, quote)])
 
 
-def _reserved(p: Progress, key: dict[str, Any], moved: dict[str, Any], made: list[Reservation]) -> _Planned:
+def _reserved(p: Progress, key: dict[str, Any], moved: int, made: list[Reservation]) -> _Planned:
     order = p.order
     rows = [
         {
@@ -304,7 +306,7 @@ def _reserved(p: Progress, key: dict[str, Any], moved: dict[str, Any], made: lis
             "lines": [line.model_copy(update={"warehouse": where[line.line_no]}) for line in order.lines],
         }
     )
-    after = replace(p, order=changed, step=S.create_sales_order, reservation_ids=tuple(ids), **moved)
+    after = replace(p, order=changed, step=S.create_sales_order, reservation_ids=tuple(ids), version=moved)
     params = key | {"b_next": S.create_sales_order.value, "b_reservation": first}
     return _Planned(
         p,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, literal_column, select
+from sqlalchemy import Table, bindparam, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Customer, CustomerKind, CustomerStatus
@@ -17,8 +18,8 @@ from system_apis.crm.schemas import Activity, ActivityCreate
 
 _SEGMENT_TO_KIND = {"Consumer": CustomerKind.b2c, "Business": CustomerKind.b2b}
 
-_accounts = CrmAccount.__table__
-_activities = CrmActivity.__table__
+_accounts = cast(Table, CrmAccount.__table__)
+_activities = cast(Table, CrmActivity.__table__)
 #: Records an activity on the customer's account in one statement (the account found by the
 #: ERP customer number inside the insert), built once: no ORM unit of work, no account read first.
 _RECORD_MANY = insert(_activities).from_select(
@@ -32,7 +33,7 @@ _RECORD_MANY = insert(_activities).from_select(
         bindparam("at", type_=_activities.c.CreatedDate.type),
     ).where(_accounts.c.ErpCustomerNo == bindparam("customer_id")),
 )
-_RECORD = _RECORD_MANY.returning(literal_column("1"))
+_RECORD: Any = _RECORD_MANY.returning(literal_column("1"))
 _KNOWN = select(_accounts.c.ErpCustomerNo).where(_accounts.c.ErpCustomerNo.in_(bindparam("ids", expanding=True)))
 _BY_REFERENCE = (
     select(

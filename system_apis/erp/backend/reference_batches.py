@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -33,10 +33,10 @@ from system_apis.erp.backend.mapping import (
 )
 from system_apis.erp.models import ErpCustomer, ErpItem, ErpSalesOrder, ErpSalesOrderLine
 
-_orders = ErpSalesOrder.__table__
-_lines = ErpSalesOrderLine.__table__
-_items = ErpItem.__table__
-_customers = ErpCustomer.__table__
+_orders = cast(Table, ErpSalesOrder.__table__)
+_lines = cast(Table, ErpSalesOrderLine.__table__)
+_items = cast(Table, ErpItem.__table__)
+_customers = cast(Table, ErpCustomer.__table__)
 
 _BOOKED = (
     select(
