@@ -7,7 +7,8 @@ from fastapi import FastAPI
 
 from process_apis.orders import schema
 from process_apis.orders.admin_routes import router as admin_router
-from process_apis.orders.clients import ErpClient
+from process_apis.orders.clients import CrmClient, ErpClient
+from process_apis.orders.flows.activities import ActivityBatcher
 from process_apis.orders.flows.pivot import PivotBatcher
 from process_apis.orders.flows.worker import (
     install_worker_state,
@@ -68,5 +69,8 @@ def create_app(
     app.state.pivot_batcher = PivotBatcher(
         lambda correlation_id: ErpClient(upstream(app, "erp"), correlation_id=correlation_id),
         max_batch=settings.pivot_batch_size,
+    )
+    app.state.activity_batcher = ActivityBatcher(
+        lambda correlation_id: CrmClient(upstream(app, "crm"), correlation_id=correlation_id)
     )
     return app

@@ -90,7 +90,8 @@ class OrderRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     #: The sales order was asked for at least once (its answer may have been lost).
     pivot_attempted: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: The CRM activity was sent at least once: look for it before sending it again.
+    #: The order reached its CRM activity (a record only: nothing has to look the activity up
+    #: before sending it again, since the CRM's batch records one per customer, kind and reference).
     activity_attempted: Mapped[bool] = mapped_column(Boolean, default=False)
     # Compensation: why it runs (rejection | cancellation), the steps still to run, the reason to
     # end with, and the forward step to go back to if a cancellation turns out to be too late.

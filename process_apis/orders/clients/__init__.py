@@ -15,6 +15,7 @@ from process_apis.orders.clients.wms import WmsClient, short_skus
 from service_kit.app import upstream
 
 if TYPE_CHECKING:
+    from process_apis.orders.flows.activities import ActivityBatcher
     from process_apis.orders.flows.pivot import PivotBatcher
     from process_apis.orders.masterdata import MasterData
 
@@ -24,9 +25,11 @@ class OrderClients:
     erp: ErpClient
     wms: WmsClient
     crm: CrmClient
-    #: The copy of the ERP's master data (prices, credit) and the batching pivot, shared by the app.
+    #: The copy of the ERP's master data (prices, credit), the batching pivot and the batching CRM
+    #: activities, shared by the app.
     master: MasterData
     pivot: PivotBatcher
+    activities: ActivityBatcher
 
 
 def clients_for(app: FastAPI, *, partner_id: str | None = None, correlation_id: str | None = None) -> OrderClients:
@@ -39,6 +42,7 @@ def clients_for(app: FastAPI, *, partner_id: str | None = None, correlation_id: 
         crm=CrmClient(upstream(app, "crm"), **scope),
         master=app.state.master_data,
         pivot=app.state.pivot_batcher,
+        activities=app.state.activity_batcher,
     )
 
 

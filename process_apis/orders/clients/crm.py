@@ -1,14 +1,17 @@
-"""The CRM as the orders process sees it: the customer's activity timeline."""
+"""The CRM as the orders process sees it: the customer's activity timeline, recorded in batches."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
 
+from contracts import EntryProblem
 from contracts.common import CanonicalModel
-from process_apis.orders.clients.base import BaseClient, is_refusal, path_part, read_body, refused, unexpected
+from process_apis.orders.clients.base import BaseClient, Refused, read_body, unexpected
+from service_kit.errors import UpstreamUnavailable
 
 
 class ActivityCreate(CanonicalModel):
@@ -23,33 +26,56 @@ class Activity(ActivityCreate):
     created_at: datetime
 
 
-class _Activities(CanonicalModel):
-    items: list[Activity]
+#: The CRM's published limit of activities per batch call.
+MAX_ACTIVITY_BATCH = 100
+
+#: An activity's identity at the CRM: recorded once per customer, kind and reference.
+ActivityKey = tuple[str, str, str | None]
+
+
+def activity_key(activity: ActivityCreate) -> ActivityKey:
+    return (activity.customer_id, activity.kind, activity.reference)
+
+
+class _ActivityBatchEntry(CanonicalModel):
+    outcome: str  # recorded, existing, refused (a newer CRM may add outcomes: never a recording)
+    activity: Activity | None = None
+    problem: EntryProblem | None = None
+
+
+class _ActivityBatchResult(CanonicalModel):
+    results: list[_ActivityBatchEntry]
 
 
 class CrmClient(BaseClient):
     system = "crm"
 
-    async def find_activity(self, *, customer_id: str, kind: str, reference: str) -> Activity | None:
-        resp = await self._api.get(f"/v1/customers/{path_part(customer_id)}/activities", **self._call())
-        if resp.status_code == 404:
-            return None
+    async def record_activities(self, activities: Sequence[ActivityCreate]) -> dict[ActivityKey, Activity | Exception]:
+        """Records many activities in one call, each on its own: by ``activity_key``, the activity
+        recorded (now, or before: the CRM records one per customer, kind and reference, so the
+        call is safe to send again), or a ``Refused`` with the CRM's reason (no account for the
+        customer, as the single call said it), or an ``UpstreamUnavailable`` for an answer it
+        cannot use."""
+        body = {"entries": [activity.model_dump(mode="json") for activity in activities]}
+        resp = await self._api.post("/v1/activity-batches", **self._call(json=body, retry_safe=True))
         if resp.status_code != 200:
-            raise unexpected(self.system, "an activity lookup", resp)
-        timeline = read_body(_Activities, resp, system=self.system).items
-        return next((a for a in timeline if a.kind == kind and a.reference == reference), None)
+            raise unexpected(self.system, "an activity batch", resp)
+        results = read_body(_ActivityBatchResult, resp, system=self.system).results
+        if len(results) != len(activities):
+            raise UpstreamUnavailable(f"The crm service answered {len(results)} results to {len(activities)} entries.")
+        answers: dict[ActivityKey, Activity | Exception] = {}
+        for sent, entry in zip(activities, results, strict=True):
+            problem = entry.problem
+            detail = problem.detail if problem and problem.detail else f"the CRM answered {entry.outcome}"
+            if entry.outcome in ("recorded", "existing") and entry.activity is not None:
+                answers[activity_key(sent)] = entry.activity
+            elif entry.outcome == "refused":
+                answers[activity_key(sent)] = Refused(self.system, detail, errors=problem.errors if problem else None)
+            else:
+                answers[activity_key(sent)] = UpstreamUnavailable(
+                    f"The crm service answered {entry.outcome} to this activity in a batch: {detail}"
+                )
+        return answers
 
-    async def record_activity(self, activity: ActivityCreate) -> Activity:
-        # Not idempotent below, so never retried blindly (retry_safe=False); callers look for an
-        # earlier one first.
-        resp = await self._api.post(
-            "/v1/activities", **self._call(json=activity.model_dump(mode="json"), retry_safe=False)
-        )
-        if resp.status_code in (200, 201):
-            return read_body(Activity, resp, system=self.system)
-        if resp.status_code == 404 or is_refusal(resp):
-            raise refused(self.system, "record the activity", resp)
-        raise unexpected(self.system, "an activity", resp)
 
-
-__all__ = ["Activity", "ActivityCreate", "CrmClient"]
+__all__ = ["MAX_ACTIVITY_BATCH", "Activity", "ActivityCreate", "ActivityKey", "CrmClient", "activity_key"]

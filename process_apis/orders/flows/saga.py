@@ -152,7 +152,7 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
         case SagaStep.release_to_warehouse:
             return await steps.release_to_warehouse(wms=clients.wms, reservation_ids=progress.reservation_ids)
         case SagaStep.record_activity:
-            return await steps.record_activity(crm=clients.crm, order=order, maybe_recorded=progress.activity_attempted)
+            return await steps.record_activity(activities=clients.activities, order=order)
         case SagaStep.cancel_picking:
             return await steps.cancel_picking(wms=clients.wms, reservation_ids=progress.picking_ids)
         case SagaStep.cancel_sales_order:
@@ -162,14 +162,6 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
                 wms=clients.wms, reservation_ids=progress.reservation_ids, references=progress.references
             )
     raise ValueError(f"no step to run at {step.value}")
-
-
-async def _mark_attempt(session: AsyncSession, row: OrderRow, *, step: SagaStep) -> None:
-    """Recorded before the CRM activity is sent (not idempotent below: once it may have been
-    recorded, look for it before sending it again). Normally set with the release to the
-    warehouse, in its transaction (``_succeeded``); this is for an order that got past it
-    otherwise. The pivot's own mark is set with the reservation (outcomes.succeeded)."""
-    row.activity_attempted = True
 
 
 async def advance_order(
@@ -194,18 +186,13 @@ async def advance_order(
     clients = make_clients(partner_id=progress.order.partner_id, correlation_id=progress.correlation_id or None)
     run = partial(in_step, db, order_id, lease=lease)
     with structlog.contextvars.bound_contextvars(order_id=order_id, correlation_id=progress.correlation_id):
-        fresh_mark = False  # this run marked the CRM activity attempted (no earlier attempt exists)
         while progress.active:
             if progress.cancel_pending:
                 progress = await run(None, partial(_cancel, now=now))
                 continue
             step = progress.step
-            if step is SagaStep.record_activity and not progress.activity_attempted:
-                await run(step, partial(_mark_attempt, step=step))
             try:
-                attempt = replace(progress, activity_attempted=False) if fresh_mark else progress
-                fresh_mark = False
-                result = await _perform(step, attempt, clients, db)
+                result = await _perform(step, progress, clients, db)
                 if step is SagaStep.price_order:
                     result = await _with_credit_check(result, progress, clients, db)
             except Refused as refusal:
@@ -226,10 +213,8 @@ async def advance_order(
                 progress = await run(step, partial(_failed, step=step, error=error, now=now, policy=policy))
                 return progress.order.status if not progress.active else None
             else:
-                marked_before = progress.activity_attempted
                 fast = await recorder.succeeded(progress=progress, step=step, result=result) if recorder else None
                 progress = fast or await run(step, partial(_succeeded, step=step, result=result, now=now))
-                fresh_mark = step is SagaStep.release_to_warehouse and not marked_before and progress.activity_attempted
             if progress.active and progress.step is step and not progress.cancel_pending:
                 return None  # someone else moved the order on (or back); leave it to them
     # The plain end (released) is in the status history; a line each would be a log line per
@@ -263,7 +248,7 @@ async def _succeeded(session: AsyncSession, row: OrderRow, *, step: SagaStep, re
         return
     await outcomes.succeeded(session, row, step=step, result=result, now=now)
     if step is SagaStep.release_to_warehouse and row.saga_step == SagaStep.record_activity.value:
-        row.activity_attempted = True  # the CRM call comes next: one transaction fewer than marking it alone
+        row.activity_attempted = True  # the CRM call comes next (a record only: see models.OrderRow)
 
 
 async def _refused(session: AsyncSession, row: OrderRow, *, step: SagaStep, refusal: Refused, now: datetime) -> None:

@@ -9,13 +9,14 @@
     record_activity        CRM     -
 
 * priced and checked on the copy of the ERP's master data (``masterdata``): no ERP call unless
-the copy is missing or stale. The pivot goes to the ERP in batches (``flows.pivot``).
+the copy is missing or stale. The pivot goes to the ERP in batches (``flows.pivot``), the
+activity to the CRM in batches (``flows.activities``).
 
 Steps only talk to the tier below; they neither read nor write this service's database (the saga
 records each result). Each raises ``Refused`` when the system says no for a business reason and
 ``UpstreamUnavailable``/``UpstreamTimeout`` for a technical failure. Each is safe to run again
 after a crash or a lost answer: the ERP and WMS find the earlier document by the order id, and
-the activity is looked up before it is recorded. Compensations look documents up by reference
+the CRM records one activity per customer, kind and reference. Compensations look documents up by reference
 too, so one made by an attempt whose answer was lost is undone as well.
 """
 
@@ -42,7 +43,6 @@ from contracts import (
 from process_apis.orders.clients import (
     Activity,
     ActivityCreate,
-    CrmClient,
     ErpClient,
     InsufficientStock,
     PriceQuoteResult,
@@ -50,6 +50,7 @@ from process_apis.orders.clients import (
     WmsClient,
 )
 from process_apis.orders.flows import plan
+from process_apis.orders.flows.activities import ActivityBatcher
 from process_apis.orders.flows.pivot import PivotBatcher
 from process_apis.orders.masterdata import MasterData
 from service_kit.errors import UpstreamUnavailable
@@ -183,15 +184,13 @@ async def release_to_warehouse(*, wms: WmsClient, reservation_ids: Sequence[str]
     return [await wms.release_for_picking(reservation_id) for reservation_id in reservation_ids]
 
 
-async def record_activity(*, crm: CrmClient, order: Order, maybe_recorded: bool = True) -> Activity:
-    """The "order accepted" entry on the customer's CRM timeline, once: when an earlier attempt
-    may have recorded it (its answer lost), it is looked for first."""
-    if maybe_recorded:
-        earlier = await crm.find_activity(customer_id=order.customer_id, kind=ORDER_ACCEPTED, reference=order.id)
-        if earlier is not None:
-            return earlier
+async def record_activity(*, activities: ActivityBatcher, order: Order) -> Activity:
+    """The "order accepted" entry on the customer's CRM timeline, once: the CRM records one per
+    customer, kind and reference (the order id), so an entry sent again after a lost answer or a
+    crash answers the activity recorded first. Posted in a batch with the other orders' entries
+    (``flows.activities``)."""
     number = f" as ERP order {order.erp_order_number}" if order.erp_order_number else ""
-    return await crm.record_activity(
+    return await activities.record(
         ActivityCreate(
             customer_id=order.customer_id,
             kind=ORDER_ACCEPTED,

@@ -70,6 +70,8 @@ class FakeTier:
     refuse_sales_orders: str | None = None
     #: external reference -> why the ERP refuses that one sales order (others are booked)
     refuse_entries: dict[str, str] = field(default_factory=dict)
+    #: customer id -> why the CRM refuses its activities (no account; others are recorded)
+    refuse_activities: dict[str, str] = field(default_factory=dict)
     #: the ERP books the next sales order, then its answer is lost: "drop" (connection reset)
     #: or "503" (a proxy in front of it fails)
     lose_next_sales_order_answer: str | None = None
@@ -138,6 +140,8 @@ class FakeTier:
             raise httpx.ReadTimeout("no answer in time", request=request)
         if fault == "refuse" and path.endswith("/sales-order-batches"):
             return self._batch(request, body, refuse=f"{host} refuses {path}")  # each entry refused
+        if fault == "refuse" and path.endswith("/activity-batches"):
+            return self._activity_batch(body, refuse=f"{host} refuses {path}")  # each entry refused
         if fault == "refuse":
             return _problem(422, f"{host} refuses {path}")
         if fault == "too-late":
@@ -368,4 +372,28 @@ class FakeTier:
                 activity = {**body, "id": f"act_{next(self._ids)}", "created_at": NOW}
                 self.activities.append(activity)
                 return httpx.Response(201, json=activity)
+            case "POST", ["activity-batches"]:
+                return self._activity_batch(body)
         return _problem(404, "no such route", slug="not-found")
+
+    def _activity_batch(self, body: Any, *, refuse: str | None = None) -> httpx.Response:
+        """As the CRM's batch: each entry on its own, once per customer, kind and reference (sent
+        again: ``existing``), refused alone when its customer has no account (or ``refuse``)."""
+        results: list[dict[str, Any]] = []
+        for entry in body["entries"]:
+            key = (entry["customer_id"], entry["kind"], entry.get("reference"))
+            earlier = next(
+                (a for a in self.activities if (a["customer_id"], a["kind"], a.get("reference")) == key), None
+            )
+            if earlier is not None and key[2] is not None:
+                results.append({"outcome": "existing", "activity": earlier})
+                continue
+            reason = refuse or self.refuse_activities.get(entry["customer_id"])
+            if reason is not None:
+                problem = {"title": "Business rule violation", "status": 422, "detail": reason}
+                results.append({"outcome": "refused", "problem": problem})
+                continue
+            activity = {**entry, "id": f"act_{next(self._ids)}", "created_at": NOW}
+            self.activities.append(activity)
+            results.append({"outcome": "recorded", "activity": activity})
+        return httpx.Response(200, json={"results": results})

@@ -28,7 +28,7 @@ STEPS: dict[str, tuple[str, str, str]] = {
     "reserve_stock": (WMS, "POST", "/v1/reservations"),
     "create_sales_order": (ERP, "POST", "/v1/sales-order-batches"),
     "release_to_warehouse": (WMS, "POST", "/pick-release"),
-    "record_activity": (CRM, "POST", "/v1/activities"),
+    "record_activity": (CRM, "POST", "/v1/activity-batches"),
 }
 ACCEPTED, RELEASED, REJECTED, HELD = (
     f"com.interchange.order.{v}.v1" for v in ("accepted", "released", "rejected", "held")

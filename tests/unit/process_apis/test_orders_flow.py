@@ -267,7 +267,7 @@ async def test_a_lost_sales_order_answer_never_books_a_second_order(orders: Orde
 
 async def test_an_activity_recorded_before_a_crash_is_not_recorded_twice(orders: Orders) -> None:
     order_id = await submit(orders)
-    orders.tier.failing.add((CRM, "POST", "/v1/activities"))
+    orders.tier.failing.add((CRM, "POST", "/v1/activity-batches"))
     await process_pending_orders(orders.app)
     orders.tier.failing.clear()
     orders.tier.activities.append(

@@ -112,19 +112,14 @@ async def test_the_erp_refusing_to_price_rejects_the_order(orders: Orders) -> No
 
 async def test_a_crm_refusal_after_the_sale_still_accepts_the_order_and_says_so(orders: Orders) -> None:
     order_id = (await orders.submit()).json()["id"]
-    original = orders.tier._crm
-
-    def refuse(method: str, parts: list[str], request: httpx.Request, body: object) -> httpx.Response:
-        if method == "POST":
-            return httpx.Response(422, json={"type": "x", "title": "x", "status": 422, "detail": "no CRM account"})
-        return original(method, parts, request, body)
-
-    orders.tier._crm = refuse  # type: ignore[method-assign]
+    # The CRM's batch refuses this entry alone, as the single call refused it (422, its reason).
+    orders.tier.refuse_activities["C-1001"] = "No CRM account for customer 'C-1001'."
     assert await process_pending_orders(orders.app) == 1
     order = (await orders.get(order_id)).json()
     assert order["status"] == "released"
     assert order["erp_order_number"] is not None
-    assert "no CRM account" in order["status_reason"]
+    assert order["status_reason"] == "the CRM refused the activity: No CRM account for customer 'C-1001'."
+    assert orders.tier.activities == []
     assert len(orders.tier.seen("POST", ERP, "/v1/sales-order-batches")) == 1
 
 
