@@ -192,14 +192,30 @@ def test_sigkill_mid_burst_loses_no_order_and_doubles_none(suite_dir: Path) -> N
         suite.freeze_launcher()
         kill_and_restart_orders(suite, pid, cmdline=cmdline, environ=environ, cwd=cwd)
         final = settled(orders)
+        sagas_done(suite_dir)
 
     assert_released_and_booked_once(suite_dir, final, ids)
+    assert_recorded_once_in_crm(suite_dir, ids)
     wms = count(
         suite_dir / "wms.db",
         "SELECT order_ref, count(*) FROM wms_allocations WHERE alloc_status != 'DEALLOCATED' GROUP BY order_ref",
     )
     assert sorted(wms) == sorted((i, 1) for i in ids)
     assert_announced_once(suite_dir, ids)
+
+
+def sagas_done(suite_dir: Path) -> None:
+    """A released order still records its CRM activity: wait until no saga runs any more."""
+    running = "SELECT count(*) FROM orders WHERE saga_active"
+    wait_until(lambda: count(suite_dir / "orders.db", running) == [(0,)], seconds=60, what="every saga to end")
+
+
+def assert_recorded_once_in_crm(suite_dir: Path, ids: list[str]) -> None:
+    activities = count(
+        suite_dir / "crm.db",
+        "SELECT ExternalRef, count(*) FROM crm_activities WHERE Type = 'order_accepted' GROUP BY ExternalRef",
+    )
+    assert sorted(activities) == sorted((i, 1) for i in ids)  # exactly one activity per order
 
 
 def assert_announced_once(suite_dir: Path, ids: list[str]) -> None:
@@ -244,8 +260,10 @@ def test_sigkill_between_a_batch_posted_and_its_answers_recorded_books_each_orde
         in_limbo = wait_until(caught_mid_batch, seconds=90, what="a batch booked but not yet recorded", interval=0.02)
         kill_and_restart_orders(suite, pid, cmdline=cmdline, environ=environ, cwd=cwd)  # frozen mid-batch
         final = settled(orders)
+        sagas_done(suite_dir)
 
     assert_released_and_booked_once(suite_dir, final, ids)
+    assert_recorded_once_in_crm(suite_dir, ids)
     numbers = {o["id"]: o["erp_order_number"] for o in final}
     assert all(numbers[i] for i in in_limbo)  # the restarted worker recorded the earlier booking
     assert_announced_once(suite_dir, ids)
