@@ -10,7 +10,7 @@ from pydantic import Field
 
 from contracts import EntryProblem
 from contracts.common import CanonicalModel
-from process_apis.orders.clients.base import BaseClient, Refused, read_body, unexpected
+from process_apis.orders.clients.base import BaseClient, Refused, read_body, refused, unexpected
 from service_kit.errors import UpstreamUnavailable
 
 
@@ -54,16 +54,25 @@ class CrmClient(BaseClient):
         """Records many activities in one call, each on its own: by ``activity_key``, the activity
         recorded (now, or before: the CRM records one per customer, kind and reference, so the
         call is safe to send again), or a ``Refused`` with the CRM's reason (no account for the
-        customer, as the single call said it), or an ``UpstreamUnavailable`` for an answer it
-        cannot use."""
+        customer, as the single call said it; or the 422 of an entry the CRM cannot read), or an
+        ``UpstreamUnavailable`` for an answer it cannot use."""
         body = {"entries": [activity.model_dump(mode="json") for activity in activities]}
         resp = await self._api.post("/v1/activity-batches", **self._call(json=body, retry_safe=True))
+        if resp.status_code == 422 and len(activities) > 1:
+            # The batch itself was unreadable (an entry the CRM cannot take): each entry again on
+            # its own (safe: the CRM records each once), so only that entry's order hears about it.
+            answers: dict[ActivityKey, Activity | Exception] = {}
+            for activity in activities:
+                answers.update(await self.record_activities([activity]))
+            return answers
+        if resp.status_code == 422:
+            return {activity_key(activities[0]): refused(self.system, "record the activity", resp)}
         if resp.status_code != 200:
             raise unexpected(self.system, "an activity batch", resp)
         results = read_body(_ActivityBatchResult, resp, system=self.system).results
         if len(results) != len(activities):
             raise UpstreamUnavailable(f"The crm service answered {len(results)} results to {len(activities)} entries.")
-        answers: dict[ActivityKey, Activity | Exception] = {}
+        answers = {}
         for sent, entry in zip(activities, results, strict=True):
             problem = entry.problem
             detail = problem.detail if problem and problem.detail else f"the CRM answered {entry.outcome}"

@@ -64,6 +64,27 @@ async def test_a_failed_batch_call_fails_every_activity_in_it_technically(orders
     assert orders.tier.activities == []
 
 
+async def test_an_entry_the_crm_cannot_read_fails_only_its_own_order(orders: Orders) -> None:
+    """A whole batch answered 422 (one unreadable entry) is sent again entry by entry: the bad one
+    is refused as the single call refused it, the others are recorded."""
+    crm = orders.tier._crm
+
+    def strict(method: str, parts: list[str], request: httpx.Request, body: Any) -> httpx.Response:
+        if parts == ["activity-batches"] and any(e["reference"] == "ord_bad" for e in body["entries"]):
+            problem = {"type": "about:blank", "title": "Unprocessable", "status": 422, "detail": "Unreadable entry."}
+            return httpx.Response(422, json=problem, headers={"content-type": "application/problem+json"})
+        return crm(method, parts, request, body)
+
+    orders.tier._crm = strict  # type: ignore[method-assign]
+    batcher = batcher_of(orders)
+    answers = await asyncio.gather(
+        *(batcher.record(accepted("C-1001", ref)) for ref in ("ord_a", "ord_bad", "ord_c")), return_exceptions=True
+    )
+    assert [getattr(a, "reference", None) for a in answers] == ["ord_a", None, "ord_c"]
+    assert isinstance(answers[1], Refused) and answers[1].detail == "Unreadable entry."
+    assert [a["reference"] for a in orders.tier.activities] == ["ord_a", "ord_c"]
+
+
 async def test_orders_in_one_pass_record_their_activities_in_fewer_crm_calls_than_orders(
     tmp_path: Path, tier: FakeTier
 ) -> None:
