@@ -18,7 +18,7 @@ rolled back whole and every order in it takes that path (a race, rare).
 
 Crash safety is the saga's: nothing here is done before its transaction commits, and a worker
 killed before that finds each order at the step it stood at and runs the step again (every step
-is idempotent below). Hand-written like ``flows.pivot``'s batcher (same forty-line group commit).
+is idempotent below). Hand-written like ``flows.batches``' batcher (the same forty-line group commit).
 """
 
 from __future__ import annotations
