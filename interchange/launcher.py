@@ -123,6 +123,7 @@ class Suite:
         ]
         self.secrets: dict[str, str] = {}
         self._stopping = False
+        self.running = False  # every service answered ready once (suite.json says so)
 
     @property
     def gateway_url(self) -> str:
@@ -192,10 +193,14 @@ class Suite:
             )
 
     def _write_suite_file(self) -> None:
-        """``suite.json``: where each service listens and its current pid (rewritten on a restart)."""
-        (self.data_dir / "suite.json").write_text(
+        """``suite.json``: where each service listens and its current pid (rewritten on a restart),
+        and ``state``: ``starting`` until every service answered ready once, then ``running``. A
+        service that exits while ``starting`` fails the start; once ``running`` it is restarted."""
+        staged = self.data_dir / "suite.json.new"  # replaced whole: a reader never sees half a file
+        staged.write_text(
             json.dumps(
                 {
+                    "state": "running" if self.running else "starting",
                     "gateway": self.gateway_url,
                     "services": {s.info.name: s.url for s in self.services},
                     "pids": {s.info.name: s.process.pid for s in self.services if s.process},
@@ -203,6 +208,7 @@ class Suite:
                 indent=2,
             )
         )
+        staged.replace(self.data_dir / "suite.json")
 
     def wait_ready(self, timeout: float = 60.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -368,6 +374,8 @@ def up(
         if not suite.wait_ready(ready_timeout):
             suite.stop()
             return 1
+        suite.running = True
+        suite._write_suite_file()
         suite.print_summary()
         return suite.watch()
     finally:

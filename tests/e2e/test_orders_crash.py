@@ -103,6 +103,8 @@ def running_suite(suite_dir: Path, **extra_env: str) -> Iterator[Suite]:
             info = wait_until(
                 lambda: (
                     (suite_dir / "suite.json").exists()
+                    # "running": past the launcher's start-up, after which a killed service is restarted
+                    and json.loads((suite_dir / "suite.json").read_text()).get("state") == "running"
                     and all(ready(u) for u in json.loads((suite_dir / "suite.json").read_text())["services"].values())
                     and json.loads((suite_dir / "suite.json").read_text())
                 ),

@@ -62,7 +62,9 @@ class Running:
         if not (self.dir / "suite.json").exists():
             return None
         info = self.info()
-        return info if all(ready(url) for url in info["services"].values()) else None
+        # "running": the launcher is past its start-up (a service killed before that fails the start).
+        running = info.get("state") == "running" and all(ready(url) for url in info["services"].values())
+        return info if running else None
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,17 @@ def test_an_exit_is_logged_and_the_service_started_again_when_its_back_off_is_ov
     assert json.loads((suite.data_dir / "suite.json").read_text())["pids"]["erp"] == erp.process.pid
 
 
+def test_the_suite_file_says_starting_until_every_service_was_ready_then_running(suite: Suite) -> None:
+    # A service killed while the launcher is still starting fails the start; tests and tools that
+    # kill services must wait for "running", not only for each service's /health/ready.
+    suite.start()
+    assert json.loads((suite.data_dir / "suite.json").read_text())["state"] == "starting"
+    suite.running = True
+    suite._write_suite_file()
+    assert json.loads((suite.data_dir / "suite.json").read_text())["state"] == "running"
+    assert not (suite.data_dir / "suite.json.new").exists()
+
+
 def test_a_service_that_keeps_crashing_at_start_is_reported_with_the_tail_of_its_log(
     suite: Suite, output: io.StringIO
 ) -> None:
