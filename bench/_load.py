@@ -205,6 +205,25 @@ def cpu_of(pids: Iterable[int]) -> dict[int, float]:
     return {pid: cpu_seconds(pid) for pid in pids}
 
 
+def settle(
+    pids: Iterable[int], *, below: float = 0.05, window: float = 1.0, at_most: float = 60.0
+) -> tuple[float, float]:
+    """Wait until ``pids`` together use less than ``below`` of one core over ``window`` seconds
+    (a suite just started is still seeding, publishing and consuming its first events, whose CPU
+    would be charged to the requests measured next), at most ``at_most`` seconds. Returns (seconds
+    waited, the last window's share of a core)."""
+    pids = list(pids)
+    start = time.monotonic()
+    share = 1.0
+    while time.monotonic() - start < at_most:
+        before = sum(cpu_of(pids).values())
+        time.sleep(window)
+        share = (sum(cpu_of(pids).values()) - before) / window
+        if share < below:
+            break
+    return time.monotonic() - start, share
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from bench._load import children_of, cpu_of, free_port, load, load_tool, rss_mb
+from bench._load import children_of, cpu_of, free_port, load, load_tool, rss_mb, settle
 from bench._profile import SERVICE_RULES, buckets, sample
 from bench._targets import target
 from interchange.launcher import proxy_header_flags, server_module
@@ -90,6 +90,7 @@ def run() -> dict[str, Any]:
         marketplace = info["services"]["marketplace"]
         pids = dict(info["pids"])
         services = [pid for name, pid in pids.items() if name != "gateway"]
+        settled_after, settled_share = settle(pids.values())
         measured = scenario("chain", tmp, auth, marketplace, {"gateway": (info["gateway"], pids["gateway"])}, services)
         memory = {name: rss_mb(pid) for name, pid in pids.items()}  # right after the chain's load
         profiles: dict[str, dict[str, float] | None] = {}
@@ -111,6 +112,10 @@ def run() -> dict[str, Any]:
                         gateway[0] + "/marketplace" + STATUS_PATH, auth, gateway[1]
                     )
     result = report(measured, load_average=load_average)
+    result["notes"].append(
+        f"the chain was measured once the started suite had settled: {settled_after:.0f} s after start-up "
+        f"its services used {100 * settled_share:.1f}% of a core (seeding and first events done)"
+    )
     result["memory_rss_mb"] = memory
     result["notes"].append(
         "memory (RSS right after the chain's load, MB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items() if v)
