@@ -5,9 +5,9 @@ environment (read from /proc before the kill). Every order must end released, bo
 once in the ERP, reserved exactly once in the WMS, announced exactly once in the outbox. A second
 test kills it between the ERP booking a batch of sales orders and the worker recording the answers.
 
-The launcher tears the whole suite down when one of its services dies (as it should in
-production); the test freezes it (SIGSTOP) for the duration, so only the orders process goes
-down, and lets it go at the end."""
+The launcher's supervisor would start the killed process again itself (after its back-off); the
+test restarts it by hand at a moment of its choosing instead, so it freezes the launcher (SIGSTOP)
+for the duration and lets it go at the end, when the suite is stopped."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ class Suite:
         return int(self.info["pids"]["orders"])
 
     def freeze_launcher(self) -> None:
-        """Keeps the launcher from tearing everything down when the orders process dies."""
+        """Keeps the launcher's supervisor from restarting the orders process behind the test's back."""
         os.kill(self.launcher.pid, signal.SIGSTOP)
 
     def orders(self) -> httpx.Client:
