@@ -5,7 +5,8 @@ How ``interchange up`` serves the gateway (the services run on uvicorn through
 uvicorn: the launcher's pid is the server's), on uvloop. Chosen by measurement: per proxied call
 it costs the gateway less CPU than uvicorn (bench/README.md, gateway); this process imports no
 uvicorn, which keeps the gateway's memory within its budget with granian's and pyreqwest's
-libraries loaded.
+libraries loaded; nor the optional modules its libraries load only because they are installed
+(``keep_out_unused``: ~2 MB).
 
 Takes the launcher's uvicorn-style options. granian never reads X-Forwarded-* itself
 (``--no-proxy-headers`` is its only behaviour: the gateway trusts them from its
@@ -21,13 +22,27 @@ import importlib
 import signal
 import sys
 
-import uvloop
-from granian.constants import Interfaces
-from granian.log import LogLevels
-from granian.server.embed import Server
+#: Optional modules this process never uses, which a library imports whenever they are
+#: installed (and the dev tools install them): httpx's command line (``httpx._main``, with
+#: click and pygments, ~1.5 MB) and watchfiles (granian's ``--reload``, ~0.5 MB).
+UNUSED_MODULES = ("httpx._main", "watchfiles")
+
+
+def keep_out_unused() -> None:
+    """Mark ``UNUSED_MODULES`` as not installed for this process, before anything imports them:
+    httpx and granian catch the ImportError and do without (``httpx.main`` then says to install
+    httpx[cli]). Called by ``main`` only, never on import (a test process keeps its modules)."""
+    for name in UNUSED_MODULES:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: "not found" on import
 
 
 def main(argv: list[str] | None = None) -> None:
+    keep_out_unused()
+    import uvloop
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
     parser = argparse.ArgumentParser(prog="python -m gateway.serve")
     parser.add_argument("target", help="module:attribute, e.g. gateway.app:create_app")
     parser.add_argument("--factory", action="store_true")
