@@ -6,7 +6,7 @@ uvicorn: the launcher's pid is the server's), on uvloop. Chosen by measurement: 
 it costs the gateway less CPU than uvicorn (bench/README.md, gateway); this process imports no
 uvicorn, which keeps the gateway's memory within its budget with granian's and pyreqwest's
 libraries loaded; nor the optional modules its libraries load only because they are installed
-(``keep_out_unused``: ~2 MB).
+(``keep_out_unused``: ~5 MB).
 
 Takes the launcher's uvicorn-style options. granian never reads X-Forwarded-* itself
 (``--no-proxy-headers`` is its only behaviour: the gateway trusts them from its
@@ -24,8 +24,10 @@ import sys
 
 #: Optional modules this process never uses, which a library imports whenever they are
 #: installed (and the dev tools install them): httpx's command line (``httpx._main``, with
-#: click and pygments, ~1.5 MB) and watchfiles (granian's ``--reload``, ~0.5 MB).
-UNUSED_MODULES = ("httpx._main", "watchfiles")
+#: click and pygments, ~1.5 MB), watchfiles (granian's ``--reload``, ~0.5 MB) and rich (~3 MB:
+#: structlog's console renderer formats exceptions with it when installed; without it, as
+#: Python prints them; the gateway's logs are JSON unless ``log_json`` is off).
+UNUSED_MODULES = ("httpx._main", "watchfiles", "rich")
 
 
 def keep_out_unused() -> None:
