@@ -31,6 +31,7 @@ PROGRAMS: tuple[Program, ...] = (
     Program("redis-server", "redis-server", "the Redis event bus, rate-limit and crash tests"),
     Program("curl", "curl", "the README walk-through test"),
     Program("git", "git", "the breaking-change gate's tests, which read the contracts' history"),
+    Program("wrk", "wrk", "the intake benchmark's figures test (tests/unit/bench)"),
     Program("initdb", "postgresql", "the tests on PostgreSQL, the scaled database (tests/support/postgres.py)"),
 )
 
