@@ -6,18 +6,18 @@ per customer, kind and reference."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from service_kit.settings import ServiceSettings
 from system_apis.crm.app import create_app
 from tests.support.tokens import bearer, static_verifier
+from tests.unit.system_apis.sql_recorder import recorded
 
 ACTIVITY = {"customer_id": "C-2001", "kind": "order_accepted", "subject": "Order 7 accepted", "reference": "o7"}
 
@@ -36,21 +36,9 @@ async def crm(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@contextmanager
-def statements(app: Any) -> Iterator[list[str]]:
+def statements(app: Any) -> AbstractContextManager[list[str]]:
     """The SQL statements on the CRM's own tables run meanwhile (an executemany counts once)."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "crm_" in statement:
-            seen.append(statement)
-
-    engine = app.state.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return recorded(app.state.db.engine.sync_engine, keep=lambda statement: "crm_" in statement)
 
 
 def activities(tmp_path: Path) -> list[tuple[str, str, str | None]]:

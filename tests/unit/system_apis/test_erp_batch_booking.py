@@ -5,35 +5,22 @@ and a reference booked meanwhile by another request answered as a conflict entry
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from system_apis.erp.backend.reference_batches import ReferenceSalesOrderBatches
 from tests.support.tokens import bearer
+from tests.unit.system_apis.sql_recorder import recorded
 from tests.unit.system_apis.test_erp_batch import booked, entry
 
 
-@contextmanager
-def statements(app: Any) -> Iterator[list[str]]:
+def statements(app: Any) -> AbstractContextManager[list[str]]:
     """The SQL statements on the ERP's own tables run meanwhile (an executemany counts once)."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "erp_" in statement:
-            seen.append(statement)
-
-    engine = app.state.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return recorded(app.state.db.engine.sync_engine, keep=lambda statement: "erp_" in statement)
 
 
 def two_lines(reference: str) -> dict[str, Any]:

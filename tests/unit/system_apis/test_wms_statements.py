@@ -5,19 +5,19 @@ most of the WMS's CPU per order (a reservation ran 15, a pick release 7, a recei
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from service_kit.settings import ServiceSettings
 from system_apis.wms.app import create_app
 from system_apis.wms.backend.statements import JOURNAL_BY_REF
 from tests.support.tokens import Bearer, static_verifier
+from tests.unit.system_apis.sql_recorder import recorded
 
 WRITE = Bearer("wms:read wms:write")
 
@@ -36,23 +36,14 @@ async def wms(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@contextmanager
-def wms_statements(app: Any) -> Iterator[list[str]]:
+def wms_statements(app: Any) -> AbstractContextManager[list[str]]:
     """The statements the requests run while the block runs: on the WMS's tables, and the outbox
     rows they add (the workers' own statements, which run beside the requests whenever they are
     woken, are left out: the outbox relay's, the revocation list's)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "wms_" in statement or statement.startswith("INSERT INTO event_outbox"):
-            seen.append(statement)
-
-    engine = app.state.wms_units.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return recorded(
+        app.state.wms_units.engine,
+        keep=lambda statement: "wms_" in statement or statement.startswith("INSERT INTO event_outbox"),
+    )
 
 
 def line(sku: str, value: int) -> dict[str, Any]:
