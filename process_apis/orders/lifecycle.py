@@ -1,6 +1,6 @@
-"""The order's lifecycle: every status change goes through ``change_status`` (or, for a new order,
-``record_received``), which refuses an illegal transition, appends the change to the history and
-adds the event announcing it to the outbox, all in the caller's transaction.
+"""The order's lifecycle: every status change goes through ``change_status``, which refuses an
+illegal transition, appends the change to the history and adds the event announcing it to the
+outbox, all in the caller's transaction.
 
     received -> accepted -> released -> shipped -> invoiced -> completed
         |           |           |
@@ -45,16 +45,6 @@ class IllegalTransition(Conflict):
 
 def can_change(current: OrderStatus | None, target: OrderStatus) -> bool:
     return target in TRANSITIONS[current]
-
-
-async def record_received(session: AsyncSession, *, order: OrderRow, correlation_id: str, at: datetime) -> None:
-    """Stores a new order in status received. Raises IntegrityError when its natural key is taken."""
-    if order.status:
-        raise IllegalTransition(f"Order {order.id} is already {order.status}.", order_id=order.id)
-    order.status = S.received.value
-    order.created_at = order.updated_at = at
-    await repository.add_order(session, order=order)
-    await _append(session, order=order, before=None, reason=None, correlation_id=correlation_id, at=at)
 
 
 async def change_status(
@@ -104,4 +94,4 @@ async def _append(
     )
 
 
-__all__ = ["TRANSITIONS", "IllegalTransition", "can_change", "change_status", "record_received"]
+__all__ = ["TRANSITIONS", "IllegalTransition", "can_change", "change_status"]

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload
 
 from contracts import Address, Money, Order, OrderLine, OrderStatus, Quantity
 from process_apis.orders.events_repository import AnnouncedEvent, events
 from process_apis.orders.models import (
-    NO_PARTNER,
     OrderLineRow,
     OrderReplay,
     OrderReservationRow,
@@ -122,63 +121,6 @@ _WHOLE_ORDER = (joinedload(OrderRow.lines), joinedload(OrderRow.reservations))
 
 async def get_order(session: AsyncSession, *, order_id: str) -> OrderRow | None:
     return await session.get(OrderRow, order_id, populate_existing=True, options=_WHOLE_ORDER)
-
-
-def _natural_key(*, channel: str, partner_id: str | None, channel_order_id: str) -> Select[OrderRow]:
-    return select(OrderRow).where(
-        OrderRow.channel == channel,
-        OrderRow.partner_id == (partner_id or NO_PARTNER),
-        OrderRow.channel_order_id == channel_order_id,
-    )
-
-
-async def find_by_natural_key(
-    session: AsyncSession, *, channel: str, partner_id: str | None, channel_order_id: str
-) -> str | None:
-    """The id of the order holding the natural key, if any (intake's duplicate check: one column,
-    no ORM object)."""
-    params = {"channel": channel, "partner_id": partner_id or NO_PARTNER, "channel_order_id": channel_order_id}
-    found: str | None = (await session.execute(_ID_BY_NATURAL_KEY, params)).scalar_one_or_none()
-    return found
-
-
-# Intake's statements, built once (values bound at execution), like the status read's.
-_ID_BY_NATURAL_KEY = select(_O.id).where(
-    _O.channel == bindparam("channel"),
-    _O.partner_id == bindparam("partner_id"),
-    _O.channel_order_id == bindparam("channel_order_id"),
-)
-_INSERT_ORDER = insert(cast(Table, OrderRow.__table__))
-_INSERT_LINES = insert(cast(Table, OrderLineRow.__table__))
-
-
-async def find_committed_by_natural_key(
-    session: AsyncSession, *, channel: str, partner_id: str | None, channel_order_id: str
-) -> OrderRow | None:
-    """The same lookup through a fresh session: after a failed insert the caller's session is
-    unusable until its transaction is rolled back."""
-    stmt = _natural_key(channel=channel, partner_id=partner_id, channel_order_id=channel_order_id)
-    async with AsyncSession(session.bind, expire_on_commit=False) as fresh:
-        return (await fresh.execute(stmt)).scalar_one_or_none()
-
-
-async def add_order(session: AsyncSession, *, order: OrderRow) -> None:
-    """Inserts a new order and its lines; raises IntegrityError when another order already holds
-    the natural key. Core inserts from the object's values (the lines in one executemany), without
-    attaching it to the session: intake is the hot path, and the ORM's unit of work costs more
-    than the rows. Unset attributes take their column defaults."""
-    await session.execute(_INSERT_ORDER, _column_values(order))
-    if order.lines:
-        await session.execute(_INSERT_LINES, [_column_values(line) for line in order.lines])
-
-
-def _column_values(obj: Any) -> dict[str, Any]:
-    values = {}
-    for column in obj.__table__.columns:
-        value = getattr(obj, column.key)
-        if value is not None or column.default is None:
-            values[column.key] = value
-    return values
 
 
 async def list_orders(
@@ -363,7 +305,6 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
 __all__ = [
     "OPEN_CREDIT_STATUSES",
     "AnnouncedEvent",
-    "add_order",
     "add_replay",
     "add_status_change",
     "add_step_log",
@@ -372,8 +313,6 @@ __all__ = [
     "claim_next_due",
     "count_by_status",
     "events",
-    "find_by_natural_key",
-    "find_committed_by_natural_key",
     "get_order",
     "get_replay",
     "list_orders",
