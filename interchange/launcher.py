@@ -210,6 +210,11 @@ class Suite:
         )
         staged.replace(self.data_dir / "suite.json")
 
+    def mark_running(self) -> None:
+        """Every service answered ready once: from now on an exit is restarted (suite.json says so)."""
+        self.running = True
+        self._write_suite_file()
+
     def wait_ready(self, timeout: float = 60.0) -> bool:
         deadline = time.monotonic() + timeout
         pending = {s.info.name: s for s in self.services}
@@ -374,8 +379,7 @@ def up(
         if not suite.wait_ready(ready_timeout):
             suite.stop()
             return 1
-        suite.running = True
-        suite._write_suite_file()
+        suite.mark_running()
         suite.print_summary()
         return suite.watch()
     finally:

@@ -82,8 +82,7 @@ def test_the_suite_file_says_starting_until_every_service_was_ready_then_running
     # kill services must wait for "running", not only for each service's /health/ready.
     suite.start()
     assert json.loads((suite.data_dir / "suite.json").read_text())["state"] == "starting"
-    suite.running = True
-    suite._write_suite_file()
+    suite.mark_running()
     assert json.loads((suite.data_dir / "suite.json").read_text())["state"] == "running"
     assert not (suite.data_dir / "suite.json.new").exists()
 
