@@ -1,6 +1,7 @@
 """``interchange up``: every service as its own uvicorn process, on the embedded default.
 
-(uvicorn through ``interchange.serve``: its housekeeping tick once a second instead of ten times.)
+(uvicorn through ``interchange.serve``: its housekeeping tick once a second instead of ten times;
+the gateway on granian through ``gateway.serve``, see ``server_module``.)
 
 The launcher registers the suite's OAuth clients, starts each service with its settings in the
 environment, waits until each answers /health/ready (with a progress display), prints where each
