@@ -54,16 +54,19 @@ def stage_event(*, session: AsyncSession, event: CloudEvent) -> None:
     """Add ``event`` to the caller's transaction without flushing (for synchronous callers); the
     relay publishes it once that transaction commits (the commit wakes it)."""
     notify_after_commit(session=session, topic=OUTBOX)
-    session.add(
-        OutboxRecord(
-            event_id=event.id,
-            type=event.type,
-            subject=event.subject,
-            envelope=event.model_dump_json(),
-            created_at=_now(),
-            attempts=0,
-        )
-    )
+    session.add(OutboxRecord(**_row(event, _now())))
+
+
+def _row(event: CloudEvent, now: datetime) -> dict[str, Any]:
+    """The outbox row of ``event``, one shape for ``stage_event`` and ``add_events``."""
+    return {
+        "event_id": event.id,
+        "type": event.type,
+        "subject": event.subject,
+        "envelope": event.model_dump_json(),
+        "created_at": now,
+        "attempts": 0,
+    }
 
 
 async def add_events(*, session: AsyncSession, events: Sequence[CloudEvent]) -> None:
@@ -72,18 +75,7 @@ async def add_events(*, session: AsyncSession, events: Sequence[CloudEvent]) -> 
     if not events:
         return
     now = _now()
-    rows = [
-        {
-            "event_id": e.id,
-            "type": e.type,
-            "subject": e.subject,
-            "envelope": e.model_dump_json(),
-            "created_at": now,
-            "attempts": 0,
-        }
-        for e in events
-    ]
-    await session.execute(insert(cast(Table, OutboxRecord.__table__)), rows)
+    await session.execute(insert(_OUTBOX), [_row(e, now) for e in events])
     notify_after_commit(session=session, topic=OUTBOX)
 
 
