@@ -16,13 +16,12 @@ from sqlalchemy import func, select, update
 from service_kit.db import Database
 from service_kit.errors import Conflict, UnprocessableContent
 from service_kit.idempotency import Idempotency, IdempotencyRecord, StoredResponse, find
-from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.xdist_group("postgres")
 
 
 @pytest.fixture
-async def db(postgres_url: str) -> AsyncIterator[Database]:  # noqa: F811 - the fixture above
+async def db(postgres_url: str) -> AsyncIterator[Database]:
     database = Database(postgres_url, pool_size=8)
     await database.create_schema()
     yield database

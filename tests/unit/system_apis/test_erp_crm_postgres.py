@@ -15,7 +15,6 @@ from service_kit.settings import ServiceSettings
 from system_apis.crm.app import create_app as create_crm
 from system_apis.erp.app import create_app as create_erp
 from system_apis.erp.settings import ErpSettings
-from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.support.tokens import bearer, static_verifier
 from tests.unit.system_apis.test_erp_batch import entry
 
@@ -29,14 +28,14 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def erp(postgres_url: str) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F811 - the fixture above
+async def erp(postgres_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = ErpSettings.load("erp", database_url=postgres_url, seed_demo=True, log_json=False)
     async for c in client(create_erp(settings, verifier=static_verifier())):
         yield c
 
 
 @pytest.fixture
-async def crm(postgres_url: str) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F811 - the fixture above
+async def crm(postgres_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = ServiceSettings.load("crm", database_url=postgres_url, seed_demo=True, log_json=False)
     async for c in client(create_crm(settings, verifier=static_verifier())):
         yield c
