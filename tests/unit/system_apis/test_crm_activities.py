@@ -6,7 +6,6 @@ per customer, kind and reference."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -14,26 +13,15 @@ from typing import Any
 import httpx
 import pytest
 
-from service_kit.settings import ServiceSettings
-from system_apis.crm.app import create_app
-from tests.support.tokens import bearer, static_verifier
+from tests.support.tokens import bearer
 from tests.unit.system_apis.sql_recorder import recorded
 
 ACTIVITY = {"customer_id": "C-2001", "kind": "order_accepted", "subject": "Order 7 accepted", "reference": "o7"}
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = ServiceSettings.load("crm", data_dir=tmp_path, seed_demo=True, log_json=False)
-    app = create_app(settings, verifier=static_verifier())
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def crm(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://crm.test") as client:
-        yield client
+def service() -> str:
+    return "crm"
 
 
 def statements(app: Any) -> AbstractContextManager[list[str]]:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
-from service_kit.settings import ServiceSettings
-from system_apis.crm.app import create_app
-from tests.support.tokens import bearer, static_verifier
+from tests.support.tokens import bearer
 
 
 @pytest.fixture
-async def crm(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ServiceSettings.load("crm", data_dir=tmp_path, seed_demo=True, log_json=False)
-    app = create_app(settings, verifier=static_verifier())
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://crm.test") as client:
-            yield client
+def service() -> str:
+    return "crm"
 
 
 ACTIVITY = {"customer_id": "C-2001", "kind": "order_accepted", "subject": "Order 1 accepted", "reference": "o1"}

@@ -1,35 +1,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from service_kit.settings import ServiceSettings
-from system_apis.wms.app import create_app
 from system_apis.wms.models import WmsAllocation, WmsStock, WmsWarehouse
 from system_apis.wms.seed import seed_demo
-from tests.support.tokens import Bearer, bearer, static_verifier
+from tests.support.tokens import Bearer, bearer
 
 READ, WRITE = Bearer("wms:read"), Bearer("wms:write")
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = ServiceSettings.load("wms", data_dir=tmp_path, seed_demo=True, log_json=False)
-    app = create_app(settings, verifier=static_verifier())
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def wms(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wms.test") as client:
-        yield client
+def service() -> str:
+    return "wms"
 
 
 def reservation(reference: str, **lines: int) -> dict[str, Any]:

@@ -4,8 +4,6 @@ a versioned stock.moved event in the outbox (reservations and releases too)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,25 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from service_kit.events.outbox import OutboxRecord
-from service_kit.settings import ServiceSettings
-from system_apis.wms.app import create_app
-from tests.support.tokens import Bearer, static_verifier
+from tests.support.tokens import Bearer
 
 READ, WRITE = Bearer("wms:read"), Bearer("wms:write")
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = ServiceSettings.load("wms", data_dir=tmp_path, seed_demo=True, log_json=False)
-    app = create_app(settings, verifier=static_verifier())
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def wms(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wms.test") as client:
-        yield client
+def service() -> str:
+    return "wms"
 
 
 async def events(app: Any) -> list[dict[str, Any]]:

@@ -5,35 +5,22 @@ most of the WMS's CPU per order (a reservation ran 15, a pick release 7, a recei
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from service_kit.settings import ServiceSettings
-from system_apis.wms.app import create_app
 from system_apis.wms.backend.statements import JOURNAL_BY_REF
-from tests.support.tokens import Bearer, static_verifier
+from tests.support.tokens import Bearer
 from tests.unit.system_apis.sql_recorder import recorded
 
 WRITE = Bearer("wms:read wms:write")
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = ServiceSettings.load("wms", data_dir=tmp_path, seed_demo=True, log_json=False)
-    app = create_app(settings, verifier=static_verifier())
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def wms(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wms.test") as client:
-        yield client
+def service() -> str:
+    return "wms"
 
 
 def wms_statements(app: Any) -> AbstractContextManager[list[str]]:
