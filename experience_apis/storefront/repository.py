@@ -31,11 +31,6 @@ class StorefrontRepository:
         stmt = select(StorefrontItem.sku, StorefrontItem.inventory_item_id).where(StorefrontItem.sku.in_(skus))
         return {sku: item_id for sku, item_id in (await self.session.execute(stmt)).all()}
 
-    async def want_level(self, *, sku: str, available: int, now: datetime) -> bool:
-        """The latest level replaces any unsent one: the next push sends only this. True when the
-        SKU is now pending (the pusher has work)."""
-        return sku in await self.want_levels(levels={sku: available}, now=now)
-
     async def want_levels(self, *, levels: Mapping[str, int], now: datetime) -> set[str]:
         """Record the latest level of each SKU (two reads and one flush for all of them); the SKUs
         now pending. An SKU with no storefront item is parked as dead once, with the reason, and

@@ -28,7 +28,7 @@ from experience_apis.storefront.repository import StorefrontRepository, unmapped
 from experience_apis.storefront.schemas import DeadPush, PushReplay, SyncStatus
 from service_kit.db import Database
 from service_kit.errors import Conflict, InterchangeError, NotFound
-from service_kit.events import EventHandler, event_data
+from service_kit.events import event_data
 from service_kit.events.batch import BatchHandler
 from service_kit.http import UpstreamThrottled
 from service_kit.workers import notify_after_commit, run_worker, wakeup_for
@@ -47,17 +47,6 @@ def _level(*, event: CloudEvent, channel: str) -> tuple[str, int] | None:
     if data.channel != channel:
         return None
     return data.sku, int(Decimal(data.available).to_integral_value(rounding=ROUND_FLOOR))
-
-
-def availability_handler(*, channel: str) -> EventHandler:
-    async def want_level(*, session: AsyncSession, event: CloudEvent) -> None:
-        level = _level(event=event, channel=channel)
-        if level is not None and await StorefrontRepository(session).want_level(
-            sku=level[0], available=level[1], now=_now()
-        ):
-            notify_after_commit(session=session, topic=PUSHES)  # wakes the pusher
-
-    return want_level
 
 
 def availability_batch_handler(*, channel: str) -> BatchHandler:

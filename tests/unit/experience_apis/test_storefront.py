@@ -26,7 +26,8 @@ from experience_apis.storefront.repository import StorefrontRepository
 from experience_apis.storefront.seed import DEMO_ITEMS, seed_demo
 from experience_apis.storefront.settings import StorefrontSettings
 from service_kit.db import Database
-from service_kit.events import apply_event, new_event, open_bus
+from service_kit.events import new_event, open_bus
+from service_kit.events.batch import apply_events
 from service_kit.http import RoutingTransport, upstream_pacer
 from tests.support.tokens import bearer, static_verifier
 
@@ -62,9 +63,8 @@ class Pushes:
         event = new_event(
             data=AvailabilityChangedV1(sku=sku, channel=channel, available=available), source="/inventory"
         )
-        await apply_event(
-            db=self.db, group="storefront", event=event, handler=service.availability_handler(channel="storefront")
-        )
+        handler = service.availability_batch_handler(channel="storefront")
+        await apply_events(db=self.db, group="storefront", events=[event], handler=handler)
 
     async def push(self, schedule: tuple[float, ...] = (0, 0)) -> None:
         for _ in range(10):
@@ -204,7 +204,7 @@ async def test_a_replay_answers_202_with_the_json_its_contract_promises(tmp_path
     app = create_app(settings, transport=httpx.MockTransport(FakeStorefront().handle), verifier=static_verifier())
     async with app.router.lifespan_context(app):
         async with app.state.db.transaction() as session:
-            await StorefrontRepository(session).want_level(sku="NOT-IN-SHOP", available=9, now=datetime.now(UTC))
+            await StorefrontRepository(session).want_levels(levels={"NOT-IN-SHOP": 9}, now=datetime.now(UTC))
             row = await StorefrontRepository(session).push("NOT-IN-SHOP")
             assert row is not None
             row.status = PushStatus.dead
