@@ -214,8 +214,6 @@ authenticate = _Authenticate(
     description="OAuth 2.0 client credentials: POST /oauth2/token at the gateway.",
     auto_error=False,
 )
-#: The same object: the security scheme the contract names.
-bearer_scheme = authenticate
 
 
 async def _verified_principal(request: Request, token: str | None) -> Principal:
@@ -259,6 +257,5 @@ __all__ = [
     "Principal",
     "TokenVerifier",
     "authenticate",
-    "bearer_scheme",
     "require",
 ]
