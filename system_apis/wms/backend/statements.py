@@ -161,11 +161,7 @@ def _receive_lines(insert: Any) -> Any:
     )
 
 
-#: Built once per dialect (building and compiling it per receipt cost more than running it).
-_RECEIVE = {"sqlite": _receive_lines(sqlite.insert), "postgresql": _receive_lines(postgresql.insert)}
-
-
-#: Receipt lines, by dialect.
+#: Receipt lines, by dialect; built once (building and compiling it per receipt cost more than running it).
 RECEIVE = {"sqlite": _receive_lines(sqlite.insert), "postgresql": _receive_lines(postgresql.insert)}
 
 #: What a reference booked (a receipt, adjustment or count), with the site code of each line's
