@@ -233,7 +233,6 @@ def _plan(p: Progress, step: SagaStep, result: Any) -> _Planned | None:
                 step=S.record_activity,
                 reservation_ids=held,
                 picking_ids=held,
-                activity_attempted=True,
                 version=moved,
             )
             params = key | {"b_next": S.record_activity.value}

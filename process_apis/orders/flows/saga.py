@@ -60,7 +60,6 @@ class Progress:
     reservation_ids: tuple[str, ...]
     picking_ids: tuple[str, ...]
     references: tuple[str, ...]
-    activity_attempted: bool
     correlation_id: str
     #: The row's optimistic lock as last seen (the batched writes update only that version).
     version: int = 0
@@ -84,7 +83,6 @@ def progress_of(row: Any, *, lines: Sequence[Any], reservations: Sequence[Any]) 
         reservation_ids=tuple(r.reservation_id for r in reservations if r.status != "released"),
         picking_ids=tuple(r.reservation_id for r in reservations if r.status == "picking"),
         references=tuple(outcomes.references_of(row)),
-        activity_attempted=row.activity_attempted,
         correlation_id=row.correlation_id,
         version=row.version,
         replaying=row.pending_replay_id is not None,
