@@ -178,23 +178,30 @@ class SalesOrderLineCreate(CanonicalModel):
     unit_price: Money
 
 
+def _sales_order_example(*, reference: str, customer_id: str, sku: str, quantity: str, price: str) -> dict[str, Any]:
+    """One sales order of the examples (a new dict each call: the exported schemas hold no shared objects)."""
+    return {
+        "external_reference": reference,
+        "customer_id": customer_id,
+        "currency": "EUR",
+        "lines": [
+            {
+                "sku": sku,
+                "quantity": {"value": quantity, "unit": "EA"},
+                "unit_price": {"amount": price, "currency": "EUR"},
+            }
+        ],
+    }
+
+
 class SalesOrderCreate(CanonicalModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {
-                    "external_reference": "ord_0001",
-                    "customer_id": "C-1001",
-                    "currency": "EUR",
-                    "lines": [
-                        {
-                            "sku": "WIDGET-BLUE",
-                            "quantity": {"value": "2", "unit": "EA"},
-                            "unit_price": {"amount": "19.99", "currency": "EUR"},
-                        }
-                    ],
-                }
+                _sales_order_example(
+                    reference="ord_0001", customer_id="C-1001", sku="WIDGET-BLUE", quantity="2", price="19.99"
+                ),
             ]
         },
     )
@@ -231,30 +238,12 @@ class SalesOrderBatchCreate(CanonicalModel):
             "examples": [
                 {
                     "entries": [
-                        {
-                            "external_reference": "ord_0001",
-                            "customer_id": "C-1001",
-                            "currency": "EUR",
-                            "lines": [
-                                {
-                                    "sku": "WIDGET-BLUE",
-                                    "quantity": {"value": "2", "unit": "EA"},
-                                    "unit_price": {"amount": "19.99", "currency": "EUR"},
-                                }
-                            ],
-                        },
-                        {
-                            "external_reference": "ord_0002",
-                            "customer_id": "C-2001",
-                            "currency": "EUR",
-                            "lines": [
-                                {
-                                    "sku": "CABLE-USB-C",
-                                    "quantity": {"value": "10", "unit": "EA"},
-                                    "unit_price": {"amount": "4.50", "currency": "EUR"},
-                                }
-                            ],
-                        },
+                        _sales_order_example(
+                            reference="ord_0001", customer_id="C-1001", sku="WIDGET-BLUE", quantity="2", price="19.99"
+                        ),
+                        _sales_order_example(
+                            reference="ord_0002", customer_id="C-2001", sku="CABLE-USB-C", quantity="10", price="4.50"
+                        ),
                     ]
                 }
             ]
