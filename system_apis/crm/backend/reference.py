@@ -46,6 +46,8 @@ _BY_REFERENCE = (
     )
     .join(_accounts, _accounts.c.AccountId == _activities.c.AccountId)
     .where(_activities.c.ExternalRef.in_(bindparam("refs", expanding=True)))
+    # The first recorded wins where older single calls left more than one (they do not dedupe).
+    .order_by(_activities.c.CreatedDate, _activities.c.ActivityId)
 )
 
 
