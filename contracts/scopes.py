@@ -11,6 +11,9 @@ MARKETPLACE_WEBHOOKS_WRITE = "marketplace:webhooks.write"
 # Experience API: storefront (internal apps): push status and dead letters
 STOREFRONT_ADMIN = "storefront:admin"
 
+# Experience API: ops (the operations console; people who run the suite, internal clients only)
+OPS = "ops"
+
 # Process API: orders (experience services and internal apps)
 ORDERS_WRITE = "orders:write"
 ORDERS_READ = "orders:read"
@@ -36,6 +39,7 @@ ALL = [
     MARKETPLACE_AVAILABILITY_READ,
     MARKETPLACE_WEBHOOKS_WRITE,
     STOREFRONT_ADMIN,
+    OPS,
     ORDERS_WRITE,
     ORDERS_READ,
     ORDERS_ADMIN,

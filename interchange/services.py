@@ -65,6 +65,8 @@ SERVICES: tuple[ServiceInfo, ...] = (
     ),
     # Pushes inventory levels out to the storefront; it calls nothing in the tier below (yet).
     ServiceInfo("storefront", "experience", "experience_apis.storefront"),
+    # The operations console: it calls the admin APIs with the signed-in operator's own token.
+    ServiceInfo("ops", "experience", "experience_apis.ops"),
     ServiceInfo("gateway", "edge", "gateway"),
 )
 
