@@ -8,8 +8,9 @@ import pytest
 
 from tests.support import tokens
 
-#: Fixtures every test module may ask for: a throwaway PostgreSQL (postgres_server, postgres_url).
-pytest_plugins = ["tests.support.postgres"]
+#: Fixtures every test module may ask for: a throwaway PostgreSQL (postgres_server, postgres_url),
+#: a headless Chromium page (browser_page, external_requests).
+pytest_plugins = ["tests.support.postgres", "tests.support.browser"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -33,6 +33,7 @@ PROGRAMS: tuple[Program, ...] = (
     Program("git", "git", "the breaking-change gate's tests, which read the contracts' history"),
     Program("wrk", "wrk", "the intake benchmark's figures test (tests/unit/bench)"),
     Program("initdb", "postgresql", "the tests on PostgreSQL, the scaled database (tests/support/postgres.py)"),
+    Program("chromium", "chromium", "the browser tests, driven by Playwright (tests/support/browser.py)"),
 )
 
 

@@ -20,14 +20,14 @@ def test_ci_fails_naming_every_missing_program_and_the_install_line(capsys: pyte
     err = capsys.readouterr().err
     assert err.startswith("error: The full test run needs programs that are not installed:")
     assert "  - redis-server: " in err and "  - curl: " in err and "git:" not in err
-    assert "sudo apt-get install -y curl postgresql redis-server wrk\n" in err
+    assert "sudo apt-get install -y chromium curl postgresql redis-server wrk\n" in err
 
 
 def test_a_local_run_warns_and_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
     assert prerequisites.main({}, nothing_installed) == 0
     err = capsys.readouterr().err
     assert err.startswith("warning: ")
-    assert "sudo apt-get install -y curl git postgresql redis-server wrk\n" in err
+    assert "sudo apt-get install -y chromium curl git postgresql redis-server wrk\n" in err
     assert "will skip" in err
 
 
