@@ -17,6 +17,7 @@ from process_apis.orders.flows.worker import (
     run_master_data_feed,
     run_order_worker,
 )
+from process_apis.orders.lookup_routes import router as lookup_router
 from process_apis.orders.masterdata import MasterData
 from process_apis.orders.models import Base
 from process_apis.orders.routes import router
@@ -57,7 +58,7 @@ def create_app(
         description="Takes canonical orders in, validates them against the ERP and runs them across the "
         "ERP, WMS and CRM as a durable saga: price, credit check, reserve stock, create the sales order, "
         "release for picking, record the activity; with cancellation, an exception queue and replay.",
-        routers=[router, admin_router],
+        routers=[router, admin_router, lookup_router],
         metadata=[Base.metadata],
         transport=transport,
         verifier=verifier,
