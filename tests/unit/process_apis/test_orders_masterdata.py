@@ -19,6 +19,7 @@ from process_apis.orders.app import create_app
 from process_apis.orders.clients import ErpClient
 from process_apis.orders.flows.worker import process_pending_orders
 from service_kit.app import upstream
+from service_kit.errors import UpstreamUnavailable
 from service_kit.events import new_event
 from service_kit.events.consumer import apply_event
 from tests.support.tokens import static_verifier
@@ -157,3 +158,33 @@ async def test_orders_asking_for_the_same_terms_at_once_share_one_read(
 
     assert reads == 1
     assert {terms.customer.id for terms in held} == {"C-1001"}
+
+
+async def test_orders_finding_the_copy_stale_at_once_share_one_fallback_call(orders: Orders) -> None:
+    """A burst that meets a stale (or not yet loaded) copy makes one ERP call per state between
+    them, not one each: under an ERP call quota, one each queued the burst behind the pacer."""
+    master = orders.app.state.master_data
+    erp = ErpClient(upstream(orders.app, "erp"))
+    master.max_age = 0  # every state held is stale: each caller needs the fallback call
+    terms_before = erp_calls(orders, "GET", "/v1/customer-terms/C-1001")
+    lists_before = erp_calls(orders, "GET", "/v1/price-lists")
+
+    held = await asyncio.gather(*(master.terms(erp, "C-1001") for _ in range(20)))
+    prices = await asyncio.gather(*(master.prices(erp, "LIST") for _ in range(20)))
+
+    assert erp_calls(orders, "GET", "/v1/customer-terms/C-1001") == terms_before + 1
+    assert erp_calls(orders, "GET", "/v1/price-lists") == lists_before + 1
+    assert {terms.customer.id for terms in held} == {"C-1001"}
+    assert {p.code for p in prices} == {"LIST"} and all("CABLE-USB-C" in p.lines for p in prices)
+
+
+async def test_a_shared_fallback_call_that_fails_fails_every_order_waiting_on_it(orders: Orders) -> None:
+    master = orders.app.state.master_data
+    erp = ErpClient(upstream(orders.app, "erp"))
+    master.max_age = 0
+    orders.tier.down.add(ERP)
+    outcomes = await asyncio.gather(*(master.terms(erp, "C-1002") for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(o, UpstreamUnavailable) for o in outcomes), outcomes
+    orders.tier.down.clear()
+    terms = await master.terms(erp, "C-1002")  # the failed call is not kept: the next one asks again
+    assert terms is not None and terms.customer.id == "C-1002"
