@@ -1,0 +1,268 @@
+"""Schema migrations with alembic: one history per service, applied when the service starts.
+
+A service keeps its revisions in ``<package>/migrations/`` and declares there its
+``MigrationHistory``: that folder, its models' metadata and the kit tables it uses. The rest is
+shared: the alembic environment and revision template (``service_kit/migration_env/``, whose
+``env.py`` calls ``run_environment``) and the configuration, built here in code (no ``alembic.ini``).
+Revisions render in batch mode, so a later ALTER works on SQLite too (alembic copies the table).
+
+``upgrade`` brings a database to the head revision in one transaction: on PostgreSQL under an
+advisory lock, so replicas starting together migrate once; on SQLite inside ``BEGIN IMMEDIATE``
+(SQLite's DDL is transactional once a transaction is open) with foreign keys off, as batch
+mode needs, and checked before the commit. A failed migration leaves the database as it was.
+
+A database made by the release before migrations (tables from ``create_all`` and hand ALTERs, no
+``alembic_version`` table) is adopted: when its tables and columns are those of the history's
+``previous_release`` revision, it is stamped there, rows untouched, then upgraded; otherwise
+nothing is changed and the error names the differences.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, MetaData, create_engine, inspect, text
+
+from service_kit.db import Database, KitBase
+
+ENVIRONMENT = Path(__file__).parent / "migration_env"
+VERSION_TABLE = "alembic_version"
+
+
+class MigrationError(RuntimeError):
+    """A database this history cannot bring to its head (the message says why and what to do)."""
+
+
+def _kit_tables() -> dict[str, Any]:
+    # The kit's tables are declared where they are used; importing those modules fills KitBase.
+    import service_kit.events.consumer
+    import service_kit.events.outbox
+    import service_kit.idempotency
+    import service_kit.revocation  # noqa: F401
+
+    return dict(KitBase.metadata.tables)
+
+
+@dataclass(frozen=True)
+class MigrationHistory:
+    """One service's migrations: ``versions`` holds its revisions; its tables are its models'
+    ``metadata`` and the kit tables it uses (``kit_tables``, by name: which kit tables exist in a
+    process depends on what it imported, so each history names its own). ``previous_release``:
+    the revision a database from the release before migrations is stamped at."""
+
+    service: str
+    versions: Path
+    metadata: tuple[MetaData, ...]
+    kit_tables: tuple[str, ...] = ()
+    previous_release: str = "0001"
+
+    @cached_property
+    def target_metadata(self) -> MetaData:
+        """The service's tables as its models declare them: what the head revision must create."""
+        kit = _kit_tables()
+        unknown = sorted(set(self.kit_tables) - set(kit))
+        if unknown:
+            raise MigrationError(f"{self.service}: no kit table named {', '.join(unknown)}")
+        target = MetaData()
+        for name in self.kit_tables:
+            kit[name].to_metadata(target)
+        for metadata in self.metadata:
+            for table in metadata.tables.values():
+                table.to_metadata(target)
+        return target
+
+    def config(self, connection: Connection | None = None) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(ENVIRONMENT))
+        config.set_main_option("version_locations", str(self.versions))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+        # A new revision is written in the project's style (``ruff`` is a dev dependency).
+        config.set_section_option("post_write_hooks", "hooks", "ruff_fix, ruff_format")
+        config.set_section_option("post_write_hooks", "ruff_fix.type", "module")
+        config.set_section_option("post_write_hooks", "ruff_fix.module", "ruff")
+        config.set_section_option("post_write_hooks", "ruff_fix.options", "check --fix-only REVISION_SCRIPT_FILENAME")
+        config.set_section_option("post_write_hooks", "ruff_format.type", "module")
+        config.set_section_option("post_write_hooks", "ruff_format.module", "ruff")
+        config.set_section_option("post_write_hooks", "ruff_format.options", "format REVISION_SCRIPT_FILENAME")
+        config.attributes["history"] = self
+        config.attributes["connection"] = connection
+        return config
+
+    def head(self) -> str | None:
+        return ScriptDirectory.from_config(self.config()).get_current_head()
+
+
+def run_environment() -> None:
+    """The body of every service's ``env.py``: migrate the connection the caller passed in."""
+    from alembic import context
+
+    history: MigrationHistory = context.config.attributes["history"]
+    connection: Connection | None = context.config.attributes["connection"]
+    if connection is None or context.is_offline_mode():
+        raise MigrationError("migrations run on a connection: use service_kit.migrations.upgrade")
+    context.configure(
+        connection=connection,
+        target_metadata=history.target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        version_table=VERSION_TABLE,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What ``upgrade`` did: the revision before (None: empty or pre-migrations) and after."""
+
+    service: str
+    before: str | None
+    after: str | None
+    adopted: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+def differences(*, connection: Connection, history: MigrationHistory) -> list[Any]:
+    """What alembic's autogenerate would change to make the database match the models (``[]``:
+    nothing)."""
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "render_as_batch": True, "version_table": VERSION_TABLE}
+    )
+    return list(compare_metadata(context, history.target_metadata))
+
+
+def upgrade(*, connection: Connection, history: MigrationHistory, revision: str = "head") -> Upgrade:
+    """Brings the database on ``connection`` to ``revision`` and commits (a connection that is
+    not in a transaction: this runs its own)."""
+    with _migration_transaction(connection, history):
+        before = current_revision(connection)
+        adopted = before is None and _adopt_previous_release(connection, history)
+        command.upgrade(history.config(connection), revision)
+        return Upgrade(history.service, before, current_revision(connection), adopted)
+
+
+async def upgrade_database(*, db: Database, history: MigrationHistory) -> Upgrade:
+    """``upgrade`` on a service's async engine (alembic is synchronous: it runs in ``run_sync``)."""
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(lambda sync_conn: upgrade(connection=sync_conn, history=history))
+
+
+def new_revision(*, history: MigrationHistory, url: str, message: str) -> Path:
+    """Autogenerates the next revision of ``history`` into its folder, from the difference between
+    a database at the head (a scratch SQLite database migrated here) and the models."""
+    script = ScriptDirectory.from_config(history.config())
+    number = len(list(script.walk_revisions())) + 1
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            upgrade(connection=connection, history=history)
+        with engine.begin() as connection:
+            made = command.revision(
+                history.config(connection), message=message, autogenerate=True, rev_id=f"{number:04d}"
+            )
+    finally:
+        engine.dispose()
+    scripts = made if isinstance(made, list) else [made]
+    return Path(scripts[0].path) if scripts and scripts[0] is not None else history.versions
+
+
+@contextmanager
+def _migration_transaction(connection: Connection, history: MigrationHistory) -> Iterator[None]:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode copies a table and drops the old one: with foreign keys on, that drop would
+        # cascade or fail. The pragma is ignored inside a transaction, so it is set before BEGIN.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        key = zlib.crc32(f"interchange-migrations:{history.service}".encode())
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    try:
+        yield
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise MigrationError(f"{history.service}: the migration broke foreign keys: {broken[:5]}")
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def _shape(connection: Connection, *, skip: Sequence[str] = ()) -> dict[str, set[str]]:
+    inspector = inspect(connection)
+    return {
+        table: {column["name"] for column in inspector.get_columns(table)}
+        for table in inspector.get_table_names()
+        if table not in skip
+    }
+
+
+def _previous_release_shape(history: MigrationHistory) -> dict[str, set[str]]:
+    """The tables and columns of ``previous_release``, read from a scratch in-memory SQLite
+    database migrated to it (names only, so it holds for any database)."""
+    engine = create_engine("sqlite://")
+    try:
+        with engine.connect() as connection:
+            with _migration_transaction(connection, history):
+                command.upgrade(history.config(connection), history.previous_release)
+            return _shape(connection, skip=(VERSION_TABLE,))
+    finally:
+        engine.dispose()
+
+
+def _adopt_previous_release(connection: Connection, history: MigrationHistory) -> bool:
+    """Stamps a database made before migrations at ``previous_release`` when its tables and
+    columns are that revision's; an empty one is left to the migrations. True when stamped."""
+    present = _shape(connection)
+    if not present:
+        return False
+    expected = _previous_release_shape(history)
+    problems = [f"missing table {name}" for name in sorted(set(expected) - set(present))]
+    problems += [f"unknown table {name}" for name in sorted(set(present) - set(expected))]
+    for name in sorted(set(expected) & set(present)):
+        problems += [f"missing column {name}.{column}" for column in sorted(expected[name] - present[name])]
+        problems += [f"unknown column {name}.{column}" for column in sorted(present[name] - expected[name])]
+    if problems:
+        raise MigrationError(
+            f"the {history.service} database has no migration history and is not the release before "
+            f"migrations ({'; '.join(problems[:10])}): start it once with that release, or migrate it by hand"
+        )
+    command.stamp(history.config(connection), history.previous_release)
+    return True
+
+
+__all__ = [
+    "MigrationError",
+    "MigrationHistory",
+    "Upgrade",
+    "current_revision",
+    "differences",
+    "new_revision",
+    "run_environment",
+    "upgrade",
+    "upgrade_database",
+]
