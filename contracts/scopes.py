@@ -8,6 +8,11 @@ MARKETPLACE_AVAILABILITY_READ = "marketplace:availability.read"
 # Register, list and delete webhook subscriptions; list and replay their deliveries
 MARKETPLACE_WEBHOOKS_WRITE = "marketplace:webhooks.write"
 
+#: The scopes a partner may hold (its APIs are the ones the developer portal shows: gateway/portal).
+PARTNER = frozenset(
+    {MARKETPLACE_ORDERS_WRITE, MARKETPLACE_ORDERS_READ, MARKETPLACE_AVAILABILITY_READ, MARKETPLACE_WEBHOOKS_WRITE}
+)
+
 # Experience API: storefront (internal apps): push status and dead letters
 STOREFRONT_ADMIN = "storefront:admin"
 

@@ -26,6 +26,7 @@ from gateway.keys import KeySchedule, KeyStore
 from gateway.models import Base
 from gateway.oauth import JWKS_PATH, build_authorization_server
 from gateway.policy import check_request_body, refuse_after_sunset, require_scopes
+from gateway.portal import router as portal_router
 from gateway.proxy import GatewayProxy, authenticate, is_proxied
 from gateway.ratelimit import RateLimiter, rate_limit
 from gateway.routes import router
@@ -207,7 +208,7 @@ def create_app(
         settings,
         title="Interchange gateway",
         description="OAuth 2.0 client-credentials tokens (RFC 9068 JWTs) and the way in to the experience APIs.",
-        public_routers=[] if settings.external_issuer else [router],
+        public_routers=[portal_router] if settings.external_issuer else [router, portal_router],
         metadata=[Base.metadata],
         transport=transport,
         verifier=verifier,
