@@ -29,6 +29,7 @@ from service_kit.correlation import CorrelationMiddleware
 from service_kit.db import Database
 from service_kit.http import ServiceToken, Upstream, build_http_client
 from service_kit.logging import configure_logging
+from service_kit.metrics import BusinessMetrics
 from service_kit.openapi import install_openapi
 from service_kit.problems import install_problem_handlers
 from service_kit.revocation import RevokedClients, client_revocations
@@ -109,6 +110,8 @@ def create_service_app(
     app.state.ready = False
     registry = CollectorRegistry()
     app.state.registry = registry
+    app.state.metrics = business = BusinessMetrics(registry)  # service_kit.metrics
+    business.watch_circuits(lambda: getattr(app.state, "http", None))
     requests = Counter(
         "interchange_http_requests", "HTTP requests served", ["method", "route", "status"], registry=registry
     )
@@ -151,6 +154,7 @@ def create_service_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics(_: Request) -> Response:
+        await business.refresh()  # gauges read from the database at scrape time
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.add_route("/metrics", metrics, include_in_schema=False)

@@ -164,6 +164,17 @@ def configure_upstream(http: httpx.AsyncClient, name: str, policy: UpstreamPolic
     guards._breakers.pop(name, None)
 
 
+def circuit_states(http: httpx.AsyncClient) -> dict[str, str]:
+    """Each upstream of this client and its circuit's state (closed, half-opened, opened): the
+    configured ones and any called since; read by the metrics at scrape time (service_kit.metrics)."""
+    guards = _GUARDS.get(http)
+    if guards is None:
+        return {}
+    states = dict.fromkeys(guards.policies, "closed")
+    states.update({name: breaker.context.state for name, breaker in guards._breakers.items()})
+    return states
+
+
 def retry_after_seconds(value: str | None, *, default: float = 1.0) -> float:
     """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
     if not value:
@@ -187,6 +198,7 @@ __all__ = [
     "UpstreamDegraded",
     "UpstreamPolicy",
     "UpstreamThrottled",
+    "circuit_states",
     "configure_upstream",
     "retry_after_seconds",
     "upstream_pacer",

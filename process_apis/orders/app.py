@@ -20,6 +20,7 @@ from process_apis.orders.flows.worker import (
 from process_apis.orders.lookup_routes import router as lookup_router
 from process_apis.orders.masterdata import MasterData
 from process_apis.orders.models import Base
+from process_apis.orders.queue_metrics import watch_exception_queue
 from process_apis.orders.routes import router
 from process_apis.orders.settings import OrdersSettings
 from service_kit.app import create_service_app, upstream
@@ -66,6 +67,7 @@ def create_app(
         workers=[run_order_worker, run_idempotency_pruner, outbox_relay(), run_master_data_feed],
     )
     install_worker_state(app)
+    watch_exception_queue(app)  # interchange_orders_exception_queue_* at scrape time
     app.state.master_data = MasterData(max_age=settings.master_data_max_age)
     app.state.pivot_batcher = PivotBatcher(
         lambda correlation_id: ErpClient(upstream(app, "erp"), correlation_id=correlation_id),

@@ -123,6 +123,7 @@ async def submit_order(
     response.status_code = receipt.status_code
     response.headers["Location"] = receipt.accepted.status_url
     if receipt.created:
+        request.app.state.metrics.orders_counter(channel=body.channel, outcome="received").inc()
         # Background tasks run after the response, so after the order committed.
         background.add_task(wake_worker, request.app)
     return receipt.accepted

@@ -15,8 +15,9 @@ process lives: each next attempt is a row in the delivery table, not a sleeping 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ import structlog
 from fastapi import FastAPI
 
 from service_kit.db import Database
+from service_kit.metrics import BusinessMetrics
 from service_kit.secrets import SecretBox
 from service_kit.webhooks.models import DeliveryStatus
 from service_kit.webhooks.repository import WebhookRepository
@@ -57,6 +59,8 @@ class WebhookPolicy:
     #: Seals subscriptions' signing secrets at rest (service_kit.secrets); required to register
     #: a subscription or send a delivery.
     box: SecretBox | None = None
+    #: Where attempts are counted (``interchange_webhooks_*``); the worker sets the app's.
+    metrics: BusinessMetrics | None = None
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> WebhookPolicy:
@@ -94,6 +98,7 @@ class Outcome:
     ok: bool
     status_code: int | None = None
     error: str | None = None
+    seconds: float = 0.0  # how long the attempt took
 
 
 async def deliver_due(*, db: Database, http: httpx.AsyncClient, policy: WebhookPolicy) -> int:
@@ -117,6 +122,8 @@ async def deliver_due(*, db: Database, http: httpx.AsyncClient, policy: WebhookP
             else:
                 row.status, row.last_error = DeliveryStatus.dead, outcome.error
                 log.warning("webhook_dead_letter", delivery_id=row.id, attempts=row.attempts, error=outcome.error)
+            if policy.metrics is not None:
+                policy.metrics.webhook_attempt(outcome=_attempt_outcome(row.status, outcome), seconds=outcome.seconds)
     return len(claimed)
 
 
@@ -143,7 +150,19 @@ async def _claim(*, db: Database, policy: WebhookPolicy) -> list[_Claimed]:
     return claimed
 
 
+def _attempt_outcome(status: str, outcome: Outcome) -> str:
+    if outcome.ok:
+        return "delivered"
+    return "dead" if status == DeliveryStatus.dead else "retrying"
+
+
 async def _send(*, http: httpx.AsyncClient, policy: WebhookPolicy, item: _Claimed) -> Outcome:
+    started = time.perf_counter()
+    outcome = await _attempt(http=http, policy=policy, item=item)
+    return replace(outcome, seconds=time.perf_counter() - started)
+
+
+async def _attempt(*, http: httpx.AsyncClient, policy: WebhookPolicy, item: _Claimed) -> Outcome:
     if not item.live:
         return Outcome(ok=False, error="the subscription was deleted")
     try:
@@ -206,6 +225,7 @@ def webhook_delivery_worker(*, policy: Callable[[FastAPI], WebhookPolicy] | None
 
     async def webhook_delivery(app: FastAPI) -> None:
         resolved = policy(app) if policy else WebhookPolicy.from_settings(app.state.settings)
+        resolved = replace(resolved, metrics=getattr(app.state, "metrics", None))
         await seal_subscription_secrets(db=app.state.db, box=resolved.secrets)  # rows from before encryption
         await run_delivery_worker(db=app.state.db, http=app.state.http, policy=resolved, stop_event=stop_event(app))
 

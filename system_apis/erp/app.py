@@ -41,5 +41,5 @@ def create_app(
         workers=[outbox_relay()],
     )
     # Plain ServiceSettings (older callers) mean no quota.
-    app.state.call_quota = CallQuota(getattr(settings, "call_quota_per_second", 0))
+    app.state.call_quota = CallQuota(getattr(settings, "call_quota_per_second", 0), metrics=app.state.metrics)
     return app

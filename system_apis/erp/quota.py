@@ -13,18 +13,38 @@ import time
 from fastapi import Request
 
 from service_kit.errors import TooManyRequests
+from service_kit.metrics import BusinessMetrics
 
 
 class CallQuota:
-    def __init__(self, per_second: int) -> None:
+    def __init__(self, per_second: int, *, metrics: BusinessMetrics | None = None) -> None:
         self.per_second = per_second
         self._window = 0
         self._used = 0
         self.refused = 0
+        # interchange_erp_calls_total by outcome (children taken once), the quota used at scrape time
+        self._served = metrics.erp_calls.labels("served") if metrics else None
+        self._throttled = metrics.erp_calls.labels("throttled") if metrics else None
+        if metrics is not None:
+            gauge = metrics.erp_quota_used
+
+            async def quota_used() -> None:
+                gauge.set(self.used_ratio())
+
+            metrics.on_scrape(quota_used)
+
+    def used_ratio(self, *, now: float | None = None) -> float:
+        """Share of this second's quota used so far (0 without a quota)."""
+        if self.per_second <= 0:
+            return 0.0
+        window = math.floor(time.time() if now is None else now)
+        return self._used / self.per_second if window == self._window else 0.0
 
     def take(self, *, now: float | None = None) -> float | None:
         """Counts one call; returns None when it is within the quota, else seconds to wait."""
         if self.per_second <= 0:
+            if self._served is not None:
+                self._served.inc()
             return None
         moment = time.time() if now is None else now
         window = math.floor(moment)
@@ -32,8 +52,12 @@ class CallQuota:
             self._window, self._used = window, 0
         if self._used < self.per_second:
             self._used += 1
+            if self._served is not None:
+                self._served.inc()
             return None
         self.refused += 1
+        if self._throttled is not None:
+            self._throttled.inc()
         return window + 1 - moment
 
 

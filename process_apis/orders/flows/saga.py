@@ -19,6 +19,7 @@ hold in the exception queue; a quota answer (429) is only waited out, never coun
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ from process_apis.orders.models import OrderRow, SagaStep
 from service_kit.db import Database
 from service_kit.errors import UpstreamTimeout, UpstreamUnavailable
 from service_kit.http import UpstreamThrottled
+from service_kit.metrics import BusinessMetrics
 
 log = structlog.get_logger("process_apis.orders.saga")
 
@@ -172,9 +174,11 @@ async def advance_order(
     lease: timedelta = timedelta(seconds=60),
     loaded: Progress | None = None,
     recorder: StepRecorder | None = None,
+    metrics: BusinessMetrics | None = None,
 ) -> OrderStatus | None:
     """Runs the order's remaining steps. Returns its status when its saga stopped (done, or
-    waiting for a person), ``None`` when it waits for a retry or had nothing to do. ``loaded``:
+    waiting for a person), ``None`` when it waits for a retry or had nothing to do. ``metrics``:
+    where each step's time and the order's accepted/rejected/parked are counted. ``loaded``:
     the order as read in the transaction that claimed it (saves reading it again). ``recorder``:
     records a forward step's success together with other orders' (group commit, Core rows);
     without one, or when it declines, each outcome is its own ORM transaction (``in_step``)."""
@@ -188,7 +192,7 @@ async def advance_order(
             if progress.cancel_pending:
                 progress = await run(None, partial(_cancel, now=now))
                 continue
-            step = progress.step
+            step, before, started = progress.step, progress.order.status, time.perf_counter()
             try:
                 result = await _perform(step, progress, clients, db)
                 if step is SagaStep.price_order:
@@ -196,6 +200,7 @@ async def advance_order(
             except Refused as refusal:
                 log.info("order_step_refused", step=step.value, system=refusal.system, detail=refusal.detail)
                 progress = await run(step, partial(_refused, step=step, refusal=refusal, now=now))
+                _observe(metrics, step, "refused", started, before, progress)
             except UpstreamThrottled as exc:
                 log.info("order_step_throttled", step=step.value, retry_after=exc.retry_after)
                 await run(step, partial(_throttled, delay=exc.retry_after, now=now))
@@ -204,15 +209,18 @@ async def advance_order(
                 log.warning("order_step_failed", step=step.value, error=exc.detail)
                 error = f"{step.value}: {exc.detail}"
                 progress = await run(step, partial(_failed, step=step, error=error, now=now, policy=policy))
+                _observe(metrics, step, "failed", started, before, progress)
                 return progress.order.status if not progress.active else None
             except Exception as exc:
                 log.exception("order_step_crashed", step=step.value)
                 error = f"{step.value}: internal error {exc!r}"
                 progress = await run(step, partial(_failed, step=step, error=error, now=now, policy=policy))
+                _observe(metrics, step, "failed", started, before, progress)
                 return progress.order.status if not progress.active else None
             else:
                 fast = await recorder.succeeded(progress=progress, step=step, result=result) if recorder else None
                 progress = fast or await run(step, partial(_succeeded, step=step, result=result, now=now))
+                _observe(metrics, step, "succeeded", started, before, progress)
             if progress.active and progress.step is step and not progress.cancel_pending:
                 return None  # someone else moved the order on (or back); leave it to them
     # The plain end (released) is in the status history; a line each would be a log line per
@@ -220,6 +228,22 @@ async def advance_order(
     if progress.order.status is not OrderStatus.released:
         log.info("order_saga_stopped", status=progress.order.status.value, reason=progress.order.status_reason)
     return progress.order.status
+
+
+#: The order's status changes the business counts (``interchange_orders_total{outcome}``).
+_COUNTED = {OrderStatus.accepted: "accepted", OrderStatus.rejected: "rejected", OrderStatus.on_hold: "parked"}
+
+
+def _observe(
+    metrics: BusinessMetrics | None, step: SagaStep, outcome: str, started: float, before: OrderStatus, after: Progress
+) -> None:
+    """The step's time, and the order's outcome when the step moved it to one that is counted."""
+    if metrics is None:
+        return
+    metrics.saga_step_timer(step=step.value, outcome=outcome).observe(time.perf_counter() - started)
+    status = after.order.status
+    if status is not before and status in _COUNTED:
+        metrics.orders_counter(channel=after.order.channel, outcome=_COUNTED[status]).inc()
 
 
 async def _with_credit_check(quote: Any, progress: Progress, clients: OrderClients, db: Database) -> Any:

@@ -176,6 +176,7 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
                     lease=lease,
                     loaded=loaded,
                     recorder=recorder,
+                    metrics=getattr(app.state, "metrics", None),
                 )
             except Exception:
                 log.exception("order_advance_failed", order_id=order_id)
