@@ -1,0 +1,116 @@
+"""HTTP to the gateway's token endpoint and to the services' admin APIs, with the signed-in
+operator's own token (never a token of the console's): each admin API checks its own scope, so an
+operator can do in the console exactly what their client is granted.
+
+Failures become the kit's errors: 401 -> ``SessionExpired`` (sign in again), 403 -> ``Forbidden``,
+404 -> ``NotFound``, 409 -> ``Conflict``, 422 -> ``UnprocessableContent``, anything else or no
+answer -> ``UpstreamUnavailable``; the upstream's own ``detail`` is kept (it says what to fix).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from service_kit.correlation import outbound_trace_headers
+from service_kit.errors import (
+    Conflict,
+    Forbidden,
+    InterchangeError,
+    NotFound,
+    Unauthorized,
+    UnprocessableContent,
+    UpstreamUnavailable,
+)
+
+
+class SessionExpired(Unauthorized):
+    """The operator's token is no longer accepted (expired or revoked): sign in again."""
+
+
+class SignInRefused(Unauthorized):
+    """The gateway did not issue a token for this client id and secret."""
+
+
+_BY_STATUS: dict[int, type[InterchangeError]] = {
+    401: SessionExpired,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: UnprocessableContent,
+}
+
+
+def _detail(resp: httpx.Response) -> str | None:
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    return str(body["detail"]) if isinstance(body, dict) and body.get("detail") else None
+
+
+def _checked(resp: httpx.Response, service: str) -> Any:
+    if resp.is_success:
+        return resp.json()
+    error = _BY_STATUS.get(resp.status_code)
+    if error is None:
+        raise UpstreamUnavailable(f"The {service} service answered {resp.status_code}; try again in a moment.")
+    raise error(_detail(resp))
+
+
+async def issue_token(http: httpx.AsyncClient, *, token_url: str, client_id: str, client_secret: str) -> str:
+    """A client-credentials token from the gateway for the operator's client, with all its scopes."""
+    try:
+        resp = await http.post(
+            token_url,
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, client_secret),
+            headers=outbound_trace_headers(),
+        )
+    except httpx.TransportError as exc:
+        raise UpstreamUnavailable("The gateway's token endpoint is unreachable; try again in a moment.") from exc
+    if resp.status_code in (400, 401):
+        raise SignInRefused("Unknown client id or wrong secret.")
+    if resp.status_code != 200:
+        raise UpstreamUnavailable(f"The gateway's token endpoint answered {resp.status_code}.")
+    return str(resp.json()["access_token"])
+
+
+class OrdersAdmin:
+    """The orders process's admin API (scope ``orders:admin``)."""
+
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/") + "/v1/admin"
+        self._token = token
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}", **outbound_trace_headers(), **kwargs.pop("headers", {})}
+        try:
+            resp = await self._http.request(method, self._base + path, headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable("The orders service is unreachable; try again in a moment.") from exc
+        return _checked(resp, "orders")
+
+    async def lookup(self, *, reference: str, limit: int) -> dict[str, Any]:
+        return dict(await self._call("GET", "/orders/lookup", params={"reference": reference, "limit": limit}))
+
+    async def timeline(self, *, order_id: str) -> dict[str, Any]:
+        return dict(await self._call("GET", f"/orders/{order_id}/timeline"))
+
+    async def exceptions(self, *, limit: int) -> dict[str, Any]:
+        return dict(await self._call("GET", "/exceptions", params={"limit": limit}))
+
+    async def replay(self, *, order_id: str, note: str) -> dict[str, Any]:
+        # A fresh key per press: a second press after the first succeeded is answered 409 (not parked).
+        key = f"ops-replay-{uuid.uuid4()}"
+        return dict(
+            await self._call(
+                "POST", f"/orders/{order_id}/replay", json={"note": note}, headers={"Idempotency-Key": key}
+            )
+        )
+
+
+__all__ = ["OrdersAdmin", "SessionExpired", "SignInRefused", "issue_token"]

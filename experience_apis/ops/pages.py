@@ -1,0 +1,155 @@
+"""The console's pages (server-rendered, Jinja2 + htmx; not part of the published API). HTTP only:
+each page reads the signed-in operator from the session, calls one service function with the
+operator's token and renders a template.
+
+A page without a signed-in operator (or whose token has expired) sends the browser to the sign-in
+form. Failures of the admin APIs are shown on the page with their status and what to do; an
+expired or revoked token signs the operator out.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from experience_apis.ops import service
+from experience_apis.ops.clients import SessionExpired
+from experience_apis.ops.dependencies import orders_admin, settings_of
+from experience_apis.ops.service import Operator
+from service_kit.errors import InterchangeError
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+SESSION_KEY = "operator"
+LOGIN = "/console/login"
+
+
+def signed_in(request: Request) -> Operator | None:
+    operator = Operator.from_session(request.session.get(SESSION_KEY))
+    return None if operator is None or operator.expired() else operator
+
+
+def _to_login(request: Request, *, expired: bool = False) -> Response:
+    request.session.pop(SESSION_KEY, None)
+    target = LOGIN + ("?expired=1" if expired else "")
+    if request.headers.get("HX-Request"):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, template, {"operator": signed_in(request), **context}, status_code=status
+    )
+
+
+def failed(request: Request, exc: InterchangeError, template: str = "error.html", **context: Any) -> Response:
+    """A failure of an admin API, on the page: its status and detail (never an internal trace)."""
+    if isinstance(exc, SessionExpired):
+        return _to_login(request, expired=True)
+    return render(request, template, status=exc.status, error=exc.detail, **context)
+
+
+@router.get("/login")
+async def login_form(request: Request, expired: bool = False) -> Response:
+    message = "Your sign-in has expired: sign in again." if expired else None
+    return render(request, "login.html", message=message)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    client_id: Annotated[str, Form(min_length=1, max_length=128)],
+    client_secret: Annotated[str, Form(min_length=1, max_length=512)],
+) -> Response:
+    settings = settings_of(request)
+    try:
+        operator = await service.sign_in(
+            http=request.app.state.http,
+            verifier=request.app.state.verifier,
+            token_url=settings.token_url,
+            client_id=client_id.strip(),
+            client_secret=client_secret,
+        )
+    except InterchangeError as exc:
+        return render(request, "login.html", status=exc.status, message=exc.detail, client_id=client_id)
+    request.session.clear()
+    request.session[SESSION_KEY] = operator.to_session()
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse(LOGIN, status_code=303)
+
+
+@router.get("")
+async def search_page(request: Request, reference: Annotated[str | None, Query(max_length=128)] = None) -> Response:
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    reference = (reference or "").strip()
+    if not reference:
+        return render(request, "search.html", reference="", results=None)
+    try:
+        results = await service.search(
+            orders=orders_admin(request, operator.token), reference=reference, limit=settings_of(request).page_size
+        )
+    except InterchangeError as exc:
+        return failed(request, exc, "search.html", reference=reference, results=None)
+    return render(request, "search.html", reference=reference, results=results)
+
+
+@router.get("/orders/{order_id}")
+async def order_page(request: Request, order_id: str) -> Response:
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    try:
+        order, entries = await service.order_story(orders=orders_admin(request, operator.token), order_id=order_id)
+    except InterchangeError as exc:
+        return failed(request, exc)
+    return render(request, "order.html", order=order, entries=entries)
+
+
+async def _queue(request: Request, operator: Operator, **context: Any) -> Response:
+    template = "_queue.html" if request.headers.get("HX-Request") else "exceptions.html"
+    try:
+        items = await service.exception_queue(
+            orders=orders_admin(request, operator.token), limit=settings_of(request).page_size
+        )
+    except InterchangeError as exc:
+        return failed(request, exc)
+    return render(request, template, items=items, **context)
+
+
+@router.get("/exceptions")
+async def exceptions_page(request: Request) -> Response:
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    return await _queue(request, operator)
+
+
+@router.post("/exceptions/{order_id}/replay")
+async def replay(request: Request, order_id: str, reason: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    """Replays a parked order and answers the queue again (htmx swaps it in: the order has left it)."""
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    try:
+        done = await service.replay(orders=orders_admin(request, operator.token), order_id=order_id, reason=reason)
+    except InterchangeError as exc:
+        if isinstance(exc, SessionExpired):
+            return _to_login(request, expired=True)
+        response = await _queue(request, operator, error=f"Order {order_id} was not replayed: {exc.detail}")
+        response.status_code = exc.status
+        return response
+    link = f"/console/orders/{quote(order_id, safe='')}"
+    notice = f"Order {order_id} replayed from {done['step']} by {done['actor']}: {done['note']}"
+    return await _queue(request, operator, notice=notice, notice_link=link)

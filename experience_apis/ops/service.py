@@ -1,0 +1,98 @@
+"""The console's use cases: sign an operator in, find an order by any reference, tell its story
+across the tiers, show the exception queue and replay a parked order (audited by the orders
+service: who, when, why). Everything goes through the services' admin APIs (clients.py)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from contracts import Order
+from contracts.scopes import OPS
+from experience_apis.ops import timeline
+from experience_apis.ops.clients import OrdersAdmin, issue_token
+from experience_apis.ops.schemas import FoundOrder, OrderSearch, ParkedItem, TimelineEntry
+from service_kit.auth import TokenVerifier
+from service_kit.errors import Forbidden, UnprocessableContent
+
+#: The longest reason a replay's audit keeps (the orders API's limit).
+MAX_REASON = 300
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A signed-in person: their client id (the name the audit records) and their own token."""
+
+    name: str
+    token: str
+    expires_at: float
+
+    def expired(self, now: float | None = None) -> bool:
+        return (time.time() if now is None else now) >= self.expires_at
+
+    def to_session(self) -> dict[str, Any]:
+        return {"name": self.name, "token": self.token, "expires_at": self.expires_at}
+
+    @classmethod
+    def from_session(cls, data: object) -> Operator | None:
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls(name=str(data["name"]), token=str(data["token"]), expires_at=float(data["expires_at"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+async def sign_in(
+    *, http: httpx.AsyncClient, verifier: TokenVerifier, token_url: str, client_id: str, client_secret: str
+) -> Operator:
+    """A token from the gateway for the operator's client; refused unless it carries ``ops``."""
+    token = await issue_token(http, token_url=token_url, client_id=client_id, client_secret=client_secret)
+    claims = await verifier.verify(token)
+    if OPS not in str(claims.get("scope", "")).split():
+        raise Forbidden(
+            f"The client {client_id} has no '{OPS}' scope, so it cannot use the ops console; "
+            "ask for an ops client (see docs/ops-console.md)."
+        )
+    return Operator(name=str(claims["client_id"]), token=token, expires_at=float(claims["exp"]))
+
+
+async def search(*, orders: OrdersAdmin, reference: str, limit: int) -> OrderSearch:
+    found = await orders.lookup(reference=reference.strip(), limit=limit)
+    return OrderSearch(
+        reference=found["reference"],
+        items=[FoundOrder(order=Order.model_validate(m["order"]), matched_on=m["matched_on"]) for m in found["items"]],
+    )
+
+
+async def order_story(*, orders: OrdersAdmin, order_id: str) -> tuple[Order, list[TimelineEntry]]:
+    raw = await orders.timeline(order_id=order_id)
+    return Order.model_validate(raw["order"]), timeline.merge(raw)
+
+
+async def exception_queue(*, orders: OrdersAdmin, limit: int) -> list[ParkedItem]:
+    queue = await orders.exceptions(limit=limit)
+    return [ParkedItem.model_validate(item) for item in queue["items"]]
+
+
+def replay_reason(raw: str | None) -> str:
+    """Why the order is replayed: required, for the audit."""
+    reason = (raw or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise UnprocessableContent(
+            f"Say why the order is replayed (1 to {MAX_REASON} characters): the audit records it.",
+            errors=[{"pointer": "/reason", "in": "body", "detail": "required, at most 300 characters"}],
+        )
+    return reason
+
+
+async def replay(*, orders: OrdersAdmin, order_id: str, reason: str) -> dict[str, Any]:
+    """Sends a parked order back to the orders worker from the step that failed. The orders service
+    records the operator (the token's client), the time and the reason."""
+    return await orders.replay(order_id=order_id, note=replay_reason(reason))
+
+
+__all__ = ["Operator", "exception_queue", "order_story", "replay", "replay_reason", "search", "sign_in"]
