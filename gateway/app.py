@@ -23,6 +23,7 @@ from gateway.clients import DisabledClients
 from gateway.counters import RedisCounters, redis_storage
 from gateway.forward import Forwarder, HttpxForwarder, ReqwestForwarder
 from gateway.keys import KeySchedule, KeyStore
+from gateway.metrics_access import guard_metrics
 from gateway.models import Base
 from gateway.oauth import JWKS_PATH, build_authorization_server
 from gateway.policy import check_request_body, refuse_after_sunset, require_scopes
@@ -220,6 +221,7 @@ def create_app(
     )
     assert isinstance(app, GatewayApp)
     app.proxy = proxy
+    guard_metrics(app)  # /metrics for an internal client's ops token only (gateway.metrics_access)
     if settings.trusted_proxies:
         # Imported only here: uvicorn is ~6 MB of memory the gateway does not need on granian.
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

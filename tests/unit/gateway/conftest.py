@@ -185,6 +185,14 @@ class Gateway:
         client_id, secret = await self.register_partner()
         return {"Authorization": f"Bearer {await self.token(client_id, secret)}"}
 
+    async def scrape(self) -> str:
+        """``/metrics``, as an operator reads it: an internal client's token with the ops scope."""
+        client_id, secret = await self.register(client_id="ops-metrics", kind="internal", scopes=["ops"])
+        headers = {"Authorization": f"Bearer {await self.token(client_id, secret)}"}
+        resp = await self.client.get("/metrics", headers=headers)
+        assert resp.status_code == 200, resp.text
+        return resp.text
+
     async def jwks(self) -> dict[str, Any]:
         resp = await self.client.get("/.well-known/jwks.json")
         assert resp.status_code == 200

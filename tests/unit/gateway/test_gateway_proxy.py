@@ -103,7 +103,7 @@ async def test_path_templates_route_to_the_service_path(gateway: Gateway, market
 
     assert (one.status_code, literal.status_code) == (200, 200)
     assert [s.path for s in marketplace.seen] == ["/v1/orders/MP-1", "/v1/orders/export"]
-    metrics = (await gateway.client.get("/metrics")).text
+    metrics = await gateway.scrape()
     assert 'route="/marketplace/v1/orders/{marketplace_order_id}"' in metrics
 
 

@@ -227,7 +227,7 @@ async def test_refusals_are_counted_in_the_metrics(gateway: Gateway) -> None:
     auth = await bearer(gateway)
     await statuses(gateway, auth, 5)
 
-    metrics = (await gateway.client.get("/metrics")).text
+    metrics = await gateway.scrape()
 
     assert 'interchange_gateway_rate_limited_total{rate_class="reads",tier="standard"} 2.0' in metrics
 
@@ -301,7 +301,7 @@ async def test_redis_unreachable_each_replica_admits_its_share_and_never_fails(
     async with limited_gateway(tmp_path, limited_contracts, upstream, clock, **overrides) as gw:
         auth = await bearer(gw)
         answers = [await gw.client.get("/marketplace/v1/orders", headers=auth) for _ in range(4)]
-        metrics = (await gw.client.get("/metrics")).text
+        metrics = await gw.scrape()
 
     assert [r.status_code for r in answers] == [200, 429, 429, 429]  # 3/minute over 2 replicas: 1 here
     assert answers[0].headers["ratelimit-policy"] == '"reads";q=1;w=60'
