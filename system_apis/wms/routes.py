@@ -12,11 +12,19 @@ from contracts.scopes import WMS_READ, WMS_WRITE
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
 from service_kit.openapi import problem_doc
-from system_apis.wms import service
+from system_apis.wms import batches, service
 from system_apis.wms.backend import WmsBackend
 from system_apis.wms.backend.reference import ReferenceWmsBackend
 from system_apis.wms.backend.reference_store import ReferenceStore
-from system_apis.wms.schemas import ReservationList, StockList, WarehouseList
+from system_apis.wms.schemas import (
+    PickReleaseBatchCreate,
+    PickReleaseBatchResult,
+    ReservationBatchCreate,
+    ReservationBatchResult,
+    ReservationList,
+    StockList,
+    WarehouseList,
+)
 from system_apis.wms.service import StoreFor
 from system_apis.wms.units import UnitRunner
 
@@ -109,3 +117,25 @@ async def cancel_picking(reservation_id: ReservationId, units: Units, _: WmsWrit
     """Take the goods back off the floor: the reservation is `active` again (release it to give
     the stock back). A reservation not on the floor is answered as it is."""
     return await service.cancel_picking(units=units, store=STORE, reservation_id=reservation_id)
+
+
+_MALFORMED_BATCH = problem_doc("The batch itself is malformed (no entries, more than 100, or an unreadable entry).")
+
+
+@router.post("/reservation-batches", operation_id="reserveStockBatch", responses={422: _MALFORMED_BATCH})
+async def reserve_stock_batch(body: ReservationBatchCreate, units: Units, _: WmsWrite) -> ReservationBatchResult:
+    """Reserve stock for up to 100 references in one call, each once per reference and on its own,
+    by the same rule as `POST /v1/reservations`: every entry gets its outcome (created, existing,
+    refused with the problem the single call would answer, conflict), and a refused entry reserves
+    nothing while the others are reserved. Sending a batch again never reserves twice."""
+    return ReservationBatchResult(results=await batches.reserve_stock(units=units, store=STORE, entries=body.entries))
+
+
+@router.post("/pick-release-batches", operation_id="releaseForPickingBatch", responses={422: _MALFORMED_BATCH})
+async def release_for_picking_batch(body: PickReleaseBatchCreate, units: Units, _: WmsWrite) -> PickReleaseBatchResult:
+    """Send up to 100 reservations to the warehouse floor for picking in one call, each on its own:
+    released now, unchanged (already on the floor), or refused (unknown, or released: nothing to pick)."""
+    ids = [entry.reservation_id for entry in body.entries]
+    return PickReleaseBatchResult(
+        results=await batches.release_for_picking(units=units, store=STORE, reservation_ids=ids)
+    )

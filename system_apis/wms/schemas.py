@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
-from contracts import CanonicalModel, InventoryPosition, Quantity, Reservation
+from contracts import CanonicalModel, InventoryPosition, Quantity, Reservation, ReservationCreate
 from contracts.common import PositiveQuantity, Sku, UnitCode
 from contracts.events import MovementKind
 
@@ -144,3 +145,102 @@ class StockSnapshot(CanonicalModel):
     items: list[VersionedPosition]
     #: Pass as ``after`` for the next page; null on the last page.
     next_after: str | None = None
+
+
+# -- batches: many reservations (or pick releases) in one call, each entry on its own -------------
+
+#: Entries per batch call at most.
+MAX_BATCH = 100
+
+
+class EntryProblem(CanonicalModel):
+    """Why one entry was not done, as the single operation would say it (RFC 9457 members)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] = []
+
+
+class ReservationBatchCreate(CanonicalModel):
+    """Reservations to make in one call; each is made once per reference and on its own (a
+    refused entry reserves nothing and does not stop the others)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "reference": "ord_0001",
+                            "lines": [{"sku": "WIDGET-BLUE", "quantity": {"value": "2", "unit": "EA"}}],
+                        },
+                        {
+                            "reference": "ord_0002",
+                            "lines": [{"sku": "CABLE-USB-C", "quantity": {"value": "10", "unit": "EA"}}],
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+    entries: Annotated[list[ReservationCreate], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class ReservationOutcome(StrEnum):
+    created = "created"  # reserved by this call
+    existing = "existing"  # the reference already held this active reservation
+    refused = "refused"  # a business rule refused it (see problem: insufficient stock...); nothing reserved
+    conflict = "conflict"  # another request is reserving for the reference right now; send it again
+
+
+class ReservationBatchEntry(CanonicalModel):
+    reference: str
+    outcome: ReservationOutcome
+    reservation: Reservation | None = None
+    problem: EntryProblem | None = None
+
+
+class ReservationBatchResult(CanonicalModel):
+    """One result per entry, in the order of the entries."""
+
+    results: list[ReservationBatchEntry]
+
+
+class PickReleaseCreate(CanonicalModel):
+    reservation_id: Annotated[str, Field(min_length=1, max_length=32, examples=["RSV-000001"])]
+
+
+class PickReleaseBatchCreate(CanonicalModel):
+    """Reservations to send to the warehouse floor for picking in one call, each on its own."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"entries": [{"reservation_id": "RSV-000001"}, {"reservation_id": "RSV-000002"}]}]
+        },
+    )
+
+    entries: Annotated[list[PickReleaseCreate], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class PickReleaseOutcome(StrEnum):
+    released = "released"  # sent to the floor by this call
+    unchanged = "unchanged"  # already on the floor (picking or picked): answered as it is
+    refused = "refused"  # unknown, or released (its stock given back): nothing to pick (see problem)
+
+
+class PickReleaseBatchEntry(CanonicalModel):
+    reservation_id: str
+    outcome: PickReleaseOutcome
+    reservation: Reservation | None = None
+    problem: EntryProblem | None = None
+
+
+class PickReleaseBatchResult(CanonicalModel):
+    """One result per entry, in the order of the entries."""
+
+    results: list[PickReleaseBatchEntry]

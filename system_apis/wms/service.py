@@ -32,10 +32,11 @@ async def stock_positions(*, backend: WmsBackend, skus: Sequence[str]) -> list[I
 async def reserve_stock(*, units: UnitRunner, store: StoreFor, request: ReservationCreate) -> tuple[Reservation, bool]:
     """Reserve every line from one warehouse: ``(reservation, True)`` when reserved now,
     ``(existing, False)`` when the reference already holds an active reservation."""
-    return await units.run(lambda unit: _reserve(store=store(unit), request=request))
+    return await units.run(lambda unit: reserve(store=store(unit), request=request))
 
 
-def _reserve(*, store: WmsStore, request: ReservationCreate) -> tuple[Reservation, bool]:
+def reserve(*, store: WmsStore, request: ReservationCreate) -> tuple[Reservation, bool]:
+    """Within a unit of work: ``reserve_stock``'s answer (the batch runs it once per entry)."""
     existing = store.find_active_reservation(request.reference)
     if existing is not None:
         return existing, False
@@ -91,17 +92,20 @@ def _release(*, store: WmsStore, reservation_id: str) -> Reservation:
 
 async def release_for_picking(*, units: UnitRunner, store: StoreFor, reservation_id: str) -> Reservation:
     """Send the reserved goods to the floor for picking; again answers it as it is."""
-    return await units.run(lambda unit: _release_for_picking(store=store(unit), reservation_id=reservation_id))
+    reservation, _ = await units.run(lambda unit: pick_release(store=store(unit), reservation_id=reservation_id))
+    return reservation
 
 
-def _release_for_picking(*, store: WmsStore, reservation_id: str) -> Reservation:
+def pick_release(*, store: WmsStore, reservation_id: str) -> tuple[Reservation, bool]:
+    """Within a unit of work: the reservation sent to the floor, and whether it went now (False:
+    it already was there)."""
     reservation = _get(store=store, reservation_id=reservation_id)
     if reservation.status is ReservationStatus.released:
         raise BusinessRuleViolation(f"Reservation {reservation_id} was released; there is nothing to pick.")
     if reservation.status is ReservationStatus.active:
         moved = store.set_floor_status(reservation_id, before=ALLOCATED, after=PICK_RELEASED)
-        reservation = moved or reservation
-    return reservation
+        return moved or reservation, moved is not None and moved.status is ReservationStatus.picking
+    return reservation, False
 
 
 async def cancel_picking(*, units: UnitRunner, store: StoreFor, reservation_id: str) -> Reservation:

@@ -21,7 +21,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -41,6 +41,12 @@ class Unit:
     conn: Connection
     announced: bool = field(default=False)
 
+    def entry(self, work: Callable[[], T]) -> T:
+        """``work`` as one entry of a batch: in a SAVEPOINT, so when it raises, only its own
+        writes are undone (the error goes to the caller) and the other entries' stay."""
+        with self.conn.begin_nested():
+            return work()
+
 
 class UnitRunner:
     def __init__(self, *, db: Database) -> None:
@@ -52,6 +58,14 @@ class UnitRunner:
             sync_url = make_url(f"sqlite:///{url.database}")
             self._engine = create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False})
             event.listen(self._engine, "connect", sqlite_pragmas)  # as every service connection's
+            # The transaction begins with BEGIN, as SQLAlchemy's SQLite page advises for SAVEPOINT:
+            # left to itself the driver begins only before a write, so a batch's first SAVEPOINT
+            # (``Unit.entry``) would open the transaction and its RELEASE commit it. IMMEDIATE: a
+            # unit reads before it writes, and a deferred transaction whose snapshot another
+            # connection (the outbox relay's) wrote past fails its first write at once ("database
+            # is locked", no busy wait); the lock taken up front is waited for instead.
+            event.listen(self._engine, "connect", _driver_autocommit)
+            event.listen(self._engine, "begin", _begin)
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wms-units")
 
     @property
@@ -76,6 +90,14 @@ class UnitRunner:
             self._thread.shutdown(wait=True)
         if self._engine is not None:
             self._engine.dispose()
+
+
+def _driver_autocommit(dbapi_conn: Any, _: Any = None) -> None:
+    dbapi_conn.isolation_level = None  # the driver issues no BEGIN/COMMIT of its own; ``_begin`` does
+
+
+def _begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _in_transaction(engine: Engine, work: Callable[[Unit], T]) -> tuple[Unit, T]:
