@@ -113,4 +113,16 @@ class OrdersAdmin:
         )
 
 
-__all__ = ["OrdersAdmin", "SessionExpired", "SignInRefused", "issue_token"]
+async def scrape_metrics(http: httpx.AsyncClient, *, base_url: str, token: str) -> str | None:
+    """A service's Prometheus metrics as text (the gateway's need an ops token); None when it does
+    not answer."""
+    try:
+        resp = await http.get(
+            base_url.rstrip("/") + "/metrics", headers={"Authorization": f"Bearer {token}", **outbound_trace_headers()}
+        )
+    except httpx.TransportError:
+        return None
+    return resp.text if resp.status_code == 200 else None
+
+
+__all__ = ["OrdersAdmin", "SessionExpired", "SignInRefused", "issue_token", "scrape_metrics"]

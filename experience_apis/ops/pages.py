@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from experience_apis.ops import service
+from experience_apis.ops import health, service
 from experience_apis.ops.clients import SessionExpired
 from experience_apis.ops.dependencies import orders_admin, settings_of
 from experience_apis.ops.service import Operator
@@ -153,3 +153,15 @@ async def replay(request: Request, order_id: str, reason: Annotated[str, Form(ma
     link = f"/console/orders/{quote(order_id, safe='')}"
     notice = f"Order {order_id} replayed from {done['step']} by {done['actor']}: {done['note']}"
     return await _queue(request, operator, notice=notice, notice_link=link)
+
+
+@router.get("/health")
+async def health_page(request: Request) -> Response:
+    """Circuit breakers per upstream, the ERP's quota, the exception queue: from each service's /metrics."""
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    settings = settings_of(request)
+    services = {name: str(getattr(settings, f"{name}_url")) for name in settings.health_services}
+    report = await health.suite_health(http=request.app.state.http, services=services, token=operator.token)
+    return render(request, "health.html", health=report, services=sorted(services))

@@ -16,5 +16,9 @@ class OpsSettings(ServiceSettings):
     session_max_age: int = Field(default=8 * 3600, ge=60)
     #: Send the session cookie over HTTPS only (``INTERCHANGE_OPS_SESSION_HTTPS_ONLY``): on behind TLS.
     session_https_only: bool = False
+    #: The services whose /metrics the health page reads (their ``<name>_url`` settings).
+    health_services: list[str] = Field(
+        default_factory=lambda: ["gateway", "marketplace", "storefront", "orders", "inventory", "erp", "wms", "crm"]
+    )
     #: Orders per search and per page of the exception queue.
     page_size: int = Field(default=50, ge=1, le=200)

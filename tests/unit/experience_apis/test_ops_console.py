@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,3 +222,64 @@ async def test_the_api_needs_the_ops_scope_and_forwards_the_callers_token(
     assert found.status_code == 200, found.text
     assert [i["order"]["id"] for i in found.json()["items"]] == ["ord_1"]
     assert fakes.orders_calls()[-1].headers["authorization"] == headers["Authorization"]
+
+
+ORDERS_METRICS = """\
+# TYPE interchange_http_upstream_circuit_state gauge
+interchange_http_upstream_circuit_state{upstream="crm",state="closed"} 0.0
+interchange_http_upstream_circuit_state{upstream="crm",state="opened"} 1.0
+interchange_http_upstream_circuit_state{upstream="erp",state="closed"} 1.0
+# TYPE interchange_orders_exception_queue_size gauge
+interchange_orders_exception_queue_size 3.0
+# TYPE interchange_orders_exception_queue_oldest_age_seconds gauge
+interchange_orders_exception_queue_oldest_age_seconds 600.0
+"""
+ERP_METRICS = """\
+# TYPE interchange_erp_calls counter
+interchange_erp_calls_total{outcome="served"} 120.0
+interchange_erp_calls_total{outcome="throttled"} 7.0
+# TYPE interchange_erp_quota_used_ratio gauge
+interchange_erp_quota_used_ratio 0.25
+"""
+
+
+async def test_the_health_page_shows_what_the_services_report_and_who_does_not_answer(
+    tmp_path: Path, fakes: Fakes
+) -> None:
+    scraped: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/metrics":
+            return fakes.handle(request)
+        scraped.append(request)
+        texts = {"orders.test": ORDERS_METRICS, "erp.test": ERP_METRICS}
+        if request.url.host not in texts:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, text=texts[request.url.host])
+
+    settings = OpsSettings.load(
+        "ops",
+        data_dir=tmp_path,
+        log_json=False,
+        gateway_url="http://gateway.test",
+        orders_url="http://orders.test",
+        erp_url="http://erp.test",
+        wms_url="http://wms.test",
+        health_services=["orders", "erp", "wms"],
+    )
+    app = create_app(settings, transport=httpx.MockTransport(handle), verifier=static_verifier())
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops.test") as console:
+            await sign_in(console)
+            page = await console.get("/console/health")
+    assert page.status_code == 200
+    breakers = page.text.split('id="breakers"')[1].split("</table>")[0]
+    assert re.findall(r"<td>(\w+)</td><td>(\w+)</td><td class=\"state-[\w-]+\">([\w-]+)</td>", breakers) == [
+        ("orders", "crm", "opened"),
+        ("orders", "erp", "closed"),
+    ]
+    assert "Not answering: wms" in page.text
+    quota = page.text.split('id="erp-quota"')[1]
+    assert "25.0 %" in quota and "<dd>120</dd>" in quota and "<dd>7</dd>" in quota
+    assert "<dd>3</dd>" in page.text.split('id="queue-health"')[1]
+    assert {r.headers["authorization"] for r in scraped} == {f"Bearer {fakes.issued[-1]}"}
