@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.scopes import (
@@ -15,11 +15,14 @@ from contracts.scopes import (
     MARKETPLACE_WEBHOOKS_WRITE,
 )
 from experience_apis.marketplace.clients import OrdersApi
+from experience_apis.marketplace.intake_repository import IntakeKey
+from experience_apis.marketplace.intake_writer import IntakeWriter
 from experience_apis.marketplace.repository import IntakeStore, MarketplaceRepository
 from service_kit.app import upstream
-from service_kit.auth import Principal, require
+from service_kit.auth import Authenticated, Principal, require
 from service_kit.db import ReadConnDep
-from service_kit.errors import Forbidden
+from service_kit.errors import BadRequest, Forbidden
+from service_kit.idempotency import MAX_KEY_LENGTH, IdempotencyKeyHeader, fingerprint
 from service_kit.openapi import problem_doc
 from service_kit.webhooks import WebhookPolicy
 
@@ -27,7 +30,41 @@ from service_kit.webhooks import WebhookPolicy
 # Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def`` in the
 # threadpool, a thread hand-off per dependency per request for a constructor call.
 async def _intake_store(request: Request) -> IntakeStore:
-    return IntakeStore(request.app.state.db.engine, directory=request.app.state.partner_directory)
+    state = request.app.state
+    writer: IntakeWriter | None = getattr(state, "intake_writer", None)
+    if writer is None:  # one per process, on its database's engine, made on first use
+        writer = state.intake_writer = IntakeWriter(state.db.engine)
+    return IntakeStore(state.db, writer, directory=state.partner_directory)
+
+
+async def _intake_key(request: Request, principal: Authenticated, idempotency_key: str) -> IntakeKey:
+    """The kit's Idempotency-Key (same header, scope and fingerprint) for intake's batched use of
+    it (``intake_repository``)."""
+    key = idempotency_key.strip()
+    if not key:
+        raise BadRequest("The Idempotency-Key header is empty.")
+    return IntakeKey(principal.client_id, key, fingerprint(request.method, request.url.path, await request.body()))
+
+
+async def _required_key(request: Request, principal: Authenticated, idempotency_key: IdempotencyKeyHeader) -> IntakeKey:
+    return await _intake_key(request, principal, idempotency_key)
+
+
+async def _optional_key(
+    request: Request,
+    principal: Authenticated,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=MAX_KEY_LENGTH,
+            description="Optional. A unique key per logical request (at most 255 characters). Retrying "
+            "with the same key and body replays the first answer; the same key with another body is a 422.",
+        ),
+    ] = None,
+) -> IntakeKey | None:
+    """Version 1 published the key as optional (``service_kit.idempotency_optional``'s header)."""
+    return None if idempotency_key is None else await _intake_key(request, principal, idempotency_key)
 
 
 async def _read_repository(request: Request, conn: ReadConnDep) -> MarketplaceRepository[AsyncConnection]:
@@ -68,6 +105,8 @@ async def _webhook_policy(request: Request) -> WebhookPolicy:
 
 
 Store = Annotated[IntakeStore, Depends(_intake_store)]
+RequiredKey = Annotated[IntakeKey, Depends(_required_key)]
+OptionalKey = Annotated[IntakeKey | None, Depends(_optional_key)]
 ReadRepository = Annotated[MarketplaceRepository[AsyncConnection], Depends(_read_repository)]
 Orders = Annotated[OrdersApi, Depends(_orders)]
 WritingPartner = Annotated[str, Depends(_writing_partner)]

@@ -11,10 +11,15 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, and_, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from experience_apis.marketplace import intake_repository as intake_sql
 from experience_apis.marketplace.directory import PartnerAccountRef, PartnerDirectory
+from experience_apis.marketplace.intake_repository import LEASE, IntakeKey
+from experience_apis.marketplace.intake_writer import IntakeWriter
 from experience_apis.marketplace.models import Listing, PartnerAccount, SubmittedOrder
+from service_kit.db import Database
+from service_kit.idempotency import Idempotency, StoredResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,16 +158,35 @@ class MarketplaceRepository(Generic[Executor]):
 
 @dataclass(frozen=True, slots=True)
 class IntakeStore:
-    """Intake's unit of work: one Core transaction on one connection (no ORM session: intake's
-    statements are Core, and a session's begin, flush bookkeeping and close cost more than they
-    do). The connection is taken when the transaction starts, after the Idempotency-Key's claim
-    has given its own back, so a request never holds two."""
+    """Intake's database: reads on a bare connection (no ORM session: intake's statements are Core,
+    and a session's begin, flush bookkeeping and close cost more than they do), writes through the
+    group-commit ``writer`` (``intake_writer``), and a transaction of its own for a write its batch
+    could not take."""
 
-    engine: AsyncEngine
+    db: Database
+    writer: IntakeWriter
     directory: PartnerDirectory | None = None
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[MarketplaceRepository[AsyncConnection]]:
+        """A connection for reads; closed (rolled back) when the block ends, before any call out."""
+        async with self.db.engine.connect() as conn:
+            yield MarketplaceRepository(conn, directory=self.directory)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[MarketplaceRepository[AsyncConnection]]:
         """Commits when the block ends, rolls back when it raises."""
-        async with self.engine.begin() as conn:
+        async with self.db.engine.begin() as conn:
             yield MarketplaceRepository(conn, directory=self.directory)
+
+    async def claim(self, key: IntakeKey) -> StoredResponse | None:
+        """Claim the key in the next batch (None: ours now); a key already there is claimed on its
+        own by the kit, which answers the stored response to replay, a 422 or a 409."""
+        kit = Idempotency(
+            self.db, scope=key.scope, key=key.key, fingerprint=key.fingerprint, lease=LEASE.total_seconds()
+        )
+        return await self.writer.write([intake_sql.claim(key)], written=None, one=kit.start)
+
+    async def abandon(self, key: IntakeKey) -> None:
+        async with self.db.engine.begin() as conn:
+            await intake_sql.abandon(conn, key)

@@ -13,6 +13,7 @@ from experience_apis.marketplace.dependencies import (
     SUBMIT_INVALID,
     UPSTREAM,
     MarketplaceOrderId,
+    OptionalKey,
     Orders,
     ReadingPartner,
     ReadRepository,
@@ -20,8 +21,8 @@ from experience_apis.marketplace.dependencies import (
     WritingPartner,
 )
 from experience_apis.marketplace.schemas import MarketplaceOrderAccepted, MarketplaceOrderCreate, MarketplaceOrderRead
-from service_kit.idempotency_optional import OptionalIdempotencyDep
 from service_kit.openapi import problem_doc
+from service_kit.precomputed import precomputed
 
 router = APIRouter(prefix="/v1", tags=["marketplace"])
 
@@ -51,7 +52,7 @@ router = APIRouter(prefix="/v1", tags=["marketplace"])
 async def submit_order(
     body: MarketplaceOrderCreate,
     partner_id: WritingPartner,
-    idem: OptionalIdempotencyDep,
+    key: OptionalKey,
     store: Store,
     orders: Orders,
     response: Response,
@@ -62,7 +63,7 @@ async def submit_order(
         partner_id=partner_id,
         submission=mapping_v1.to_submission(body),
         dialect=mapping_v1.DIALECT,
-        idem=idem,
+        key=key,
     )
     accepted = mapping_v1.to_marketplace_accepted(receipt)
     response.headers["Location"] = accepted.status_url
@@ -80,6 +81,7 @@ async def submit_order(
         **UPSTREAM,
     },
 )
+@precomputed  # the status read partners poll: served without FastAPI's per-request solver
 async def get_order(
     marketplace_order_id: MarketplaceOrderId, partner_id: ReadingPartner, repository: ReadRepository, orders: Orders
 ) -> MarketplaceOrderRead:

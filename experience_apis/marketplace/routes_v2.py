@@ -17,6 +17,7 @@ from experience_apis.marketplace.dependencies import (
     Orders,
     ReadingPartner,
     ReadRepository,
+    RequiredKey,
     Store,
     WritingPartner,
 )
@@ -25,8 +26,8 @@ from experience_apis.marketplace.schemas_v2 import (
     MarketplaceOrderCreateV2,
     MarketplaceOrderReadV2,
 )
-from service_kit.idempotency import IdempotencyDep
 from service_kit.openapi import problem_doc
+from service_kit.precomputed import precomputed
 
 router = APIRouter(prefix="/v2", tags=["marketplace"])
 
@@ -56,7 +57,7 @@ router = APIRouter(prefix="/v2", tags=["marketplace"])
 async def submit_order(
     body: MarketplaceOrderCreateV2,
     partner_id: WritingPartner,
-    idem: IdempotencyDep,
+    key: RequiredKey,
     store: Store,
     orders: Orders,
     response: Response,
@@ -67,7 +68,7 @@ async def submit_order(
         partner_id=partner_id,
         submission=mapping_v2.to_submission(body),
         dialect=mapping_v2.DIALECT,
-        idem=idem,
+        key=key,
     )
     accepted = mapping_v2.to_marketplace_accepted(receipt)
     response.headers["Location"] = accepted.status_url
@@ -85,6 +86,7 @@ async def submit_order(
         **UPSTREAM,
     },
 )
+@precomputed  # the status read partners poll: served without FastAPI's per-request solver
 async def get_order(
     marketplace_order_id: MarketplaceOrderId, partner_id: ReadingPartner, repository: ReadRepository, orders: Orders
 ) -> MarketplaceOrderReadV2:

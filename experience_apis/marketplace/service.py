@@ -9,17 +9,22 @@ order submitted on one version is the same stored order on every version.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts import OrderCreate
+from experience_apis.marketplace import intake_repository as intake_sql
 from experience_apis.marketplace import mapping
 from experience_apis.marketplace.clients import OrdersApi
 from experience_apis.marketplace.directory import PartnerAccountRef
+from experience_apis.marketplace.intake_repository import IntakeKey
 from experience_apis.marketplace.mapping import Dialect, OrderView, Receipt, Submission
 from experience_apis.marketplace.repository import IntakeStore, MarketplaceRepository, SubmittedOrderKey
 from service_kit.errors import BusinessRuleViolation, Conflict, Forbidden, InterchangeError, NotFound
-from service_kit.idempotency import Idempotency
 
 log = structlog.get_logger("experience_apis.marketplace")
 
@@ -33,47 +38,54 @@ async def submit_order(
     partner_id: str,
     submission: Submission,
     dialect: Dialect,
-    idem: Idempotency | None,
+    key: IntakeKey | None,
 ) -> Receipt:
     """Take the order in once. With an Idempotency-Key, a retry replays the first answer (the
     kit's semantics: another body under the key is a 422, a request still running a 409). The same
     order sent again without a key, or under a new one, answers the same order reference with the
     order's current status (ACCEPTED once accepted), read from the orders API like a status read;
-    reusing its id for another order is a conflict."""
-    if idem is not None and (replay := await idem.start()) is not None:
+    reusing its id for another order is a conflict.
+
+    The key's claim, then its answer with the order's row, each go in the writer's next batch
+    (group commit): the answer and the row commit together, or neither does; a failure frees the key."""
+    if key is not None and (replay := await store.claim(key)) is not None:
         return Receipt.model_validate(replay.body)
-    # One transaction: the order's row and the key's answer commit together, or neither does.
-    async with store.transaction() as repository:
-        receipt = await _take_in(
-            repository=repository, orders=orders, partner_id=partner_id, submission=submission, dialect=dialect
+    try:
+        async with store.reading() as repository:
+            found = await _look_up(repository=repository, partner_id=partner_id, submission=submission, dialect=dialect)
+        if isinstance(found, Receipt):
+            # Sent again (no key, or a new one): the same order, as it stands now (not as it was taken in).
+            current = await orders.get_order(order_id=found.order_id, partner_id=partner_id)
+            receipt = found if current is None else found.model_copy(update={"status": current.status})
+            return await _record(store=store, key=key, receipt=receipt, row=None, dialect=dialect)
+        receipt, row = await _hand_over(
+            orders=orders, partner_id=partner_id, submission=submission, new=found, dialect=dialect
         )
-        if idem is not None:
-            # The kit's finish is one Core statement (``execute``), which a connection runs as a session would.
-            await idem.finish(
-                repository.session,  # type: ignore[arg-type]
-                status_code=ACCEPTED,
-                body=receipt.model_dump(mode="json"),
-            )
-    return receipt
+        return await _record(store=store, key=key, receipt=receipt, row=row, dialect=dialect)
+    except BaseException:
+        if key is not None:
+            await store.abandon(key)
+        raise
 
 
-async def _take_in(
-    *,
-    repository: MarketplaceRepository,
-    orders: OrdersApi,
-    partner_id: str,
-    submission: Submission,
-    dialect: Dialect,
-) -> Receipt:
-    """Map the order to the canonical one and hand it to the orders API, unless it already was."""
+@dataclass(frozen=True, slots=True)
+class _NewOrder:
+    canonical: OrderCreate
+    items: list[dict[str, Any]]
+    fingerprint: str
+    seller_skus: dict[str, str]
+
+
+async def _look_up(
+    *, repository: MarketplaceRepository[AsyncConnection], partner_id: str, submission: Submission, dialect: Dialect
+) -> Receipt | _NewOrder:
+    """The order's receipt when it was submitted already, else the canonical order to hand over
+    (the partner's account and listings checked)."""
     account = await _partner_account(repository, partner_id)
     fingerprint = submission.fingerprint()
     submitted = await repository.find_submitted_order(partner_id, submission.marketplace_order_id)
     if submitted is not None:
-        # Sent again (no key, or a new one): the same order, as it stands now (not as it was taken in).
-        receipt = _resubmitted(submitted, fingerprint, dialect)
-        current = await orders.get_order(order_id=receipt.order_id, partner_id=partner_id)
-        return receipt if current is None else receipt.model_copy(update={"status": current.status})
+        return _resubmitted(submitted, fingerprint, dialect)
 
     if submission.currency != account.currency:
         raise BusinessRuleViolation(
@@ -87,9 +99,17 @@ async def _take_in(
 
     canonical = mapping.to_canonical_order(submission, customer_id=account.customer_id, skus=skus)
     items = mapping.stored_items(submission, canonical)
+    return _NewOrder(canonical, items, fingerprint, mapping.seller_skus_of(items))
+
+
+async def _hand_over(
+    *, orders: OrdersApi, partner_id: str, submission: Submission, new: _NewOrder, dialect: Dialect
+) -> tuple[Receipt, dict[str, Any]]:
+    """Hand the order to the orders API (no database connection held meanwhile); its receipt and
+    the row to record."""
     try:
         accepted = await orders.submit_order(
-            order=canonical,
+            order=new.canonical,
             partner_id=partner_id,
             idempotency_key=mapping.idempotency_key(
                 partner_id=partner_id, marketplace_order_id=submission.marketplace_order_id
@@ -98,24 +118,48 @@ async def _take_in(
     except InterchangeError as exc:
         if exc.status >= 500:
             raise
-        raise _in_dialect(exc, dialect=dialect, seller_skus=mapping.seller_skus_of(items)) from None
+        raise _in_dialect(exc, dialect=dialect, seller_skus=new.seller_skus) from None
+    receipt = Receipt(
+        marketplace_order_id=submission.marketplace_order_id, order_id=accepted.id, status=accepted.status
+    )
+    row = {
+        "partner_id": partner_id,
+        "marketplace_order_id": submission.marketplace_order_id,
+        "order_id": accepted.id,
+        "request_fingerprint": new.fingerprint,
+        "items": new.items,
+        "submitted_at": datetime.now(UTC),
+    }
+    return receipt, row
 
-    row = await repository.record_submitted_order(
-        partner_id=partner_id,
-        marketplace_order_id=submission.marketplace_order_id,
-        order_id=accepted.id,
-        request_fingerprint=fingerprint,
-        items=items,
-        submitted_at=datetime.now(UTC),
-    )
-    log.info(
-        "marketplace_order_submitted",
-        partner=partner_id,
-        marketplace_order_id=submission.marketplace_order_id,
-        order_id=row.order_id,
-        dialect=dialect.version,
-    )
-    return _resubmitted(row, fingerprint, dialect).model_copy(update={"status": accepted.status})
+
+async def _record(
+    *, store: IntakeStore, key: IntakeKey | None, receipt: Receipt, row: dict[str, Any] | None, dialect: Dialect
+) -> Receipt:
+    """The order's row (when new) and the key's answer (with a key), in the writer's next batch.
+    When the batch cannot take them (a concurrent identical submission recorded the row first),
+    they are written on their own: the row that is there answers, or is a conflict."""
+    statements = [] if row is None else [intake_sql.record(row)]
+    if key is not None:
+        statements.append(intake_sql.answer(key, status_code=ACCEPTED, body=receipt.model_dump(mode="json")))
+    if not statements:
+        return receipt
+
+    async def on_its_own() -> Receipt:
+        async with store.transaction() as repository:
+            answered = receipt
+            if row is not None:
+                there = await repository.record_submitted_order(**row)
+                answered = _resubmitted(there, row["request_fingerprint"], dialect).model_copy(
+                    update={"status": receipt.status}
+                )
+            if key is not None:
+                await repository.session.execute(
+                    *intake_sql.answer(key, status_code=ACCEPTED, body=answered.model_dump(mode="json"))
+                )
+        return answered
+
+    return await store.writer.write(statements, written=receipt, one=on_its_own)
 
 
 async def get_order_status(
