@@ -26,6 +26,7 @@ from gateway.keys import KeySchedule, KeyStore
 from gateway.metrics_access import guard_metrics
 from gateway.models import Base
 from gateway.oauth import JWKS_PATH, build_authorization_server
+from gateway.partner_health import router as partner_health_router
 from gateway.policy import check_request_body, refuse_after_sunset, require_scopes
 from gateway.portal import router as portal_router
 from gateway.proxy import GatewayProxy, authenticate, is_proxied
@@ -222,6 +223,7 @@ def create_app(
     assert isinstance(app, GatewayApp)
     app.proxy = proxy
     guard_metrics(app)  # /metrics for an internal client's ops token only (gateway.metrics_access)
+    app.include_router(partner_health_router)  # the ops console's partner traffic, operators only
     if settings.trusted_proxies:
         # Imported only here: uvicorn is ~6 MB of memory the gateway does not need on granian.
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
