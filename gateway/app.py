@@ -24,6 +24,7 @@ from gateway.counters import RedisCounters, redis_storage
 from gateway.forward import Forwarder, HttpxForwarder, ReqwestForwarder
 from gateway.keys import KeySchedule, KeyStore
 from gateway.metrics_access import guard_metrics
+from gateway.migrations import HISTORY
 from gateway.models import Base
 from gateway.oauth import JWKS_PATH, build_authorization_server
 from gateway.partner_health import router as partner_health_router
@@ -212,6 +213,7 @@ def create_app(
         description="OAuth 2.0 client-credentials tokens (RFC 9068 JWTs) and the way in to the experience APIs.",
         public_routers=[portal_router] if settings.external_issuer else [router, portal_router],
         metadata=[Base.metadata],
+        migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[start],

@@ -102,12 +102,14 @@ async def register_clients(db: Database, known: dict[str, str]) -> None:
 
 
 async def bootstrap(data_dir: Path, gateway_database_url: str) -> dict[str, str]:
+    from gateway.migrations import HISTORY
     from gateway.models import Base
+    from service_kit.migrations import upgrade_database
 
     known = load_secrets(data_dir)
     db = Database(gateway_database_url, metadata=[Base.metadata])
     try:
-        await db.create_schema()
+        await upgrade_database(db=db, history=HISTORY)  # before the gateway starts: its migrations
         await register_clients(db, known)
     finally:
         await db.dispose()

@@ -30,6 +30,7 @@ from service_kit.db import Database
 from service_kit.http import ServiceToken, Upstream, build_http_client
 from service_kit.logging import configure_logging
 from service_kit.metrics import BusinessMetrics
+from service_kit.migrations import MigrationHistory, upgrade_database
 from service_kit.openapi import install_openapi
 from service_kit.problems import install_problem_handlers
 from service_kit.revocation import RevokedClients, client_revocations
@@ -49,6 +50,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     public_routers: Sequence[APIRouter] = (),
     metadata: Sequence[MetaData] = (),
+    migrations: MigrationHistory | None = None,
     version: str = "1.0.0",
     transport: httpx.AsyncBaseTransport | None = None,
     on_startup: Sequence[Hook] = (),
@@ -67,7 +69,10 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, metadata=metadata, pool_size=settings.db_pool_size)
-        await db.create_schema()
+        if migrations is not None:  # every service: its alembic history (service_kit.migrations)
+            await upgrade_database(db=db, history=migrations)
+        else:  # an app a test builds without a history: its tables from ``metadata``
+            await db.create_schema()
         http = build_http_client(settings, transport)
         app.state.db = db
         app.state.http = http

@@ -56,8 +56,9 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_schema(self) -> None:
-        # Tables are created from the models; versioned migrations come with the first change to
-        # a published table (tracked in the README's roadmap).
+        """The tables of ``metadata`` as they are now, for a throwaway database (tests, scratch
+        tools). A service's own database goes through its migrations (``service_kit.migrations``),
+        which the app factory applies at start."""
         async with self.engine.begin() as conn:
             for md in self.metadata:
                 await conn.run_sync(md.create_all)
@@ -177,32 +178,4 @@ async def _read_connection(request: Request) -> AsyncConnection:
 ReadConnDep = Annotated[AsyncConnection, Depends(_read_connection)]
 
 
-async def add_missing_columns(*, db: Database, table: str, columns: dict[str, str]) -> list[str]:
-    """Adds to ``table`` each of ``columns`` it lacks and returns the names added (none: ``[]``).
-
-    ``columns`` maps a column name to the rest of its definition, e.g.
-    ``{"version": "INTEGER NOT NULL DEFAULT 0"}`` (existing rows get the default). A table that
-    does not exist is left alone: ``create_all`` makes it whole.
-
-    The stop-gap until the project has versioned migrations (README roadmap): ``create_all``
-    adds new tables but never new columns to existing ones, and a database from an older
-    version must keep working. Hand-written because it is a few lines, for the few columns
-    added since the first cut; Alembic replaces it when migrations arrive.
-    """
-    # Imported here to keep this stop-gap in one place at the end of the module.
-    from sqlalchemy import inspect
-
-    async with db.engine.begin() as conn:
-        if not await conn.run_sync(lambda sync_conn: inspect(sync_conn).has_table(table)):
-            return []
-        present = await conn.run_sync(
-            lambda sync_conn: {column["name"] for column in inspect(sync_conn).get_columns(table)}
-        )
-        quote = conn.dialect.identifier_preparer.quote
-        added = [name for name in columns if name not in present]
-        for name in added:
-            await conn.execute(text(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {columns[name]}"))
-    return added
-
-
-__all__ = ["Database", "KitBase", "ReadConnDep", "SessionDep", "add_missing_columns", "sqlite_pragmas"]
+__all__ = ["Database", "KitBase", "ReadConnDep", "SessionDep", "sqlite_pragmas"]

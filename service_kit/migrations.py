@@ -25,16 +25,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, create_engine, inspect, text
 
 from service_kit.db import Database, KitBase
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# alembic is imported where it is used, not here: its import is ~0.12 s of CPU (it loads every
+# SQLAlchemy dialect), which a service restarting on a database already at its head never pays
+# (``upgrade_database``'s fast path). Every service imports this module through the app factory.
 
 ENVIRONMENT = Path(__file__).parent / "migration_env"
 VERSION_TABLE = "alembic_version"
@@ -59,13 +61,15 @@ class MigrationHistory:
     """One service's migrations: ``versions`` holds its revisions; its tables are its models'
     ``metadata`` and the kit tables it uses (``kit_tables``, by name: which kit tables exist in a
     process depends on what it imported, so each history names its own). ``previous_release``:
-    the revision a database from the release before migrations is stamped at."""
+    the revision a database from the release before migrations is stamped at; ``retired_tables``:
+    tables of older releases that adopting such a database drops (their rows were a record only)."""
 
     service: str
     versions: Path
     metadata: tuple[MetaData, ...]
     kit_tables: tuple[str, ...] = ()
     previous_release: str = "0001"
+    retired_tables: tuple[str, ...] = ()
 
     @cached_property
     def target_metadata(self) -> MetaData:
@@ -83,6 +87,8 @@ class MigrationHistory:
         return target
 
     def config(self, connection: Connection | None = None) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(ENVIRONMENT))
         config.set_main_option("version_locations", str(self.versions))
@@ -101,7 +107,21 @@ class MigrationHistory:
         return config
 
     def head(self) -> str | None:
+        """The head revision, as alembic reads the history."""
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(self.config()).get_current_head()
+
+    @cached_property
+    def latest_revision(self) -> str | None:
+        """The head as the file names say, without loading alembic: revisions are numbered
+        (``NNNN_slug.py``, ``new_revision`` numbers them) and each revises the one before, so the
+        highest number is the head. None when two files share a number (parallel revisions: alembic
+        decides, and refuses two heads). A test holds this equal to ``head()`` for every service."""
+        numbers = [path.name.split("_", 1)[0] for path in self.versions.glob("[0-9][0-9][0-9][0-9]_*.py")]
+        if not numbers or len(set(numbers)) != len(numbers):
+            return None
+        return max(numbers)
 
 
 def run_environment() -> None:
@@ -138,12 +158,17 @@ class Upgrade:
 
 
 def current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
 
 
 def differences(*, connection: Connection, history: MigrationHistory) -> list[Any]:
     """What alembic's autogenerate would change to make the database match the models (``[]``:
     nothing)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(
         connection, opts={"compare_type": True, "render_as_batch": True, "version_table": VERSION_TABLE}
     )
@@ -153,6 +178,8 @@ def differences(*, connection: Connection, history: MigrationHistory) -> list[An
 def upgrade(*, connection: Connection, history: MigrationHistory, revision: str = "head") -> Upgrade:
     """Brings the database on ``connection`` to ``revision`` and commits (a connection that is
     not in a transaction: this runs its own)."""
+    from alembic import command
+
     with _migration_transaction(connection, history):
         before = current_revision(connection)
         adopted = before is None and _adopt_previous_release(connection, history)
@@ -161,14 +188,29 @@ def upgrade(*, connection: Connection, history: MigrationHistory, revision: str 
 
 
 async def upgrade_database(*, db: Database, history: MigrationHistory) -> Upgrade:
-    """``upgrade`` on a service's async engine (alembic is synchronous: it runs in ``run_sync``)."""
+    """``upgrade`` on a service's async engine (alembic is synchronous: it runs in ``run_sync``).
+    A database already at the head is left as it is without loading alembic."""
     async with db.engine.connect() as conn:
+        stamped = await conn.run_sync(_stamped_revision)
+        await conn.rollback()
+        if stamped is not None and stamped == history.latest_revision:
+            return Upgrade(history.service, stamped, stamped)
         return await conn.run_sync(lambda sync_conn: upgrade(connection=sync_conn, history=history))
+
+
+def _stamped_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    versions = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()  # noqa: S608
+    return versions[0] if len(versions) == 1 else None
 
 
 def new_revision(*, history: MigrationHistory, url: str, message: str) -> Path:
     """Autogenerates the next revision of ``history`` into its folder, from the difference between
     a database at the head (a scratch SQLite database migrated here) and the models."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(history.config())
     number = len(list(script.walk_revisions())) + 1
     engine = create_engine(url)
@@ -224,6 +266,8 @@ def _shape(connection: Connection, *, skip: Sequence[str] = ()) -> dict[str, set
 def _previous_release_shape(history: MigrationHistory) -> dict[str, set[str]]:
     """The tables and columns of ``previous_release``, read from a scratch in-memory SQLite
     database migrated to it (names only, so it holds for any database)."""
+    from alembic import command
+
     engine = create_engine("sqlite://")
     try:
         with engine.connect() as connection:
@@ -237,9 +281,14 @@ def _previous_release_shape(history: MigrationHistory) -> dict[str, set[str]]:
 def _adopt_previous_release(connection: Connection, history: MigrationHistory) -> bool:
     """Stamps a database made before migrations at ``previous_release`` when its tables and
     columns are that revision's; an empty one is left to the migrations. True when stamped."""
+    from alembic import command
+
     present = _shape(connection)
     if not present:
         return False
+    for name in sorted(set(history.retired_tables) & set(present)):
+        connection.execute(text(f"DROP TABLE {connection.dialect.identifier_preparer.quote(name)}"))
+        del present[name]
     expected = _previous_release_shape(history)
     problems = [f"missing table {name}" for name in sorted(set(expected) - set(present))]
     problems += [f"unknown table {name}" for name in sorted(set(present) - set(expected))]

@@ -11,6 +11,7 @@ from contracts.events import AvailabilityChangedV1
 from experience_apis.marketplace import routes_channel, routes_v1, routes_v2
 from experience_apis.marketplace.channel import availability_handler
 from experience_apis.marketplace.directory import PartnerDirectory
+from experience_apis.marketplace.migrations import HISTORY
 from experience_apis.marketplace.models import Base
 from experience_apis.marketplace.seed import seed_demo
 from experience_apis.marketplace.settings import MarketplaceSettings
@@ -54,6 +55,7 @@ def create_app(
             routes_channel.build_router(version="v2"),
         ],
         metadata=[Base.metadata, WebhooksBase.metadata],
+        migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[seed],

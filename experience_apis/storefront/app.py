@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from contracts.events import AvailabilityChangedV1
 from experience_apis.storefront import service
 from experience_apis.storefront.client import StorefrontAdmin
+from experience_apis.storefront.migrations import HISTORY
 from experience_apis.storefront.models import Base
 from experience_apis.storefront.routes import router
 from experience_apis.storefront.seed import seed_demo
@@ -59,6 +60,7 @@ def create_app(
         "status and replays dead letters.",
         routers=[router],
         metadata=[Base.metadata],
+        migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[seed],

@@ -42,7 +42,6 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a ta
 
 
 def _run(data_dir: Path, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    from process_apis.orders import schema
     from process_apis.orders.models import Base
     from process_apis.orders.settings import OrdersSettings
     from service_kit.db import Database
@@ -53,7 +52,6 @@ def _run(data_dir: Path, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
         db = Database(settings.database_url, metadata=[Base.metadata])
         try:
             await db.create_schema()
-            await schema.upgrade(db)
             async with db.transaction() as session:
                 return await action(session)
         finally:

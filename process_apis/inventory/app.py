@@ -7,9 +7,9 @@ import gc
 import httpx
 from fastapi import FastAPI
 
-from process_apis.inventory import schema
 from process_apis.inventory.handlers import GROUP, TYPES, handler
 from process_apis.inventory.metrics import InventoryMetrics
+from process_apis.inventory.migrations import HISTORY
 from process_apis.inventory.models import Base
 from process_apis.inventory.routes import router
 from process_apis.inventory.settings import InventorySettings
@@ -46,7 +46,6 @@ def create_app(
             workers.append(seed_projection)
 
     async def prepare(app: FastAPI) -> None:
-        await schema.upgrade(app.state.db)
         # What start-up built (modules, models, settings) lives as long as the process: keep it
         # out of the collector's full passes, which otherwise walk it all again and again under
         # a stream of events (a third of the consumer's CPU in a burst, measured with py-spy).
@@ -61,6 +60,7 @@ def create_app(
         "throttled per channel), and reconciliation of what channels were told against the WMS.",
         routers=[router],
         metadata=[Base.metadata],
+        migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[prepare],

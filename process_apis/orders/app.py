@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from process_apis.orders import schema
 from process_apis.orders.admin_routes import router as admin_router
 from process_apis.orders.clients import CrmClient, ErpClient
 from process_apis.orders.flows.activities import ActivityBatcher
@@ -19,6 +18,7 @@ from process_apis.orders.flows.worker import (
 )
 from process_apis.orders.lookup_routes import router as lookup_router
 from process_apis.orders.masterdata import MasterData
+from process_apis.orders.migrations import HISTORY
 from process_apis.orders.models import Base
 from process_apis.orders.queue_metrics import watch_exception_queue
 from process_apis.orders.routes import router
@@ -41,7 +41,6 @@ def create_app(
     resolved = settings
 
     async def prepare(app: FastAPI) -> None:
-        await schema.upgrade(app.state.db)
         app.state.master_data.db = app.state.db
         for name in ("erp", "wms", "crm"):
             rate = resolved.erp_calls_per_second if name == "erp" else 0.0
@@ -61,6 +60,7 @@ def create_app(
         "release for picking, record the activity; with cancellation, an exception queue and replay.",
         routers=[router, admin_router, lookup_router],
         metadata=[Base.metadata],
+        migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[prepare],

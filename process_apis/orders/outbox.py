@@ -2,7 +2,8 @@
 (``service_kit.events``) in the same transaction as the change, so the two commit together or not
 at all, and the kit's relay publishes it on the shared event bus; consumers see at-least-once
 delivery and deduplicate by the event ``id``. (The service's second outbox, ``order_events``, whose
-rows no relay ever sent, is gone; ``schema.upgrade`` drops the table of older versions.)
+rows no relay ever sent, is gone; an older database's table is dropped when the migrations adopt it:
+``process_apis.orders.migrations``.)
 
 Events are CloudEvents 1.0: ``type`` ``com.interchange.order.<past-verb>.v1``, ``source``,
 ``subject`` (the order id), ``time``, the ``correlationid`` extension, and ``data`` as published

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.settings import ServiceSettings
+from system_apis.crm.migrations import HISTORY
 from system_apis.crm.models import Base
 from system_apis.crm.routes import router
 from system_apis.crm.seed import seed_demo
@@ -31,6 +32,7 @@ def create_app(
         description="Customer accounts and the activity timeline of the CRM, in canonical form.",
         routers=[router],
         metadata=[Base.metadata],
+        migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[seed],

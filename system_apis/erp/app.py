@@ -9,6 +9,7 @@ from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.events.workers import outbox_relay
 from service_kit.settings import ServiceSettings
+from system_apis.erp.migrations import HISTORY
 from system_apis.erp.models import Base
 from system_apis.erp.quota import CallQuota
 from system_apis.erp.routes import router
@@ -34,6 +35,7 @@ def create_app(
         description="Items, customers, price quotes and sales orders of the ERP, in canonical form.",
         routers=[router],
         metadata=[Base.metadata],
+        migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[seed],

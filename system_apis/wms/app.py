@@ -9,7 +9,7 @@ from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.events.workers import outbox_relay
 from service_kit.settings import ServiceSettings
-from system_apis.wms import schema
+from system_apis.wms.migrations import HISTORY
 from system_apis.wms.models import Base
 from system_apis.wms.routes import router
 from system_apis.wms.seed import seed_demo
@@ -26,7 +26,6 @@ def create_app(
     settings = settings or ServiceSettings.load("wms")
 
     async def prepare(app: FastAPI) -> None:
-        await schema.upgrade(app.state.db)
         if settings.seed_demo:
             await seed_demo(app.state.db)
         app.state.wms_units = UnitRunner(db=app.state.db)
@@ -43,6 +42,7 @@ def create_app(
         "canonical form. Every movement is announced as a `com.interchange.stock.moved.v1` event.",
         routers=[router, stock_router],
         metadata=[Base.metadata],
+        migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[prepare],

@@ -14,4 +14,7 @@ HISTORY = MigrationHistory(
     versions=Path(__file__).parent,
     metadata=(Base.metadata,),
     kit_tables=("event_outbox", "event_subject_versions", "idempotency_keys", "processed_events", "revoked_clients"),
+    # A second outbox no relay ever sent (its events go through the kit's outbox now); the release
+    # before migrations dropped it at start, and adopting a database older than that drops it too.
+    retired_tables=("order_events",),
 )

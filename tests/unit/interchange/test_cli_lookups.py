@@ -16,7 +16,6 @@ from rich.console import Console
 from gateway.audit import AuditLog
 from gateway.models import Base as GatewayBase
 from interchange import display
-from process_apis.orders import schema
 from process_apis.orders.models import Base as OrdersBase
 from process_apis.orders.models import OrderRow
 from service_kit.db import Database
@@ -48,7 +47,6 @@ def orders_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}", metadata=[OrdersBase.metadata])
         try:
             await db.create_schema()
-            await schema.upgrade(db)
             async with db.transaction() as session:
                 session.add(order("ord_1", "PO-1", erp_order_number="SO-000123", correlation_id="cid-placed-1"))
                 session.add(order("ord_2", "PO-2", correlation_id="cid-2"))

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from contracts.events import CloudEvent
-from process_apis.inventory import repository, schema
+from process_apis.inventory import repository
 from process_apis.inventory.projection import DUE
 from process_apis.inventory.publisher import ChannelThrottle, publish_due
 from process_apis.inventory.settings import default_channels
@@ -97,28 +96,6 @@ async def test_a_change_during_a_pass_that_found_nothing_to_tell_stays_due(
         b2b = [e["available"] for e in await published(db) if e["channel"] == "b2b"]
         assert b2b == ["12", "15"]
         assert (await channel_rows(db, "GADGET-PRO"))["b2b"] == (15, 15, False)
-
-
-async def test_a_database_from_before_channel_versions_is_upgraded_in_place(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'inventory.db'}")
-    try:
-        async with db.engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "CREATE TABLE inv_channel_availability (channel VARCHAR(32), sku VARCHAR(64), desired INTEGER, "
-                    "as_of DATETIME, due_at DATETIME, told INTEGER, told_at DATETIME, told_seq INTEGER, "
-                    "PRIMARY KEY (channel, sku))"
-                )
-            )
-            await conn.execute(
-                text("INSERT INTO inv_channel_availability VALUES ('b2b', 'X', 4, NULL, NULL, 4, NULL, 1)")
-            )
-        assert await schema.upgrade(db) is True
-        assert await schema.upgrade(db) is False  # once
-        async with db.engine.connect() as conn:
-            assert (await conn.execute(text("SELECT version FROM inv_channel_availability"))).scalar_one() == 0
-    finally:
-        await db.dispose()
 
 
 async def test_the_commit_that_makes_a_value_due_wakes_the_publisher(tmp_path: Path) -> None:

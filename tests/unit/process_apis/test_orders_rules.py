@@ -157,24 +157,3 @@ def test_short_skus_are_read_from_whatever_the_wms_names() -> None:
         {"pointer": "#/lines/9/quantity", "detail": "?"},
     ]
     assert short_skus(errors, lines=lines) == ["GADGET-PRO", "WIDGET-RED", "WIDGET-BLUE"]
-
-
-async def test_a_database_from_the_first_cut_gets_the_new_columns(orders: Orders) -> None:
-    from sqlalchemy import text
-
-    from process_apis.orders import schema
-
-    waiting = (await orders.submit()).json()["id"]
-    db = orders.app.state.db
-    async with db.engine.begin() as conn:
-        await conn.execute(text("DROP INDEX ix_orders_saga_due"))
-        for column in ("saga_active", "cancel_reason", "compensation", "version"):
-            await conn.execute(text(f"ALTER TABLE orders DROP COLUMN {column}"))
-    added = await schema.upgrade(db)
-    assert set(added) == {"orders.saga_active", "orders.cancel_reason", "orders.compensation", "orders.version"}
-    assert await schema.upgrade(db) == []
-    async with db.engine.begin() as conn:
-        indexes = (await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))).scalars().all()
-    assert "ix_orders_saga_due" in indexes
-    assert await process_pending_orders(orders.app) == 1  # the old order's saga is still active
-    assert (await orders.get(waiting)).json()["status"] == "released"
