@@ -18,13 +18,20 @@ and sends the same headers, with ``Deprecation.from_spec`` and ``Deprecation.hea
 
 Dates are UTC days; a date stands for 00:00:00 UTC of that day (the sunset is the first instant
 the version no longer serves).
+
+Every operation of a partner-facing API carries its own examples, declared in the service's
+``examples`` module and added by ``add_examples(app, EXAMPLES)`` in its app factory: a request
+body, parameter values and response bodies per status, keyed by ``operationId`` (an id, parameter
+or status the app does not have fails the export). The app's ``app.webhooks`` (FastAPI) are
+published too, in every version's document (OpenAPI 3.1 ``webhooks``).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -92,6 +99,10 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     schemas["Problem"] = PROBLEM_SCHEMA
+    for item in spec.get("webhooks", {}).values():
+        for method in _METHODS:
+            if method in item:  # the partner's receiver answers a webhook, not the kit: no 422 of ours
+                item[method].get("responses", {}).pop("422", None)
     for item in spec.get("paths", {}).values():
         for method in _METHODS:
             op = item.get(method)
@@ -206,6 +217,63 @@ def _flag_deprecated(paths: dict[str, Any], prefix: str) -> None:
                     item[method]["deprecated"] = True
 
 
+@dataclass(frozen=True)
+class OperationExamples:
+    """One operation's own examples (OpenAPI ``examples``, under the name ``name``): the JSON request
+    body, parameter values by name (path, query or header), and response bodies by status."""
+
+    summary: str
+    request: Any = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    responses: Mapping[int, Any] = field(default_factory=dict)
+    name: str = "example"
+
+
+def add_examples(app: FastAPI, examples: Mapping[str, OperationExamples]) -> None:
+    """Give operations their own examples, by ``operationId`` (see the module docstring). Call it
+    in the app factory."""
+    app.state.openapi_examples = {**getattr(app.state, "openapi_examples", {}), **examples}
+    app.openapi_schema = None
+
+
+def _named(example: OperationExamples, value: Any) -> dict[str, Any]:
+    return {example.name: {"summary": example.summary, "value": value}}
+
+
+def _apply_examples(spec: dict[str, Any], examples: Mapping[str, OperationExamples]) -> None:
+    ops = {
+        op["operationId"]: op
+        for item in [*spec.get("paths", {}).values(), *spec.get("webhooks", {}).values()]
+        for method in _METHODS
+        if isinstance(op := item.get(method), dict) and "operationId" in op
+    }
+    for operation_id, example in examples.items():
+        op = ops.get(operation_id)
+        if op is None:
+            raise ValueError(f"examples: no operation {operation_id!r}")
+        if example.request is not None:
+            media = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if media is None:
+                raise ValueError(f"examples: {operation_id} takes no JSON body")
+            media["examples"] = _named(example, example.request)
+        params = {p["name"].lower(): p for p in op.get("parameters", [])}
+        for name, value in example.parameters.items():
+            if name.lower() not in params:
+                raise ValueError(f"examples: {operation_id} has no parameter {name!r}")
+            params[name.lower()]["examples"] = _named(example, value)
+        for status, body in example.responses.items():
+            content = op.get("responses", {}).get(str(status), {}).get("content")
+            if not content:
+                raise ValueError(f"examples: {operation_id} has no response {status} with a body")
+            if int(status) < 400:
+                next(iter(content.values()))["examples"] = _named(example, body)
+            else:  # a problem: named and summed up by its own detail
+                named = {"summary": body.get("detail", body.get("title")), "value": body}
+                next(iter(content.values()))["examples"] = {
+                    body.get("title", "problem").lower().replace(" ", "-"): named
+                }
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -214,10 +282,12 @@ def install_openapi(app: FastAPI) -> None:
                 version=app.version,
                 description=app.description,
                 routes=app.routes,
+                webhooks=app.webhooks.routes,
             )
             spec = document_problems(base)
             for version in deprecations(app):
                 _flag_deprecated(spec.get("paths", {}), f"/{version}/")
+            _apply_examples(spec, getattr(app.state, "openapi_examples", {}))
             app.openapi_schema = spec
         return app.openapi_schema
 
@@ -245,9 +315,10 @@ def version_spec(app: FastAPI, *, api: str, version: str, service: str, tier: st
     full = json.loads(json.dumps(app.openapi()))
     prefix = f"/{version}/"
     paths = {p: item for p, item in full.get("paths", {}).items() if p.startswith(prefix)}
+    webhooks = full.get("webhooks", {})
     schemas = full.get("components", {}).get("schemas", {})
     keep: set[str] = set()
-    todo = _refs(paths)
+    todo = _refs(paths) | _refs(webhooks)
     while todo:
         name = todo.pop()
         if name in keep or name not in schemas:
@@ -275,6 +346,8 @@ def version_spec(app: FastAPI, *, api: str, version: str, service: str, tier: st
         spec.update(deprecation.spec_keys())
         _flag_deprecated(paths, prefix)
     spec["paths"] = paths
+    if webhooks:
+        spec["webhooks"] = webhooks
     if components:
         spec["components"] = components
     return spec
@@ -291,6 +364,8 @@ def render_yaml(spec: dict[str, Any]) -> str:
 
 __all__ = [
     "Deprecation",
+    "OperationExamples",
+    "add_examples",
     "deprecate_version",
     "deprecations",
     "document_problems",

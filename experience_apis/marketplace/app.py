@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from contracts.events import AvailabilityChangedV1
 from experience_apis.marketplace import routes_channel, routes_v1, routes_v2
+from experience_apis.marketplace.api_docs import document_api
 from experience_apis.marketplace.channel import availability_handler
 from experience_apis.marketplace.directory import PartnerDirectory
 from experience_apis.marketplace.migrations import HISTORY
@@ -72,4 +73,5 @@ def create_app(
     app.state.webhook_policy = policy
     app.state.partner_directory = PartnerDirectory(max_age=settings.partner_cache_seconds)
     deprecate_version(app, version="v1", deprecation=V1_DEPRECATION)
+    document_api(app)  # per-operation examples and the webhook, in the contract
     return app
