@@ -58,13 +58,23 @@ PARTNERS = (
 )
 
 
+#: The local suite's operator: the CLI's operational commands call the admin APIs as this client
+#: (interchange.admin_client); a deployment gives the CLI its own ops client instead.
+OPS_CLI = ClientSpec(
+    "ops-cli",
+    "internal",
+    (scopes.OPS, scopes.ORDERS_ADMIN, scopes.INVENTORY_READ, scopes.INVENTORY_WRITE),
+    tier="internal",
+)
+
+
 def client_specs() -> list[ClientSpec]:
     services = [
         ClientSpec(s.client_id, "service", s.client_scopes, tier="internal")
         for s in available_services()
         if s.client_scopes
     ]
-    return [*services, *PARTNERS]
+    return [*services, *PARTNERS, OPS_CLI]
 
 
 def load_secrets(data_dir: Path) -> dict[str, str]:

@@ -1,83 +1,65 @@
-"""``interchange orders ...``: the orders process's exception queue, replays and timelines.
+"""``interchange orders ...``: the orders process's exception queue, replays and timelines, through
+its admin API (``/v1/admin``, scope ``orders:admin``) with an ops token: interchange.admin_client
+says where the service is and who the CLI is.
 
 ``timeline`` takes any reference to an order: its id (``ord_...``), the channel's order id
-(``PO-1``, or ``marketplace:PO-1`` when channels share ids), the ERP sales order number or the
-correlation id of the request that placed it.
+(``PO-1``), the ERP sales order number or the correlation id of a request that touched it.
 
-Works on the orders database directly (``--data-dir``, or ``INTERCHANGE_ORDERS_DATABASE_URL``),
-through the same service functions as the internal API, so a replay from here is audited the
-same way (the actor is ``cli:<login>``). The running orders service picks a replayed order up at
-its next poll (``INTERCHANGE_ORDERS_WORKER_POLL_INTERVAL``, 5 s by default).
+A replay is audited by the orders service under the ops client's id; the service's worker runs
+the order again at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import getpass
-import json
-from collections.abc import Awaitable, Callable
+import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from interchange import display
-from interchange.explain import CommandFailed, ExplainingGroup, require_database
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+from interchange.admin_client import AdminClient, admin_api
+from interchange.explain import CommandFailed, ExplainingGroup
 
 app = typer.Typer(
     help="The orders process: exception queue, replay, timeline.", no_args_is_help=True, cls=ExplainingGroup
 )
 console = Console(soft_wrap=True)
-T = TypeVar("T")
 
 DataDir = Annotated[
-    Path, typer.Option("--data-dir", envvar="INTERCHANGE_DATA_DIR", help="Where the orders database lives.")
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="INTERCHANGE_DATA_DIR",
+        help="The local suite's data directory (its suite.json and ops client).",
+    ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
-
-def _run(data_dir: Path, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    from process_apis.orders.models import Base
-    from process_apis.orders.settings import OrdersSettings
-    from service_kit.db import Database
-
-    async def main() -> T:
-        settings = OrdersSettings.load("orders", data_dir=data_dir)
-        require_database(settings.database_url, service="orders")
-        db = Database(settings.database_url, metadata=[Base.metadata])
-        try:
-            await db.create_schema()
-            async with db.transaction() as session:
-                return await action(session)
-        finally:
-            await db.dispose()
-
-    with display.working("reading the orders database"):
-        return asyncio.run(main())
+#: The orders service's hold kinds (its exception queue's ``kind``).
+HOLD_KINDS = ("technical", "credit_review")
 
 
 @app.command("replay")
 def replay(
     order_id: Annotated[str, typer.Argument(help="The parked order (ord_...).")],
     note: Annotated[str | None, typer.Option(help="Why, for the audit.")] = None,
-    actor: Annotated[str | None, typer.Option(help="Who (default: cli:<your login>).")] = None,
     as_json: AsJson = False,
     data_dir: DataDir = Path("var"),
 ) -> None:
-    """Replay a parked order from the step that failed (audited)."""
-    from process_apis.orders import admin
-
-    who = actor or f"cli:{getpass.getuser()}"
-    done = _run(data_dir, lambda s: admin.replay_order(session=s, order_id=order_id, actor=who, note=note))
+    """Replay a parked order from the step that failed (audited under the ops client's id)."""
+    with admin_api("orders", data_dir=data_dir) as orders, display.working("asking the orders service"):
+        done = orders.post(
+            f"/orders/{order_id}/replay", json={"note": note}, idempotency_key=f"cli-replay-{uuid.uuid4()}"
+        )
     if as_json:
-        console.print_json(done.model_dump_json())
+        console.print_json(data=done)
     else:
-        console.print(f"replay {done.id}: {done.order_id} from {done.step} by {done.actor} ({done.outcome.value})")
+        console.print(
+            f"replay {done['id']}: {done['order_id']} from {done['step']} by {done['actor']} ({done['outcome']})"
+        )
 
 
 @app.command("exceptions")
@@ -85,44 +67,29 @@ def exceptions(
     step: Annotated[str | None, typer.Option(help="Only orders that failed at this step.")] = None,
     kind: Annotated[str | None, typer.Option(help="technical or credit_review.")] = None,
     reason: Annotated[str | None, typer.Option(help="Text in the reason or error.")] = None,
-    older_than_minutes: Annotated[float | None, typer.Option(help="Parked at least this long ago.")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    older_than_minutes: Annotated[float | None, typer.Option(help="Parked at least this long ago.", min=0)] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 100,
     as_json: AsJson = False,
     data_dir: DataDir = Path("var"),
 ) -> None:
     """The exception queue: orders on hold for a person, oldest first."""
-    from datetime import timedelta
-
-    from process_apis.orders import admin
-    from process_apis.orders.models import HoldKind
-
-    if kind is not None and kind not in set(HoldKind):
-        raise typer.BadParameter(f"{kind!r} is not one of {', '.join(HoldKind)}", param_hint="--kind")
-    queue = _run(
-        data_dir,
-        lambda s: admin.exception_queue(
-            session=s,
-            step=step,
-            hold_kind=HoldKind(kind) if kind else None,
-            reason=reason,
-            older_than=timedelta(minutes=older_than_minutes) if older_than_minutes is not None else None,
-            newer_than=None,
-            limit=limit,
-            offset=0,
-        ),
-    )
+    if kind is not None and kind not in HOLD_KINDS:
+        raise typer.BadParameter(f"{kind!r} is not one of {', '.join(HOLD_KINDS)}", param_hint="--kind")
+    params = {"step": step, "kind": kind, "reason": reason, "older_than_minutes": older_than_minutes, "limit": limit}
+    with admin_api("orders", data_dir=data_dir) as orders, display.working("reading the exception queue"):
+        queue = orders.get("/exceptions", params=params)
     if as_json:
-        console.print_json(queue.model_dump_json())
+        console.print_json(data=queue)
         return
     table = Table("order", "channel order", "kind", "failed step", "age (min)", "reason")
-    for item in queue.items:
+    for item in queue["items"]:
         table.add_row(
-            item.order_id,
-            f"{item.channel}:{item.channel_order_id}",
-            item.hold_kind or "-",
-            item.failed_step or "-",
-            f"{item.age_seconds / 60:.1f}",
-            (item.reason or "")[:80],
+            item["order_id"],
+            f"{item['channel']}:{item['channel_order_id']}",
+            item.get("hold_kind") or "-",
+            item.get("failed_step") or "-",
+            f"{item['age_seconds'] / 60:.1f}",
+            (item.get("reason") or "")[:80],
         )
     console.print(table)
 
@@ -131,48 +98,42 @@ def exceptions(
 def timeline(
     reference: Annotated[
         str,
-        typer.Argument(
-            help="The order's id (ord_...), channel order id ([channel:]id), ERP sales order number or correlation id."
-        ),
+        typer.Argument(help="The order's id (ord_...), channel order id, ERP sales order number or a correlation id."),
     ],
     data_dir: DataDir = Path("var"),
 ) -> None:
     """An order's status history, saga steps, replays and events, as JSON."""
-    from process_apis.orders import admin
-
-    async def action(session: AsyncSession) -> Any:
-        return await admin.timeline(session=session, order_id=await find_order_id(session=session, reference=reference))
-
-    data: dict[str, Any] = json.loads(_run(data_dir, action).model_dump_json())
+    with admin_api("orders", data_dir=data_dir) as orders, display.working("reading the order's timeline"):
+        order_id = find_order_id(_lookup(orders, reference))
+        data = orders.get(f"/orders/{order_id}/timeline")
     console.print_json(data=data)
 
 
-async def find_order_id(*, session: AsyncSession, reference: str) -> str:
-    """The id of the one order that ``reference`` names; CommandFailed for none or several.
-
-    The query is here, not in the orders service, only while the CLI reads the orders database
-    directly; it moves behind the orders admin API with the rest of this module (issue 14)."""
-    from sqlalchemy import and_, or_, select
-
-    from process_apis.orders.models import OrderRow
-
-    named = [
-        OrderRow.id == reference,
-        OrderRow.channel_order_id == reference,
-        OrderRow.erp_order_number == reference,
-        OrderRow.correlation_id == reference,
-    ]
+def _lookup(orders: AdminClient, reference: str) -> dict[str, Any]:
+    """The orders ``reference`` names; ``channel:id`` (``storefront:PO-2``) picks one channel's order
+    when channels share an order id."""
+    matches: dict[str, Any] = orders.get("/orders/lookup", params={"reference": reference, "limit": 11})
     channel, colon, channel_order_id = reference.partition(":")
-    if colon:
-        named.append(and_(OrderRow.channel == channel, OrderRow.channel_order_id == channel_order_id))
-    query = select(OrderRow.id, OrderRow.channel, OrderRow.channel_order_id).where(or_(*named)).limit(11)
-    found = (await session.execute(query)).all()
-    if not found:
+    if matches["items"] or not colon or not channel_order_id:
+        return matches
+    found = orders.get("/orders/lookup", params={"reference": channel_order_id, "limit": 11})
+    items = [m for m in found["items"] if m["order"]["channel"] == channel]
+    return {"reference": reference, "items": items}
+
+
+def find_order_id(matches: dict[str, Any]) -> str:
+    """The id of the one order a lookup found; CommandFailed for none or several."""
+    reference, items = matches["reference"], matches["items"]
+    if not items:
         raise CommandFailed(
             f"no order {reference!r}: not an order id, channel order id, ERP sales order number or correlation id"
         )
-    if len(found) > 1:
-        listed = ", ".join(f"{row.id} ({row.channel}:{row.channel_order_id})" for row in found[:10])
-        more = ", ..." if len(found) > 10 else ""
-        raise CommandFailed(f"{reference!r} names several orders; give one of their ids: {listed}{more}")
-    return str(found[0].id)
+    if len(items) > 1:
+        listed = ", ".join(
+            f"{m['order']['id']} ({m['order']['channel']}:{m['order']['channel_order_id']})" for m in items[:10]
+        )
+        more = ", ..." if len(items) > 10 else ""
+        raise CommandFailed(
+            f"{reference!r} names several orders; give one of their ids or <channel>:{reference}: {listed}{more}"
+        )
+    return str(items[0]["order"]["id"])

@@ -121,7 +121,7 @@ def test_a_data_dir_the_suite_never_ran_in_is_one_line_and_stays_absent(tmp_path
 
 @pytest.mark.parametrize(
     ("args", "database"),
-    [(["clients", "list"], "gateway"), (["orders", "exceptions"], "orders"), (["events", "dead-letters"], "events")],
+    [(["clients", "list"], "gateway"), (["events", "dead-letters"], "events")],
 )
 def test_a_missing_database_is_one_line_and_not_created(data_dir: Path, args: list[str], database: str) -> None:
     result = run(data_dir, *args)
@@ -132,9 +132,9 @@ def test_a_missing_database_is_one_line_and_not_created(data_dir: Path, args: li
 
 
 def test_a_file_that_is_not_a_database_is_one_line(data_dir: Path) -> None:
-    (data_dir / "orders.db").write_text("not a database")
+    (data_dir / "gateway.db").write_text("not a database")
 
-    result = run(data_dir, "orders", "exceptions")
+    result = run(data_dir, "clients", "list")
 
     assert result.exit_code == 1
     assert one_line(result) == "error: not a usable database: file is not a database"

@@ -1,5 +1,5 @@
-"""``orders timeline`` finds an order by any of its references, ``audit --json`` prints one JSON
-object per call, and progress shows only on a terminal and never with --quiet."""
+"""``audit --json`` prints one JSON object per call, and progress shows only on a terminal and
+never with --quiet. (``orders timeline`` by any reference: test_cli_orders_admin.py.)"""
 
 from __future__ import annotations
 
@@ -16,74 +16,10 @@ from rich.console import Console
 from gateway.audit import AuditLog
 from gateway.models import Base as GatewayBase
 from interchange import display
-from process_apis.orders.models import Base as OrdersBase
-from process_apis.orders.models import OrderRow
 from service_kit.db import Database
-from tests.unit.interchange.cli_support import isolate, one_line, run
+from tests.unit.interchange.cli_support import isolate, run
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-def order(order_id: str, channel_order_id: str, *, channel: str = "marketplace", **extra: str) -> OrderRow:
-    return OrderRow(
-        id=order_id,
-        channel=channel,
-        channel_order_id=channel_order_id,
-        partner_id="acme-market",
-        customer_id="C-1001",
-        currency="EUR",
-        status="accepted",
-        created_at=NOW,
-        updated_at=NOW,
-        **extra,
-    )
-
-
-@pytest.fixture
-def orders_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    isolate(monkeypatch)
-
-    async def seed() -> None:
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}", metadata=[OrdersBase.metadata])
-        try:
-            await db.create_schema()
-            async with db.transaction() as session:
-                session.add(order("ord_1", "PO-1", erp_order_number="SO-000123", correlation_id="cid-placed-1"))
-                session.add(order("ord_2", "PO-2", correlation_id="cid-2"))
-                session.add(order("ord_3", "PO-2", channel="storefront", correlation_id="cid-3"))
-        finally:
-            await db.dispose()
-
-    asyncio.run(seed())
-    return tmp_path
-
-
-@pytest.mark.parametrize("reference", ["ord_1", "PO-1", "marketplace:PO-1", "SO-000123", "cid-placed-1"])
-def test_the_timeline_takes_any_reference_to_an_order(orders_dir: Path, reference: str) -> None:
-    result = run(orders_dir, "orders", "timeline", reference)
-
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["order"]["id"] == "ord_1"
-
-
-def test_a_channel_prefix_tells_apart_orders_that_share_a_channel_order_id(orders_dir: Path) -> None:
-    shared = run(orders_dir, "orders", "timeline", "PO-2")
-    storefront = run(orders_dir, "orders", "timeline", "storefront:PO-2")
-
-    assert shared.exit_code == 1
-    assert one_line(shared) == (
-        "error: 'PO-2' names several orders; give one of their ids: ord_2 (marketplace:PO-2), ord_3 (storefront:PO-2)"
-    )
-    assert json.loads(storefront.stdout)["order"]["id"] == "ord_3"
-
-
-def test_an_unknown_order_is_one_line(orders_dir: Path) -> None:
-    result = run(orders_dir, "orders", "timeline", "PO-404")
-
-    assert result.exit_code == 1
-    assert one_line(result) == (
-        "error: no order 'PO-404': not an order id, channel order id, ERP sales order number or correlation id"
-    )
 
 
 def test_audit_json_is_one_object_per_call_newest_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,6 @@
 """The internal API (orders:admin): finding orders, an order's timeline, the exception queue,
-audited replays (API and CLI), credit reviews, and the periodic pruning of idempotency keys."""
+audited replays, credit reviews, and the periodic pruning of idempotency keys. (The CLI over
+this API: tests/unit/interchange/test_cli_orders_admin.py.)"""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from typer.testing import CliRunner
 
-from interchange.commands.orders import app as orders_cli
 from process_apis.orders.app import create_app
 from service_kit.idempotency import IdempotencyRecord
 from tests.support.tokens import static_verifier
@@ -108,26 +107,6 @@ async def test_a_replay_that_fails_again_is_audited_as_failed_and_parked_again(o
     assert await orders.status(order_id) == "on_hold"
     (replay,) = (await orders.admin("GET", f"/orders/{order_id}/timeline")).json()["replays"]
     assert replay["outcome"] == "failed"
-
-
-async def test_replay_from_the_cli_is_audited_with_the_cli_user(orders: Orders, tmp_path: Path) -> None:
-    order_id = await park_at_the_pivot(orders)
-    orders.tier.faults.clear()
-    runner = CliRunner()
-    listed = await asyncio.to_thread(runner.invoke, orders_cli, ["exceptions", "--json", "--data-dir", str(tmp_path)])
-    assert listed.exit_code == 0, listed.output
-    assert order_id in listed.output
-    done = await asyncio.to_thread(
-        runner.invoke, orders_cli, ["replay", order_id, "--note", "from the runbook", "--data-dir", str(tmp_path)]
-    )
-    assert done.exit_code == 0, done.output
-    assert "from create_sales_order by cli:" in done.output
-    await run_until_stopped(orders)
-    assert await orders.status(order_id) == "released"
-    (replay,) = (await orders.admin("GET", f"/orders/{order_id}/timeline")).json()["replays"]
-    assert replay["actor"].startswith("cli:") and replay["outcome"] == "succeeded"
-    refused = await asyncio.to_thread(runner.invoke, orders_cli, ["replay", order_id, "--data-dir", str(tmp_path)])
-    assert refused.exit_code == 1 and "not in the exception queue" in refused.output
 
 
 async def test_credit_review_approves_or_rejects_a_held_order(orders: Orders) -> None:
