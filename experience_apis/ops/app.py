@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from experience_apis.ops.migrations import HISTORY
 from experience_apis.ops.pages import router as pages_router
 from experience_apis.ops.routes import router
 from experience_apis.ops.settings import OpsSettings
@@ -53,6 +54,7 @@ def create_app(
         routers=[router],
         # The pages authenticate through the session cookie (pages.signed_in), not a bearer token.
         public_routers=[home, pages_router],
+        migrations=HISTORY,
         transport=transport,
         verifier=verifier,
     )

@@ -1,0 +1,220 @@
+"""Every service's alembic history (``service_kit.migrations``), on SQLite and on PostgreSQL:
+
+- an empty database goes to the head, and then alembic's autogenerate finds nothing between it and
+  the models (a model changed without a revision fails here: add one with ``interchange db revision``);
+- a database made by the release before migrations (``create_all``, no ``alembic_version``) is
+  stamped and upgraded with every row kept; one that is not that release is refused, unchanged;
+- a migration that fails leaves the database as it was (one transaction);
+- the start-up path (``upgrade_database``) leaves a database at its head alone.
+
+PostgreSQL runs on a throwaway server (tests/support/postgres.py); without it those cases skip
+locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Connection, MetaData, func, inspect, select, text
+
+from interchange.services import SERVICES
+from service_kit.db import Database
+from service_kit.migrations import (
+    VERSION_TABLE,
+    MigrationError,
+    MigrationHistory,
+    current_revision,
+    differences,
+    upgrade,
+    upgrade_database,
+)
+
+pytestmark = pytest.mark.xdist_group("postgres")
+T = TypeVar("T")
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+HISTORIES = {s.name: importlib.import_module(f"{s.package}.migrations").HISTORY for s in SERVICES}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    database = Database(url)
+    yield database
+    await database.dispose()
+
+
+async def on(db: Database, action: Callable[[Connection], T]) -> T:
+    """Runs ``action`` on a plain (sync) connection, as alembic needs, and closes it."""
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(action)
+
+
+def tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+@pytest.mark.parametrize("service", sorted(HISTORIES))
+async def test_an_empty_database_goes_to_the_head_and_matches_the_models(db: Database, service: str) -> None:
+    history = HISTORIES[service]
+
+    done = await on(db, lambda c: upgrade(connection=c, history=history))
+    again = await on(db, lambda c: upgrade(connection=c, history=history))
+
+    assert (done.before, done.after, done.adopted) == (None, history.head(), False)
+    assert not again.changed
+    assert await on(db, lambda c: differences(connection=c, history=history)) == []
+    assert await on(db, tables) == set(history.target_metadata.tables) | {VERSION_TABLE}
+
+
+@pytest.mark.parametrize("service", sorted(HISTORIES))
+def test_the_head_read_from_file_names_is_alembics(service: str) -> None:
+    """``upgrade_database``'s fast path trusts the file names; they must say what alembic says."""
+    history = HISTORIES[service]
+    assert history.latest_revision == history.head() is not None
+
+
+def a_row(table: sa.Table) -> dict[str, Any]:
+    """A row every column of ``table`` accepts. The same value for every column of a type, so a
+    foreign key finds its parent row (inserted before it, one row a table)."""
+    values: list[tuple[type[Any], Any]] = [
+        (sa.Boolean, True),
+        (sa.Integer, 1),
+        (sa.Float, 1.5),
+        (sa.DateTime, NOW),
+        (sa.JSON, {"kept": True}),
+        (sa.String, "1"),  # String and Text (Text is a String); "1" also fits every length
+        (sa.LargeBinary, b"1"),
+    ]
+    row = {}
+    for column in table.columns:
+        row[column.name] = next(value for kind, value in values if isinstance(column.type, kind))
+    return row
+
+
+def made_by_the_previous_release(history: MigrationHistory) -> Callable[[Connection], None]:
+    """What the release before migrations did at start: ``create_all`` of its models and kit
+    tables (the metadata ``0001`` was generated from), then the service wrote rows."""
+
+    def make(connection: Connection) -> None:
+        history.target_metadata.create_all(connection)
+        for table in history.target_metadata.sorted_tables:
+            connection.execute(table.insert().values(**a_row(table)))
+        connection.commit()
+
+    return make
+
+
+def counts(history: MigrationHistory) -> Callable[[Connection], dict[str, int]]:
+    def count(connection: Connection) -> dict[str, int]:
+        metadata = history.target_metadata
+        return {
+            name: connection.execute(select(func.count()).select_from(t)).scalar_one()
+            for name, t in metadata.tables.items()
+        }
+
+    return count
+
+
+@pytest.mark.parametrize("service", sorted(HISTORIES))
+async def test_a_database_of_the_previous_release_is_adopted_with_its_rows(db: Database, service: str) -> None:
+    history = HISTORIES[service]
+    await on(db, made_by_the_previous_release(history))
+
+    done = await on(db, lambda c: upgrade(connection=c, history=history))
+
+    assert (done.before, done.after, done.adopted) == (None, history.head(), True)
+    assert set((await on(db, counts(history))).values()) == {1}  # every table kept its row
+    assert await on(db, lambda c: differences(connection=c, history=history)) == []
+
+
+async def test_a_database_that_is_not_the_previous_release_is_refused_and_left_alone(db: Database) -> None:
+    history = HISTORIES["erp"]
+    await on(db, made_by_the_previous_release(history))
+    async with db.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE revoked_clients ADD COLUMN note VARCHAR(20)"))
+        await conn.execute(text("CREATE TABLE erp_notes (id INTEGER PRIMARY KEY)"))
+
+    with pytest.raises(MigrationError) as refused:
+        await on(db, lambda c: upgrade(connection=c, history=history))
+
+    assert "unknown table erp_notes; unknown column revoked_clients.note" in str(refused.value)
+    assert VERSION_TABLE not in await on(db, tables)
+    assert set((await on(db, counts(history))).values()) == {1}
+
+
+async def test_adopting_an_orders_database_drops_the_retired_second_outbox(db: Database) -> None:
+    history = HISTORIES["orders"]
+    await on(db, made_by_the_previous_release(history))
+    async with db.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE order_events (id INTEGER PRIMARY KEY, payload TEXT)"))
+
+    done = await on(db, lambda c: upgrade(connection=c, history=history))
+
+    assert done.adopted
+    assert "order_events" not in await on(db, tables)
+    assert (await on(db, counts(history)))["orders"] == 1
+
+
+def scratch_history(folder: Path, *revisions: str) -> MigrationHistory:
+    """A history of hand-written revisions ``0001``, ``0002``... (each one's ``upgrade`` body)."""
+    for number, body in enumerate(revisions, start=1):
+        previous = repr(f"{number - 1:04d}") if number > 1 else "None"
+        (folder / f"{number:04d}_step.py").write_text(
+            "import sqlalchemy as sa\nfrom alembic import op\n\n"
+            f"revision = '{number:04d}'\ndown_revision = {previous}\nbranch_labels = None\ndepends_on = None\n\n"
+            f"def upgrade() -> None:\n    {body}\n"
+        )
+    return MigrationHistory(service="scratch", versions=folder, metadata=(MetaData(),))
+
+
+async def test_a_failed_migration_leaves_the_database_as_it_was(db: Database, tmp_path: Path) -> None:
+    history = scratch_history(
+        tmp_path,
+        "op.create_table('kept', sa.Column('id', sa.Integer, primary_key=True))",
+        "op.create_table('half', sa.Column('id', sa.Integer, primary_key=True)); op.execute('SELECT * FROM nowhere')",
+    )
+
+    with pytest.raises(sa.exc.DBAPIError):
+        await on(db, lambda c: upgrade(connection=c, history=history))
+
+    assert await on(db, tables) == set()
+
+
+async def test_a_new_column_reaches_a_database_with_rows_in_batch_mode(db: Database, tmp_path: Path) -> None:
+    """A later ALTER (here ``NOT NULL`` with a server default on a table with rows) works on
+    SQLite as well: the revisions render in batch mode."""
+    history = scratch_history(
+        tmp_path,
+        "op.create_table('stock', sa.Column('sku', sa.String(20), primary_key=True))\n"
+        "    op.execute(\"INSERT INTO stock (sku) VALUES ('A')\")",
+        "with op.batch_alter_table('stock') as batch:\n"
+        "        batch.add_column(sa.Column('version', sa.Integer, nullable=False, server_default='0'))\n"
+        "        batch.create_index('ix_stock_version', ['version'])",
+    )
+
+    await on(db, lambda c: upgrade(connection=c, history=history, revision="0001"))
+    done = await on(db, lambda c: upgrade(connection=c, history=history))
+
+    assert (done.before, done.after) == ("0001", "0002")
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT sku, version FROM stock"))).all() == [("A", 0)]
+
+
+async def test_the_service_start_migrates_once_and_then_leaves_the_head_alone(db: Database) -> None:
+    history = HISTORIES["wms"]
+
+    first = await upgrade_database(db=db, history=history)
+    second = await upgrade_database(db=db, history=history)
+
+    assert (first.before, first.after) == (None, history.head())
+    assert (second.before, second.after) == (history.head(), history.head())
+    assert await on(db, current_revision) == history.head()
