@@ -1,0 +1,168 @@
+"""The developer portal against the real suite (issue 13): ``interchange up --free-ports`` starts
+every service; Debian's chromium (Playwright, tests/support/browser.py) opens /developers offline
+(any request beyond loopback is refused and recorded), lists the APIs, authorizes with the demo
+partner's client credentials and "tries" the example order: 202. Every request example of every
+partner-facing contract is also sent through the gateway.
+
+``INTERCHANGE_PORTAL_SCREENSHOT=docs/portal.png`` writes the screenshot of the try-it answer there
+(how docs/portal.png is made); otherwise it goes to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import yaml
+
+from gateway.portal.catalog import METHODS, is_partner_facing
+from gateway.portal.examples import operation_example
+from gateway.routing import default_contracts_dir
+from tests.conftest import skip_or_fail
+from tests.support.processes import ready, wait_until
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+PARTNER = "acme-market"
+#: The examples' subscription URL; its host resolves nowhere here, so the suite is told to trust it
+#: (as an operator would for an in-house receiver).
+WEBHOOK_HOST = "hooks.acme-market.example"
+#: Path parameters whose example names something the suite makes at run time (a subscription, a
+#: delivery): the example call is valid and answers the contract's 404 for an id that is not there.
+RUNTIME_IDS = frozenset({"webhook_id", "delivery_id"})
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if sys.platform != "linux":
+        skip_or_fail("the launcher's process handling needs Linux")
+    data_dir = tmp_path_factory.mktemp("portal") / "var"
+    data_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
+    env["INTERCHANGE_MARKETPLACE_WEBHOOK_ALLOW_HOSTS"] = json.dumps([WEBHOOK_HOST])
+    with (data_dir.parent / "launcher.out").open("ab") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        suite_file = data_dir / "suite.json"
+        described = wait_until(
+            lambda: (
+                suite_file.exists()
+                and all(ready(u) for u in json.loads(suite_file.read_text())["services"].values())
+                and json.loads(suite_file.read_text())
+            ),
+            seconds=120,
+            what="the suite",
+        )
+        secret = json.loads((data_dir / "secrets.json").read_text())[PARTNER]
+        yield {"gateway": described["gateway"], "secret": secret}
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(timeout=60)
+
+
+def test_the_portal_renders_offline_lists_the_apis_and_try_it_submits_the_example_order(
+    suite: dict[str, Any], browser_page: Page, external_requests: list[str], tmp_path: Path
+) -> None:
+    gateway, page = suite["gateway"], browser_page
+
+    page.goto(f"{gateway}/developers")
+    listed = page.locator("tr.version").evaluate_all("rows => rows.map(r => r.dataset.version)")
+    assert listed == ["marketplace-v2", "marketplace-v1"]
+
+    page.goto(f"{gateway}/developers/marketplace-v1")
+    assert "2027-06-30" in page.locator("#deprecation").inner_text()
+
+    page.goto(f"{gateway}/developers/marketplace-v2?client_id={PARTNER}")
+    page.locator(".opblock").first.wait_for()
+    assert page.locator(".opblock").count() >= 8
+
+    # "Authorize": client credentials at the gateway's token endpoint, every scope ticked.
+    page.locator("button.authorize").first.click()
+    dialog = page.locator(".modal-ux")
+    assert dialog.locator("input#client_id_clientCredentials, input[id^='client_id']").first.input_value() == PARTNER
+    dialog.locator("input[id^='client_secret']").first.fill(suite["secret"])
+    for box in dialog.locator("input[type=checkbox]").all():  # hidden; their labels are the boxes drawn
+        dialog.locator(f"label[for='{box.get_attribute('id')}']").click()
+        assert box.is_checked()
+    dialog.locator("button.modal-btn.authorize").first.click()
+    dialog.locator("button.modal-btn", has_text="Logout").first.wait_for()
+    dialog.locator("button.btn-done, button.close-modal").first.click()
+
+    # "Try it out" on POST /orders with the operation's own example.
+    operation = page.locator("#operations-marketplace-submitMarketplaceOrderV2")
+    operation.locator(".opblock-summary").first.click()
+    operation.locator("button.try-out__btn").click()
+    key = operation.locator("tr[data-param-name='idempotency-key'] input").first
+    if not key.input_value():
+        key.fill("acme-ACME-100234")
+    operation.locator("button.execute").click()
+    status = operation.locator(".live-responses-table tr.response .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip() == "202", operation.locator(".live-responses-table").inner_text()
+    answer = operation.locator(".live-responses-table tr.response .microlight").first.inner_text()
+    assert json.loads(answer)["marketplace_order_id"] == "ACME-100234"
+
+    shot = tmp_path / "portal.png"
+    status.scroll_into_view_if_needed()
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    if target := os.environ.get("INTERCHANGE_PORTAL_SCREENSHOT"):
+        shutil.copyfile(shot, ROOT / target)
+
+    assert external_requests == []
+
+
+def partner_operations() -> Iterator[tuple[str, str, str, dict[str, Any], dict[str, Any]]]:
+    for file in sorted(default_contracts_dir().glob("*/v*.yaml")):
+        spec = yaml.safe_load(file.read_text())
+        if not is_partner_facing(spec):
+            continue
+        for path, item in spec["paths"].items():
+            for method in METHODS:
+                if isinstance(item.get(method), dict):
+                    yield file.parent.name, method.upper(), path, item[method], spec
+
+
+def test_every_request_example_goes_through_the_gateway_as_its_contract_says(suite: dict[str, Any]) -> None:
+    gateway = suite["gateway"]
+    token = httpx.post(
+        f"{gateway}/oauth2/token", data={"grant_type": "client_credentials"}, auth=(PARTNER, suite["secret"])
+    )
+    assert token.status_code == 200, token.text
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    answers = {}
+    with httpx.Client(base_url=gateway, timeout=30) as client:
+        for api, method, path, op, spec in partner_operations():
+            example = operation_example(op, spec)
+            url = f"/{api}" + path.format(**example.path_params)
+            resp = client.request(
+                method,
+                url,
+                params=example.query,
+                headers={**bearer, **{k: str(v) for k, v in example.headers.items()}},
+                json=example.request_body,
+            )
+            expected = "404" if RUNTIME_IDS & set(example.path_params) else example.status
+            answers[f"{method} /{api}{path}"] = (str(resp.status_code), expected, resp.text[:300])
+    wrong = {where: answer for where, answer in answers.items() if answer[0] != answer[1]}
+    assert wrong == {}
+    assert len(answers) == 16
