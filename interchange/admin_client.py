@@ -92,7 +92,8 @@ def credentials(*, data_dir: Path) -> Credentials:
 
 
 class AdminClient:
-    """Calls to one service's admin API (``/v1/admin/...``) with the ops client's token."""
+    """Calls to one service's operator endpoints (``/v1/admin/...``, ``/v1/reconciliations``) with
+    the ops client's token."""
 
     def __init__(self, http: httpx.Client, *, service: str, base_url: str, gateway_url: str, who: Credentials):
         self._http = http
@@ -105,14 +106,15 @@ class AdminClient:
     def get(self, path: str, *, params: dict[str, Any] | None = None) -> Any:
         return self.call("GET", path, params={k: v for k, v in (params or {}).items() if v is not None})
 
-    def post(self, path: str, *, json: Any, idempotency_key: str) -> Any:
-        return self.call("POST", path, json=json, headers={"Idempotency-Key": idempotency_key})
+    def post(self, path: str, *, json: Any, idempotency_key: str | None = None) -> Any:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.call("POST", path, json=json, headers=headers)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx
 
         headers = {"Authorization": f"Bearer {self._access_token()}", **kwargs.pop("headers", {})}
-        url = f"{self.base_url}/v1/admin{path}"
+        url = f"{self.base_url}{path}"
         try:
             resp = self._http.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as exc:

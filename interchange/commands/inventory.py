@@ -1,10 +1,10 @@
 """``interchange inventory ...``: availability per channel, and reconciliation with its drift table.
 
-Works on the inventory database under ``--data-dir`` through the same service functions as the
-API. ``reconcile`` reads the WMS's current stock with the inventory service's own client
-(``svc-inventory`` from ``<data_dir>/secrets.json``), at the URLs of ``<data_dir>/suite.json``
-when the suite runs on free ports, else the settings' (``INTERCHANGE_WMS_URL``...). With
-``--repair`` the running service's publisher sends the corrections at its next pass.
+``reconcile`` asks the inventory service over HTTP with an ops token (interchange.admin_client);
+with ``--repair`` the service's publisher sends the corrections at its next pass.
+``availability`` still reads the inventory database under ``--data-dir`` through the same
+service functions as the API (the API answers one channel at a time; the channels are the
+service's settings).
 """
 
 from __future__ import annotations
@@ -86,29 +86,35 @@ def reconcile(
     data_dir: DataDir = Path("var"),
     as_json: AsJson = False,
 ) -> None:
-    """Compare what every channel was told with the true availability from the WMS's stock now."""
-    from process_apis.inventory.reconcile import reconcile as run_reconcile
+    """Compare what every channel was told with the true availability from the WMS's stock now.
 
-    async def action(session: Any, settings: Any, wms: Any) -> Any:
-        return await run_reconcile(
-            session=session, wms=wms, rules=settings.channels, window=settings.coalesce_window, repair=repair
-        )
+    Asks the inventory service (``POST /v1/reconciliations``, scope ``inventory:write``) with an
+    ops token (interchange.admin_client); exit code 1 when drift was found and not repaired."""
+    from interchange.admin_client import admin_api
 
-    with display.working("reading the WMS's stock and comparing it with what each channel was told"):
-        report = _run(data_dir, action)
+    with (
+        admin_api("inventory", data_dir=data_dir) as inventory,
+        display.working("the inventory service is comparing the WMS's stock with what each channel was told"),
+    ):
+        report: dict[str, Any] = inventory.post("/v1/reconciliations", json={"repair": repair})
+    drift = report["drift"]
     if as_json:
-        console.print_json(report.model_dump_json())
-        raise typer.Exit(1 if report.drift and not repair else 0)
-    table = Table(title=f"Drift: {len(report.drift)} of {report.skus} SKUs x {report.channels} channels")
+        console.print_json(data=report)
+        raise typer.Exit(1 if drift and not repair else 0)
+    table = Table(title=f"Drift: {len(drift)} of {report['skus']} SKUs x {report['channels']} channels")
     for column in ("sku", "channel", "told", "true", "since", "pending"):
         table.add_column(column, justify="right" if column in ("told", "true") else "left")
-    for d in report.drift:
-        since = d.since.isoformat(timespec="seconds") if d.since else "-"
-        table.add_row(d.sku, d.channel, str(d.told), str(d.true), since, "yes" if d.publication_pending else "")
+    for d in drift:
+        since = (d.get("since") or "-")[:19]
+        table.add_row(
+            d["sku"], d["channel"], str(d["told"]), str(d["true"]), since, "yes" if d.get("publication_pending") else ""
+        )
     console.print(table)
     if repair:
-        console.print(f"repaired: {report.positions_corrected} position(s) corrected; drifting values republished")
-    raise typer.Exit(1 if report.drift and not repair else 0)
+        console.print(
+            f"repaired: {report.get('positions_corrected', 0)} position(s) corrected; drifting values republished"
+        )
+    raise typer.Exit(1 if drift and not repair else 0)
 
 
 @app.command()

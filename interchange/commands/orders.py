@@ -52,7 +52,7 @@ def replay(
     """Replay a parked order from the step that failed (audited under the ops client's id)."""
     with admin_api("orders", data_dir=data_dir) as orders, display.working("asking the orders service"):
         done = orders.post(
-            f"/orders/{order_id}/replay", json={"note": note}, idempotency_key=f"cli-replay-{uuid.uuid4()}"
+            f"/v1/admin/orders/{order_id}/replay", json={"note": note}, idempotency_key=f"cli-replay-{uuid.uuid4()}"
         )
     if as_json:
         console.print_json(data=done)
@@ -77,7 +77,7 @@ def exceptions(
         raise typer.BadParameter(f"{kind!r} is not one of {', '.join(HOLD_KINDS)}", param_hint="--kind")
     params = {"step": step, "kind": kind, "reason": reason, "older_than_minutes": older_than_minutes, "limit": limit}
     with admin_api("orders", data_dir=data_dir) as orders, display.working("reading the exception queue"):
-        queue = orders.get("/exceptions", params=params)
+        queue = orders.get("/v1/admin/exceptions", params=params)
     if as_json:
         console.print_json(data=queue)
         return
@@ -105,18 +105,18 @@ def timeline(
     """An order's status history, saga steps, replays and events, as JSON."""
     with admin_api("orders", data_dir=data_dir) as orders, display.working("reading the order's timeline"):
         order_id = find_order_id(_lookup(orders, reference))
-        data = orders.get(f"/orders/{order_id}/timeline")
+        data = orders.get(f"/v1/admin/orders/{order_id}/timeline")
     console.print_json(data=data)
 
 
 def _lookup(orders: AdminClient, reference: str) -> dict[str, Any]:
     """The orders ``reference`` names; ``channel:id`` (``storefront:PO-2``) picks one channel's order
     when channels share an order id."""
-    matches: dict[str, Any] = orders.get("/orders/lookup", params={"reference": reference, "limit": 11})
+    matches: dict[str, Any] = orders.get("/v1/admin/orders/lookup", params={"reference": reference, "limit": 11})
     channel, colon, channel_order_id = reference.partition(":")
     if matches["items"] or not colon or not channel_order_id:
         return matches
-    found = orders.get("/orders/lookup", params={"reference": channel_order_id, "limit": 11})
+    found = orders.get("/v1/admin/orders/lookup", params={"reference": channel_order_id, "limit": 11})
     items = [m for m in found["items"] if m["order"]["channel"] == channel]
     return {"reference": reference, "items": items}
 
