@@ -32,6 +32,7 @@ from service_kit.logging import configure_logging
 from service_kit.metrics import BusinessMetrics
 from service_kit.migrations import MigrationHistory, upgrade_database
 from service_kit.openapi import install_openapi
+from service_kit.precomputed import PrecomputedRoutes
 from service_kit.problems import install_problem_handlers
 from service_kit.revocation import RevokedClients, client_revocations
 from service_kit.settings import ServiceSettings
@@ -143,6 +144,9 @@ def create_service_app(
         timer.observe(seconds)
 
     app.state.observe_request = observe  # for a hot path that bypasses the middleware (the gateway's proxy)
+    # Inside the correlation middleware: the ``@precomputed`` routes keep their correlation ids,
+    # metrics and access log, and skip only FastAPI's per-request work (service_kit.precomputed).
+    app.add_middleware(PrecomputedRoutes)
     app.add_middleware(CorrelationMiddleware, observe=observe, access_log=settings.access_log)
     install_problem_handlers(app)
     install_openapi(app)

@@ -21,6 +21,7 @@ from service_kit.errors import BadRequest
 from service_kit.http import PARTNER_HEADER
 from service_kit.idempotency import IdempotencyDep, IdempotencyKeyHeader, fingerprint
 from service_kit.openapi import problem_doc
+from service_kit.precomputed import precomputed
 
 #: Past this a page is empty whatever the data (and SQLite's integers end at 2**63 - 1, where a
 #: larger offset was a 500). Published v1 says only ``minimum: 0``: a ``maximum`` would narrow it
@@ -138,6 +139,7 @@ async def submit_order(
         404: {"description": "No such order, or it belongs to another partner."},
     },
 )
+@precomputed  # the status read every channel polls: served without FastAPI's per-request solver
 async def get_order(order_id: OrderId, principal: OrdersRead, conn: ReadConnDep) -> Order:
     return await service.get_order(session=conn, order_id=order_id, partner_id=principal.acting_partner)
 
