@@ -125,4 +125,21 @@ async def scrape_metrics(http: httpx.AsyncClient, *, base_url: str, token: str) 
     return resp.text if resp.status_code == 200 else None
 
 
-__all__ = ["OrdersAdmin", "SessionExpired", "SignInRefused", "issue_token", "scrape_metrics"]
+async def partner_health(
+    http: httpx.AsyncClient, *, gateway_url: str, token: str, minutes: int, bucket_seconds: int
+) -> dict[str, Any]:
+    """The gateway's ``/admin/partner-health`` (its audit log, per partner and time bucket)."""
+    try:
+        resp = await http.get(
+            gateway_url.rstrip("/") + "/admin/partner-health",
+            params={"minutes": minutes, "bucket_seconds": bucket_seconds},
+            headers={"Authorization": f"Bearer {token}", **outbound_trace_headers()},
+        )
+    except httpx.TransportError as exc:
+        raise UpstreamUnavailable("The gateway is unreachable; try again in a moment.") from exc
+    if resp.status_code == 404:  # what the gateway answers anyone but an internal client's ops token
+        raise Forbidden("The gateway shows partner traffic to an internal client's ops token only.")
+    return dict(_checked(resp, "gateway"))
+
+
+__all__ = ["OrdersAdmin", "SessionExpired", "SignInRefused", "issue_token", "partner_health", "scrape_metrics"]

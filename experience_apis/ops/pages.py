@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from experience_apis.ops import health, service
+from experience_apis.ops import health, partners, service
 from experience_apis.ops.clients import SessionExpired
 from experience_apis.ops.dependencies import orders_admin, settings_of
 from experience_apis.ops.service import Operator
@@ -165,3 +165,25 @@ async def health_page(request: Request) -> Response:
     services = {name: str(getattr(settings, f"{name}_url")) for name in settings.health_services}
     report = await health.suite_health(http=request.app.state.http, services=services, token=operator.token)
     return render(request, "health.html", health=report, services=sorted(services))
+
+
+@router.get("/partners")
+async def partners_page(
+    request: Request,
+    minutes: Annotated[int, Query(ge=5, le=24 * 60)] = 60,
+) -> Response:
+    """Each partner's calls, errors, 429s and latency through the gateway (its audit log), charted."""
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    try:
+        report = await partners.partner_report(
+            http=request.app.state.http,
+            gateway_url=settings_of(request).gateway_url,
+            token=operator.token,
+            minutes=minutes,
+            bucket_seconds=max(60, minutes),  # about 60 points whatever the window
+        )
+    except InterchangeError as exc:
+        return failed(request, exc)
+    return render(request, "partners.html", report=report)

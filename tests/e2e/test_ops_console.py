@@ -250,4 +250,20 @@ def test_an_operator_finds_an_order_follows_it_and_replays_it_from_the_queue(
     page.goto(f"{console}/console/orders/{order_id}")
     story = page.inner_text("#timeline")
     assert f"replay from record_activity by {OPERATOR}" in story and "CRM is back after the outage" in story
+
+    # Partner health from the gateway's audit (written a moment behind the calls), charted by uPlot.
+    def partner_listed() -> bool:
+        page.goto(f"{console}/console/partners?minutes=15")
+        return page.locator("#partner-totals td", has_text="acme-market").count() > 0
+
+    wait_until(partner_listed, seconds=30, what="acme-market in the gateway's audit", interval=1.0)
+    page.wait_for_selector(".chart canvas")
+    page.screenshot(path=shots / "ops-console-partners.png", full_page=True)
+
+    # Breakers and the ERP's quota as the services report them.
+    page.click("text=Health")
+    breakers = page.inner_text("#breakers")
+    assert "orders" in breakers and "crm" in breakers and "erp" in breakers
+    assert "Not answering" not in page.inner_text("main")
+    page.screenshot(path=shots / "ops-console-health.png", full_page=True)
     assert external_requests == []  # everything the pages load is served by the console

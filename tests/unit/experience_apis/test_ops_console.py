@@ -68,6 +68,8 @@ class Fakes:
         self.seen.append(request)
         if request.url.path == "/oauth2/token":
             return self.token(request)
+        if request.url.path == "/admin/partner-health":
+            return self.partner_health(request)
         if self.orders_status:
             return httpx.Response(self.orders_status, json={"detail": "token expired"})
         path = request.url.path
@@ -96,6 +98,19 @@ class Fakes:
             return httpx.Response(401, json={"error": "invalid_client"})
         self.issued.append(mint_token(*known[1], client_id=client_id))
         return httpx.Response(200, json={"access_token": self.issued[-1], "expires_in": 900})
+
+    def partner_health(self, request: httpx.Request) -> httpx.Response:
+        bucket = {"calls": 10, "server_errors": 1, "refused": 2, "throttled": 3, "max_latency_ms": 90.0}
+        buckets = [bucket | {"start": 1_800_000_000.0, "mean_latency_ms": 20.0},
+                   bucket | {"start": 1_800_000_060.0, "mean_latency_ms": 40.0, "calls": 30}]  # fmt: skip
+        return httpx.Response(
+            200,
+            json={
+                "since": 1_799_999_000.0,
+                "bucket_seconds": 60,
+                "partners": [{"partner_id": "acme-market", "buckets": buckets}],
+            },
+        )
 
     def orders_calls(self) -> list[httpx.Request]:
         return [r for r in self.seen if r.url.host == "orders.test"]
@@ -283,3 +298,21 @@ async def test_the_health_page_shows_what_the_services_report_and_who_does_not_a
     assert "25.0 %" in quota and "<dd>120</dd>" in quota and "<dd>7</dd>" in quota
     assert "<dd>3</dd>" in page.text.split('id="queue-health"')[1]
     assert {r.headers["authorization"] for r in scraped} == {f"Bearer {fakes.issued[-1]}"}
+
+
+async def test_partner_health_totals_and_chart_series_come_from_the_gateways_audit(
+    console: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    await sign_in(console)
+    page = await console.get("/console/partners", params={"minutes": 60})
+    assert page.status_code == 200, page.text
+    totals = page.text.split('id="partner-totals"')[1].split("</table>")[0]
+    cells = re.findall(r"<td>([^<]*)</td>", totals)
+    assert cells == ["acme-market", "40", "2", "4", "6", "35.0 ms"]  # mean weighted by calls
+    data = json.loads(page.text.split('id="partner-data">')[1].split("</script>")[0])
+    assert data["until"] - data["since"] == 3600
+    series = data["partners"]
+    assert series[0]["starts"] == [1_800_000_000.0, 1_800_000_060.0] and series[0]["calls"] == [10, 30]
+    asked = next(r for r in fakes.seen if r.url.path == "/admin/partner-health")
+    assert asked.headers["authorization"] == f"Bearer {fakes.issued[-1]}"
+    assert (asked.url.params["minutes"], asked.url.params["bucket_seconds"]) == ("60", "60")
