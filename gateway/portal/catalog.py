@@ -45,9 +45,7 @@ class ApiVersion:
     version: str
     title: str
     description: str
-    #: The document as published in ``contracts/openapi`` (the changelog compares these).
-    contract: Mapping[str, Any]
-    #: The document rewritten for partners (module docstring).
+    #: The document rewritten for partners (module docstring); the changelog compares these.
     spec: Mapping[str, Any]
     deprecated: bool = False
     deprecated_since: date | None = None
@@ -128,7 +126,6 @@ def load_catalog(contracts_dir: Path, *, gateway_url: str, token_url: str) -> Ca
                 version=version,
                 title=str(info.get("title", api)),
                 description=str(info.get("description", "")),
-                contract=contract,
                 spec=spec,
                 deprecated=contract.get("x-interchange-deprecated") is True,
                 deprecated_since=_day(contract.get("x-interchange-deprecated-since")),
