@@ -19,6 +19,7 @@ nothing is changed and the error names the differences.
 
 from __future__ import annotations
 
+import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -205,24 +206,29 @@ def _stamped_revision(connection: Connection) -> str | None:
     return versions[0] if len(versions) == 1 else None
 
 
-def new_revision(*, history: MigrationHistory, url: str, message: str) -> Path:
-    """Autogenerates the next revision of ``history`` into its folder, from the difference between
-    a database at the head (a scratch SQLite database migrated here) and the models."""
+def new_revision(*, history: MigrationHistory, message: str) -> Path:
+    """Autogenerates the next revision of ``history`` into its folder (numbered, ruff-formatted),
+    from the difference between the models and a scratch SQLite database migrated to the head;
+    read it before committing it. Nothing to add is an error."""
     from alembic import command
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(history.config())
     number = len(list(script.walk_revisions())) + 1
-    engine = create_engine(url)
+    scratch = tempfile.TemporaryDirectory(prefix="interchange-revision-")
+    engine = create_engine(f"sqlite:///{Path(scratch.name) / 'head.db'}")
     try:
         with engine.connect() as connection:
             upgrade(connection=connection, history=history)
+            if not differences(connection=connection, history=history):
+                raise MigrationError(f"the {history.service} models match the head revision: nothing to add")
         with engine.begin() as connection:
             made = command.revision(
                 history.config(connection), message=message, autogenerate=True, rev_id=f"{number:04d}"
             )
     finally:
         engine.dispose()
+        scratch.cleanup()
     scripts = made if isinstance(made, list) else [made]
     return Path(scripts[0].path) if scripts and scripts[0] is not None else history.versions
 
