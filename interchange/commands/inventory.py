@@ -53,9 +53,11 @@ def _settings(data_dir: Path) -> Any:
 
 
 def _run(data_dir: Path, action: Callable[[Any, Any, Any], Awaitable[T]]) -> T:
+    from process_apis.inventory.migrations import HISTORY
     from process_apis.inventory.models import Base
     from service_kit.db import Database
     from service_kit.http import ServiceToken, Upstream, build_http_client
+    from service_kit.migrations import upgrade_database
 
     async def main() -> T:
         settings = _settings(data_dir)
@@ -67,7 +69,7 @@ def _run(data_dir: Path, action: Callable[[Any, Any, Any], Awaitable[T]]) -> T:
         )
         wms = Upstream(http, token, base_url=settings.wms_url, name="wms")
         try:
-            await db.create_schema()
+            await upgrade_database(db=db, history=HISTORY)
             async with db.transaction() as session:
                 return await action(session, settings, wms)
         finally:

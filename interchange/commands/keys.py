@@ -33,9 +33,11 @@ T = TypeVar("T")
 def with_gateway_db(data_dir: Path, action: Callable[..., Awaitable[T]], *, create: bool = False) -> T:
     """Run ``action(db, settings)`` on the gateway's database (``INTERCHANGE_GATEWAY_DATABASE_URL``
     or ``<data_dir>/gateway.db``); a missing one is an error unless ``create``."""
+    from gateway.migrations import HISTORY
     from gateway.models import Base
     from gateway.settings import GatewaySettings
     from service_kit.db import Database
+    from service_kit.migrations import upgrade_database
 
     settings = GatewaySettings.load("gateway", data_dir=data_dir)
     require_database(settings.database_url, service="gateway", create=create)
@@ -43,7 +45,7 @@ def with_gateway_db(data_dir: Path, action: Callable[..., Awaitable[T]], *, crea
     async def run() -> T:
         db = Database(settings.database_url, metadata=[Base.metadata])
         try:
-            await db.create_schema()
+            await upgrade_database(db=db, history=HISTORY)
             return await action(db, settings)
         finally:
             await db.dispose()

@@ -14,6 +14,7 @@ This runs beside the services, like migrations: it opens their databases directl
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,9 @@ async def rotate_secrets_key(*, data_dir: Path, retire: bool = False) -> Rotatio
     ``retire``, drop the older keys once nothing needs them."""
     from gateway.keys import keys_sealed_with_newest, reseal_keys
     from gateway.models import Base as GatewayBase
+    from interchange.services import by_name
     from service_kit.db import Database
+    from service_kit.migrations import upgrade_database
     from service_kit.secrets import SecretBox, add_key, retire_keys
     from service_kit.settings import ServiceSettings
     from service_kit.webhooks import WebhooksBase
@@ -83,7 +86,8 @@ async def rotate_secrets_key(*, data_dir: Path, retire: bool = False) -> Rotatio
             continue  # that service never ran here: nothing is stored, and nothing to create
         db = Database(url, metadata=[metadata])  # type: ignore[list-item]
         try:
-            await db.create_schema()
+            history = importlib.import_module(f"{by_name(name).package}.migrations").HISTORY
+            await upgrade_database(db=db, history=history)
             rotation.resealed[name] = await reseal(db, boxes[name])
             all_newest = all_newest and await check(db, boxes[name])
         finally:
