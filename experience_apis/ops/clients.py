@@ -113,6 +113,23 @@ class OrdersAdmin:
         )
 
 
+class InventoryAdmin:
+    """The inventory process's reconciliation (scope ``inventory:write``)."""
+
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
+        self._http = http
+        self._url = base_url.rstrip("/") + "/v1/reconciliations"
+        self._token = token
+
+    async def reconcile(self, *, repair: bool) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self._token}", **outbound_trace_headers()}
+        try:
+            resp = await self._http.post(self._url, json={"repair": repair}, headers=headers)
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable("The inventory service is unreachable; try again in a moment.") from exc
+        return dict(_checked(resp, "inventory"))
+
+
 async def scrape_metrics(http: httpx.AsyncClient, *, base_url: str, token: str) -> str | None:
     """A service's Prometheus metrics as text (the gateway's need an ops token); None when it does
     not answer."""
@@ -142,4 +159,12 @@ async def partner_health(
     return dict(_checked(resp, "gateway"))
 
 
-__all__ = ["OrdersAdmin", "SessionExpired", "SignInRefused", "issue_token", "partner_health", "scrape_metrics"]
+__all__ = [
+    "InventoryAdmin",
+    "OrdersAdmin",
+    "SessionExpired",
+    "SignInRefused",
+    "issue_token",
+    "partner_health",
+    "scrape_metrics",
+]

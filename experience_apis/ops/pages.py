@@ -16,8 +16,8 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from experience_apis.ops import health, partners, service
-from experience_apis.ops.clients import SessionExpired
+from experience_apis.ops import health, partners, service, stock
+from experience_apis.ops.clients import InventoryAdmin, SessionExpired
 from experience_apis.ops.dependencies import orders_admin, settings_of
 from experience_apis.ops.service import Operator
 from service_kit.errors import InterchangeError
@@ -187,3 +187,35 @@ async def partners_page(
     except InterchangeError as exc:
         return failed(request, exc)
     return render(request, "partners.html", report=report)
+
+
+async def _stock(request: Request, operator: Operator, *, status: int = 200, **context: Any) -> Response:
+    settings = settings_of(request)
+    sync = await stock.overview(http=request.app.state.http, inventory_url=settings.inventory_url, token=operator.token)
+    return render(request, "stock.html", status=status, sync=sync, **context)
+
+
+@router.get("/stock")
+async def stock_page(request: Request) -> Response:
+    """Sync lag and drift per channel (the inventory service's /metrics), and a reconcile button."""
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    return await _stock(request, operator)
+
+
+@router.post("/stock/reconcile")
+async def reconcile(request: Request, repair: Annotated[bool, Form()] = False) -> Response:
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    inventory = InventoryAdmin(
+        request.app.state.http, base_url=settings_of(request).inventory_url, token=operator.token
+    )
+    try:
+        report = await stock.reconcile(inventory=inventory, repair=repair)
+    except InterchangeError as exc:
+        if isinstance(exc, SessionExpired):
+            return _to_login(request, expired=True)
+        return await _stock(request, operator, status=exc.status, error=f"Not reconciled: {exc.detail}")
+    return await _stock(request, operator, report=report)
