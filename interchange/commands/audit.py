@@ -1,6 +1,7 @@
-"""``interchange audit``: the gateway's record of proxied calls (gateway/audit.py), newest first;
-``interchange audit prune`` deletes the records past their retention now (the gateway does it
-hourly on its own).
+"""``interchange audit``: the gateway's record of proxied calls (gateway/audit.py), newest first,
+read from the gateway's ``GET /admin/audit`` with an ops token (interchange.admin_client);
+``interchange audit prune`` deletes the records past their retention now, in the gateway's
+database (maintenance beside the gateway, like migrations; the gateway does it hourly on its own).
 
 interchange audit --partner acme-market --status 4xx --since 2h --limit 20
 interchange audit --json --since 15m | jq .operation     (one JSON object per line)
@@ -9,7 +10,6 @@ interchange audit prune --older-than-days 30
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import time
@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from interchange import display
 from interchange.commands.keys import DataDir, with_gateway_db
 from interchange.explain import ExplainingGroup
 
@@ -30,6 +31,7 @@ app = typer.Typer(
 console = Console()
 
 _AGO = re.compile(r"^(\d+)\s*([smhd])$")
+_STATUS = re.compile(r"^[1-5](\d\d|xx)$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -59,38 +61,37 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line instead of a table.")] = False,
     data_dir: DataDir = Path("var"),
 ) -> None:
-    """List proxied calls: time, client, partner, operation, version, status, latency, correlation id."""
+    """List proxied calls: time, client, partner, operation, version, status, latency, correlation id.
+
+    Read from the gateway's ``GET /admin/audit`` with an ops token (interchange.admin_client)."""
     if ctx.invoked_subcommand is not None:
         return  # ``audit prune``: nothing to list
-    from gateway.audit import query_audit, status_range
+    from interchange.admin_client import admin_api
 
-    if status:
-        try:
-            status_range(status)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--status") from exc
+    if status and not _STATUS.match(status.strip().lower()):
+        raise typer.BadParameter(
+            f"a status is a code such as 404 or a class such as 4xx, not {status!r}", param_hint="--status"
+        )
     start = parse_since(since) if since else None
-    entries = with_gateway_db(
-        data_dir,
-        lambda db, _: query_audit(db, client_id=client, partner_id=partner, status=status, since=start, limit=limit),
-    )
+    params = {"client": client, "partner": partner, "status": status, "since": start, "limit": limit}
+    with admin_api("gateway", data_dir=data_dir) as gateway, display.working("reading the gateway's audit log"):
+        entries = gateway.get("/admin/audit", params=params)["items"]
     if as_json:
         for e in entries:
-            record = dataclasses.asdict(e) | {"at": datetime.fromtimestamp(e.at, UTC).isoformat()}
-            typer.echo(json.dumps(record))
+            typer.echo(json.dumps(e | {"at": datetime.fromtimestamp(e["at"], UTC).isoformat()}))
         return
     table = Table("time (UTC)", "client", "partner", "operation", "version", "status", "ms", "correlation id")
     for e in entries:
-        moment = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        moment = datetime.fromtimestamp(e["at"], UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
         table.add_row(
             moment,
-            e.client_id or "-",
-            e.partner_id or "-",
-            e.operation or f"{e.method} {e.path}",
-            f"{e.api} {e.version}",
-            str(e.status),
-            f"{e.latency_ms:.1f}",
-            e.correlation_id,
+            e["client_id"] or "-",
+            e["partner_id"] or "-",
+            e["operation"] or f"{e['method']} {e['path']}",
+            f"{e['api']} {e['version']}",
+            str(e["status"]),
+            f"{e['latency_ms']:.1f}",
+            e["correlation_id"],
         )
     console.print(table)
     if not entries:
