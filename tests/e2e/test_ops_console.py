@@ -120,7 +120,7 @@ class Suite:
     def create_ops_client(self) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "interchange.cli", "clients", "create", "--kind", "internal", "--client-id",
-             OPERATOR, "--scope", "ops", "--scope", "orders:admin", "--tier", "internal",
+             OPERATOR, "--scope", "ops", "--scope", "orders:admin", "--scope", "inventory:write", "--tier", "internal",
              "--data-dir", str(self.data_dir)],
             cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
@@ -259,6 +259,15 @@ def test_an_operator_finds_an_order_follows_it_and_replays_it_from_the_queue(
     wait_until(partner_listed, seconds=30, what="acme-market in the gateway's audit", interval=1.0)
     page.wait_for_selector(".chart canvas")
     page.screenshot(path=shots / "ops-console-partners.png", full_page=True)
+
+    # Stock: sync per channel, and a reconciliation on demand.
+    page.click("text=Stock")
+    page.wait_for_selector("#sync")
+    assert "marketplace" in page.inner_text("#sync")
+    page.click("text=Reconcile now")
+    page.wait_for_selector("#reconciliation")
+    assert re.search(r"Checked \d+ SKUs on \d+ channels", page.inner_text("#reconciliation"))
+    page.screenshot(path=shots / "ops-console-stock.png", full_page=True)
 
     # Breakers and the ERP's quota as the services report them.
     page.click("text=Health")
