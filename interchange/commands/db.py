@@ -136,7 +136,8 @@ def revision(
             path = new_revision(history=history, message=message)
         except MigrationError as exc:
             raise CommandFailed(str(exc)) from None
-    console.print(f"{service}: wrote {path}")
+    shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+    console.print(f"{service}: wrote {shown}")
 
 
 __all__ = ["app"]

@@ -31,6 +31,7 @@ from service_kit.migrations import (
     MigrationHistory,
     current_revision,
     differences,
+    new_revision,
     upgrade,
     upgrade_database,
 )
@@ -218,3 +219,31 @@ async def test_the_service_start_migrates_once_and_then_leaves_the_head_alone(db
     assert (first.before, first.after) == (None, history.head())
     assert (second.before, second.after) == (history.head(), history.head())
     assert await on(db, current_revision) == history.head()
+
+
+def test_a_model_change_becomes_the_next_revision_in_batch_mode(tmp_path: Path) -> None:
+    """What ``interchange db revision`` does: the difference between the models and the head is
+    written as the next numbered revision, in batch mode, and the two agree once it is applied."""
+    before = MetaData()
+    sa.Table("stock", before, sa.Column("sku", sa.String(20), primary_key=True))
+    after = MetaData()
+    sa.Table(
+        "stock",
+        after,
+        sa.Column("sku", sa.String(20), primary_key=True),
+        sa.Column("note", sa.String(200), nullable=True),
+    )
+    first = new_revision(
+        history=MigrationHistory(service="scratch", versions=tmp_path, metadata=(before,)), message="stock"
+    )
+    history = MigrationHistory(service="scratch", versions=tmp_path, metadata=(after,))
+
+    second = new_revision(history=history, message="stock note")
+
+    assert (first.name, second.name) == ("0001_stock.py", "0002_stock_note.py")
+    assert 'with op.batch_alter_table("stock"' in second.read_text()
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'scratch.db'}")
+    with engine.connect() as connection:
+        assert upgrade(connection=connection, history=history).after == "0002"
+        assert differences(connection=connection, history=history) == []
+    engine.dispose()
