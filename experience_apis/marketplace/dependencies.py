@@ -43,7 +43,10 @@ async def _intake_key(request: Request, principal: Authenticated, idempotency_ke
     key = idempotency_key.strip()
     if not key:
         raise BadRequest("The Idempotency-Key header is empty.")
-    return IntakeKey(principal.client_id, key, fingerprint(request.method, request.url.path, await request.body()))
+    # The route's path as request.url.path has it (a fixed path: nothing to escape), without
+    # building the URL object.
+    body = await request.body()
+    return IntakeKey(principal.client_id, key, fingerprint(request.method, request.scope["path"], body))
 
 
 async def _required_key(request: Request, principal: Authenticated, idempotency_key: IdempotencyKeyHeader) -> IntakeKey:

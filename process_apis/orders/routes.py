@@ -61,7 +61,9 @@ async def _intake_key(
     if not key:
         raise BadRequest("The Idempotency-Key header is empty.")
     body = await request.body()
-    return intake.IntakeKey(principal.client_id, key, fingerprint(request.method, request.url.path, body))
+    # The route's path as request.url.path has it (a fixed path: nothing to escape), without
+    # building the URL object.
+    return intake.IntakeKey(principal.client_id, key, fingerprint(request.method, request.scope["path"], body))
 
 
 Erp = Annotated[CachedErp, Depends(_erp)]
@@ -111,7 +113,6 @@ async def submit_order(
     erp: Erp,
     request: Request,
     response: Response,
-    background: BackgroundTasks,
 ) -> OrderAccepted:
     receipt = await intake.take_in(
         engine=request.app.state.db.engine,
@@ -125,8 +126,9 @@ async def submit_order(
     response.headers["Location"] = receipt.accepted.status_url
     if receipt.created:
         request.app.state.metrics.orders_counter(channel=body.channel, outcome="received").inc()
-        # Background tasks run after the response, so after the order committed.
-        background.add_task(wake_worker, request.app)
+        # The order is committed (take_in returns once it is). Called here on the event loop, not
+        # as a background task: a sync one runs in the threadpool, and the wakeup is not thread-safe.
+        wake_worker(request.app)
     return receipt.accepted
 
 
