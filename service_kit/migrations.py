@@ -286,7 +286,12 @@ def _previous_release_shape(history: MigrationHistory) -> dict[str, set[str]]:
 
 def _adopt_previous_release(connection: Connection, history: MigrationHistory) -> bool:
     """Stamps a database made before migrations at ``previous_release`` when its tables and
-    columns are that revision's; an empty one is left to the migrations. True when stamped."""
+    columns are that revision's; an empty one is left to the migrations. True when stamped.
+
+    The kit's tables are the exception: that release made the ones its process had imported
+    (``create_all`` of ``KitBase``), so a kit table of another service's history is left where it
+    is, and one of this history that is missing is created, when the kit still declares it with
+    that revision's columns."""
     from alembic import command
 
     present = _shape(connection)
@@ -296,7 +301,16 @@ def _adopt_previous_release(connection: Connection, history: MigrationHistory) -
         connection.execute(text(f"DROP TABLE {connection.dialect.identifier_preparer.quote(name)}"))
         del present[name]
     expected = _previous_release_shape(history)
-    problems = [f"missing table {name}" for name in sorted(set(expected) - set(present))]
+    kit = set(_kit_tables())
+    extra_kit = (set(present) - set(expected)) & kit
+    missing_kit = [
+        history.target_metadata.tables[name]
+        for name in sorted((set(expected) - set(present)) & set(history.kit_tables))
+        if {column.name for column in history.target_metadata.tables[name].columns} == expected[name]
+    ]
+    present = {name: columns for name, columns in present.items() if name not in extra_kit}
+    missing = set(expected) - set(present) - {table.name for table in missing_kit}
+    problems = [f"missing table {name}" for name in sorted(missing)]
     problems += [f"unknown table {name}" for name in sorted(set(present) - set(expected))]
     for name in sorted(set(expected) & set(present)):
         problems += [f"missing column {name}.{column}" for column in sorted(expected[name] - present[name])]
@@ -306,6 +320,8 @@ def _adopt_previous_release(connection: Connection, history: MigrationHistory) -
             f"the {history.service} database has no migration history and is not the release before "
             f"migrations ({'; '.join(problems[:10])}): start it once with that release, or migrate it by hand"
         )
+    for table in missing_kit:
+        table.create(connection)
     command.stamp(history.config(connection), history.previous_release)
     return True
 

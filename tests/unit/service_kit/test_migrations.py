@@ -137,6 +137,22 @@ async def test_a_database_of_the_previous_release_is_adopted_with_its_rows(db: D
     assert await on(db, lambda c: differences(connection=c, history=history)) == []
 
 
+async def test_the_kit_tables_that_release_made_as_its_process_imported_them_are_reconciled(db: Database) -> None:
+    """``create_all`` of ``KitBase`` made the kit tables the process had imported: an ERP database
+    may hold the idempotency keys of another service's history and lack a kit table of its own."""
+    history = HISTORIES["erp"]
+    await on(db, made_by_the_previous_release(history))
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DROP TABLE processed_events"))
+        await conn.run_sync(lambda c: HISTORIES["orders"].target_metadata.tables["idempotency_keys"].create(c))
+
+    done = await on(db, lambda c: upgrade(connection=c, history=history))
+
+    assert done.adopted
+    assert {"processed_events", "idempotency_keys"} <= await on(db, tables)  # made; left where it was
+    assert (await on(db, counts(history)))["revoked_clients"] == 1
+
+
 async def test_a_database_that_is_not_the_previous_release_is_refused_and_left_alone(db: Database) -> None:
     history = HISTORIES["erp"]
     await on(db, made_by_the_previous_release(history))
