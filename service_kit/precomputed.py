@@ -36,7 +36,9 @@ import re
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from enum import Enum
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import structlog
 from fastapi import FastAPI
@@ -69,15 +71,81 @@ def precomputed(endpoint: F) -> F:
     return endpoint
 
 
+_SCALARS = (str, int, float, bool)
+
+
+def _is_scalar(annotation: Any) -> bool:
+    """``str``, ``int``, ``float``, ``bool``, an Enum, or one of them or None."""
+    if get_origin(annotation) in (Union, UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return len(members) == 1 and _is_scalar(members[0])
+    return annotation in _SCALARS or (isinstance(annotation, type) and issubclass(annotation, Enum))
+
+
+@dataclass(frozen=True, slots=True)
+class _Scalar:
+    """A plain path, query or header parameter: read by its key and validated by its field, as
+    FastAPI's ``request_params_to_args`` does for it, without re-deriving per request what kind of
+    parameter it is and under which names it may come."""
+
+    field: Any
+    key: str
+    loc: tuple[str, str]
+    none_when_missing: bool
+
+
+class _Params:
+    """A node's parameters of one kind: plain ones precompiled, any other (a sequence, a model of
+    parameters, aliases) through FastAPI's ``request_params_to_args``."""
+
+    __slots__ = ("others", "scalars")
+
+    def __init__(self, fields: Sequence[Any]) -> None:
+        self.scalars: list[_Scalar] = []
+        self.others: list[Any] = []
+        for param in fields:
+            info = param.field_info
+            if info.validation_alias is None and not param.config and _is_scalar(info.annotation):
+                missing_is_none = not info.is_required() and info.default is None and not info.validate_default
+                self.scalars.append(_Scalar(param, param.alias, (info.in_.value, param.alias), missing_is_none))
+            else:
+                self.others.append(param)
+
+    def __bool__(self) -> bool:
+        return bool(self.scalars or self.others)
+
+    def validate(self, received: Any, kwargs: dict[str, Any], errors: list[Any]) -> bool:
+        """Put the valid values in ``kwargs`` and the errors in ``errors``; True when some failed."""
+        failed = False
+        for scalar in self.scalars:
+            value = received.get(scalar.key)
+            if value is None:
+                if scalar.none_when_missing:
+                    kwargs[scalar.field.name] = None
+                    continue
+                # Missing and required, or a default to validate: FastAPI's own handling.
+                failed = _validate([scalar.field], received, kwargs, errors) or failed
+                continue
+            valid, field_errors = scalar.field.validate(value, {}, loc=scalar.loc)
+            if field_errors:
+                errors.extend(field_errors)
+                failed = True
+            else:
+                kwargs[scalar.field.name] = valid
+        if self.others:
+            failed = _validate(self.others, received, kwargs, errors) or failed
+        return failed
+
+
 @dataclass(eq=False)
 class _Node:
     """One dependency (or the endpoint): what to call and where each argument comes from."""
 
     call: Callable[..., Any]
     name: str | None
-    path: Sequence[Any]
-    query: Sequence[Any]
-    headers: Sequence[Any]
+    path: _Params
+    query: _Params
+    headers: _Params
     request_name: str | None
     scopes_name: str | None
     scopes: SecurityScopes
@@ -124,9 +192,9 @@ def _compile_node(dependant: Dependant) -> _Node:
     return _Node(
         call=call,
         name=dependant.name,
-        path=dependant.path_params,
-        query=dependant.query_params,
-        headers=dependant.header_params,
+        path=_Params(dependant.path_params),
+        query=_Params(dependant.query_params),
+        headers=_Params(dependant.header_params),
         request_name=dependant.request_param_name,
         scopes_name=dependant.security_scopes_param_name,
         scopes=SecurityScopes(scopes=scopes),
@@ -207,11 +275,11 @@ async def _solve(node: _Node, request: Request, cache: dict[Any, Any], errors: l
             failed = True
         elif child.name is not None:
             kwargs[child.name] = value
-    if node.path and _validate(node.path, request.path_params, kwargs, errors):
+    if node.path and node.path.validate(request.path_params, kwargs, errors):
         failed = True
-    if node.query and _validate(node.query, request.query_params, kwargs, errors):
+    if node.query and node.query.validate(request.query_params, kwargs, errors):
         failed = True
-    if node.headers and _validate(node.headers, request.headers, kwargs, errors):
+    if node.headers and node.headers.validate(request.headers, kwargs, errors):
         failed = True
     if failed:
         return _FAILED
@@ -226,7 +294,7 @@ async def _solve(node: _Node, request: Request, cache: dict[Any, Any], errors: l
 
 
 def _validate(fields: Sequence[Any], received: Any, kwargs: dict[str, Any], errors: list[Any]) -> bool:
-    """FastAPI's own validation of path, query or header parameters; True when some failed."""
+    """FastAPI's own validation of these path, query or header parameters; True when some failed."""
     values, field_errors = request_params_to_args(fields, received)
     kwargs.update(values)
     errors.extend(field_errors)

@@ -11,7 +11,7 @@ import fastapi.dependencies.utils
 import fastapi.routing
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel
 from sqlalchemy import Column, MetaData, String, Table, insert, select
@@ -45,8 +45,14 @@ async def _audited_reader(principal: Reader) -> str:
     return principal.client_id
 
 
-async def _acting_for(partner: Annotated[str | None, Header(alias="X-Acting-For", max_length=8)] = None) -> None:
-    """A router-level dependency: declares a header, validated on every route of the router."""
+async def _acting_for(
+    partner: Annotated[str | None, Header(alias="X-Acting-For", max_length=8)] = None,
+    request_tag: Annotated[str | None, Header(max_length=4)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    tags: Annotated[list[str] | None, Query()] = None,
+) -> None:
+    """A router-level dependency: declares headers and queries, validated on every route of the
+    router (plain ones and a list)."""
 
 
 AuditedReader = Annotated[str, Depends(_audited_reader)]
@@ -158,6 +164,10 @@ async def test_a_precomputed_route_answers_as_fastapi_does_without_its_solver(
         ("/v1/things/nope", "reader", 404),  # the endpoint's own NotFound
         ("/v1/things/NOT_VALID", "reader", 422),  # the path parameter's pattern
         ("/v1/things/t-1", "reader+long-header", 422),  # the router's header dependency
+        ("/v1/things/t-1", "reader+long-tag", 422),  # a header named by its parameter (request-tag)
+        ("/v1/things/t-1?page=0", "reader", 422),  # a query parameter's bound
+        ("/v1/things/t-1?page=x&tags=a&tags=b", "reader", 422),  # not an int, beside a list
+        ("/v1/things/missing?page=2&tags=a&tags=b", "reader", 404),  # valid queries, then the endpoint's 404
         ("/v1/things/t-1", "writer", 403),  # a token without the scope
     ],
 )
@@ -170,6 +180,7 @@ async def test_errors_are_the_same_problems_fastapi_answers(
         "malformed": {"Authorization": "Bearer not-a-jwt"},
         "reader": _reader(),
         "reader+long-header": _reader() | {"X-Acting-For": "far-too-long"},
+        "reader+long-tag": _reader() | {"Request-Tag": "too-long"},
         "writer": bearer("things:write"),
     }[headers]
 
