@@ -70,6 +70,7 @@ class Request(Protocol):
     headers: list[Header]
     body: bytes | None
     has_body: bool
+    content_length: int | None
     response_headers: list[Header]
 
     @property
@@ -247,7 +248,7 @@ def _body(request: Request, max_body: int | None) -> tuple[Any, CappedBody | Non
     if request.body is not None:
         return request.body, None
     if request.has_body:
-        streamed = CappedBody(request.receive, max_body or _UNCAPPED)
+        streamed = CappedBody(request.receive, max_body or _UNCAPPED, length=request.content_length)
         return streamed, streamed
     return None, None
 

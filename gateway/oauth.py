@@ -210,7 +210,7 @@ async def read_token_form(request: Request, *, max_bytes: int) -> dict[str, str]
     length = request.headers.get("content-length", "").strip()
     if length.isdigit() and int(length) > max_bytes:
         raise too_large(max_bytes)
-    body = await read_capped(request.receive, max_bytes)
+    body = await read_capped(request.receive, max_bytes, length=int(length) if length.isdigit() else None)
     if media_type_of(request.headers.get("content-type", "").encode("latin-1")) != FORM:
         return {}
     try:

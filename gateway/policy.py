@@ -70,7 +70,7 @@ def check_request_body(*, max_bytes: int, max_depth: int) -> Step:
             )
         if policy.validator is None:
             return
-        body = exchange.body = await read_capped(exchange.receive, max_bytes)
+        body = exchange.body = await read_capped(exchange.receive, max_bytes, length=exchange.content_length)
         if not body:
             if policy.required:
                 raise _body_required()
