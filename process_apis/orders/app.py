@@ -6,9 +6,10 @@ import httpx
 from fastapi import FastAPI
 
 from process_apis.orders.admin_routes import router as admin_router
-from process_apis.orders.clients import CrmClient, ErpClient
+from process_apis.orders.clients import CrmClient, ErpClient, WmsClient
 from process_apis.orders.flows.activities import ActivityBatcher
 from process_apis.orders.flows.pivot import PivotBatcher
+from process_apis.orders.flows.wms_batches import PickReleaseBatcher, ReservationBatcher
 from process_apis.orders.flows.worker import (
     install_worker_state,
     release_own_claims,
@@ -76,4 +77,10 @@ def create_app(
     app.state.activity_batcher = ActivityBatcher(
         lambda correlation_id: CrmClient(upstream(app, "crm"), correlation_id=correlation_id)
     )
+
+    def wms(correlation_id: str) -> WmsClient:
+        return WmsClient(upstream(app, "wms"), correlation_id=correlation_id)
+
+    app.state.reservation_batcher = ReservationBatcher(wms)
+    app.state.pick_release_batcher = PickReleaseBatcher(wms)
     return app

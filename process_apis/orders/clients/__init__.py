@@ -17,6 +17,7 @@ from service_kit.app import upstream
 if TYPE_CHECKING:
     from process_apis.orders.flows.activities import ActivityBatcher
     from process_apis.orders.flows.pivot import PivotBatcher
+    from process_apis.orders.flows.wms_batches import PickReleaseBatcher, ReservationBatcher
     from process_apis.orders.masterdata import MasterData
 
 
@@ -25,11 +26,13 @@ class OrderClients:
     erp: ErpClient
     wms: WmsClient
     crm: CrmClient
-    #: The copy of the ERP's master data (prices, credit), the batching pivot and the batching CRM
-    #: activities, shared by the app.
+    #: The copy of the ERP's master data (prices, credit), the batching pivot, the batching CRM
+    #: activities and the batching WMS reservations and pick releases, shared by the app.
     master: MasterData
     pivot: PivotBatcher
     activities: ActivityBatcher
+    reservations: ReservationBatcher
+    pick_releases: PickReleaseBatcher
 
 
 def clients_for(app: FastAPI, *, partner_id: str | None = None, correlation_id: str | None = None) -> OrderClients:
@@ -43,6 +46,8 @@ def clients_for(app: FastAPI, *, partner_id: str | None = None, correlation_id: 
         master=app.state.master_data,
         pivot=app.state.pivot_batcher,
         activities=app.state.activity_batcher,
+        reservations=app.state.reservation_batcher,
+        pick_releases=app.state.pick_release_batcher,
     )
 
 

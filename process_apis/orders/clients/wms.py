@@ -1,11 +1,13 @@
 """The WMS as the orders process sees it: stock positions (to plan a split), reservations by
-reference, release to the floor for picking, cancelling picking, and giving stock back."""
+reference, release to the floor for picking, cancelling picking, and giving stock back.
+Reservations and pick releases also go in batches (``reserve_many``, ``release_many_for_picking``:
+the saga's ``flows.wms_batches``), each entry answered on its own."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 from contracts import InventoryPosition, Reservation, ReservationCreate
 from contracts.common import CanonicalModel
@@ -15,6 +17,7 @@ from process_apis.orders.clients.base import (
     BaseClient,
     InsufficientStock,
     PickingTooLate,
+    Refused,
     is_refusal,
     path_part,
     problem_errors,
@@ -23,6 +26,13 @@ from process_apis.orders.clients.base import (
     refused,
     unexpected,
 )
+from service_kit.errors import UpstreamUnavailable
+
+K = TypeVar("K", bound=Hashable)
+E = TypeVar("E")
+
+#: The WMS's published limit of entries per batch call.
+MAX_WMS_BATCH = 100
 
 
 class _Stock(CanonicalModel):
@@ -31,6 +41,56 @@ class _Stock(CanonicalModel):
 
 class _Reservations(CanonicalModel):
     items: list[Reservation]
+
+
+class _EntryProblem(CanonicalModel):
+    type: str | None = None
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
+    errors: list[dict[str, Any]] = []
+
+
+class _ReservationEntry(CanonicalModel):
+    reference: str
+    outcome: str  # created, existing, refused, conflict (a newer WMS may add outcomes: never a reservation)
+    reservation: Reservation | None = None
+    problem: _EntryProblem | None = None
+
+
+class _ReservationBatch(CanonicalModel):
+    results: list[_ReservationEntry]
+
+
+class _PickReleaseEntry(CanonicalModel):
+    reservation_id: str
+    outcome: str  # released, unchanged, refused
+    reservation: Reservation | None = None
+    problem: _EntryProblem | None = None
+
+
+class _PickReleaseBatch(CanonicalModel):
+    results: list[_PickReleaseEntry]
+
+
+#: One entry's outcome in a batch: its reservation, or why not (``Refused``, ``UpstreamUnavailable``).
+Answer = Reservation | Exception
+
+
+def _refusal(problem: _EntryProblem | None, *, lines: Sequence[str], what: str) -> Refused:
+    """A refused entry as the single call's refusal: ``InsufficientStock`` naming the short SKUs."""
+    detail = (problem.detail if problem else None) or f"the wms service refused to {what}"
+    errors = problem.errors if problem else []
+    if problem is not None and problem.type == INSUFFICIENT_STOCK:
+        return InsufficientStock(detail, skus=short_skus(errors, lines=lines), errors=errors)
+    return Refused("wms", detail, errors=errors, kind=problem.type if problem else None)
+
+
+def _not_done(problem: _EntryProblem | None, outcome: str, what: str) -> UpstreamUnavailable:
+    """A conflict (another request at it right now) or an outcome this service does not know:
+    a technical failure, retried later, never a rejection."""
+    detail = problem.detail if problem and problem.detail else f"the WMS answered {outcome}"
+    return UpstreamUnavailable(f"The wms service answered {outcome} to this {what} in a batch: {detail}")
 
 
 _SKU_IN_TEXT = re.compile(r"[A-Z0-9][A-Z0-9._\-]*")
@@ -89,6 +149,86 @@ class WmsClient(BaseClient):
             raise refused(self.system, "reserve stock", resp)
         raise unexpected(self.system, "a reservation", resp)
 
+    async def _batch(
+        self,
+        path: str,
+        entries: Sequence[E],
+        *,
+        body: Callable[[Sequence[E]], dict[str, Any]],
+        answers: Callable[[Sequence[E], Any], dict[K, Answer]],
+        key: Callable[[E], K],
+        again: Callable[[Sequence[E]], Awaitable[dict[K, Answer]]],
+        what: str,
+    ) -> dict[K, Answer]:
+        resp = await self._api.post(path, **self._call(json=body(entries), retry_safe=True))
+        if resp.status_code == 422 and len(entries) > 1:
+            # The batch itself was unreadable (an entry this WMS cannot take): each entry again on
+            # its own (safe: every entry is idempotent), so only that entry's order hears about it.
+            split: dict[K, Answer] = {}
+            for entry in entries:
+                split.update(await again([entry]))
+            return split
+        if resp.status_code == 422:
+            return {key(entries[0]): refused(self.system, what, resp)}
+        if resp.status_code != 200:
+            raise unexpected(self.system, f"a {what} batch", resp)
+        return answers(entries, resp)
+
+    async def reserve_many(self, reservations: Sequence[ReservationCreate]) -> dict[str, Answer]:
+        """Many reservations in one call, each on its own: by reference, the reservation (made now
+        or held before: the call is safe to send again), an ``InsufficientStock``/``Refused`` with
+        the WMS's reason, or an ``UpstreamUnavailable`` (a conflict: retried later)."""
+        lines = {r.reference: [line.sku for line in r.lines] for r in reservations}
+
+        def answers(sent: Sequence[ReservationCreate], resp: Any) -> dict[str, Answer]:
+            found: dict[str, Answer] = {}
+            for entry in read_body(_ReservationBatch, resp, system=self.system).results:
+                if entry.outcome in ("created", "existing") and entry.reservation is not None:
+                    found[entry.reference] = entry.reservation
+                elif entry.outcome == "refused":
+                    found[entry.reference] = _refusal(
+                        entry.problem, lines=lines.get(entry.reference, []), what="reserve stock"
+                    )
+                else:
+                    found[entry.reference] = _not_done(entry.problem, entry.outcome, "reservation")
+            return found
+
+        return await self._batch(
+            "/v1/reservation-batches",
+            reservations,
+            body=lambda entries: {"entries": [r.model_dump(mode="json") for r in entries]},
+            answers=answers,
+            key=lambda r: r.reference,
+            again=self.reserve_many,
+            what="reserve stock",
+        )
+
+    async def release_many_for_picking(self, reservation_ids: Sequence[str]) -> dict[str, Answer]:
+        """Many reservations to the floor in one call, each on its own: by reservation id, the
+        reservation (sent now or already there), or a ``Refused`` (unknown, or released)."""
+
+        def answers(sent: Sequence[str], resp: Any) -> dict[str, Answer]:
+            found: dict[str, Answer] = {}
+            for entry in read_body(_PickReleaseBatch, resp, system=self.system).results:
+                if entry.outcome in ("released", "unchanged") and entry.reservation is not None:
+                    found[entry.reservation_id] = entry.reservation
+                elif entry.outcome == "refused":
+                    what = "release the reservation for picking"
+                    found[entry.reservation_id] = _refusal(entry.problem, lines=[], what=what)
+                else:
+                    found[entry.reservation_id] = _not_done(entry.problem, entry.outcome, "pick release")
+            return found
+
+        return await self._batch(
+            "/v1/pick-release-batches",
+            reservation_ids,
+            body=lambda ids: {"entries": [{"reservation_id": i} for i in ids]},
+            answers=answers,
+            key=lambda i: i,
+            again=self.release_many_for_picking,
+            what="pick release",
+        )
+
     async def release(self, reservation_id: str) -> Reservation:
         resp = await self._api.post(
             f"/v1/reservations/{path_part(reservation_id)}/release",
@@ -126,4 +266,4 @@ class WmsClient(BaseClient):
         raise unexpected(self.system, "a picking cancellation", resp)
 
 
-__all__ = ["WmsClient", "short_skus"]
+__all__ = ["MAX_WMS_BATCH", "WmsClient", "short_skus"]

@@ -146,11 +146,15 @@ async def _perform(step: SagaStep, progress: Progress, clients: OrderClients, db
 
             return await steps.check_credit(master=clients.master, erp=clients.erp, order=order, open_exposure=exposure)
         case SagaStep.reserve_stock:
-            return await steps.reserve_stock(wms=clients.wms, order=order, split_allowed=progress.split_allowed)
+            return await steps.reserve_stock(
+                wms=clients.wms, reservations=clients.reservations, order=order, split_allowed=progress.split_allowed
+            )
         case SagaStep.create_sales_order:
             return await steps.create_sales_order(pivot=clients.pivot, order=order)
         case SagaStep.release_to_warehouse:
-            return await steps.release_to_warehouse(wms=clients.wms, reservation_ids=progress.reservation_ids)
+            return await steps.release_to_warehouse(
+                pick_releases=clients.pick_releases, reservation_ids=progress.reservation_ids
+            )
         case SagaStep.record_activity:
             return await steps.record_activity(activities=clients.activities, order=order)
         case SagaStep.cancel_picking:

@@ -10,7 +10,8 @@
 
 * priced and checked on the copy of the ERP's master data (``masterdata``): no ERP call unless
 the copy is missing or stale. The pivot goes to the ERP in batches (``flows.pivot``), the
-activity to the CRM in batches (``flows.activities``).
+activity to the CRM in batches (``flows.activities``), the whole-order reservation and the pick
+releases to the WMS in batches (``flows.wms_batches``; a split order's shipments, rare, one by one).
 
 Steps only talk to the tier below; they neither read nor write this service's database (the saga
 records each result). Each raises ``Refused`` when the system says no for a business reason and
@@ -52,6 +53,7 @@ from process_apis.orders.clients import (
 from process_apis.orders.flows import plan
 from process_apis.orders.flows.activities import ActivityBatcher
 from process_apis.orders.flows.pivot import PivotBatcher
+from process_apis.orders.flows.wms_batches import PickReleaseBatcher, ReservationBatcher
 from process_apis.orders.masterdata import MasterData
 from service_kit.errors import UpstreamUnavailable
 
@@ -127,12 +129,15 @@ async def check_credit(
     return CreditDecision(True, f"within credit limit {limit} (exposure {exposure})")
 
 
-async def reserve_stock(*, wms: WmsClient, order: Order, split_allowed: bool) -> list[Reservation]:
-    """Stock for every line, by the rule in ``flows.plan``: the whole order from one warehouse,
-    else (only when allowed) split shipments. On a refusal nothing stays reserved by this step."""
+async def reserve_stock(
+    *, wms: WmsClient, reservations: ReservationBatcher, order: Order, split_allowed: bool
+) -> list[Reservation]:
+    """Stock for every line, by the rule in ``flows.plan``: the whole order from one warehouse
+    (in a batch with other orders' reservations), else (only when allowed) split shipments. On a
+    refusal nothing stays reserved by this step."""
     lines = [ReservationLineCreate(sku=line.sku, quantity=line.quantity) for line in order.lines]
     try:
-        return [await wms.reserve(ReservationCreate(reference=order.id, lines=lines))]
+        return [await reservations.reserve(ReservationCreate(reference=order.id, lines=lines))]
     except InsufficientStock:
         if not split_allowed:
             raise
@@ -179,9 +184,11 @@ async def create_sales_order(*, pivot: PivotBatcher, order: Order) -> SalesOrder
     )
 
 
-async def release_to_warehouse(*, wms: WmsClient, reservation_ids: Sequence[str]) -> list[Reservation]:
-    """Every reservation goes to the warehouse floor for picking."""
-    return [await wms.release_for_picking(reservation_id) for reservation_id in reservation_ids]
+async def release_to_warehouse(
+    *, pick_releases: PickReleaseBatcher, reservation_ids: Sequence[str]
+) -> list[Reservation]:
+    """Every reservation goes to the warehouse floor for picking (in a batch with other orders')."""
+    return [await pick_releases.release_for_picking(reservation_id) for reservation_id in reservation_ids]
 
 
 async def record_activity(*, activities: ActivityBatcher, order: Order) -> Activity:

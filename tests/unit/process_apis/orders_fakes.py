@@ -140,6 +140,8 @@ class FakeTier:
             raise httpx.ReadTimeout("no answer in time", request=request)
         if fault == "refuse" and path.endswith("/sales-order-batches"):
             return self._batch(request, body, refuse=f"{host} refuses {path}")  # each entry refused
+        if fault == "refuse" and path.endswith(("/reservation-batches", "/pick-release-batches")):
+            return self._wms_batch(path, body, refuse=f"{host} refuses {path}")  # each entry refused
         if fault == "refuse" and path.endswith("/activity-batches"):
             return self._activity_batch(body, refuse=f"{host} refuses {path}")  # each entry refused
         if fault == "refuse":
@@ -290,6 +292,8 @@ class FakeTier:
         match method, parts:
             case "POST", ["reservations"]:
                 return self._reserve(body)
+            case "POST", ["reservation-batches" | "pick-release-batches"]:
+                return self._wms_batch(request.url.path, body)
             case "GET", ["stock"]:
                 skus = request.url.params.get_list("sku")
                 items = [
@@ -334,6 +338,34 @@ class FakeTier:
                     reservation["status"] = "released"
                 return httpx.Response(200, json=reservation)
         return _problem(404, "no such route", slug="not-found")
+
+    def _wms_batch(self, path: str, body: Any, *, refuse: str | None = None) -> httpx.Response:
+        """As the WMS's batches: each entry answered as the single call would (``refuse``: each
+        entry refused), by reference (reservations) or reservation id (pick releases)."""
+        reserving = path.endswith("/reservation-batches")
+        results: list[dict[str, Any]] = []
+        for entry in body["entries"]:
+            if reserving:
+                key = {"reference": entry["reference"]}
+                single = self._reserve(entry) if refuse is None else _problem(422, refuse)
+            else:
+                key = {"reservation_id": entry["reservation_id"]}
+                rid = entry["reservation_id"]
+                before = self.reservations.get(rid, {}).get("status")
+                single = self._wms("POST", ["reservations", rid, "pick-release"], None, None)  # type: ignore[arg-type]
+                if refuse is not None:
+                    single = _problem(422, refuse)
+            answer = json.loads(single.content)
+            if single.status_code in (200, 201):
+                outcome = ("created" if single.status_code == 201 else "existing") if reserving else None
+                if outcome is None:
+                    outcome = "released" if before == "active" else "unchanged"
+                results.append({**key, "outcome": outcome, "reservation": answer})
+            else:
+                problem = {k: answer[k] for k in ("type", "title", "status", "detail", "errors") if k in answer}
+                outcome = "conflict" if single.status_code == 409 else "refused"
+                results.append({**key, "outcome": outcome, "problem": problem})
+        return httpx.Response(200, json={"results": results})
 
     def _reserve(self, body: dict[str, Any]) -> httpx.Response:
         for reservation in self.reservations.values():

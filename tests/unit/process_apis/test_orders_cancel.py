@@ -44,7 +44,7 @@ async def test_cancel_before_anything_ran_touches_nothing_below(orders: Orders) 
 
 async def test_cancel_after_the_pivot_before_release_cancels_the_erp_order_and_gives_stock_back(orders: Orders) -> None:
     order_id = await submit(orders)
-    orders.tier.fault(WMS, "POST", "/pick-release", "503", "503")
+    orders.tier.fault(WMS, "POST", "/pick-release-batches", "503", "503")
     await process_pending_orders(orders.app)
     assert await orders.status(order_id) == "accepted"
     assert (await orders.cancel(order_id)).status_code == 202
@@ -147,7 +147,7 @@ class GatedTransport(httpx.AsyncBaseTransport):
         self.proceed = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path == "/v1/reservations" and not self.proceed.is_set():
+        if request.method == "POST" and request.url.path == "/v1/reservation-batches" and not self.proceed.is_set():
             self.reached.set()
             await self.proceed.wait()
         return await self.inner.handle_async_request(request)

@@ -25,9 +25,9 @@ from tests.unit.process_apis.saga_helpers import event_types, run_until_stopped,
 STEPS: dict[str, tuple[str, str, str]] = {
     "price_order": (ERP, "GET", "/v1/price-lists"),
     "check_credit": (ERP, "GET", "/v1/customer-terms/C-1001"),
-    "reserve_stock": (WMS, "POST", "/v1/reservations"),
+    "reserve_stock": (WMS, "POST", "/v1/reservation-batches"),
     "create_sales_order": (ERP, "POST", "/v1/sales-order-batches"),
-    "release_to_warehouse": (WMS, "POST", "/pick-release"),
+    "release_to_warehouse": (WMS, "POST", "/v1/pick-release-batches"),
     "record_activity": (CRM, "POST", "/v1/activity-batches"),
 }
 ACCEPTED, RELEASED, REJECTED, HELD = (
