@@ -9,6 +9,7 @@ Names follow ``interchange_<area>_<what>_<unit>``; labels are only ``channel``, 
     interchange_orders_exception_queue_oldest_age_seconds  the longest parked one (at scrape)
     interchange_erp_calls_total{outcome}                   served, throttled (the ERP's quota)
     interchange_erp_quota_used_ratio                       share of the current second's quota used
+    interchange_erp_quota_limit_per_second                 the quota (use: rate of the calls over it)
     interchange_webhooks_deliveries_total{outcome}         delivered, retrying, dead
     interchange_webhooks_delivery_duration_seconds{outcome}
     interchange_http_upstream_circuit_state{upstream, state}   1 for the circuit's state (closed,
@@ -80,7 +81,13 @@ class BusinessMetrics:
         )
         self.erp_quota_used = Gauge(
             "interchange_erp_quota_used_ratio",
-            "Share of the ERP's per-second call quota used in the current second (0 without a quota)",
+            "Share of the ERP's per-second call quota used in the current second, at scrape time (0 without a quota)",
+            registry=registry,
+        )
+        self.erp_quota_limit = Gauge(
+            "interchange_erp_quota_limit_per_second",
+            "The ERP's call quota (calls per second across all callers; 0: none). Quota used: "
+            "rate(interchange_erp_calls_total[1m]) over this",
             registry=registry,
         )
         self.webhook_deliveries = Counter(
@@ -169,10 +176,4 @@ class _CircuitCollector(Collector):
         )
 
 
-def business_metrics(app: Any) -> BusinessMetrics:
-    """The app's business metrics (``create_service_app`` put them on ``app.state.metrics``)."""
-    metrics: BusinessMetrics = app.state.metrics
-    return metrics
-
-
-__all__ = ["CIRCUIT_STATES", "BusinessMetrics", "business_metrics"]
+__all__ = ["CIRCUIT_STATES", "BusinessMetrics"]

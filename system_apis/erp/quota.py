@@ -22,10 +22,11 @@ class CallQuota:
         self._window = 0
         self._used = 0
         self.refused = 0
-        # interchange_erp_calls_total by outcome (children taken once), the quota used at scrape time
+        # interchange_erp_calls_total by outcome (children taken once) and the quota they count against
         self._served = metrics.erp_calls.labels("served") if metrics else None
         self._throttled = metrics.erp_calls.labels("throttled") if metrics else None
         if metrics is not None:
+            metrics.erp_quota_limit.set(max(0, per_second))
             gauge = metrics.erp_quota_used
 
             async def quota_used() -> None:

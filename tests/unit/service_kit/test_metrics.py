@@ -95,7 +95,7 @@ async def test_a_circuit_that_opens_is_exported_per_upstream(tmp_path: Path) -> 
     assert value(after, circuit, upstream="wms", state="closed") == 1
 
 
-async def test_the_erp_counts_calls_served_and_throttled_and_the_quota_used(erp: httpx.AsyncClient) -> None:
+async def test_the_erp_counts_calls_served_and_throttled_against_its_quota(erp: httpx.AsyncClient) -> None:
     headers = bearer("erp:read")
     answers = [(await erp.get("/v1/items", headers=headers)).status_code for _ in range(3)]
     text = await scrape(erp)
@@ -104,6 +104,7 @@ async def test_the_erp_counts_calls_served_and_throttled_and_the_quota_used(erp:
     throttled = value(text, "interchange_erp_calls_total", outcome="throttled")
     assert (served, throttled) == (len(answers) - answers.count(429), answers.count(429))
     assert served and served >= 1  # the quota is per wall-clock second: at least one call fits
+    assert value(text, "interchange_erp_quota_limit_per_second") == 2
     ratio = value(text, "interchange_erp_quota_used_ratio")
     assert ratio is not None and 0 <= ratio <= 1
 
