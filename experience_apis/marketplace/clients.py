@@ -60,9 +60,10 @@ class OrdersApi:
 
 
 def _parse(model: type[M], resp: httpx.Response) -> M:
-    # A tolerant reader: fields the orders API adds later must not break this channel.
+    # A tolerant reader: fields the orders API adds later must not break this channel. Parsed from
+    # the bytes by pydantic itself (no json.loads into dicts first: a status read pays it each time).
     try:
-        return model.model_validate(resp.json(), extra="ignore")
+        return model.model_validate_json(resp.content, extra="ignore")
     except (ValueError, ValidationError) as exc:
         raise UpstreamUnavailable("The orders service gave an answer this API cannot read.") from exc
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import fastapi.dependencies.utils
 import fastapi.routing
+import httpx
 import pytest
 
 from tests.support.tokens import bearer
@@ -54,3 +55,20 @@ async def test_status_reads_skip_fastapis_solver_and_keep_their_answers(
     for resp, status in ((missing, 404), (unscoped, 403), (invalid, 422)):
         assert resp.status_code == status, resp.text
         assert resp.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_orders_answer_is_read_tolerantly_and_an_unreadable_one_is_a_502(marketplace: Marketplace) -> None:
+    submitted = await marketplace.client.post("/v1/orders", json=order_body(), headers=ACME)
+    assert submitted.status_code < 300, submitted.text
+    order = next(iter(marketplace.orders.orders.values()))
+
+    marketplace.orders.answer = httpx.Response(200, json=order | {"added_later": {"any": "shape"}})
+    tolerant = await marketplace.client.get("/v2/orders/ACME-100234", headers=ACME)
+    marketplace.orders.answer = httpx.Response(200, content=b'{"id": "ord_0001", "status": ')
+    unreadable = await marketplace.client.get("/v2/orders/ACME-100234", headers=ACME)
+
+    assert tolerant.status_code == 200, tolerant.text
+    assert tolerant.json()["marketplace_order_id"] == "ACME-100234"
+    assert unreadable.status_code == 502, unreadable.text
+    assert unreadable.headers["content-type"] == "application/problem+json"
+    assert "ord_0001" not in unreadable.text
