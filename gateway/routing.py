@@ -25,6 +25,7 @@ import structlog
 import yaml
 
 import contracts
+from contracts.scopes import PARTNER
 from gateway.bodies import BodyPolicy, ContractBodyError, compile_body
 from gateway.versions import Lifecycle, LifecycleError, VersionHeaders
 from service_kit.settings import ServiceSettings
@@ -81,7 +82,8 @@ class ApiRoute:
     upstream_prefix: bytes
     static: Mapping[str, Operations]
     templated: tuple[tuple[re.Pattern[str], Operations], ...]
-    #: Process APIs: only for internal clients; to anyone else the API does not exist.
+    #: Process APIs, and experience APIs no partner scope opens: only for internal clients; to
+    #: anyone else the API does not exist.
     internal_only: bool = False
     #: What the contract says about the version's end (``x-interchange-deprecated``...).
     lifecycle: Lifecycle | None = None
@@ -187,8 +189,17 @@ def _api_route(file: Path, settings: ServiceSettings) -> ApiRoute | None:
         upstream_prefix=upstream.raw_path.split(b"?", 1)[0].rstrip(b"/"),
         static=static,
         templated=tuple((pattern, ops) for _, _, pattern, ops in templated),
-        internal_only=tier in INTERNAL_TIERS,
+        internal_only=tier in INTERNAL_TIERS or not _partner_facing([*static.values(), *(t[3] for t in templated)]),
         lifecycle=lifecycle,
+    )
+
+
+def _partner_facing(operations: list[Operations]) -> bool:
+    """Whether a partner may call any operation (an open one, or one a partner scope opens): an
+    experience API for internal clients only (the storefront's admin API, the ops console's) is
+    hidden from everyone else like a process API, as the developer portal hides it."""
+    return any(
+        not op.scopes or any(required <= PARTNER for required in op.scopes) for ops in operations for op in ops.values()
     )
 
 
