@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -98,7 +99,7 @@ class OrdersAdmin:
         return dict(await self._call("GET", "/orders/lookup", params={"reference": reference, "limit": limit}))
 
     async def timeline(self, *, order_id: str) -> dict[str, Any]:
-        return dict(await self._call("GET", f"/orders/{order_id}/timeline"))
+        return dict(await self._call("GET", f"/orders/{quote(order_id, safe='')}/timeline"))
 
     async def exceptions(self, *, limit: int) -> dict[str, Any]:
         return dict(await self._call("GET", "/exceptions", params={"limit": limit}))
