@@ -2,12 +2,13 @@
 
 The proxy only appends a tuple to an in-memory queue (``AuditLog.record``, about a microsecond);
 one background writer (``AuditLog.run``, a worker of the app) drains it and inserts what it finds
-in one transaction per batch. One writer batching commits is what SQLite can sustain: a commit
-per request through SQLAlchemy async costs ~600 µs and serialises every request on the one WAL
-writer; batches of hundreds cost a few µs a row (shared/notes/PERFORMANCE.md). The writer waits
-``linger_seconds`` (``audit_linger_seconds``) after the first record of a batch, so batches are
-large under load too: writing as soon as one record arrived cost the gateway ~100 µs of CPU per
-proxied call at 2,500 calls/s (bench/README.md).
+in one transaction per batch, many rows per INSERT (``_InsertRows``). One writer batching
+commits is what SQLite can sustain: a commit per request through SQLAlchemy async costs ~600 µs
+and serialises every request on the one WAL writer; batches of hundreds cost a few µs a row
+(shared/notes/PERFORMANCE.md). The writer waits ``linger_seconds`` (``audit_linger_seconds``)
+after the first record of a batch, so batches are large under load too: writing as soon as one
+record arrived cost the gateway ~100 µs of CPU per proxied call at 2,500 calls/s
+(bench/README.md).
 
 The queue is bounded (``audit_queue_size``). When it is full the *oldest* record is dropped, and
 counted in ``interchange_gateway_audit_dropped_total``: the gateway keeps answering at full speed
@@ -169,7 +170,8 @@ class AuditLog:
             async with self._db.engine.begin() as conn:
                 if self._insert is None:
                     self._insert = _InsertRows.for_dialect(conn.dialect)
-                await conn.exec_driver_sql(self._insert.sql, self._insert.parameters(batch))
+                for sql, parameters in self._insert.statements(batch):
+                    await conn.exec_driver_sql(sql, parameters)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -179,33 +181,63 @@ class AuditLog:
         self.written.inc(len(batch))
 
 
-@dataclass(frozen=True, slots=True)
+#: The most rows one INSERT carries (11 parameters each: far below SQLite's and asyncpg's limits).
+ROWS_PER_STATEMENT = 128
+
+
 class _InsertRows:
-    """The audit INSERT compiled once for the database's driver, and the rows as its parameters.
+    """The audit INSERT compiled for the database's driver, a multi-row ``VALUES`` per statement,
+    and the rows as its parameters.
 
     Written by hand rather than ``conn.execute(insert(AuditRecord), [dict, ...])``: SQLAlchemy
     builds every row's parameters in Python (``construct_params``), which cost the gateway about
-    a quarter of its CPU per proxied call under load (py-spy, bench/README.md); the driver's own
-    ``executemany`` takes the queued tuples as they are."""
+    a quarter of its CPU per proxied call under load (py-spy, bench/README.md). Many rows per
+    statement rather than the driver's ``executemany``: sqlite3 releases and retakes the GIL
+    around every row it steps, and under load each retake is a forced switch with the event loop
+    (about 40 µs of the gateway's CPU per proxied call, bench/README.md); one statement per
+    ``ROWS_PER_STATEMENT`` rows hands over a few times per batch. A batch is cut into statements
+    of 128, 64, 32, ... rows, so at most eight statement texts exist (compiled on first use)."""
 
-    sql: str
-    #: Where each of the statement's positional parameters is in a Row; None: named parameters.
-    order: tuple[int, ...] | None
+    __slots__ = ("_compiled", "_dialect")
+
+    def __init__(self, dialect: Any) -> None:
+        self._dialect = dialect
+        #: rows -> (SQL, where each positional parameter is: (row, column); None: named)
+        self._compiled: dict[int, tuple[str, tuple[tuple[int, int], ...] | None]] = {}
 
     @classmethod
     def for_dialect(cls, dialect: Any) -> _InsertRows:
-        compiled = insert(AuditRecord).values({name: bindparam(name) for name in COLUMNS}).compile(dialect=dialect)
-        if not compiled.positional:
-            return cls(str(compiled), None)
-        order = tuple(COLUMNS.index(name) for name in compiled.positiontup or ())
-        return cls(str(compiled), order)
+        return cls(dialect)
 
-    def parameters(self, batch: Sequence[Row]) -> Any:
-        if self.order is None:
-            return [dict(zip(COLUMNS, row, strict=True)) for row in batch]
-        if self.order == tuple(range(len(COLUMNS))):
-            return list(batch)
-        return [tuple(row[i] for i in self.order) for row in batch]
+    def statements(self, batch: Sequence[Row]) -> list[tuple[str, Any]]:
+        """The statements that insert ``batch``, each with its parameters."""
+        done: list[tuple[str, Any]] = []
+        start, size = 0, ROWS_PER_STATEMENT
+        while start < len(batch):
+            while size > len(batch) - start:
+                size //= 2
+            done.append(self._statement(batch[start : start + size]))
+            start += size
+        return done
+
+    def _statement(self, rows: Sequence[Row]) -> tuple[str, Any]:
+        compiled = self._compiled.get(len(rows))
+        if compiled is None:
+            compiled = self._compiled[len(rows)] = self._compile(len(rows))
+        sql, order = compiled
+        if order is None:
+            return sql, {
+                f"{name}_{i}": value for i, row in enumerate(rows) for name, value in zip(COLUMNS, row, strict=True)
+            }
+        return sql, tuple(rows[i][c] for i, c in order)
+
+    def _compile(self, rows: int) -> tuple[str, tuple[tuple[int, int], ...] | None]:
+        values = [{name: bindparam(f"{name}_{i}") for name in COLUMNS} for i in range(rows)]
+        compiled = insert(AuditRecord).values(values).compile(dialect=self._dialect)
+        if not compiled.positional:
+            return str(compiled), None
+        where = {f"{name}_{i}": (i, c) for i in range(rows) for c, name in enumerate(COLUMNS)}
+        return str(compiled), tuple(where[name] for name in compiled.positiontup or ())
 
 
 SECONDS_PER_DAY = 86_400

@@ -15,6 +15,7 @@ from sqlalchemy import event
 from typer.testing import CliRunner
 
 from gateway.audit import (
+    COLUMNS,
     SECONDS_PER_DAY,
     AuditEntry,
     AuditLog,
@@ -148,6 +149,30 @@ async def test_the_writer_task_drains_what_is_queued(tmp_path: Path) -> None:
         await db.dispose()
 
     assert len(written) == 10
+
+
+async def test_a_batch_goes_in_a_few_multi_row_inserts_each_row_intact(tmp_path: Path) -> None:
+    # Not executemany: sqlite3 would release and retake the GIL around every row (audit.py).
+    db = await open_db(tmp_path)
+    inserts: list[tuple[bool, int]] = []
+
+    def seen(_c: object, _cur: object, statement: str, parameters: object, _ctx: object, many: bool) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append((many, statement.count("(?,")))
+
+    event.listen(db.engine.sync_engine, "after_cursor_execute", seen)
+    audit = AuditLog(db, queue_size=1000, batch_size=500, registry=CollectorRegistry())
+    rows = [row(i, client="zenith-market" if i % 3 else "ops-console", status=200 + i % 7) for i in range(300)]
+    try:
+        for r in rows:
+            audit.record(r)
+        await audit.flush()
+        written = await query_audit(db, limit=1000)
+    finally:
+        await db.dispose()
+
+    assert inserts == [(False, 128), (False, 128), (False, 32), (False, 8), (False, 4)]
+    assert sorted(tuple(getattr(e, c) for c in COLUMNS) for e in written) == sorted(rows)
 
 
 async def test_queries_filter_by_client_partner_status_and_time(tmp_path: Path) -> None:
