@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.console import Console
@@ -52,7 +53,9 @@ def replay(
     """Replay a parked order from the step that failed (audited under the ops client's id)."""
     with admin_api("orders", data_dir=data_dir) as orders, display.working("asking the orders service"):
         done = orders.post(
-            f"/v1/admin/orders/{order_id}/replay", json={"note": note}, idempotency_key=f"cli-replay-{uuid.uuid4()}"
+            f"/v1/admin/orders/{quote(order_id, safe='')}/replay",
+            json={"note": note},
+            idempotency_key=f"cli-replay-{uuid.uuid4()}",
         )
     if as_json:
         console.print_json(data=done)
@@ -105,7 +108,7 @@ def timeline(
     """An order's status history, saga steps, replays and events, as JSON."""
     with admin_api("orders", data_dir=data_dir) as orders, display.working("reading the order's timeline"):
         order_id = find_order_id(_lookup(orders, reference))
-        data = orders.get(f"/v1/admin/orders/{order_id}/timeline")
+        data = orders.get(f"/v1/admin/orders/{quote(order_id, safe='')}/timeline")
     console.print_json(data=data)
 
 
