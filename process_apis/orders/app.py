@@ -81,6 +81,6 @@ def create_app(
     def wms(correlation_id: str) -> WmsClient:
         return WmsClient(upstream(app, "wms"), correlation_id=correlation_id)
 
-    app.state.reservation_batcher = ReservationBatcher(wms)
-    app.state.pick_release_batcher = PickReleaseBatcher(wms)
+    app.state.reservation_batcher = ReservationBatcher(wms, max_batch=settings.wms_batch_size)
+    app.state.pick_release_batcher = PickReleaseBatcher(wms, max_batch=settings.wms_batch_size)
     return app

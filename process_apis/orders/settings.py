@@ -8,6 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from contracts import MAX_SALES_ORDER_BATCH
+from process_apis.orders.clients.wms import MAX_WMS_BATCH
 from service_kit.settings import ServiceSettings
 
 
@@ -43,6 +44,9 @@ class OrdersSettings(ServiceSettings):
     #: Gather the orders due for their pivot into one ERP batch call of at most this many (the
     #: ERP's published limit at most: a larger batch would be refused whole).
     pivot_batch_size: int = Field(default=MAX_SALES_ORDER_BATCH, ge=1, le=MAX_SALES_ORDER_BATCH)
+    #: Gather the orders due for their WMS reservation (and pick release) into one WMS batch call
+    #: of at most this many (the WMS's published limit at most).
+    wms_batch_size: int = Field(default=MAX_WMS_BATCH, ge=1, le=MAX_WMS_BATCH)
     #: Seconds between two prunings of idempotency keys older than 24 hours.
     idempotency_prune_interval: float = 3600.0
 

@@ -3,7 +3,8 @@ starts the suite; a burst of orders is submitted; while the worker is half way t
 orders process is killed with SIGKILL and started again with the same command line and
 environment (read from /proc before the kill). Every order must end released, booked exactly
 once in the ERP, reserved exactly once in the WMS, announced exactly once in the outbox. A second
-test kills it between the ERP booking a batch of sales orders and the worker recording the answers.
+test kills it between the ERP booking a batch of sales orders and the worker recording the answers,
+a third between the WMS reserving a batch and the worker recording those answers.
 
 The launcher's supervisor would start the killed process again itself (after its back-off); the
 test restarts it by hand at a moment of its choosing instead, so it freezes the launcher (SIGSTOP)
@@ -268,4 +269,47 @@ def test_sigkill_between_a_batch_posted_and_its_answers_recorded_books_each_orde
     assert_recorded_once_in_crm(suite_dir, ids)
     numbers = {o["id"]: o["erp_order_number"] for o in final}
     assert all(numbers[i] for i in in_limbo)  # the restarted worker recorded the earlier booking
+    assert_announced_once(suite_dir, ids)
+
+
+def reserved_but_not_recorded(suite_dir: Path) -> list[str]:
+    """Orders the WMS reserved (its batch committed) whose reservation the orders process has not recorded."""
+    reserved = {ref for (ref,) in count(suite_dir / "wms.db", "SELECT order_ref FROM wms_allocations")}
+    waiting = count(suite_dir / "orders.db", "SELECT id FROM orders WHERE saga_step = 'reserve_stock'")
+    return [order_id for (order_id,) in waiting if order_id in reserved]
+
+
+def test_sigkill_between_a_reservation_batch_posted_and_its_answers_recorded_reserves_each_order_once(
+    suite_dir: Path,
+) -> None:
+    """As the ERP one, for the WMS: frozen until the WMS holds reservations whose answers the
+    orders process has not recorded, then killed there and started again. The restarted worker
+    posts those entries again and gets the reservations made the first time: one allocation per
+    order, none made and given back."""
+    many_batches = {"INTERCHANGE_ORDERS_WORKER_CONCURRENCY": "16", "INTERCHANGE_ORDERS_WMS_BATCH_SIZE": "2"}
+    with running_suite(suite_dir, **many_batches) as suite, suite.orders() as orders:
+        pid = suite.orders_pid
+        cmdline, environ, cwd = read_process(pid)
+        suite.freeze_launcher()
+        ids = submit_burst(orders, "PO-W")
+
+        def caught_mid_batch() -> list[str]:
+            os.kill(pid, signal.SIGSTOP)
+            caught = reserved_but_not_recorded(suite_dir)
+            if not caught:
+                os.kill(pid, signal.SIGCONT)
+            return caught
+
+        in_limbo = wait_until(caught_mid_batch, seconds=90, what="a reservation batch not yet recorded", interval=0.02)
+        kill_and_restart_orders(suite, pid, cmdline=cmdline, environ=environ, cwd=cwd)  # frozen mid-batch
+        final = settled(orders)
+        sagas_done(suite_dir)
+
+    assert_released_and_booked_once(suite_dir, final, ids)
+    every = count(
+        suite_dir / "wms.db", "SELECT order_ref, count(*), min(alloc_status) FROM wms_allocations GROUP BY order_ref"
+    )
+    assert sorted(every) == sorted((i, 1, "PICK_RELEASED") for i in ids)  # one allocation each, none given back
+    reservation_ids = {o["id"]: o["reservation_ids"] for o in final}
+    assert all(len(reservation_ids[i]) == 1 for i in in_limbo)  # the restarted worker recorded the earlier one
     assert_announced_once(suite_dir, ids)

@@ -8,7 +8,8 @@ Hand-written (about forty lines): no maintained asyncio micro-batching library f
 entries each need their own answer, and the saga's crash safety lives outside it anyway (each
 batch operation below is idempotent per entry, so posting an entry again answers the first one).
 
-Used for the pivot (``flows.pivot``: ERP sales orders) and the CRM activity (``flows.activities``).
+Used for the pivot (``flows.pivot``: ERP sales orders), the CRM activity (``flows.activities``)
+and the WMS reservations and pick releases (``flows.wms_batches``).
 """
 
 from __future__ import annotations
