@@ -89,7 +89,7 @@ class Catalog:
         return next((v for v in versions if not v.deprecated), versions[0] if versions else None)
 
 
-def operation_scopes(op: Mapping[str, Any], spec: Mapping[str, Any]) -> list[str]:
+def operation_scopes(op: Mapping[str, Any], *, spec: Mapping[str, Any]) -> list[str]:
     """The scopes an operation needs (its own ``security`` or the document's), as the gateway reads them."""
     requirements = op.get("security", spec.get("security", []))
     return sorted({name for requirement in requirements for names in requirement.values() for name in names})
@@ -99,7 +99,7 @@ def is_partner_facing(spec: Mapping[str, Any]) -> bool:
     if spec.get("x-interchange-tier") != PARTNER_TIER:
         return False
     needed = [
-        set(operation_scopes(item[m], spec))
+        set(operation_scopes(item[m], spec=spec))
         for item in spec.get("paths", {}).values()
         for m in METHODS
         if isinstance(item.get(m), dict)
@@ -155,7 +155,7 @@ def portal_spec(
             op = item.get(method)
             if not isinstance(op, dict):
                 continue
-            names = operation_scopes(op, spec)
+            names = operation_scopes(op, spec=spec)
             for name in names:
                 needed_by.setdefault(name, []).append(op.get("operationId") or f"{method.upper()} {path}")
             if names:

@@ -46,7 +46,7 @@ class Changelog:
     added: tuple[Entry, ...]
 
 
-def changelog(old: ApiVersion, new: ApiVersion) -> Changelog:
+def changelog(*, old: ApiVersion, new: ApiVersion) -> Changelog:
     # The gateway imports the CLI's gate only here, when a changelog is first shown.
     from interchange.compat import breaking_changes
 
@@ -76,7 +76,7 @@ def _forward(detail: str) -> str:
 
 def changelogs(versions: list[ApiVersion]) -> list[Changelog]:
     """One changelog per pair of consecutive versions of one API, newest first (``versions`` newest first)."""
-    return [changelog(older, newer) for newer, older in pairwise(versions)]
+    return [changelog(old=older, new=newer) for newer, older in pairwise(versions)]
 
 
 __all__ = ["Changelog", "Entry", "changelog", "changelogs"]

@@ -41,7 +41,7 @@ def has_example(node: Mapping[str, Any]) -> bool:
     return "example" in node or bool(node.get("examples"))
 
 
-def operation_example(op: Mapping[str, Any], spec: Mapping[str, Any]) -> OperationExample:
+def operation_example(op: Mapping[str, Any]) -> OperationExample:
     parts: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
     for param in op.get("parameters", []):
         where = parts.get(param.get("in", ""))

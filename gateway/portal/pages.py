@@ -91,7 +91,7 @@ class Portal:
             current = next((v for v in versions if not v.deprecated), versions[0])
             for name, item in (current.spec.get("webhooks") or {}).items():
                 op = item.get("post", {})
-                example = operation_example(op, current.spec)
+                example = operation_example(op)
                 media = op.get("requestBody", {}).get("content", {}).get("application/json", {})
                 hooks.append(
                     {
@@ -112,7 +112,7 @@ class Portal:
             current = next((v for v in versions if not v.deprecated), versions[0])
             ops = list(current.operations())
             for method, path, op in ops:
-                example = operation_example(op, current.spec)
+                example = operation_example(op)
                 if method != "POST" or example.request_body is None:
                     continue
                 base = f"/{current.api}/{current.version}"
@@ -125,10 +125,12 @@ class Portal:
                     status=example.status or "",
                     answer=json.dumps(example.response_body) if example.response_body is not None else "",
                 )
-                return FirstCall(api=current, submit=submit, read=self._read_after(current, path, example.request_body))
+                return FirstCall(
+                    api=current, submit=submit, read=self._read_after(current, path=path, body=example.request_body)
+                )
         return None
 
-    def _read_after(self, version: ApiVersion, path: str, body: Any) -> Call | None:
+    def _read_after(self, version: ApiVersion, *, path: str, body: Any) -> Call | None:
         for method, other, op in version.operations():
             name = other.removeprefix(path + "/")
             if method != "GET" or not other.startswith(path + "/") or not (name.startswith("{") and name.endswith("}")):
@@ -136,7 +138,7 @@ class Portal:
             value = body.get(name[1:-1]) if isinstance(body, dict) else None
             if value is None:
                 continue
-            example = operation_example(op, version.spec)
+            example = operation_example(op)
             return Call(
                 summary=str(op.get("summary", "Read it")),
                 method=method,

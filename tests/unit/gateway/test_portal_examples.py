@@ -103,7 +103,7 @@ def test_an_invalid_example_is_caught() -> None:
 
 def test_the_webhook_example_is_signed_with_the_example_secret() -> None:
     op = CONTRACTS["marketplace/v2"]["webhooks"]["availability.changed"]["post"]
-    example = operation_example(op, CONTRACTS["marketplace/v2"])
+    example = operation_example(op)
     body = json.dumps(example.request_body, separators=(",", ":"))
 
     signature = sign(
