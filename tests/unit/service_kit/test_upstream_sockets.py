@@ -5,6 +5,7 @@ failures still end as UpstreamUnavailable / UpstreamTimeout."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -109,3 +110,23 @@ async def test_an_unreachable_upstream_is_unavailable_and_a_slow_one_a_timeout(t
     async with serving(recorder) as url, upstream(tmp_path, url, http_read_timeout=0.2) as api:
         with pytest.raises(UpstreamTimeout):
             await api.post("/v1/orders", json={}, retry_safe=False)
+
+
+async def test_a_compressed_answer_reads_as_the_upstream_sent_it(tmp_path: Path) -> None:
+    payload = {"id": "ord_1", "lines": ["x" * 50] * 40}
+
+    async def compressing(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        body = gzip.compress(json.dumps(payload).encode())
+        headers = [(b"content-type", b"application/json"), (b"content-encoding", b"gzip")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async with serving(compressing) as url, upstream(tmp_path, url) as orders:
+        resp = await orders.get("/v1/orders/ord_1")
+        again = await resp.aread()
+
+    assert resp.status_code == 200
+    assert resp.json() == payload
+    assert again == resp.content
+    assert resp.headers["content-type"] == "application/json"
