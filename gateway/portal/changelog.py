@@ -69,6 +69,7 @@ def _forward(detail: str) -> str:
         .replace("response field removed", "response field added")
         .replace("no longer always present", "now always present")
         .replace("no longer sent", "now sent")
+        .replace("no longer accepted (unknown fields refused)", "now accepted")
         .replace("no longer accepted", "now accepted")
         .replace("removed", "added")
     )
