@@ -1,5 +1,5 @@
-"""Tables this service owns: the storefront's item ids for canonical SKUs, and one push state per
-SKU (the latest level to send: pushes coalesce per SKU)."""
+"""Tables this service owns: the storefront's item ids for canonical SKUs, one push state per
+SKU (the latest level to send: pushes coalesce per SKU), and the audit of dead-letter replays."""
 
 from __future__ import annotations
 
@@ -39,3 +39,15 @@ class InventoryPush(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PushReplayRecord(Base):
+    """The audit of a dead push replayed: who asked, when and why."""
+
+    __tablename__ = "storefront_push_replays"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from experience_apis.storefront.models import InventoryPush, PushStatus, StorefrontItem
+from experience_apis.storefront.models import InventoryPush, PushReplayRecord, PushStatus, StorefrontItem
 
 
 def unmapped_error(sku: str) -> str:
@@ -25,6 +25,9 @@ class StorefrontRepository:
 
     async def push(self, sku: str) -> InventoryPush | None:
         return await self.session.get(InventoryPush, sku, populate_existing=True)
+
+    def add_replay(self, record: PushReplayRecord) -> None:
+        self.session.add(record)
 
     async def item_ids(self, skus: Collection[str]) -> dict[str, int]:
         """The storefront item ids of those of ``skus`` that are mapped (one query)."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from contracts.scopes import STOREFRONT_ADMIN
 from experience_apis.storefront import service
-from experience_apis.storefront.schemas import PushReplay, SyncStatus
+from experience_apis.storefront.schemas import PushReplay, PushReplayCreate, SyncStatus
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
 from service_kit.openapi import problem_doc
@@ -45,5 +45,10 @@ async def get_sync_status(
         409: problem_doc("The SKU's push is not dead (it is synced or pending)."),
     },
 )
-async def replay_push(sku: Sku, _: Admin, session: SessionDep) -> PushReplay:
-    return await service.replay_push(session=session, sku=sku)
+async def replay_push(
+    sku: Sku, principal: Admin, session: SessionDep, body: PushReplayCreate | None = None
+) -> PushReplay:
+    """Audited: the caller's client id, the time and the body's reason are recorded."""
+    return await service.replay_push(
+        session=session, sku=sku, actor=principal.client_id, reason=body.reason if body else None
+    )

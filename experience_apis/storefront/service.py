@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import AvailabilityChangedV1, CloudEvent
 from experience_apis.storefront.client import StorefrontAdmin
-from experience_apis.storefront.models import PushStatus
+from experience_apis.storefront.models import PushReplayRecord, PushStatus
 from experience_apis.storefront.repository import StorefrontRepository, unmapped_error
 from experience_apis.storefront.schemas import DeadPush, PushReplay, SyncStatus
 from service_kit.db import Database
@@ -150,13 +150,17 @@ async def sync_status(*, session: AsyncSession, limit: int) -> SyncStatus:
     return SyncStatus(**{s.value: counts.get(s.value, 0) for s in PushStatus}, dead_letters=dead)
 
 
-async def replay_push(*, session: AsyncSession, sku: str) -> PushReplay:
-    row = await StorefrontRepository(session).push(sku)
+async def replay_push(*, session: AsyncSession, sku: str, actor: str, reason: str | None) -> PushReplay:
+    """Queues a dead push again; audited (who, when, why) in the same transaction."""
+    repository = StorefrontRepository(session)
+    row = await repository.push(sku)
     if row is None:
         raise NotFound(f"No inventory push for SKU {sku!r}.")
     if row.status != PushStatus.dead:
         raise Conflict(f"The push for SKU {sku!r} is {row.status}; only dead pushes are replayed.")
-    row.status, row.attempts, row.next_attempt_at = PushStatus.pending, 0, _now()
+    now = _now()
+    row.status, row.attempts, row.next_attempt_at = PushStatus.pending, 0, now
+    repository.add_replay(PushReplayRecord(sku=sku, actor=actor, reason=reason, requested_at=now))
     await session.flush()
     notify_after_commit(session=session, topic=PUSHES)
-    return PushReplay(sku=row.sku, available=row.available)
+    return PushReplay(sku=row.sku, available=row.available, replayed_by=actor, reason=reason, requested_at=now)

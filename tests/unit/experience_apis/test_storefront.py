@@ -156,7 +156,7 @@ async def test_failures_retry_then_park_and_replay_delivers(pushes: Pushes) -> N
     assert any("no storefront item" in (d.last_error or "") for d in status.dead_letters)
 
     async with pushes.db.transaction() as session:
-        await service.replay_push(session=session, sku="WIDGET-RED")
+        await service.replay_push(session=session, sku="WIDGET-RED", actor="ops-alice", reason="retry")
     await pushes.push()
     assert pushes.shop.levels()[-1] == (DEMO_ITEMS["WIDGET-RED"], 4)
     assert (await pushes.status()).synced == 1
@@ -212,4 +212,10 @@ async def test_a_replay_answers_202_with_the_json_its_contract_promises(tmp_path
             replay = await client.post("/v1/inventory-pushes/NOT-IN-SHOP/replay", headers=bearer(STOREFRONT_ADMIN))
     assert replay.status_code == 202
     assert replay.headers["content-type"] == "application/json"
-    assert replay.json() == {"sku": "NOT-IN-SHOP", "available": 9, "status": "pending"}
+    body = replay.json()
+    assert {k: body[k] for k in ("sku", "available", "status")} == {
+        "sku": "NOT-IN-SHOP",
+        "available": 9,
+        "status": "pending",
+    }
+    assert (body["replayed_by"], body["reason"]) == ("test-client", None)
