@@ -131,6 +131,31 @@ class InventoryAdmin:
         return dict(_checked(resp, "inventory"))
 
 
+class StorefrontAdmin:
+    """The storefront service's push status and dead-letter replay (scope ``storefront:admin``)."""
+
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/") + "/v1"
+        self._token = token
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}", **outbound_trace_headers()}
+        try:
+            resp = await self._http.request(method, self._base + path, headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable("The storefront service is unreachable; try again in a moment.") from exc
+        return _checked(resp, "storefront")
+
+    async def sync_status(self, *, limit: int) -> dict[str, Any]:
+        return dict(await self._call("GET", "/sync-status", params={"limit": limit}))
+
+    async def replay(self, *, sku: str, reason: str) -> dict[str, Any]:
+        return dict(
+            await self._call("POST", f"/inventory-pushes/{quote(sku, safe='')}/replay", json={"reason": reason})
+        )
+
+
 async def scrape_metrics(http: httpx.AsyncClient, *, base_url: str, token: str) -> str | None:
     """A service's Prometheus metrics as text (the gateway's need an ops token); None when it does
     not answer."""

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from experience_apis.ops import health, partners, service, stock
-from experience_apis.ops.clients import InventoryAdmin, SessionExpired
+from experience_apis.ops.clients import InventoryAdmin, SessionExpired, StorefrontAdmin
 from experience_apis.ops.dependencies import orders_admin, settings_of
 from experience_apis.ops.service import Operator
 from service_kit.errors import InterchangeError
@@ -125,7 +125,29 @@ async def _queue(request: Request, operator: Operator, **context: Any) -> Respon
         )
     except InterchangeError as exc:
         return failed(request, exc)
+    if template == "exceptions.html":
+        try:
+            context |= await _dead_letters(request, operator)
+        except SessionExpired:
+            return _to_login(request, expired=True)
     return render(request, template, items=items, **context)
+
+
+def _storefront(request: Request, operator: Operator) -> StorefrontAdmin:
+    return StorefrontAdmin(request.app.state.http, base_url=settings_of(request).storefront_url, token=operator.token)
+
+
+async def _dead_letters(request: Request, operator: Operator) -> dict[str, Any]:
+    """The dead letters' part of the page: a refusal (no storefront:admin) is said there, not fatal."""
+    try:
+        letters = await service.dead_letters(
+            storefront=_storefront(request, operator), limit=settings_of(request).page_size
+        )
+    except SessionExpired:
+        raise
+    except InterchangeError as exc:
+        return {"letters": [], "letters_error": exc.detail}
+    return {"letters": letters}
 
 
 @router.get("/exceptions")
@@ -219,3 +241,34 @@ async def reconcile(request: Request, repair: Annotated[bool, Form()] = False) -
             return _to_login(request, expired=True)
         return await _stock(request, operator, status=exc.status, error=f"Not reconciled: {exc.detail}")
     return await _stock(request, operator, report=report)
+
+
+@router.post("/dead-letters/{sku}/replay")
+async def replay_dead_letter(
+    request: Request, sku: str, reason: Annotated[str, Form(max_length=1000)] = ""
+) -> Response:
+    """Replays a dead storefront push and answers the dead letters again (htmx swaps them in)."""
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    status, context = 200, {}
+    try:
+        done = await service.replay_dead_letter(storefront=_storefront(request, operator), sku=sku, reason=reason)
+        context = {"letters_notice": f"{sku} queued again ({done['available']}) by {done['replayed_by']}: {reason}"}
+    except SessionExpired:
+        return _to_login(request, expired=True)
+    except InterchangeError as exc:
+        status, context = exc.status, {"letters_notice_error": f"{sku} was not replayed: {exc.detail}"}
+    try:
+        context |= await _dead_letters(request, operator)
+    except SessionExpired:
+        return _to_login(request, expired=True)
+    if request.headers.get("HX-Request"):
+        return render(request, "_dead_letters.html", status=status, **context)
+    return await _queue_with(request, operator, status=status, **context)
+
+
+async def _queue_with(request: Request, operator: Operator, *, status: int, **context: Any) -> Response:
+    response = await _queue(request, operator, **context)
+    response.status_code = status if response.status_code == 200 else response.status_code
+    return response

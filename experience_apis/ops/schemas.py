@@ -51,4 +51,14 @@ class ParkedItem(BaseModel):
     age_seconds: float
 
 
-__all__ = ["FoundOrder", "OrderSearch", "ParkedItem", "TimelineEntry"]
+class DeadLetter(BaseModel):
+    """A storefront push that failed for good: the level it holds and why it failed."""
+
+    sku: str
+    available: int
+    attempts: int
+    last_error: str | None = None
+    since: datetime
+
+
+__all__ = ["DeadLetter", "FoundOrder", "OrderSearch", "ParkedItem", "TimelineEntry"]

@@ -13,8 +13,8 @@ import httpx
 from contracts import Order
 from contracts.scopes import OPS
 from experience_apis.ops import timeline
-from experience_apis.ops.clients import OrdersAdmin, issue_token
-from experience_apis.ops.schemas import FoundOrder, OrderSearch, ParkedItem, TimelineEntry
+from experience_apis.ops.clients import OrdersAdmin, StorefrontAdmin, issue_token
+from experience_apis.ops.schemas import DeadLetter, FoundOrder, OrderSearch, ParkedItem, TimelineEntry
 from service_kit.auth import TokenVerifier
 from service_kit.errors import Forbidden, UnprocessableContent
 
@@ -95,4 +95,25 @@ async def replay(*, orders: OrdersAdmin, order_id: str, reason: str) -> dict[str
     return await orders.replay(order_id=order_id, note=replay_reason(reason))
 
 
-__all__ = ["Operator", "exception_queue", "order_story", "replay", "replay_reason", "search", "sign_in"]
+async def dead_letters(*, storefront: StorefrontAdmin, limit: int) -> list[DeadLetter]:
+    """The storefront's dead pushes (retries ran out, or no storefront item for the SKU), oldest first."""
+    status = await storefront.sync_status(limit=limit)
+    return [DeadLetter.model_validate(d) for d in status["dead_letters"]]
+
+
+async def replay_dead_letter(*, storefront: StorefrontAdmin, sku: str, reason: str) -> dict[str, Any]:
+    """Queues a dead push again; the storefront service records who, when and why."""
+    return await storefront.replay(sku=sku, reason=replay_reason(reason))
+
+
+__all__ = [
+    "Operator",
+    "dead_letters",
+    "exception_queue",
+    "order_story",
+    "replay",
+    "replay_dead_letter",
+    "replay_reason",
+    "search",
+    "sign_in",
+]

@@ -1,6 +1,7 @@
-"""The ops console's stock page: sync lag and drift per channel from the inventory service's
-/metrics, and a reconciliation on demand through its API with the operator's own token (a token
-without inventory:write gets the inventory service's refusal on the page)."""
+"""The ops console's stock page (sync lag and drift per channel from the inventory service's
+/metrics, a reconciliation on demand with the operator's own token; a token without
+inventory:write gets the inventory service's refusal on the page) and the storefront's dead
+letters on the exception page (listed, replayed with a reason)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from experience_apis.ops.app import create_app
 from experience_apis.ops.settings import OpsSettings
@@ -100,3 +102,76 @@ async def test_a_refused_reconciliation_says_why_on_the_page(console: httpx.Asyn
     assert page.status_code == 403
     assert "Not reconciled: The token lacks inventory:write." in page.text
     assert json.loads(next(r for r in fakes.seen if r.url.path == "/v1/reconciliations").content) == {"repair": False}
+
+
+DEAD = {
+    "sku": "NOT-IN-SHOP",
+    "available": 9,
+    "attempts": 7,
+    "last_error": "no storefront item",
+    "since": "2026-12-07T09:00:00Z",
+}
+
+
+def dead_letters_app(tmp_path: Path, fakes: Fakes, *, refuse: bool = False) -> FastAPI:
+    """The console over the fakes, with a storefront whose one dead letter a replay clears."""
+    dead = [dict(DEAD)]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.host != "storefront.test":
+            return fakes.handle(request)
+        fakes.seen.append(request)
+        if refuse:
+            return httpx.Response(403, json={"detail": "The access token lacks the scope storefront:admin."})
+        if request.url.path == "/v1/sync-status":
+            return httpx.Response(200, json={"pending": 0, "synced": 3, "dead": len(dead), "dead_letters": dead})
+        dead.clear()
+        reason = json.loads(request.content)["reason"]
+        answer = {"sku": "NOT-IN-SHOP", "available": 9, "status": "pending", "replayed_by": "ops-alice"}
+        return httpx.Response(202, json=answer | {"reason": reason, "requested_at": None})
+
+    settings = OpsSettings.load(
+        "ops",
+        data_dir=tmp_path,
+        log_json=False,
+        gateway_url="http://gateway.test",
+        orders_url="http://orders.test",
+        storefront_url="http://storefront.test",
+    )
+    return create_app(settings, transport=httpx.MockTransport(handle), verifier=static_verifier())
+
+
+async def test_dead_letters_are_listed_and_a_replay_with_a_reason_clears_one(tmp_path: Path, fakes: Fakes) -> None:
+    app = dead_letters_app(tmp_path, fakes)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops.test") as console:
+            await sign_in(console)
+            page = await console.get("/console/exceptions")
+            assert 'id="dead-NOT-IN-SHOP"' in page.text and "no storefront item" in page.text
+            hx = {"HX-Request": "true"}
+            blank = await console.post("/console/dead-letters/NOT-IN-SHOP/replay", data={"reason": ""}, headers=hx)
+            assert blank.status_code == 422 and "Say why" in blank.text
+            assert not any(r.url.path.endswith("/replay") for r in fakes.seen)
+            done = await console.post(
+                "/console/dead-letters/NOT-IN-SHOP/replay", data={"reason": "item mapped"}, headers=hx
+            )
+    assert done.status_code == 200
+    assert done.text.lstrip().startswith('<section id="dead-letters">')
+    assert "NOT-IN-SHOP queued again (9) by ops-alice: item mapped" in done.text
+    assert 'id="dead-NOT-IN-SHOP"' not in done.text and "No dead letters." in done.text
+    sent = next(r for r in fakes.seen if r.url.path == "/v1/inventory-pushes/NOT-IN-SHOP/replay")
+    assert json.loads(sent.content) == {"reason": "item mapped"}
+    assert sent.headers["authorization"] == f"Bearer {fakes.issued[-1]}"
+
+
+async def test_without_storefront_admin_the_queue_still_shows_and_says_why_the_letters_do_not(
+    tmp_path: Path, fakes: Fakes
+) -> None:
+    app = dead_letters_app(tmp_path, fakes, refuse=True)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops.test") as console:
+            await sign_in(console)
+            page = await console.get("/console/exceptions")
+    assert page.status_code == 200
+    assert 'id="parked-ord_1"' in page.text
+    assert "dead letters are not shown: The access token lacks the scope storefront:admin." in page.text
