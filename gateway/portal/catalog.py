@@ -1,16 +1,18 @@
 """What the portal publishes: every partner-facing API version, rewritten for partners.
 
 Read from the committed contracts (the files the gateway routes by). An API version is
-partner-facing when its tier is ``experience`` and every operation's scopes are partner scopes
-(``contracts.scopes.PARTNER``): the storefront's admin API and the ops console are experience APIs
-for internal clients, and process and system APIs are never shown.
+partner-facing when its tier is ``experience`` and a partner can call one of its operations (it is
+open, or partner scopes, ``contracts.scopes.PARTNER``, open it), the gateway's own rule for routing
+an API to partners: the storefront's admin API and the ops console are experience APIs for
+internal clients, and process and system APIs are never shown.
 
 Each document is rewritten for a partner who reaches it through the gateway:
 
 - ``servers``: the gateway's public base + ``/<api>/<vN>``, and the paths without their ``/<vN>``;
 - the OAuth 2.0 client-credentials flow's ``tokenUrl``: the gateway's token endpoint, with every
   scope the operations use declared (a description says which operations need it);
-- each operation's description ends with the scopes it needs;
+- each operation's description ends with the scopes it needs; an operation no partner can call is
+  left out, and so are the schemas only such operations use;
 - the routing keys (``x-interchange-service``, ``x-interchange-tier``) are removed: which service
   answers is the gateway's business.
 """
@@ -95,16 +97,22 @@ def operation_scopes(op: Mapping[str, Any], *, spec: Mapping[str, Any]) -> list[
     return sorted({name for requirement in requirements for names in requirement.values() for name in names})
 
 
+def partner_may_call(op: Mapping[str, Any], *, spec: Mapping[str, Any]) -> bool:
+    """Whether a partner can call an operation: it is open, or one of its security requirements
+    (any one suffices) asks only for partner scopes (the gateway's rule, ``gateway.routing``)."""
+    requirements = op.get("security", spec.get("security", []))
+    needed = [frozenset(name for names in r.values() for name in names) for r in requirements]
+    return not needed or any(s <= scopes.PARTNER for s in needed)
+
+
 def is_partner_facing(spec: Mapping[str, Any]) -> bool:
-    if spec.get("x-interchange-tier") != PARTNER_TIER:
-        return False
-    needed = [
-        set(operation_scopes(item[m], spec=spec))
+    """An experience API with an operation a partner can call (the gateway routes it for partners)."""
+    return spec.get("x-interchange-tier") == PARTNER_TIER and any(
+        partner_may_call(item[m], spec=spec)
         for item in spec.get("paths", {}).values()
         for m in METHODS
         if isinstance(item.get(m), dict)
-    ]
-    return bool(needed) and all(s and s <= scopes.PARTNER for s in needed)
+    )
 
 
 def load_catalog(contracts_dir: Path, *, gateway_url: str, token_url: str) -> Catalog:
@@ -145,10 +153,13 @@ def portal_spec(
         spec.pop(key, None)
     spec["servers"] = [{"url": f"{gateway_url.rstrip('/')}/{api}/{version}", "description": "The gateway"}]
     prefix = f"/{version}"
-    spec["paths"] = {
-        (path[len(prefix) :] if path.startswith(prefix + "/") else path): item
-        for path, item in spec.get("paths", {}).items()
-    }
+    paths = {}
+    for path, item in spec.get("paths", {}).items():
+        kept = {k: v for k, v in item.items() if k not in METHODS or partner_may_call(v, spec=spec)}
+        if any(m in kept for m in METHODS):  # an operation no partner can call is not shown
+            paths[path[len(prefix) :] if path.startswith(prefix + "/") else path] = kept
+    spec["paths"] = paths
+    _drop_unused_schemas(spec)
     needed_by: dict[str, list[str]] = {}
     for path, item in spec["paths"].items():
         for method in METHODS:
@@ -177,6 +188,31 @@ def portal_spec(
     return spec
 
 
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        found = {ref.rsplit("/", 1)[1]} if isinstance(ref, str) and ref.startswith("#/components/schemas/") else set()
+        return found.union(*(_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
+def _drop_unused_schemas(spec: dict[str, Any]) -> None:
+    """Keep the schemas the shown operations and webhooks reach (those of hidden ones go too)."""
+    schemas = spec.get("components", {}).get("schemas")
+    if not schemas:
+        return
+    keep: set[str] = set()
+    todo = _refs(spec["paths"]) | _refs(spec.get("webhooks", {}))
+    while todo:
+        name = todo.pop()
+        if name not in keep and name in schemas:
+            keep.add(name)
+            todo |= _refs(schemas[name]) - keep
+    spec["components"]["schemas"] = {k: v for k, v in schemas.items() if k in keep}
+
+
 def _deprecation_notice(spec: Mapping[str, Any]) -> str:
     sunset = spec.get("x-interchange-sunset")
     successor = spec.get("x-interchange-successor")
@@ -194,4 +230,12 @@ def _day(value: Any) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-__all__ = ["ApiVersion", "Catalog", "is_partner_facing", "load_catalog", "operation_scopes", "portal_spec"]
+__all__ = [
+    "ApiVersion",
+    "Catalog",
+    "is_partner_facing",
+    "load_catalog",
+    "operation_scopes",
+    "partner_may_call",
+    "portal_spec",
+]

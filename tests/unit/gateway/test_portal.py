@@ -161,3 +161,47 @@ async def test_the_webhooks_page_shows_the_payload_and_how_to_verify_it(portal: 
     for header in ("webhook-id", "webhook-timestamp", "webhook-signature"):
         assert f"<code>{header}</code>" in page
     assert "hmac.compare_digest" in page and "HMAC-SHA256" in page
+
+
+MIXED = """\
+openapi: 3.1.0
+info: {title: Shop, version: 1.0.0}
+x-interchange-api: shop
+x-interchange-service: shop
+x-interchange-tier: experience
+paths:
+  /v1/orders:
+    post:
+      operationId: submitOrder
+      security: [{oauth2: [marketplace:orders.write]}]
+      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/OrderIn'}}}}
+      responses: {"202": {description: accepted}}
+  /v1/admin/replays:
+    post:
+      operationId: replayEverything
+      security: [{oauth2: [ops]}]
+      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/ReplayOrder'}}}}
+      responses: {"202": {description: accepted}}
+components:
+  schemas:
+    OrderIn: {type: object, properties: {sku: {$ref: '#/components/schemas/Sku'}}}
+    Sku: {type: string}
+    ReplayOrder: {type: object}
+"""
+
+#: An experience API only internal clients may call (as the ops console's).
+ADMIN_ONLY = MIXED.replace("shop", "console").replace("marketplace:orders.write", "ops")
+
+
+def test_partners_see_only_what_they_can_call(tmp_path: Path) -> None:
+    for api, text in (("shop", MIXED), ("console", ADMIN_ONLY)):
+        (tmp_path / api).mkdir()
+        (tmp_path / api / "v1.yaml").write_text(text)
+
+    catalog = load_catalog(tmp_path, gateway_url=GATEWAY_URL, token_url=TOKEN_URL)
+
+    assert [v.slug for v in catalog.versions] == ["shop-v1"]
+    spec = catalog.versions[0].spec
+    assert list(spec["paths"]) == ["/orders"]
+    assert sorted(spec["components"]["schemas"]) == ["OrderIn", "Sku"]
+    assert "replay" not in json.dumps(spec).lower()
