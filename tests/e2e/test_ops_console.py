@@ -35,6 +35,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATOR = "ops-alice"
+OPERATOR_SCOPES = ("ops", "orders:admin", "inventory:write", "storefront:admin")
 ORDER_ITEM = {"seller_sku": "ACME-WB", "quantity_ordered": 1, "item_price": "19.99"}
 
 
@@ -120,7 +121,7 @@ class Suite:
     def create_ops_client(self) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "interchange.cli", "clients", "create", "--kind", "internal", "--client-id",
-             OPERATOR, "--scope", "ops", "--scope", "orders:admin", "--scope", "inventory:write", "--tier", "internal",
+             OPERATOR, *(f"--scope={scope}" for scope in OPERATOR_SCOPES), "--tier", "internal",
              "--data-dir", str(self.data_dir)],
             cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
@@ -237,6 +238,7 @@ def test_an_operator_finds_an_order_follows_it_and_replays_it_from_the_queue(
     row = page.locator(f"#parked-{order_id}")
     row.wait_for()
     assert "record_activity" in row.inner_text() and "technical" in row.inner_text()
+    assert "not shown" not in page.inner_text("#dead-letters")  # the storefront's, with storefront:admin
     page.screenshot(path=shots / "ops-console-exceptions.png", full_page=True)
     crm.down = False
     row.locator("input[name=reason]").fill("CRM is back after the outage")
