@@ -1,6 +1,7 @@
 """The floor of a Python hop, for the benchmarks: a raw ASGI reverse proxy on one shared client,
 with no policy, no logging and no framework (PERFORMANCE.md's "raw ASGI app + aiohttp client"
-row). Whatever the gateway costs above it is policy, framework and plumbing.
+row). Whatever the gateway costs above it is policy, framework and plumbing. A request body is
+read whole and sent up with the request.
 
 Two clients, one proxy: ``app`` over aiohttp (the floor the issue was measured against) and
 ``reqwest_app`` over pyreqwest (the gateway's own client, a Rust reqwest with an async API);
@@ -38,6 +39,16 @@ async def _lifespan(receive: Any, send: Any, start: Callable[[], Any], stop: Cal
             return
 
 
+async def _body(receive: Any) -> bytes:
+    """The request body, read whole to its last message (a POST's floor forwards its body too)."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await _lifespan(
@@ -49,7 +60,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     path = scope["path"].removeprefix("/marketplace")
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in _DROP]
-    async with _state["client"].request(scope["method"], _UPSTREAM + path, headers=headers) as resp:
+    body = await _body(receive)
+    async with _state["client"].request(scope["method"], _UPSTREAM + path, headers=headers, data=body or None) as resp:
         down = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _DROP]
         await send({"type": "http.response.start", "status": resp.status, "headers": down})
         async for chunk in resp.content.iter_any():
@@ -69,6 +81,9 @@ async def reqwest_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"].removeprefix("/marketplace")
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in _DROP]
     request = _state["client"].request(scope["method"], _UPSTREAM + path).headers(headers)
+    body = await _body(receive)
+    if body:
+        request = request.body_bytes(body)
     async with request.build_streamed() as resp:
         down = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items() if k not in _DROP_TEXT]
         await send({"type": "http.response.start", "status": resp.status, "headers": down})
