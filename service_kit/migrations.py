@@ -126,7 +126,7 @@ class MigrationHistory:
 
 
 def run_environment() -> None:
-    """The body of every service's ``env.py``: migrate the connection the caller passed in."""
+    """The body of the ``env.py`` every history shares: migrate the connection the caller passed in."""
     from alembic import context
 
     history: MigrationHistory = context.config.attributes["history"]
