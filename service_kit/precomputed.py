@@ -105,7 +105,8 @@ class _Params:
         self.others: list[Any] = []
         for param in fields:
             info = param.field_info
-            if info.validation_alias is None and not param.config and _is_scalar(info.annotation):
+            plain_name = info.validation_alias in (None, param.alias)  # no AliasChoices / AliasPath
+            if plain_name and not param.config and _is_scalar(info.annotation):
                 missing_is_none = not info.is_required() and info.default is None and not info.validate_default
                 self.scalars.append(_Scalar(param, param.alias, (info.in_.value, param.alias), missing_is_none))
             else:
