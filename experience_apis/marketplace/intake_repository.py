@@ -10,11 +10,11 @@ A claim the batch cannot take (the key is there already) is made on its own by t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -61,14 +61,9 @@ def claim(key: IntakeKey) -> Statement:
     }
 
 
-def answer(key: IntakeKey, *, status_code: int, body: Any) -> Statement:
-    """The key's answer (the key is ours: claimed before the work)."""
-    return _ANSWER, {
-        "b_scope": key.scope,
-        "b_key": key.key,
-        "b_status": status_code,
-        "b_body": json.dumps(body, default=str),
-    }
+def answer(key: IntakeKey, *, status_code: int, body: BaseModel) -> Statement:
+    """The key's answer (the key is ours: claimed before the work), as the JSON the kit replays."""
+    return _ANSWER, {"b_scope": key.scope, "b_key": key.key, "b_status": status_code, "b_body": body.model_dump_json()}
 
 
 def record(values: dict[str, Any]) -> Statement:

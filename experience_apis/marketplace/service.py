@@ -141,7 +141,7 @@ async def _record(
     they are written on their own: the row that is there answers, or is a conflict."""
     statements = [] if row is None else [intake_sql.record(row)]
     if key is not None:
-        statements.append(intake_sql.answer(key, status_code=ACCEPTED, body=receipt.model_dump(mode="json")))
+        statements.append(intake_sql.answer(key, status_code=ACCEPTED, body=receipt))
     if not statements:
         return receipt
 
@@ -154,9 +154,7 @@ async def _record(
                     update={"status": receipt.status}
                 )
             if key is not None:
-                await repository.session.execute(
-                    *intake_sql.answer(key, status_code=ACCEPTED, body=answered.model_dump(mode="json"))
-                )
+                await repository.session.execute(*intake_sql.answer(key, status_code=ACCEPTED, body=answered))
         return answered
 
     return await store.writer.write(statements, written=receipt, one=on_its_own)
