@@ -300,6 +300,8 @@ def _adopt_previous_release(connection: Connection, history: MigrationHistory) -
     for name in sorted(set(history.retired_tables) & set(present)):
         connection.execute(text(f"DROP TABLE {connection.dialect.identifier_preparer.quote(name)}"))
         del present[name]
+    if not present:  # nothing but retired tables: an empty database to the migrations
+        return False
     expected = _previous_release_shape(history)
     kit = set(_kit_tables())
     extra_kit = (set(present) - set(expected)) & kit

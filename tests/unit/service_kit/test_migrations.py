@@ -188,6 +188,17 @@ async def test_adopting_an_orders_database_drops_the_retired_second_outbox(db: D
     assert (await on(db, counts(history)))["orders"] == 1
 
 
+async def test_a_database_with_nothing_but_a_retired_table_is_migrated_from_empty(db: Database) -> None:
+    history = HISTORIES["orders"]
+    async with db.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE order_events (id INTEGER PRIMARY KEY, payload TEXT)"))
+
+    done = await on(db, lambda c: upgrade(connection=c, history=history))
+
+    assert (done.after, done.adopted) == (history.head(), False)
+    assert await on(db, tables) == set(history.target_metadata.tables) | {VERSION_TABLE}
+
+
 def scratch_history(folder: Path, *revisions: str) -> MigrationHistory:
     """A history of hand-written revisions ``0001``, ``0002``... (each one's ``upgrade`` body)."""
     for number, body in enumerate(revisions, start=1):
