@@ -56,7 +56,13 @@ def generate(root: Path = CONTRACTS_DIR, *, on_step: Callable[[str], None] = _qu
         app = module.create_app(ServiceSettings.load(info.name, log_json=False))
         for version in info.versions:
             spec = version_spec(
-                app, api=info.name, version=version, service=info.name, tier=info.tier, server=_server(info)
+                app,
+                api=info.name,
+                version=version,
+                service=info.name,
+                tier=info.tier,
+                server=_server(info),
+                token_url=f"http://127.0.0.1:{DEFAULT_PORTS['gateway']}/oauth2/token",
             )
             docs.append(Document(info.name, version, root / info.name / f"{version}.yaml", render_yaml(spec)))
     return docs

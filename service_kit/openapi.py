@@ -24,6 +24,13 @@ Every operation of a partner-facing API carries its own examples, declared in th
 body, parameter values and response bodies per status, keyed by ``operationId`` (an id, parameter
 or status the app does not have fails the export). The app's ``app.webhooks`` (FastAPI) are
 published too, in every version's document (OpenAPI 3.1 ``webhooks``).
+
+A service's own ``/docs`` runs Swagger UI from the files of the ``fastapi-swagger`` package (it
+follows Swagger UI's releases), served by the service at ``/docs/<file>``, as the developer portal
+does: nothing is fetched from a CDN. In a version's document the OAuth 2.0 scheme declares every
+scope its operations need and, given ``token_url``, the gateway's token endpoint as an absolute URL
+(a relative ``/oauth2/token`` resolves against the document's server: a process or system API's
+server is the service itself, which issues no tokens).
 """
 
 from __future__ import annotations
@@ -34,13 +41,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import yaml
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from starlette.datastructures import MutableHeaders
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service_kit.errors import PROBLEM_CONTENT_TYPE
@@ -292,6 +303,48 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    _install_docs(app)
+
+
+#: Swagger UI's files, served under the app's docs URL, with their media types.
+SWAGGER_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Replace FastAPI's ``/docs`` (Swagger UI from a CDN) by the same page on local files."""
+    docs = app.docs_url
+    if docs is None:
+        return
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != docs]
+    folder = Path(str(files("fastapi_swagger") / "resources"))
+
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        redirect = app.swagger_ui_oauth2_redirect_url
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{docs}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{docs}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{docs}/favicon-32x32.png",
+            oauth2_redirect_url=f"{root}{redirect}" if redirect else None,
+            init_oauth=app.swagger_ui_init_oauth,
+            swagger_ui_parameters={"validatorUrl": None, **(app.swagger_ui_parameters or {})},
+        )
+
+    def asset(name: str, media_type: str) -> Any:
+        async def serve(_: Request) -> Response:
+            return FileResponse(folder / name, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"})
+
+        return serve
+
+    app.add_route(docs, swagger_ui, include_in_schema=False)
+    for name, media_type in SWAGGER_ASSETS.items():
+        app.add_route(f"{docs}/{name}", asset(name, media_type), include_in_schema=False)
 
 
 def _refs(node: Any) -> set[str]:
@@ -308,10 +361,34 @@ def _refs(node: Any) -> set[str]:
     return found
 
 
-def version_spec(app: FastAPI, *, api: str, version: str, service: str, tier: str, server: str) -> dict[str, Any]:
-    """The document of one major version: its paths, the schemas they reach, and the metadata
-    the gateway routes by (``x-interchange-*``), with the version's lifecycle when it is
-    deprecated."""
+def _declare_scopes(security: dict[str, Any], paths: dict[str, Any], *, token_url: str | None) -> dict[str, Any]:
+    """The OAuth 2.0 schemes with every scope the paths' operations need declared (each says which
+    operations need it), and ``token_url`` when given (module docstring)."""
+    security = copy.deepcopy(security)
+    for name, scheme in security.items():
+        flow = scheme.get("flows", {}).get("clientCredentials") if scheme.get("type") == "oauth2" else None
+        if flow is None:
+            continue
+        needed_by: dict[str, list[str]] = {}
+        for item in paths.values():
+            for method in _METHODS:
+                op = item.get(method)
+                for requirement in op.get("security", []) if isinstance(op, dict) else []:
+                    for scope in requirement.get(name, []):
+                        needed_by.setdefault(scope, []).append(op.get("operationId", method.upper()))
+        flow["scopes"] = {scope: "Needed by " + ", ".join(ops) for scope, ops in sorted(needed_by.items())}
+        if token_url is not None:
+            flow["tokenUrl"] = token_url
+            scheme["description"] = f"OAuth 2.0 client credentials: POST {token_url} (the gateway)."
+    return security
+
+
+def version_spec(
+    app: FastAPI, *, api: str, version: str, service: str, tier: str, server: str, token_url: str | None = None
+) -> dict[str, Any]:
+    """The document of one major version: its paths, the schemas they reach, the scopes they need,
+    and the metadata the gateway routes by (``x-interchange-*``), with the version's lifecycle when
+    it is deprecated."""
     full = json.loads(json.dumps(app.openapi()))
     prefix = f"/{version}/"
     paths = {p: item for p, item in full.get("paths", {}).items() if p.startswith(prefix)}
@@ -330,7 +407,7 @@ def version_spec(app: FastAPI, *, api: str, version: str, service: str, tier: st
         components["schemas"] = {k: v for k, v in schemas.items() if k in keep}
     security = full.get("components", {}).get("securitySchemes")
     if security:
-        components["securitySchemes"] = security
+        components["securitySchemes"] = _declare_scopes(security, paths, token_url=token_url)
     info = dict(full["info"])
     info["version"] = f"{version.lstrip('v')}.0.0"
     spec: dict[str, Any] = {
@@ -363,6 +440,7 @@ def render_yaml(spec: dict[str, Any]) -> str:
 
 
 __all__ = [
+    "SWAGGER_ASSETS",
     "Deprecation",
     "OperationExamples",
     "add_examples",
