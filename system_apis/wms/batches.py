@@ -14,6 +14,7 @@ reservation already on the floor answers as it is (``unchanged``): never a secon
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TypeVar
 
 from contracts import ReservationCreate
@@ -56,8 +57,9 @@ async def reserve_stock(
     def batch(unit: Unit) -> list[ReservationBatchEntry]:
         results = []
         for entry in entries:
-            # A store per entry: a store remembers what it read, which a rolled-back entry may have changed.
-            done = _each(unit, lambda entry=entry: service.reserve(store=store(unit), request=entry))  # type: ignore[misc]
+            # A store per entry: a store remembers what it read (warehouses, reservations), which the
+            # next entry must read afresh (a rolled-back entry may have changed it).
+            done = _each(unit, partial(service.reserve, store=store(unit), request=entry))
             if isinstance(done, InterchangeError):
                 outcome = ReservationOutcome.conflict if done.status == 409 else ReservationOutcome.refused
                 results.append(
@@ -81,7 +83,7 @@ async def release_for_picking(
     def batch(unit: Unit) -> list[PickReleaseBatchEntry]:
         results = []
         for reservation_id in reservation_ids:
-            done = _each(unit, lambda rid=reservation_id: service.pick_release(store=store(unit), reservation_id=rid))  # type: ignore[misc]
+            done = _each(unit, partial(service.pick_release, store=store(unit), reservation_id=reservation_id))
             if isinstance(done, InterchangeError):
                 results.append(
                     PickReleaseBatchEntry(
