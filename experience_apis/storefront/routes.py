@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 
 from contracts.scopes import STOREFRONT_ADMIN
 from experience_apis.storefront import service
@@ -46,7 +46,13 @@ async def get_sync_status(
     },
 )
 async def replay_push(
-    sku: Sku, principal: Admin, session: SessionDep, body: PushReplayCreate | None = None
+    sku: Sku,
+    principal: Admin,
+    session: SessionDep,
+    body: Annotated[
+        PushReplayCreate | None,
+        Body(openapi_examples={"reason": {"summary": "why", "value": {"reason": "item mapped in the shop"}}}),
+    ] = None,
 ) -> PushReplay:
     """Audited: the caller's client id, the time and the body's reason are recorded."""
     return await service.replay_push(
