@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from process_apis.orders.account_routes import router as account_router
 from process_apis.orders.admin_routes import router as admin_router
 from process_apis.orders.clients import CrmClient, ErpClient, WmsClient
 from process_apis.orders.flows.activities import ActivityBatcher
@@ -59,7 +60,7 @@ def create_app(
         description="Takes canonical orders in, validates them against the ERP and runs them across the "
         "ERP, WMS and CRM as a durable saga: price, credit check, reserve stock, create the sales order, "
         "release for picking, record the activity; with cancellation, an exception queue and replay.",
-        routers=[router, admin_router, lookup_router],
+        routers=[router, admin_router, lookup_router, account_router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,
