@@ -13,6 +13,7 @@ locally and fail in CI.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -281,3 +282,14 @@ def test_a_model_change_becomes_the_next_revision_in_batch_mode(tmp_path: Path) 
         assert upgrade(connection=connection, history=history).after == "0002"
         assert differences(connection=connection, history=history) == []
     engine.dispose()
+
+
+async def test_replicas_starting_together_migrate_once(db: Database) -> None:
+    """Two starts at once on one database: one migrates, the other waits (PostgreSQL's advisory
+    lock, SQLite's write lock) and then finds the head."""
+    history = HISTORIES["crm"]
+
+    both = await asyncio.gather(*(upgrade_database(db=db, history=history) for _ in range(2)))
+
+    assert sorted((u.before or "", u.after) for u in both) == [("", history.head()), (history.head(), history.head())]
+    assert await on(db, lambda c: differences(connection=c, history=history)) == []
