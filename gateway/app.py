@@ -19,6 +19,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.admin_clients import router as admin_clients_router
 from gateway.audit import AuditLog, AuditRetention
 from gateway.audit_routes import router as audit_router
 from gateway.clients import DisabledClients
@@ -234,6 +235,7 @@ def create_app(
     guard_metrics(app)  # /metrics for an internal client's ops token only (gateway.metrics_access)
     app.include_router(partner_health_router)  # the ops console's partner traffic, operators only
     app.include_router(audit_router)  # interchange audit's records, operators only
+    app.include_router(admin_clients_router)  # interchange clients/keys: clients and signing keys, operators only
     if settings.trusted_proxies:
         # Imported only here: uvicorn is ~6 MB of memory the gateway does not need on granian.
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

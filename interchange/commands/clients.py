@@ -1,25 +1,42 @@
-"""``interchange clients ...``: the OAuth clients in the gateway's database (gateway/clients.py).
+"""``interchange clients ...``: the gateway's OAuth clients, through its operators-only admin API
+(``/admin/clients``, gateway/admin_clients.py) with an ops token (interchange.admin_client): the
+same commands work against the local suite and a deployment, and never open the gateway's database.
 
 interchange clients create --kind partner --partner-id acme-market --channel marketplace \\
     --scope marketplace:orders.write --tier standard
 interchange clients disable acme-market-1a2b3c4d
+
+``bootstrap`` is the exception: it registers a deployment's first operator client directly in
+the gateway's database, beside the gateway like migrations, because no token exists yet to call
+the admin API with (``interchange up`` registers the local suite's ``ops-cli`` the same way).
+A secret is printed once, on stdout only; the gateway keeps its hash.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from interchange.commands.keys import DataDir, with_gateway_db
+from interchange import display
+from interchange.admin_client import admin_api
 from interchange.explain import ExplainingGroup
 
-app = typer.Typer(help="OAuth clients in the gateway's database.", no_args_is_help=True, cls=ExplainingGroup)
+app = typer.Typer(help="OAuth clients registered at the gateway.", no_args_is_help=True, cls=ExplainingGroup)
 console = Console()
+
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="INTERCHANGE_DATA_DIR",
+        help="The local suite's data directory (its suite.json and ops client).",
+    ),
+]
 
 
 class Kind(StrEnum):
@@ -38,12 +55,13 @@ def _check_scopes(scopes: list[str]) -> None:
         )
 
 
-def _check_tier(tier: str, known: list[str]) -> None:
-    if tier not in known:
-        raise typer.BadParameter(
-            f"unknown rate tier {tier!r}; valid: {', '.join(sorted(known))} (INTERCHANGE_GATEWAY_RATE_LIMITS)",
-            param_hint="--tier",
-        )
+def _show_secret(answer: dict[str, Any]) -> None:
+    console.print(
+        f"client_id={answer['client_id']}\nclient_secret={answer['client_secret']}\n"
+        "(the secret is not stored in clear; keep it now)",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command("create")
@@ -56,44 +74,37 @@ def create(
     client_id: Annotated[str | None, typer.Option(help="Choose the id (default: generated).")] = None,
     data_dir: DataDir = Path("var"),
 ) -> None:
-    """Register a client; its secret is shown once."""
-    from gateway.clients import create_client
-    from gateway.settings import GatewaySettings
-
+    """Register a client; its secret is shown once. The gateway checks the tier against its rate
+    limit table."""
     _check_scopes(scope)
-    _check_tier(tier, list(GatewaySettings.load("gateway", data_dir=data_dir).rate_limits))
-    new_id, secret = with_gateway_db(
-        data_dir,
-        lambda db, _: create_client(
-            db,
-            client_id=client_id,
-            kind=kind.value,
-            partner_id=partner_id,
-            channel=channel,
-            scopes=scope,
-            tier=tier,
-        ),
-        create=True,
-    )
-    console.print(f"client_id={new_id}\nclient_secret={secret}\n(the secret is not stored in clear; keep it now)")
+    body = {
+        "kind": kind.value,
+        "scopes": scope,
+        "partner_id": partner_id,
+        "channel": channel,
+        "tier": tier,
+        "client_id": client_id,
+    }
+    with admin_api("gateway", data_dir=data_dir) as gateway, display.working("registering the client"):
+        answer = gateway.post("/admin/clients", json=body)
+    _show_secret(answer)
 
 
 @app.command("list")
 def list_(data_dir: DataDir = Path("var")) -> None:
     """Show every client (never its secret)."""
-    from gateway.clients import list_clients
-
-    rows = with_gateway_db(data_dir, lambda db, _: list_clients(db))
+    with admin_api("gateway", data_dir=data_dir) as gateway, display.working("asking the gateway"):
+        rows = gateway.get("/admin/clients")["items"]
     table = Table("client id", "kind", "partner", "channel", "tier", "enabled", "scopes")
     for c in rows:
         table.add_row(
-            c.client_id,
-            c.kind,
-            c.partner_id or "-",
-            c.channel or "-",
-            c.tier,
-            "yes" if c.enabled else "no",
-            " ".join(c.scope_list),
+            c["client_id"],
+            c["kind"],
+            c["partner_id"] or "-",
+            c["channel"] or "-",
+            c["tier"],
+            "yes" if c["enabled"] else "no",
+            " ".join(c["scopes"]),
         )
     console.print(table)
 
@@ -102,25 +113,45 @@ def list_(data_dir: DataDir = Path("var")) -> None:
 def disable(client_id: str, data_dir: DataDir = Path("var")) -> None:
     """Stop a client from getting new tokens; the gateway and every service refuse the ones it has
     within seconds."""
-    from gateway.clients import disable_client
-
-    with_gateway_db(data_dir, lambda db, _: disable_client(db, client_id))
-    console.print(f"{client_id} disabled")
+    with admin_api("gateway", data_dir=data_dir) as gateway, display.working("asking the gateway"):
+        gateway.call("PATCH", "/admin/clients", json={"client_id": client_id, "enabled": False})
+    console.print(f"{client_id} disabled", markup=False, highlight=False)
 
 
 @app.command("enable")
 def enable(client_id: str, data_dir: DataDir = Path("var")) -> None:
     """Let a disabled client get tokens again; its unexpired tokens are accepted again."""
-    from gateway.clients import enable_client
-
-    with_gateway_db(data_dir, lambda db, _: enable_client(db, client_id))
-    console.print(f"{client_id} enabled")
+    with admin_api("gateway", data_dir=data_dir) as gateway, display.working("asking the gateway"):
+        gateway.call("PATCH", "/admin/clients", json={"client_id": client_id, "enabled": True})
+    console.print(f"{client_id} enabled", markup=False, highlight=False)
 
 
 @app.command("rotate-secret")
 def rotate_secret(client_id: str, data_dir: DataDir = Path("var")) -> None:
     """Issue a new secret (shown once); the old one stops working."""
-    from gateway.clients import rotate_secret as rotate
+    with admin_api("gateway", data_dir=data_dir) as gateway, display.working("asking the gateway"):
+        answer = gateway.post("/admin/client-secrets", json={"client_id": client_id})
+    _show_secret(answer)
 
-    secret = with_gateway_db(data_dir, lambda db, _: rotate(db, client_id))
-    console.print(f"client_id={client_id}\nclient_secret={secret}")
+
+@app.command("bootstrap")
+def bootstrap(
+    client_id: Annotated[str, typer.Option(help="The operator client's id.")] = "ops-admin",
+    data_dir: DataDir = Path("var"),
+) -> None:
+    """Register the first operator client (internal, scopes ops, orders:admin, inventory:read and
+    inventory:write) directly in the gateway's database: run it beside the gateway, like
+    migrations, because no token exists yet to call the admin API with. Its secret is shown once;
+    give it to the CLI as INTERCHANGE_OPS_CLIENT_ID / INTERCHANGE_OPS_CLIENT_SECRET."""
+    from gateway.clients import create_client
+    from interchange.bootstrap import OPS_CLI
+    from interchange.commands.keys import with_gateway_db
+
+    new_id, secret = with_gateway_db(
+        data_dir,
+        lambda db, _: create_client(
+            db, client_id=client_id, kind=OPS_CLI.kind, scopes=list(OPS_CLI.scopes), tier=OPS_CLI.tier
+        ),
+        create=True,
+    )
+    _show_secret({"client_id": new_id, "client_secret": secret})

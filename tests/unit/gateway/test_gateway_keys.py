@@ -11,12 +11,10 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from typer.testing import CliRunner
 
 from gateway.app import refresh_state
 from gateway.keys import KeySchedule, key_states, list_keys, load_key_ring, rotate_keys
 from gateway.models import Base, SigningKey
-from interchange.cli import app as cli
 from service_kit.auth import TokenVerifier
 from service_kit.db import Database
 from service_kit.errors import Unauthorized
@@ -144,22 +142,6 @@ async def test_rotation_through_a_running_gateway(tmp_path: Path, contracts_dir:
         fresh = TokenVerifier(issuer=GATEWAY_URL, audience="interchange", keys=KeySet.import_key_set(await gw.jwks()))
         with pytest.raises(Unauthorized, match="key we do not know"):
             await fresh.verify(old_token)
-
-
-def test_the_keys_cli_rotates_and_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("INTERCHANGE_GATEWAY_DATABASE_URL", raising=False)
-    monkeypatch.delenv("INTERCHANGE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-    env = {"COLUMNS": "250"}
-
-    first = runner.invoke(cli, ["keys", "rotate", "--data-dir", str(tmp_path)], env=env)
-    second = runner.invoke(cli, ["keys", "rotate", "--data-dir", str(tmp_path)], env=env)
-    listed = runner.invoke(cli, ["keys", "list", "--data-dir", str(tmp_path)], env=env)
-
-    assert first.exit_code == second.exit_code == listed.exit_code == 0, listed.output
-    assert "signing" in first.output  # the very first key signs at once
-    assert "next" in listed.output
-    assert "signs from" in second.output
 
 
 def _kid(token: str) -> str:

@@ -39,10 +39,6 @@ def create(data_dir: Path, client_id: str, *extra: str) -> Any:
         (["orders", "exceptions", "--kind", "weird"], "not one of technical, credit_review"),
         (["audit", "--since", "yesterday"], "--since"),
         (["clients", "create", "--scope", "orders:read", "--scope", "orders:everything"], "unknown scope(s) orders:ev"),
-        (
-            ["clients", "create", "--scope", "orders:read", "--tier", "gold"],
-            "unknown rate tier 'gold'; valid: internal",
-        ),
     ],
 )
 def test_a_usage_error_is_one_line_and_exit_code_2(data_dir: Path, args: list[str], names: str) -> None:
@@ -54,46 +50,27 @@ def test_a_usage_error_is_one_line_and_exit_code_2(data_dir: Path, args: list[st
     assert "--help`)" in line  # where to read more
 
 
-def test_unknown_scopes_and_tiers_are_refused_naming_the_valid_ones(data_dir: Path) -> None:
+def test_unknown_scopes_are_refused_naming_the_valid_ones(data_dir: Path) -> None:
     scope = one_line(create(data_dir, "c1", "--scope", "orders:everything"))
-    tier = one_line(create(data_dir, "c1", "--tier", "gold"))
 
     assert "valid: marketplace:orders.write" in scope and "orders:admin" in scope
-    assert "valid: internal, standard" in tier
-    assert not (data_dir / "gateway.db").exists()  # refused before anything was written
+    assert not (data_dir / "gateway.db").exists()  # refused before anything was asked or written
 
 
-def test_a_duplicate_client_is_one_line(data_dir: Path) -> None:
-    assert create(data_dir, "ops-1").exit_code == 0
-    again = create(data_dir, "ops-1")
+def test_bootstrap_registers_the_first_operator_in_the_gateways_database(data_dir: Path) -> None:
+    """The one clients command that stays local: no token exists yet to call the admin API with."""
+    from gateway.clients import list_clients
+    from interchange.bootstrap import OPS_CLI
+    from interchange.commands.keys import with_gateway_db
 
-    assert again.exit_code == 1
-    assert one_line(again) == "error: A client 'ops-1' already exists."
+    first = run(data_dir, "clients", "bootstrap")
+    again = run(data_dir, "clients", "bootstrap")
 
-
-@pytest.mark.parametrize("command", ["disable", "enable", "rotate-secret"])
-def test_an_unknown_client_is_one_line(data_dir: Path, command: str) -> None:
-    assert create(data_dir, "ops-1").exit_code == 0
-    result = run(data_dir, "clients", command, "nobody")
-
-    assert result.exit_code == 1
-    assert one_line(result) == "error: No client 'nobody'."
-
-
-def enabled_column(data_dir: Path, client_id: str) -> str:
-    (row,) = [line for line in run(data_dir, "clients", "list").output.splitlines() if f" {client_id} " in line]
-    return row.split("│")[6].strip()
-
-
-def test_a_disabled_client_is_enabled_again(data_dir: Path) -> None:
-    assert create(data_dir, "ops-1").exit_code == 0
-    assert run(data_dir, "clients", "disable", "ops-1").exit_code == 0
-    assert enabled_column(data_dir, "ops-1") == "no"
-
-    enabled = run(data_dir, "clients", "enable", "ops-1")
-
-    assert enabled.exit_code == 0 and "ops-1 enabled" in enabled.output
-    assert enabled_column(data_dir, "ops-1") == "yes"
+    assert first.exit_code == 0, first.output
+    assert "client_id=ops-admin\nclient_secret=" in first.stdout
+    (info,) = with_gateway_db(data_dir, lambda db, _: list_clients(db))
+    assert (info.client_id, info.kind, info.scopes) == ("ops-admin", "internal", OPS_CLI.scopes)
+    assert again.exit_code == 1 and one_line(again) == "error: A client 'ops-admin' already exists."
 
 
 @pytest.mark.parametrize(
@@ -121,7 +98,7 @@ def test_a_data_dir_the_suite_never_ran_in_is_one_line_and_stays_absent(tmp_path
 
 @pytest.mark.parametrize(
     ("args", "database"),
-    [(["clients", "list"], "gateway"), (["events", "dead-letters"], "events")],
+    [(["audit", "prune"], "gateway"), (["events", "dead-letters"], "events")],
 )
 def test_a_missing_database_is_one_line_and_not_created(data_dir: Path, args: list[str], database: str) -> None:
     result = run(data_dir, *args)
@@ -134,20 +111,18 @@ def test_a_missing_database_is_one_line_and_not_created(data_dir: Path, args: li
 def test_a_file_that_is_not_a_database_is_one_line(data_dir: Path) -> None:
     (data_dir / "gateway.db").write_text("not a database")
 
-    result = run(data_dir, "clients", "list")
+    result = run(data_dir, "clients", "bootstrap")
 
     assert result.exit_code == 1
     assert one_line(result) == "error: not a usable database: file is not a database"
 
 
 def test_a_locked_database_is_one_line(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert create(data_dir, "ops-1").exit_code == 0
-
     async def locked(*_: object, **__: object) -> None:
         raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
 
-    monkeypatch.setattr(gateway.clients, "list_clients", locked)
-    result = run(data_dir, "clients", "list")
+    monkeypatch.setattr(gateway.clients, "create_client", locked)
+    result = run(data_dir, "clients", "bootstrap")
 
     assert result.exit_code == 1
     assert "the database is locked by another process" in one_line(result)
@@ -156,15 +131,13 @@ def test_a_locked_database_is_one_line(data_dir: Path, monkeypatch: pytest.Monke
 def test_an_unexpected_error_is_one_line_with_a_hint_and_debug_shows_it(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert create(data_dir, "ops-1").exit_code == 0
-
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("the flux capacitor")
 
-    monkeypatch.setattr(gateway.clients, "list_clients", broken)
-    plain = run(data_dir, "clients", "list")
-    debug = run(data_dir, "--debug", "clients", "list")
-    by_env = run(data_dir, "clients", "list", env={"INTERCHANGE_DEBUG": "1"})
+    monkeypatch.setattr(gateway.clients, "create_client", broken)
+    plain = run(data_dir, "clients", "bootstrap")
+    debug = run(data_dir, "--debug", "clients", "bootstrap")
+    by_env = run(data_dir, "clients", "bootstrap", env={"INTERCHANGE_DEBUG": "1"})
 
     assert plain.exit_code == 1
     assert one_line(plain) == (

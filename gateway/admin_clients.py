@@ -1,0 +1,216 @@
+"""``/admin/clients`` and ``/admin/keys``: the gateway's OAuth clients and token signing keys, for
+operators only (an internal client's ``ops`` token, as ``/metrics`` and ``/admin/audit``; anyone
+else gets the 404 problem of a path that does not exist). ``interchange clients ...`` and
+``interchange keys ...`` call them, so the CLI never opens the gateway's database.
+
+A new client's secret, and a rotated one, is in the answer once (``Cache-Control: no-store``) and
+never stored in clear or logged: the gateway keeps its hash (gateway/clients.py). A rotated key is
+used by every gateway replica at its next state refresh (``state_refresh_interval``), as before.
+
+Every path has two segments: a longer one is the proxy's (``/<api>/<vN>/...``, gateway.proxy's
+``is_proxied``), so a client's id travels in the body, not the path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.scopes import ALL as KNOWN_SCOPES
+from gateway import clients, keys
+from gateway.metrics_access import require_operator
+from gateway.settings import GatewaySettings
+from service_kit.db import Database
+from service_kit.errors import Conflict, NotFound, UnprocessableContent
+from service_kit.secrets import SecretBox
+
+
+async def _operators_only(request: Request) -> None:
+    try:
+        await require_operator(request)
+    except NotFound:
+        raise NotFound(f"There is nothing at {request.url.path}.") from None
+
+
+router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(_operators_only)])
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # a secret is shown once (RFC 6749 5.1)
+
+
+class ClientRead(BaseModel):
+    client_id: str
+    kind: str
+    partner_id: str | None
+    channel: str | None
+    scopes: list[str]
+    tier: str
+    enabled: bool
+    created_at: datetime
+
+
+class ClientList(BaseModel):
+    items: list[ClientRead]
+
+
+class ClientCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["partner", "service", "internal"] = "partner"
+    scopes: list[str] = Field(min_length=1, max_length=len(KNOWN_SCOPES))
+    partner_id: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=64)
+    tier: str = Field(default="standard", max_length=32)
+    client_id: str | None = Field(default=None, max_length=64, description="Default: generated.")
+
+
+class ClientRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(max_length=64)
+
+
+class ClientChange(ClientRef):
+    enabled: bool
+
+
+class ClientSecret(BaseModel):
+    """Shown once: keep it now."""
+
+    client_id: str
+    client_secret: str
+
+
+class KeyRead(BaseModel):
+    kid: str
+    seq: int
+    created_at: datetime
+    state: str
+    signs_from: datetime | None
+    published_until: datetime | None
+
+
+class KeyList(BaseModel):
+    items: list[KeyRead]
+
+
+def _read(info: clients.ClientInfo) -> ClientRead:
+    return ClientRead(
+        client_id=info.client_id,
+        kind=info.kind,
+        partner_id=info.partner_id,
+        channel=info.channel,
+        scopes=info.scope_list,
+        tier=info.tier,
+        enabled=info.enabled,
+        created_at=info.created_at,
+    )
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> GatewaySettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+@router.get("/clients")
+async def list_clients(request: Request) -> ClientList:
+    return ClientList(items=[_read(c) for c in await clients.list_clients(_db(request))])
+
+
+@router.post("/clients", status_code=201)
+async def create_client(request: Request, response: Response, body: ClientCreate) -> ClientSecret:
+    unknown = [s for s in body.scopes if s not in KNOWN_SCOPES]
+    if unknown:
+        raise UnprocessableContent(f"Unknown scope(s) {', '.join(unknown)}; valid: {', '.join(KNOWN_SCOPES)}.")
+    tiers = sorted(_settings(request).rate_limits)
+    if body.tier not in tiers:
+        raise UnprocessableContent(
+            f"Unknown rate tier {body.tier!r}; valid: {', '.join(tiers)} (INTERCHANGE_GATEWAY_RATE_LIMITS)."
+        )
+    client_id, secret = await clients.create_client(
+        _db(request),
+        client_id=body.client_id,
+        kind=body.kind,
+        partner_id=body.partner_id,
+        channel=body.channel,
+        scopes=body.scopes,
+        tier=body.tier,
+    )
+    response.headers.update(_NO_STORE)
+    return ClientSecret(client_id=client_id, client_secret=secret)
+
+
+@router.patch("/clients")
+async def change_client(request: Request, body: ClientChange) -> ClientRead:
+    """Disable a client (no new tokens; the ones it has are refused within seconds,
+    gateway/clients.py) or enable it again (its unexpired tokens are accepted again)."""
+    db = _db(request)
+    await (clients.enable_client if body.enabled else clients.disable_client)(db, body.client_id)
+    return _read(await clients.get_client(db, body.client_id))
+
+
+@router.post("/client-secrets")
+async def rotate_secret(request: Request, response: Response, body: ClientRef) -> ClientSecret:
+    """A new secret for the client, shown once; the old one stops working at once."""
+    secret = await clients.rotate_secret(_db(request), body.client_id)
+    response.headers.update(_NO_STORE)
+    return ClientSecret(client_id=body.client_id, client_secret=secret)
+
+
+def _schedule(settings: GatewaySettings) -> keys.KeySchedule:
+    if settings.external_issuer:
+        raise Conflict(
+            f"This gateway does not sign tokens: they come from the external issuer {settings.issuer}; "
+            "rotate its keys there."
+        )
+    return keys.KeySchedule.for_settings(
+        publish_delay=settings.signing_key_publish_delay, token_lifetime=settings.token_lifetime
+    )
+
+
+def _key_list(states: list[keys.KeyState]) -> KeyList:
+    return KeyList(
+        items=[
+            KeyRead(
+                kid=s.kid,
+                seq=s.seq,
+                created_at=s.created_at,
+                state=s.state,
+                signs_from=s.signs_from,
+                published_until=s.published_until,
+            )
+            for s in states
+        ]
+    )
+
+
+@router.get("/keys")
+async def list_keys(request: Request) -> KeyList:
+    """Every key and its state: next, signing, retired (published until its tokens expire), expired."""
+    return _key_list(await keys.list_keys(_db(request), _schedule(_settings(request))))
+
+
+@router.post("/keys")
+async def rotate_keys(request: Request) -> KeyList:
+    """Add a key (published now, signs after the publish delay) and prune the keys no token needs."""
+    settings = _settings(request)
+    states = await keys.rotate_keys(_db(request), _schedule(settings), box=SecretBox.from_settings(settings))
+    return _key_list(states)
+
+
+__all__ = [
+    "ClientChange",
+    "ClientCreate",
+    "ClientList",
+    "ClientRead",
+    "ClientRef",
+    "ClientSecret",
+    "KeyList",
+    "KeyRead",
+    "router",
+]
