@@ -234,7 +234,7 @@ def test_an_operator_finds_an_order_follows_it_and_replays_it_from_the_queue(
     page.screenshot(path=shots / "ops-console-timeline.png", full_page=True)
 
     # The exception queue says why it is there; the CRM comes back; replay it with a reason.
-    page.click("text=Exception queue")
+    page.get_by_role("link", name="Exception queue", exact=True).click()
     row = page.locator(f"#parked-{order_id}")
     row.wait_for()
     assert "record_activity" in row.inner_text() and "technical" in row.inner_text()
@@ -263,16 +263,16 @@ def test_an_operator_finds_an_order_follows_it_and_replays_it_from_the_queue(
     page.screenshot(path=shots / "ops-console-partners.png", full_page=True)
 
     # Stock: sync per channel, and a reconciliation on demand.
-    page.click("text=Stock")
+    page.get_by_role("link", name="Stock", exact=True).click()
     page.wait_for_selector("#sync")
     assert "marketplace" in page.inner_text("#sync")
-    page.click("text=Reconcile now")
+    page.get_by_role("button", name="Reconcile now").click()
     page.wait_for_selector("#reconciliation")
     assert re.search(r"Checked \d+ SKUs on \d+ channels", page.inner_text("#reconciliation"))
     page.screenshot(path=shots / "ops-console-stock.png", full_page=True)
 
     # Breakers and the ERP's quota as the services report them.
-    page.click("text=Health")
+    page.get_by_role("link", name="Health", exact=True).click()
     breakers = page.inner_text("#breakers")
     assert "orders" in breakers and "crm" in breakers and "erp" in breakers
     assert "Not answering" not in page.inner_text("main")
