@@ -104,6 +104,12 @@ class OrdersAdmin:
     async def exceptions(self, *, limit: int) -> dict[str, Any]:
         return dict(await self._call("GET", "/exceptions", params={"limit": limit}))
 
+    async def review_credit(self, *, order_id: str, decision: str, note: str) -> dict[str, Any]:
+        key = f"ops-credit-review-{uuid.uuid4()}"
+        path = f"/orders/{quote(order_id, safe='')}/credit-review"
+        body = {"decision": decision, "note": note}
+        return dict(await self._call("POST", path, json=body, headers={"Idempotency-Key": key}))
+
     async def replay(self, *, order_id: str, note: str) -> dict[str, Any]:
         # A fresh key per press: a second press after the first succeeded is answered 409 (not parked).
         key = f"ops-replay-{uuid.uuid4()}"

@@ -133,6 +133,32 @@ async def _queue(request: Request, operator: Operator, **context: Any) -> Respon
     return render(request, template, items=items, **context)
 
 
+@router.post("/exceptions/{order_id}/credit-review")
+async def credit_review(
+    request: Request,
+    order_id: str,
+    decision: Annotated[str, Form(max_length=16)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Decides an order held for credit review and answers the queue again."""
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    try:
+        await service.review_credit(
+            orders=orders_admin(request, operator.token), order_id=order_id, decision=decision, reason=reason
+        )
+    except InterchangeError as exc:
+        if isinstance(exc, SessionExpired):
+            return _to_login(request, expired=True)
+        response = await _queue(request, operator, error=f"Order {order_id} was not decided: {exc.detail}")
+        response.status_code = exc.status
+        return response
+    link = f"/console/orders/{quote(order_id, safe='')}"
+    notice = f"Order {order_id}: credit {decision}d by {operator.name}: {reason.strip()}"
+    return await _queue(request, operator, notice=notice, notice_link=link)
+
+
 def _storefront(request: Request, operator: Operator) -> StorefrontAdmin:
     return StorefrontAdmin(request.app.state.http, base_url=settings_of(request).storefront_url, token=operator.token)
 

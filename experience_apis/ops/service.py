@@ -95,6 +95,20 @@ async def replay(*, orders: OrdersAdmin, order_id: str, reason: str) -> dict[str
     return await orders.replay(order_id=order_id, note=replay_reason(reason))
 
 
+CREDIT_DECISIONS = ("approve", "reject")
+
+
+async def review_credit(*, orders: OrdersAdmin, order_id: str, decision: str, reason: str) -> dict[str, Any]:
+    """Approves (the order goes on to reserve stock) or rejects an order held over its credit
+    limit; the orders service records who decided, when and why."""
+    if decision not in CREDIT_DECISIONS:
+        raise UnprocessableContent(
+            "Approve or reject the order.",
+            errors=[{"pointer": "/decision", "in": "body", "detail": "approve or reject"}],
+        )
+    return await orders.review_credit(order_id=order_id, decision=decision, note=replay_reason(reason))
+
+
 async def dead_letters(*, storefront: StorefrontAdmin, limit: int) -> list[DeadLetter]:
     """The storefront's dead pushes (retries ran out, or no storefront item for the SKU), oldest first."""
     status = await storefront.sync_status(limit=limit)
@@ -114,6 +128,7 @@ __all__ = [
     "replay",
     "replay_dead_letter",
     "replay_reason",
+    "review_credit",
     "search",
     "sign_in",
 ]

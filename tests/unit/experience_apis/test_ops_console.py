@@ -81,6 +81,15 @@ class Fakes:
             return httpx.Response(200, json=timeline())
         if path == "/v1/admin/exceptions":
             return httpx.Response(200, json={"items": self.parked, "next_offset": None})
+        if path == "/v1/admin/orders/ord_1/credit-review":
+            self.parked.clear()
+            body = json.loads(request.content)
+            return httpx.Response(
+                202,
+                json={"id": 2, "order_id": "ord_1", "step": "check_credit", "actor": "ops-alice",
+                      "note": f"credit {body['decision']}d: {body['note']}", "requested_at": NOW,
+                      "outcome": "succeeded"},
+            )  # fmt: skip
         if path == "/v1/admin/orders/ord_1/replay":
             self.parked.clear()
             note = json.loads(request.content)["note"]
@@ -316,3 +325,27 @@ async def test_partner_health_totals_and_chart_series_come_from_the_gateways_aud
     asked = next(r for r in fakes.seen if r.url.path == "/admin/partner-health")
     assert asked.headers["authorization"] == f"Bearer {fakes.issued[-1]}"
     assert (asked.url.params["minutes"], asked.url.params["bucket_seconds"]) == ("60", "60")
+
+
+async def test_a_credit_hold_is_approved_or_rejected_with_a_reason_not_replayed(
+    console: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    fakes.parked[0] |= {"hold_kind": "credit_review", "failed_step": "check_credit", "reason": "over the limit"}
+    await sign_in(console)
+    queue = await console.get("/console/exceptions")
+    row = queue.text.split('id="parked-ord_1"')[1].split("</tr>")[0]
+    assert 'value="approve"' in row and 'value="reject"' in row and "/replay" not in row
+    hx = {"HX-Request": "true"}
+    odd = await console.post(
+        "/console/exceptions/ord_1/credit-review", data={"decision": "maybe", "reason": "x"}, headers=hx
+    )
+    assert odd.status_code == 422 and "Approve or reject the order." in odd.text
+    done = await console.post(
+        "/console/exceptions/ord_1/credit-review", data={"decision": "approve", "reason": "limit raised"}, headers=hx
+    )
+    assert done.status_code == 200
+    assert "Order ord_1: credit approved by ops-alice: limit raised" in done.text
+    assert "The exception queue is empty" in done.text
+    sent = [r for r in fakes.orders_calls() if r.url.path.endswith("/credit-review")]
+    assert [json.loads(r.content) for r in sent] == [{"decision": "approve", "note": "limit raised"}]
+    assert sent[0].headers["idempotency-key"]
