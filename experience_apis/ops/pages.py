@@ -3,8 +3,9 @@ each page reads the signed-in operator from the session, calls one service funct
 operator's token and renders a template.
 
 A page without a signed-in operator (or whose token has expired) sends the browser to the sign-in
-form. Failures of the admin APIs are shown on the page with their status and what to do; an
-expired or revoked token signs the operator out.
+form. Failures of the admin APIs are shown on the page with their status and what to do (to a
+caller that does not ask for HTML, the kit's RFC 9457 problem instead); an expired or revoked
+token signs the operator out.
 """
 
 from __future__ import annotations
@@ -47,10 +48,17 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     )
 
 
+def html_only(request: Request, exc: InterchangeError) -> None:
+    """Re-raises ``exc`` (the kit's problem+json) unless the caller reads HTML: a browser or htmx."""
+    if not (request.headers.get("HX-Request") or "text/html" in request.headers.get("accept", "")):
+        raise exc
+
+
 def failed(request: Request, exc: InterchangeError, template: str = "error.html", **context: Any) -> Response:
     """A failure of an admin API, on the page: its status and detail (never an internal trace)."""
     if isinstance(exc, SessionExpired):
         return _to_login(request, expired=True)
+    html_only(request, exc)
     return render(request, template, status=exc.status, error=exc.detail, **context)
 
 
@@ -76,6 +84,7 @@ async def login(
             client_secret=client_secret,
         )
     except InterchangeError as exc:
+        html_only(request, exc)
         return render(request, "login.html", status=exc.status, message=exc.detail, client_id=client_id)
     request.session.clear()
     request.session[SESSION_KEY] = operator.to_session()
@@ -151,6 +160,7 @@ async def credit_review(
     except InterchangeError as exc:
         if isinstance(exc, SessionExpired):
             return _to_login(request, expired=True)
+        html_only(request, exc)
         response = await _queue(request, operator, error=f"Order {order_id} was not decided: {exc.detail}")
         response.status_code = exc.status
         return response
@@ -195,6 +205,7 @@ async def replay(request: Request, order_id: str, reason: Annotated[str, Form(ma
     except InterchangeError as exc:
         if isinstance(exc, SessionExpired):
             return _to_login(request, expired=True)
+        html_only(request, exc)
         response = await _queue(request, operator, error=f"Order {order_id} was not replayed: {exc.detail}")
         response.status_code = exc.status
         return response
@@ -265,6 +276,7 @@ async def reconcile(request: Request, repair: Annotated[bool, Form()] = False) -
     except InterchangeError as exc:
         if isinstance(exc, SessionExpired):
             return _to_login(request, expired=True)
+        html_only(request, exc)
         return await _stock(request, operator, status=exc.status, error=f"Not reconciled: {exc.detail}")
     return await _stock(request, operator, report=report)
 
@@ -284,6 +296,7 @@ async def replay_dead_letter(
     except SessionExpired:
         return _to_login(request, expired=True)
     except InterchangeError as exc:
+        html_only(request, exc)
         status, context = exc.status, {"letters_notice_error": f"{sku} was not replayed: {exc.detail}"}
     try:
         context |= await _dead_letters(request, operator)

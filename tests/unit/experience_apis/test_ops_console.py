@@ -21,6 +21,8 @@ from experience_apis.ops.app import SESSION_COOKIE, create_app
 from experience_apis.ops.settings import OpsSettings
 from tests.support.tokens import bearer, mint_token, static_verifier
 
+#: What a browser sends: the pages answer failures as HTML to it, as problem+json to anyone else.
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 ALICE_SECRET = "s3cret"  # a fake client of the fake gateway
 NOW = "2026-12-07T10:00:00Z"
 ORDER = {
@@ -153,7 +155,7 @@ async def console(tmp_path: Path, fakes: Fakes) -> AsyncIterator[httpx.AsyncClie
     app = create_app(settings, transport=httpx.MockTransport(fakes.handle), verifier=static_verifier())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ops.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://ops.test", headers=BROWSER) as client:
             yield client
 
 
@@ -293,7 +295,9 @@ async def test_the_health_page_shows_what_the_services_report_and_who_does_not_a
     )
     app = create_app(settings, transport=httpx.MockTransport(handle), verifier=static_verifier())
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops.test") as console:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ops.test", headers=BROWSER
+        ) as console:
             await sign_in(console)
             page = await console.get("/console/health")
     assert page.status_code == 200
@@ -349,3 +353,13 @@ async def test_a_credit_hold_is_approved_or_rejected_with_a_reason_not_replayed(
     sent = [r for r in fakes.orders_calls() if r.url.path.endswith("/credit-review")]
     assert [json.loads(r.content) for r in sent] == [{"decision": "approve", "note": "limit raised"}]
     assert sent[0].headers["idempotency-key"]
+
+
+async def test_a_caller_that_does_not_read_html_gets_the_problem_json(console: httpx.AsyncClient) -> None:
+    await sign_in(console)
+    headers = {"Accept": "application/json"}
+    blank = await console.post("/console/exceptions/ord_1/replay", data={"reason": ""}, headers=headers)
+    assert blank.status_code == 422 and blank.headers["content-type"] == "application/problem+json"
+    assert blank.json()["errors"][0]["pointer"] == "/reason"
+    missing = await console.get("/console/orders/ord_nope", headers=headers)
+    assert missing.status_code == 404 and missing.json()["detail"] == "no such order"

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from experience_apis.ops.app import create_app
 from experience_apis.ops.settings import OpsSettings
 from tests.support.tokens import static_verifier
-from tests.unit.experience_apis.test_ops_console import Fakes, sign_in
+from tests.unit.experience_apis.test_ops_console import BROWSER, Fakes, sign_in
 
 INVENTORY_METRICS = """\
 # TYPE interchange_inventory_sync_lag_seconds histogram
@@ -62,7 +62,9 @@ async def console(tmp_path: Path, fakes: Fakes) -> AsyncIterator[httpx.AsyncClie
     )
     app = create_app(settings, transport=httpx.MockTransport(handle), verifier=static_verifier())
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops.test") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ops.test", headers=BROWSER
+        ) as client:
             yield client
 
 
@@ -144,7 +146,9 @@ def dead_letters_app(tmp_path: Path, fakes: Fakes, *, refuse: bool = False) -> F
 async def test_dead_letters_are_listed_and_a_replay_with_a_reason_clears_one(tmp_path: Path, fakes: Fakes) -> None:
     app = dead_letters_app(tmp_path, fakes)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops.test") as console:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ops.test", headers=BROWSER
+        ) as console:
             await sign_in(console)
             page = await console.get("/console/exceptions")
             assert 'id="dead-NOT-IN-SHOP"' in page.text and "no storefront item" in page.text
@@ -169,7 +173,9 @@ async def test_without_storefront_admin_the_queue_still_shows_and_says_why_the_l
 ) -> None:
     app = dead_letters_app(tmp_path, fakes, refuse=True)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops.test") as console:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ops.test", headers=BROWSER
+        ) as console:
             await sign_in(console)
             page = await console.get("/console/exceptions")
     assert page.status_code == 200
