@@ -8,9 +8,16 @@ MARKETPLACE_AVAILABILITY_READ = "marketplace:availability.read"
 # Register, list and delete webhook subscriptions; list and replay their deliveries
 MARKETPLACE_WEBHOOKS_WRITE = "marketplace:webhooks.write"
 
+# Experience API: b2b (resellers' purchasing systems)
+B2B_CATALOG_READ = "b2b:catalog.read"
+B2B_ORDERS_WRITE = "b2b:orders.write"
+B2B_ORDERS_READ = "b2b:orders.read"
+B2B_ACCOUNT_READ = "b2b:account.read"
+
 #: The scopes a partner may hold (its APIs are the ones the developer portal shows: gateway/portal).
 PARTNER = frozenset(
     {MARKETPLACE_ORDERS_WRITE, MARKETPLACE_ORDERS_READ, MARKETPLACE_AVAILABILITY_READ, MARKETPLACE_WEBHOOKS_WRITE}
+    | {B2B_CATALOG_READ, B2B_ORDERS_WRITE, B2B_ORDERS_READ, B2B_ACCOUNT_READ}
 )
 
 # Experience API: storefront (internal apps): push status and dead letters

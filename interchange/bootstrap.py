@@ -55,6 +55,17 @@ PARTNERS = (
         partner_id="zenith-market",
         channel="marketplace",
     ),
+    # Resellers on the B2B API (experience_apis.b2b): a trade account and a blocked one.
+    *(
+        ClientSpec(
+            reseller,
+            "partner",
+            (scopes.B2B_CATALOG_READ, scopes.B2B_ORDERS_WRITE, scopes.B2B_ORDERS_READ, scopes.B2B_ACCOUNT_READ),
+            partner_id=reseller,
+            channel="b2b",
+        )
+        for reseller in ("borealis-hw", "closed-shop")
+    ),
 )
 
 

@@ -67,6 +67,8 @@ SERVICES: tuple[ServiceInfo, ...] = (
     ServiceInfo("storefront", "experience", "experience_apis.storefront"),
     # The operations console: it calls the admin APIs with the signed-in operator's own token.
     ServiceInfo("ops", "experience", "experience_apis.ops"),
+    # Resellers' purchasing systems: catalog, purchase orders and account through the orders API.
+    ServiceInfo("b2b", "experience", "experience_apis.b2b", client_scopes=("orders:write", "orders:read")),
     ServiceInfo("gateway", "edge", "gateway"),
 )
 

@@ -1,0 +1,1 @@
+"""The B2B experience API (issue 12): resellers' purchasing systems."""
