@@ -39,8 +39,11 @@ async def _lifespan(receive: Any, send: Any, start: Callable[[], Any], stop: Cal
             return
 
 
-async def _body(receive: Any) -> bytes:
-    """The request body, read whole to its last message (a POST's floor forwards its body too)."""
+async def _body(scope: dict[str, Any], receive: Any) -> bytes:
+    """The request body, read whole to its last message (a POST's floor forwards its body too);
+    nothing is awaited for a request without one (a GET's floor costs what it did)."""
+    if not any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"]):
+        return b""
     chunks = []
     while True:
         message = await receive()
@@ -60,7 +63,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     path = scope["path"].removeprefix("/marketplace")
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in _DROP]
-    body = await _body(receive)
+    body = await _body(scope, receive)
     async with _state["client"].request(scope["method"], _UPSTREAM + path, headers=headers, data=body or None) as resp:
         down = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _DROP]
         await send({"type": "http.response.start", "status": resp.status, "headers": down})
@@ -81,7 +84,7 @@ async def reqwest_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"].removeprefix("/marketplace")
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k not in _DROP]
     request = _state["client"].request(scope["method"], _UPSTREAM + path).headers(headers)
-    body = await _body(receive)
+    body = await _body(scope, receive)
     if body:
         request = request.body_bytes(body)
     async with request.build_streamed() as resp:
