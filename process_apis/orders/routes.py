@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Header, Path, Query, Request, Response
 from pydantic import AfterValidator
 
 from contracts import Order, OrderAccepted, OrderCreate, OrderStatus
@@ -203,5 +203,11 @@ async def cancel_order(
     answer = await service.request_cancellation(
         session=session, idem=idem, order_id=order_id, partner_id=principal.acting_partner, reason=body.reason
     )
-    background.add_task(wake_worker, request.app)
+    # An async background task: it runs after the response, so after the session committed, and
+    # on the event loop (a sync one would run the non-thread-safe wakeup in the threadpool).
+    background.add_task(_wake_worker_after_commit, request.app)
     return answer
+
+
+async def _wake_worker_after_commit(app: FastAPI) -> None:
+    wake_worker(app)
