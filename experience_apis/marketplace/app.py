@@ -18,6 +18,7 @@ from experience_apis.marketplace.seed import seed_demo
 from experience_apis.marketplace.settings import MarketplaceSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
+from service_kit.events.admin_routes import router as events_admin_router
 from service_kit.events.batch import each_event
 from service_kit.events.workers import batch_event_consumer
 from service_kit.openapi import Deprecation, deprecate_version
@@ -54,6 +55,7 @@ def create_app(
             routes_channel.build_router(version="v1"),
             routes_v2.router,
             routes_channel.build_router(version="v2"),
+            events_admin_router,
         ],
         metadata=[Base.metadata, WebhooksBase.metadata],
         migrations=HISTORY,

@@ -15,6 +15,7 @@ from experience_apis.storefront.seed import seed_demo
 from experience_apis.storefront.settings import StorefrontSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
+from service_kit.events.admin_routes import router as events_admin_router
 from service_kit.events.workers import batch_event_consumer
 from service_kit.settings import ServiceSettings
 from service_kit.workers import stop_event
@@ -58,7 +59,7 @@ def create_app(
         description="Pushes the storefront channel's available-to-sell levels to the storefront's admin API "
         "(coalesced per SKU, within its rate limit, retried, dead letters kept); this API shows the push "
         "status and replays dead letters.",
-        routers=[router],
+        routers=[router, events_admin_router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,

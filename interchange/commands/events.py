@@ -1,97 +1,83 @@
-"""``interchange events ...``: the event bus's dead letters, listed and replayed.
-
-The bus is the one the services use: ``--url`` / ``INTERCHANGE_EVENTS_URL`` when given, else the
-embedded log under ``--data-dir`` (``<data_dir>/events.db``).
+"""``interchange events ...``: the event bus's dead letters, listed and replayed through a
+service's admin API (``/v1/admin/events``, service_kit/events/admin_routes.py, scope ``ops``) with
+an ops token (interchange.admin_client): the CLI never opens the bus itself. Every service of a
+deployment shares one bus, so asking one (``--via``, default the orders service) shows every
+consumer group's dead letters.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from interchange import display
-from interchange.explain import ExplainingGroup, require_database
-
-if TYPE_CHECKING:
-    from service_kit.events import DeadLetter, EventBus
+from interchange.admin_client import admin_api
+from interchange.explain import ExplainingGroup
 
 app = typer.Typer(help="The event bus: dead letters and their replay.", no_args_is_help=True, cls=ExplainingGroup)
 console = Console()
 
-Url = Annotated[
-    str | None,
-    typer.Option("--url", envvar="INTERCHANGE_EVENTS_URL", help="sqlite:///<path> or redis://host:port/db"),
+#: The services that mount the bus's admin routes (they consume events).
+BUS_SERVICES = ("orders", "inventory", "marketplace", "storefront")
+
+Via = Annotated[
+    str,
+    typer.Option("--via", help=f"The service to ask, one of {', '.join(BUS_SERVICES)} (they share the bus)."),
 ]
 DataDir = Annotated[
-    Path, typer.Option("--data-dir", envvar="INTERCHANGE_DATA_DIR", help="Where the embedded event log lives.")
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="INTERCHANGE_DATA_DIR",
+        help="The local suite's data directory (its suite.json and ops client).",
+    ),
 ]
 
 
-def _bus(*, url: str | None, data_dir: Path) -> EventBus:
-    from service_kit.events import open_bus
-    from service_kit.events.factory import events_url
-    from service_kit.settings import ServiceSettings
-
-    settings = ServiceSettings.load("events", data_dir=data_dir)
-    require_database(url or events_url(settings=settings), service="event log")
-    return open_bus(settings=settings, url=url or None)
-
-
-def _as_dict(letter: DeadLetter) -> dict[str, object]:
-    return {
-        "id": letter.id,
-        "group": letter.group,
-        "message_id": letter.message_id,
-        "deliveries": letter.deliveries,
-        "error": letter.error,
-        "dead_at": letter.dead_at.isoformat(),
-        "event": json.loads(letter.event.model_dump_json()),
-    }
+def _check_via(via: str) -> None:
+    if via not in BUS_SERVICES:
+        raise typer.BadParameter(f"not one of {', '.join(BUS_SERVICES)}", param_hint="--via")
 
 
 @app.command("dead-letters")
 def dead_letters(
     group: Annotated[str | None, typer.Option(help="Only this consumer group's.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, oldest first.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many, oldest first.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    url: Url = None,
+    via: Via = "orders",
     data_dir: DataDir = Path("var"),
 ) -> None:
     """List the messages parked after too many failed deliveries, with their last error."""
-
-    async def run() -> list[DeadLetter]:
-        bus = _bus(url=url, data_dir=data_dir)
-        try:
-            return await bus.dead_letters(group=group, limit=limit)
-        finally:
-            await bus.close()
-
-    with display.working("reading the dead letters"):
-        letters = asyncio.run(run())
+    _check_via(via)
+    with admin_api(via, data_dir=data_dir) as service, display.working("reading the dead letters"):
+        letters: list[dict[str, Any]] = service.get(
+            "/v1/admin/events/dead-letters", params={"group": group, "limit": limit}
+        )["items"]
     if as_json:
         for letter in letters:
-            typer.echo(json.dumps(_as_dict(letter)))
+            typer.echo(json.dumps(letter))
         return
     if not letters:
         console.print("no dead letters")
         return
     table = Table("id", "group", "type", "subject", "event id", "deliveries", "parked at", "last error")
     for letter in letters:
+        event = letter["event"]
         table.add_row(
-            letter.id,
-            letter.group,
-            letter.event.type,
-            letter.event.subject or "-",
-            letter.event.id,
-            str(letter.deliveries),
-            letter.dead_at.strftime("%Y-%m-%d %H:%M:%S"),
-            letter.error[:120],
+            letter["id"],
+            letter["group"],
+            event["type"],
+            event.get("subject") or "-",
+            event["id"],
+            str(letter["deliveries"]),
+            datetime.fromisoformat(letter["dead_at"]).strftime("%Y-%m-%d %H:%M:%S"),
+            letter["error"][:120],
         )
     console.print(table)
 
@@ -99,22 +85,15 @@ def dead_letters(
 @app.command("replay")
 def replay(
     dead_letter_id: Annotated[str, typer.Argument(help="The id shown by `interchange events dead-letters`.")],
-    url: Url = None,
+    via: Via = "orders",
     data_dir: DataDir = Path("var"),
 ) -> None:
     """Hand a dead letter back to its consumer group (only that group), with a fresh delivery count."""
-
-    async def run() -> DeadLetter:
-        bus = _bus(url=url, data_dir=data_dir)
-        try:
-            return await bus.replay(dead_letter_id=dead_letter_id)
-        finally:
-            await bus.close()
-
-    with display.working("replaying"):
-        letter = asyncio.run(run())
+    _check_via(via)
+    with admin_api(via, data_dir=data_dir) as service, display.working("replaying"):
+        letter = service.post("/v1/admin/events/replays", json={"dead_letter_id": dead_letter_id})
     console.print(
-        f"replayed {letter.id}: {letter.event.type} {letter.event.id} to group {letter.group}",
+        f"replayed {letter['id']}: {letter['event']['type']} {letter['event']['id']} to group {letter['group']}",
         markup=False,
         highlight=False,
     )

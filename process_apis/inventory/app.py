@@ -20,6 +20,7 @@ from process_apis.inventory.workers import (
 )
 from service_kit.app import Worker, create_service_app
 from service_kit.auth import TokenVerifier
+from service_kit.events.admin_routes import router as events_admin_router
 from service_kit.events.workers import batch_event_consumer, outbox_relay
 
 
@@ -58,7 +59,7 @@ def create_app(
         description="Availability to sell per channel, from WMS stock movements and ERP item changes: "
         "synchronous queries, `com.interchange.availability.changed.v1` publication (coalesced per SKU, "
         "throttled per channel), and reconciliation of what channels were told against the WMS.",
-        routers=[router],
+        routers=[router, events_admin_router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,

@@ -27,6 +27,7 @@ from process_apis.orders.routes import router
 from process_apis.orders.settings import OrdersSettings
 from service_kit.app import create_service_app, upstream
 from service_kit.auth import TokenVerifier
+from service_kit.events.admin_routes import router as events_admin_router
 from service_kit.events.workers import outbox_relay
 from service_kit.http import UpstreamPolicy, configure_upstream
 
@@ -60,7 +61,7 @@ def create_app(
         description="Takes canonical orders in, validates them against the ERP and runs them across the "
         "ERP, WMS and CRM as a durable saga: price, credit check, reserve stock, create the sales order, "
         "release for picking, record the activity; with cancellation, an exception queue and replay.",
-        routers=[router, admin_router, lookup_router, account_router],
+        routers=[router, admin_router, lookup_router, account_router, events_admin_router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,

@@ -1,17 +1,37 @@
-"""``interchange events dead-letters`` and ``interchange events replay`` on the embedded log."""
+"""``interchange events dead-letters`` and ``interchange events replay`` go through a service's
+admin routes (service_kit/events/admin_routes.py) with an ops token, on the embedded log: the CLI
+never opens the bus; only an internal client's ``ops`` token may read or replay."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from typer.testing import CliRunner
+import httpx
+import pytest
+from fastapi import FastAPI
 
-from interchange.cli import app
+from interchange import admin_client
+from service_kit.app import create_service_app
 from service_kit.events import open_bus
+from service_kit.events.admin_routes import router
 from service_kit.settings import ServiceSettings
+from tests.support.tokens import bearer, mint_token, static_verifier
+from tests.unit.interchange.admin_support import LoopBridge, token_endpoint
+from tests.unit.interchange.cli_support import isolate, one_line, run
 from tests.unit.service_kit.events.event_helpers import stock_event
+
+ENV = {
+    "INTERCHANGE_INVENTORY_URL": "http://inventory.test",
+    "INTERCHANGE_GATEWAY_URL": "http://gateway.test",
+    "INTERCHANGE_OPS_CLIENT_ID": "ops-cli",
+    "INTERCHANGE_OPS_CLIENT_SECRET": "s3cret",
+    "COLUMNS": "200",
+}
+PATH = "/v1/admin/events/dead-letters"
 
 
 async def park_one(data_dir: Path) -> str:
@@ -28,33 +48,84 @@ async def park_one(data_dir: Path) -> str:
         await bus.close()
 
 
-def test_dead_letters_are_listed_and_replayed_from_the_command_line(tmp_path: Path) -> None:
-    event_id = asyncio.run(park_one(tmp_path))
-    runner = CliRunner()
-    env = {"INTERCHANGE_DATA_DIR": str(tmp_path), "INTERCHANGE_EVENTS_URL": "", "COLUMNS": "200"}
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[FastAPI]:
+    data_dir = tmp_path / "service"
+    data_dir.mkdir()
+    settings = ServiceSettings.load("inventory", data_dir=data_dir, log_json=False, events_url="")
+    app = create_service_app(settings, title="kit", description="kit", routers=[router], verifier=static_verifier())
+    async with app.router.lifespan_context(app):
+        yield app
 
-    listed = runner.invoke(app, ["events", "dead-letters", "--json"], env=env)
+
+@pytest.fixture
+async def cli(service: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    isolate(monkeypatch)
+
+    def mint(client_id: str, secret: str) -> str | None:
+        return mint_token("ops", client_id=client_id, kind="internal") if secret == "s3cret" else None
+
+    routes = {"inventory.test": httpx.ASGITransport(app=service), "gateway.test": token_endpoint(mint)}
+    monkeypatch.setattr(admin_client, "transport", LoopBridge(asyncio.get_running_loop(), routes))
+
+    async def invoke(*args: str) -> Any:
+        return await asyncio.to_thread(run, tmp_path / "var", *args, "--via", "inventory", env=ENV)
+
+    return invoke
+
+
+async def test_dead_letters_are_listed_and_replayed_from_the_command_line(
+    service: FastAPI, cli: Any, tmp_path: Path
+) -> None:
+    event_id = await park_one(tmp_path / "service")
+
+    listed = await cli("events", "dead-letters", "--json")
     assert listed.exit_code == 0, listed.output
-    (letter,) = [json.loads(line) for line in listed.output.splitlines()]
+    (letter,) = [json.loads(line) for line in listed.stdout.splitlines()]
     assert letter["group"] == "inventory" and letter["event"]["id"] == event_id
     assert letter["deliveries"] == 2 and letter["error"] == "KeyError: 'warehouse'"
 
-    table = runner.invoke(app, ["events", "dead-letters", "--group", "inventory"], env=env)
-    assert table.exit_code == 0 and "KeyError" in table.output
+    table = await cli("events", "dead-letters", "--group", "inventory")
+    assert table.exit_code == 0 and "KeyError" in table.stdout
 
-    replayed = runner.invoke(app, ["events", "replay", letter["id"]], env=env)
+    replayed = await cli("events", "replay", letter["id"])
     assert replayed.exit_code == 0, replayed.output
-    assert f"replayed {letter['id']}" in replayed.output and "to group inventory" in replayed.output
+    assert f"replayed {letter['id']}" in replayed.stdout and "to group inventory" in replayed.stdout
 
-    assert "no dead letters" in runner.invoke(app, ["events", "dead-letters"], env=env).output
-    again = runner.invoke(app, ["events", "replay", letter["id"]], env=env)
-    assert again.exit_code == 1 and "no dead letter" in again.output
+    assert "no dead letters" in (await cli("events", "dead-letters")).stdout
+    again = await cli("events", "replay", letter["id"])
+    assert again.exit_code == 1 and f"There is no dead letter {letter['id']!r}" in one_line(again)
+    assert not (tmp_path / "var").exists()  # the CLI opened no bus and created nothing
 
-    async def redelivered() -> list[str]:
-        bus = open_bus(settings=ServiceSettings.load("inventory", data_dir=tmp_path))
-        try:
-            return [d.event.id for d in await bus.receive(group="inventory", consumer="c2", max_messages=10)]
-        finally:
-            await bus.close()
+    bus = open_bus(url=f"sqlite:///{tmp_path / 'service' / 'events.db'}")
+    try:
+        redelivered = [d.event.id for d in await bus.receive(group="inventory", consumer="c2", max_messages=10)]
+    finally:
+        await bus.close()
+    assert event_id in redelivered
 
-    assert event_id in asyncio.run(redelivered())
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        lambda: bearer("inventory:write", client_id="ops-cli", kind="internal"),  # no ops scope
+        lambda: bearer("ops", client_id="acme-market", partner_id="acme-market", kind="partner"),  # not internal
+        lambda: {},
+    ],
+)
+async def test_only_an_operator_reads_or_replays(service: FastAPI, headers: Any) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service), base_url="http://inventory.test") as c:
+        listed = await c.get(PATH, headers=headers())
+        replayed = await c.post("/v1/admin/events/replays", json={"dead_letter_id": "1:inventory"}, headers=headers())
+
+    for resp in (listed, replayed):
+        assert resp.status_code in (401, 403), resp.text
+        assert resp.headers["content-type"] == "application/problem+json"
+
+
+def test_via_names_a_service_with_the_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(monkeypatch)
+
+    result = run(tmp_path, "events", "dead-letters", "--via", "erp")
+
+    assert result.exit_code == 2 and "not one of orders, inventory, marketplace, storefront" in one_line(result)
