@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,12 @@ class Portal:
     def first_call(self) -> FirstCall | None:
         """The README's first call, on the current version of the first API that has one: its first
         POST operation with a request example, and the GET of what it made (the POST's path plus
-        one parameter, filled from the request body's field of the same name)."""
+        one parameter, filled from the request body's field of the same name). An API whose call
+        can be read back that way comes first (a whole walkthrough); else the first one found."""
+        found = list(self._first_calls())
+        return next((call for call in found if call.read is not None), found[0] if found else None)
+
+    def _first_calls(self) -> Iterator[FirstCall]:
         for versions in self.catalog.apis().values():
             current = next((v for v in versions if not v.deprecated), versions[0])
             ops = list(current.operations())
@@ -125,10 +131,10 @@ class Portal:
                     status=example.status or "",
                     answer=json.dumps(example.response_body) if example.response_body is not None else "",
                 )
-                return FirstCall(
+                yield FirstCall(
                     api=current, submit=submit, read=self._read_after(current, path=path, body=example.request_body)
                 )
-        return None
+                break
 
     def _read_after(self, version: ApiVersion, *, path: str, body: Any) -> Call | None:
         for method, other, op in version.operations():

@@ -86,7 +86,7 @@ def test_the_portal_renders_offline_lists_the_apis_and_try_it_submits_the_exampl
 
     page.goto(f"{gateway}/developers")
     listed = page.locator("tr.version").evaluate_all("rows => rows.map(r => r.dataset.version)")
-    assert listed == ["marketplace-v2", "marketplace-v1"]
+    assert listed == ["b2b-v1", "marketplace-v2", "marketplace-v1"]
 
     page.goto(f"{gateway}/developers/marketplace-v1")
     assert "2027-06-30" in page.locator("#deprecation").inner_text()
