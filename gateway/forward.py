@@ -167,7 +167,9 @@ class ReqwestForwarder:
             except ValueError as exc:  # a header value reqwest cannot give as text (not visible ASCII)
                 raise upstream_error(route, exc, retry_after=self._retry_after) from exc
             down = headers_down(raw, replace=route.versioning is not None)
-            await send_down(send, request, status, down, _chunks(response.body_reader))
+            length = response.get_header("content-length")
+            body = _chunks(response.body_reader, int(length) if length and length.isdigit() else None)
+            await send_down(send, request, status, down, body)
             return status
         finally:
             await exchange.__aexit__(None, None, None)
@@ -187,9 +189,15 @@ class ReqwestForwarder:
             self._http = None
 
 
-async def _chunks(reader: Any) -> AsyncIterator[bytes]:
+async def _chunks(reader: Any, length: int | None) -> AsyncIterator[bytes]:
+    """The answer's body as it comes; with a Content-Length, done once that much is in (no
+    more ``read_chunk`` to learn that the body has ended: each is a hop from reqwest's thread)."""
+    size = 0
     while (chunk := await reader.read_chunk()) is not None:
         yield bytes(chunk)
+        size += len(chunk)
+        if length is not None and size >= length:
+            return
 
 
 class HttpxForwarder:

@@ -1,5 +1,6 @@
-"""Reading a request body: done once Content-Length bytes are in (granian sends an empty last
-message after the bytes; awaiting it is one more hop per POST), and capped either way."""
+"""Reading a body: the request's done once its Content-Length is in (granian sends an empty last
+message after the bytes; awaiting it is one more hop per POST), and capped either way; the
+service's answer likewise (one ``read_chunk`` fewer per call)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from gateway.bodies import CappedBody, read_capped
+from gateway.forward import _chunks
 from service_kit.errors import PayloadTooLarge
 from tests.unit.gateway.conftest import FakeService, gateway_over, serving_granian
 
@@ -55,6 +57,32 @@ async def test_a_streamed_body_of_the_declared_length_ends_with_its_bytes() -> N
 
     assert [c async for c in CappedBody(receive, 100, length=6)] == [b"abc", b"def"]
     assert receive.calls == 2
+
+
+class Reader:
+    """pyreqwest's body reader: ``chunks``, then None; counts the calls."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks: list[bytes | None] = [*chunks, None]
+        self.calls = 0
+
+    async def read_chunk(self) -> bytes | None:
+        self.calls += 1
+        return self.chunks.pop(0)
+
+
+async def test_an_answer_of_its_content_length_is_read_without_asking_for_more() -> None:
+    reader = Reader(b'{"ok": ', b"true}")
+
+    assert [c async for c in _chunks(reader, 12)] == [b'{"ok": ', b"true}"]
+    assert reader.calls == 2
+
+
+async def test_an_answer_without_a_length_is_read_to_its_end() -> None:
+    reader = Reader(b"abc", b"def")
+
+    assert [c async for c in _chunks(reader, None)] == [b"abc", b"def"]
+    assert reader.calls == 3
 
 
 async def test_posts_through_granian_reach_the_service_whole_on_one_connection(
