@@ -232,7 +232,7 @@ class _InsertRows:
         return sql, tuple(rows[i][c] for i, c in order)
 
     def _compile(self, rows: int) -> tuple[str, tuple[tuple[int, int], ...] | None]:
-        values = [{name: bindparam(f"{name}_{i}") for name in COLUMNS} for i in range(rows)]
+        values: list[dict[str, Any]] = [{name: bindparam(f"{name}_{i}") for name in COLUMNS} for i in range(rows)]
         compiled = insert(AuditRecord).values(values).compile(dialect=self._dialect)
         if not compiled.positional:
             return str(compiled), None
