@@ -1,83 +1,38 @@
 """``interchange inventory ...``: availability per channel, and reconciliation with its drift table.
 
-``reconcile`` asks the inventory service over HTTP with an ops token (interchange.admin_client);
-with ``--repair`` the service's publisher sends the corrections at its next pass.
-``availability`` still reads the inventory database under ``--data-dir`` through the same
-service functions as the API (the API answers one channel at a time; the channels are the
-service's settings).
+Both ask the inventory service over HTTP with an ops token (interchange.admin_client), never its
+database: ``availability`` lists the channels (``GET /v1/channels``, the service's settings) and
+asks each one's availability of the SKU; ``reconcile`` compares, and with ``--repair`` the
+service's publisher sends the corrections at its next pass.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from interchange import display
-from interchange.explain import ExplainingGroup, require_database
+from interchange.explain import ExplainingGroup
 
 app = typer.Typer(
     help="The inventory process: availability per channel, reconciliation.", no_args_is_help=True, cls=ExplainingGroup
 )
 console = Console(soft_wrap=True)
-T = TypeVar("T")
 
 DataDir = Annotated[
-    Path, typer.Option("--data-dir", envvar="INTERCHANGE_DATA_DIR", help="Where the inventory database lives.")
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="INTERCHANGE_DATA_DIR",
+        help="The local suite's data directory (its suite.json and ops client).",
+    ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _settings(data_dir: Path) -> Any:
-    from process_apis.inventory.settings import InventorySettings
-
-    overrides: dict[str, Any] = {"data_dir": data_dir}
-    suite_file = data_dir / "suite.json"
-    if suite_file.exists():
-        services = json.loads(suite_file.read_text()).get("services", {})
-        overrides |= {f"{name}_url": url for name, url in services.items() if name in ("gateway", "wms", "erp")}
-        if "gateway" in services:
-            overrides |= {"issuer": services["gateway"]}
-    secrets_file = data_dir / "secrets.json"
-    if secrets_file.exists():
-        known = json.loads(secrets_file.read_text())
-        if "svc-inventory" in known:
-            overrides |= {"client_id": "svc-inventory", "client_secret": known["svc-inventory"]}
-    return InventorySettings.load("inventory", **overrides)
-
-
-def _run(data_dir: Path, action: Callable[[Any, Any, Any], Awaitable[T]]) -> T:
-    from process_apis.inventory.migrations import HISTORY
-    from process_apis.inventory.models import Base
-    from service_kit.db import Database
-    from service_kit.http import ServiceToken, Upstream, build_http_client
-    from service_kit.migrations import upgrade_database
-
-    async def main() -> T:
-        settings = _settings(data_dir)
-        require_database(settings.database_url, service="inventory")
-        db = Database(settings.database_url, metadata=[Base.metadata])
-        http = build_http_client(settings)
-        token = ServiceToken(
-            http, token_url=settings.token_url, client_id=settings.client_id, client_secret=settings.client_secret
-        )
-        wms = Upstream(http, token, base_url=settings.wms_url, name="wms")
-        try:
-            await upgrade_database(db=db, history=HISTORY)
-            async with db.transaction() as session:
-                return await action(session, settings, wms)
-        finally:
-            await http.aclose()
-            await db.dispose()
-
-    with display.working("reading the inventory database"):
-        return asyncio.run(main())
 
 
 @app.command()
@@ -125,26 +80,29 @@ def availability(
     data_dir: DataDir = Path("var"),
     as_json: AsJson = False,
 ) -> None:
-    """What each channel may sell of SKU now (from the projection), and what it was last told."""
-    from process_apis.inventory.service import channel_availability
+    """What each channel may sell of SKU now (from the projection), and what it was last told.
 
-    async def action(session: Any, settings: Any, _: Any) -> list[Any]:
-        found = []
-        for channel in settings.channels:
-            found += await channel_availability(session=session, rules=settings.channels, skus=[sku], channel=channel)
-        return found
+    Asks the inventory service (``GET /v1/channels``, then ``GET /v1/availability`` per channel,
+    scope ``inventory:read``) with an ops token (interchange.admin_client)."""
+    from interchange.admin_client import admin_api
 
-    rows = _run(data_dir, action)
+    rows: list[dict[str, Any]] = []
+    with admin_api("inventory", data_dir=data_dir) as inventory, display.working("asking the inventory service"):
+        for channel in inventory.get("/v1/channels")["items"]:
+            # A SKU with no known stock is left out of the list (where the one-SKU read is a 404).
+            rows += inventory.get("/v1/availability", params={"sku": sku, "channel": channel["channel"]})["items"]
     if as_json:
-        console.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
+        console.print_json(json.dumps(rows))
         return
     table = Table(title=f"Availability of {sku}")
     for column in ("channel", "available", "told", "told at", "pending"):
         table.add_column(column)
     for r in rows:
-        told_at = r.told_at.isoformat(timespec="seconds") if r.told_at else "-"
-        told = r.told.value if r.told else "-"
-        table.add_row(r.channel, r.available.value, told, told_at, "yes" if r.publication_pending else "")
+        told_at = r["told_at"][:19] if r.get("told_at") else "-"
+        told = r["told"]["value"] if r.get("told") else "-"
+        table.add_row(
+            r["channel"], r["available"]["value"], told, told_at, "yes" if r.get("publication_pending") else ""
+        )
     console.print(table)
     if not rows:
         console.print(f"no stock of {sku} is known")

@@ -12,6 +12,7 @@ from process_apis.inventory import reconcile, service
 from process_apis.inventory.schemas import (
     ChannelAvailabilityList,
     ChannelAvailabilityRead,
+    ChannelList,
     RebuildResult,
     ReconciliationCreate,
     ReconciliationReport,
@@ -59,6 +60,13 @@ async def list_availability(
     """The same for several SKUs; SKUs with no known stock are left out."""
     items = await service.channel_availability(session=session, rules=settings.channels, skus=sku, channel=channel)
     return service.availability_list(items)
+
+
+@router.get("/channels", operation_id="listChannels")
+async def list_channels(settings: Settings, _: InventoryRead) -> ChannelList:
+    """The channels availability is kept for, with their allocation rules (ask each one's
+    availability by name)."""
+    return service.channel_list(rules=settings.channels)
 
 
 @router.post(

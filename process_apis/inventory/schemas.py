@@ -24,6 +24,24 @@ class ChannelAvailabilityList(CanonicalModel):
     items: list[ChannelAvailabilityRead]
 
 
+class ChannelRead(CanonicalModel):
+    """A channel the inventory process tells, and its allocation rule."""
+
+    channel: str
+    #: Warehouses whose stock counts for the channel; null: every warehouse.
+    warehouses: list[str] | None = None
+    #: Share of the available stock offered, in percent, rounded down.
+    share_percent: int
+    #: Never more than this many units; null: no cap.
+    cap: int | None = None
+    #: Updates per second at most; 0: no limit.
+    max_updates_per_second: float
+
+
+class ChannelList(CanonicalModel):
+    items: list[ChannelRead]
+
+
 class RebuildResult(CanonicalModel):
     positions: int
     items: int

@@ -13,7 +13,13 @@ from process_apis.inventory import projection, repository
 from process_apis.inventory.clients import fetch_items, fetch_stock
 from process_apis.inventory.models import ChannelAvailability
 from process_apis.inventory.projection import ItemState, PositionState
-from process_apis.inventory.schemas import ChannelAvailabilityList, ChannelAvailabilityRead, RebuildResult
+from process_apis.inventory.schemas import (
+    ChannelAvailabilityList,
+    ChannelAvailabilityRead,
+    ChannelList,
+    ChannelRead,
+    RebuildResult,
+)
 from process_apis.inventory.settings import ChannelRule
 from service_kit.errors import BusinessRuleViolation, NotFound
 from service_kit.http import Upstream
@@ -58,6 +64,22 @@ async def sku_availability(
     if not found:
         raise NotFound(f"No stock of {sku!r} is known in any warehouse.")
     return found[0]
+
+
+def channel_list(*, rules: Mapping[str, ChannelRule]) -> ChannelList:
+    """The configured channels (the service's settings), by name."""
+    return ChannelList(
+        items=[
+            ChannelRead(
+                channel=name,
+                warehouses=None if rule.warehouses is None else list(rule.warehouses),
+                share_percent=rule.share_percent,
+                cap=rule.cap,
+                max_updates_per_second=rule.max_updates_per_second,
+            )
+            for name, rule in sorted(rules.items())
+        ]
+    )
 
 
 def availability_list(items: list[ChannelAvailabilityRead]) -> ChannelAvailabilityList:
