@@ -8,7 +8,10 @@ once every stored secret opens with the new key alone. With ``INTERCHANGE_SECRET
 from a secret manager) there is no file to change: put the new key first in the setting, restart
 the services, run ``rotate`` (it re-encrypts), then drop the old key from the setting.
 
-This runs beside the services, like migrations: it opens their databases directly.
+This runs beside the services, like migrations: it opens their databases directly. It stays local
+on purpose (the rest of the CLI goes through the admin APIs): the key file is on the services'
+host, and the new key must never travel over an API; what it re-seals (the gateway's signing keys,
+the marketplace's webhook secrets) is opened with that key only there.
 """
 
 from __future__ import annotations
@@ -116,7 +119,9 @@ def rotate(
         bool, typer.Option("--retire-old", help="Then remove the older keys (nothing they sealed is left).")
     ] = False,
 ) -> None:
-    """Seal every stored secret under a new key; the old keys keep opening until --retire-old."""
+    """Seal every stored secret under a new key; the old keys keep opening until --retire-old. Run
+    it beside the services (on their host, like migrations): it writes the key file and opens the
+    gateway's and the marketplace's databases directly, so that the key never travels over an API."""
     with display.working("sealing every stored secret under a new key"):
         rotation = asyncio.run(rotate_secrets_key(data_dir=data_dir, retire=retire_old))
     for key_file in rotation.new_key_in:
