@@ -1,7 +1,9 @@
-"""Routes whose per-request work is worked out once: the hot reads, served ahead of FastAPI's routing.
+"""Routes whose per-request work is worked out once: the hot reads and intake, served ahead of
+FastAPI's routing.
 
 A route is declared as usual (path, response model, dependencies, scopes: the contract is built
-from it as from any other) and marked with ``@precomputed`` under its ``@router.get(...)``::
+from it as from any other) and marked with ``@precomputed`` under its ``@router.get(...)`` or
+``@router.post(...)``::
 
     @router.get("/orders/{order_id}", operation_id="getOrder", ...)
     @precomputed
@@ -22,9 +24,12 @@ connection close on the endpoint's exit stack before the response is sent, the r
 serialises the answer as FastAPI does (``serialize_response``), and an exception goes to the app's
 own handlers (problem+json). Hand-written, because FastAPI has no public way to skip its solver
 while the route stays in the contract; it takes only what it can serve exactly as FastAPI would:
-GET routes whose dependencies are ``async def`` functions or callables taking path, query and
-header parameters, the request, and security scopes. A route with anything else (a body, a
-``yield`` dependency, cookies, a ``Response`` or ``BackgroundTasks`` parameter), a route an
+GET and POST routes whose dependencies are ``async def`` functions or callables taking path,
+query and header parameters, the request, the ``Response`` (its status and headers go on the
+answer), and security scopes; the endpoint may take one JSON body, a pydantic model, validated
+from the bytes (``precomputed_params.JsonBody``: FastAPI's content-type rule, its 422 for bad JSON
+and a missing body, its own errors for an invalid one). A route with anything else (a form or
+embedded body, a ``yield`` dependency, cookies, a ``BackgroundTasks`` parameter), a route an
 earlier route could shadow, and any request while ``app.dependency_overrides`` is set (tests) are
 left to FastAPI, unchanged.
 """
@@ -36,15 +41,13 @@ import re
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from enum import Enum
-from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import FastAPI
+from fastapi._compat import Undefined
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import RouteContext, iter_route_contexts, serialize_response
 from fastapi.security import SecurityScopes
@@ -55,6 +58,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service_kit.precomputed_params import JsonBody, Params, Received, Unsupported
 
 log = structlog.get_logger("service_kit.precomputed")
 
@@ -71,83 +76,18 @@ def precomputed(endpoint: F) -> F:
     return endpoint
 
 
-_SCALARS = (str, int, float, bool)
-
-
-def _is_scalar(annotation: Any) -> bool:
-    """``str``, ``int``, ``float``, ``bool``, an Enum, or one of them or None."""
-    if get_origin(annotation) in (Union, UnionType):
-        members = [arg for arg in get_args(annotation) if arg is not type(None)]
-        return len(members) == 1 and _is_scalar(members[0])
-    return annotation in _SCALARS or (isinstance(annotation, type) and issubclass(annotation, Enum))
-
-
-@dataclass(frozen=True, slots=True)
-class _Scalar:
-    """A plain path, query or header parameter: read by its key and validated by its field, as
-    FastAPI's ``request_params_to_args`` does for it, without re-deriving per request what kind of
-    parameter it is and under which names it may come."""
-
-    field: Any
-    key: str
-    loc: tuple[str, str]
-    none_when_missing: bool
-
-
-class _Params:
-    """A node's parameters of one kind: plain ones precompiled, any other (a sequence, a model of
-    parameters, aliases) through FastAPI's ``request_params_to_args``."""
-
-    __slots__ = ("others", "scalars")
-
-    def __init__(self, fields: Sequence[Any]) -> None:
-        self.scalars: list[_Scalar] = []
-        self.others: list[Any] = []
-        for param in fields:
-            info = param.field_info
-            plain_name = info.validation_alias in (None, param.alias)  # no AliasChoices / AliasPath
-            if plain_name and not param.config and _is_scalar(info.annotation):
-                missing_is_none = not info.is_required() and info.default is None and not info.validate_default
-                self.scalars.append(_Scalar(param, param.alias, (info.in_.value, param.alias), missing_is_none))
-            else:
-                self.others.append(param)
-
-    def __bool__(self) -> bool:
-        return bool(self.scalars or self.others)
-
-    def validate(self, received: Any, kwargs: dict[str, Any], errors: list[Any]) -> bool:
-        """Put the valid values in ``kwargs`` and the errors in ``errors``; True when some failed."""
-        failed = False
-        for scalar in self.scalars:
-            value = received.get(scalar.key)
-            if value is None:
-                if scalar.none_when_missing:
-                    kwargs[scalar.field.name] = None
-                    continue
-                # Missing and required, or a default to validate: FastAPI's own handling.
-                failed = _validate([scalar.field], received, kwargs, errors) or failed
-                continue
-            valid, field_errors = scalar.field.validate(value, {}, loc=scalar.loc)
-            if field_errors:
-                errors.extend(field_errors)
-                failed = True
-            else:
-                kwargs[scalar.field.name] = valid
-        if self.others:
-            failed = _validate(self.others, received, kwargs, errors) or failed
-        return failed
-
-
 @dataclass(eq=False)
 class _Node:
     """One dependency (or the endpoint): what to call and where each argument comes from."""
 
     call: Callable[..., Any]
     name: str | None
-    path: _Params
-    query: _Params
-    headers: _Params
+    path: Params
+    query: Params
+    headers: Params
+    body: JsonBody | None  # the endpoint's only
     request_name: str | None
+    response_name: str | None
     scopes_name: str | None
     scopes: SecurityScopes
     children: Sequence[_Node]
@@ -160,24 +100,23 @@ class _Plan:
     path_regex: re.Pattern[str]
     convertors: dict[str, Any]
     shadows: Sequence[re.Pattern[str]]  # earlier routes for the same method: if one matches, FastAPI serves
+    body: JsonBody | None
     endpoint: _Node
     status_code: int | None
     response_field: Any
     response_options: dict[str, Any] = field(default_factory=dict)
 
 
-class Unsupported(TypeError):
-    """This route needs something the precomputed path does not do; FastAPI serves it."""
-
-
-def _compile_node(dependant: Dependant) -> _Node:
+def _compile_node(dependant: Dependant, body: JsonBody | None = None) -> _Node:
     call = dependant.call
     if call is None:
         raise Unsupported("a dependency without a callable")
-    if dependant.body_params or dependant.cookie_params:
-        raise Unsupported("a body or cookie parameter")
-    if dependant.response_param_name or dependant.background_tasks_param_name:
-        raise Unsupported("a Response or BackgroundTasks parameter")
+    if dependant.cookie_params:
+        raise Unsupported("a cookie parameter")
+    if dependant.body_params and (body is None or dependant.body_params != [body.field]):
+        raise Unsupported("a body parameter of a dependency")
+    if dependant.background_tasks_param_name:
+        raise Unsupported("a BackgroundTasks parameter")
     if dependant.websocket_param_name or dependant.http_connection_param_name:
         raise Unsupported("a WebSocket or HTTPConnection parameter")
     if getattr(dependant, "concurrency", None) is not None:
@@ -193,10 +132,12 @@ def _compile_node(dependant: Dependant) -> _Node:
     return _Node(
         call=call,
         name=dependant.name,
-        path=_Params(dependant.path_params),
-        query=_Params(dependant.query_params),
-        headers=_Params(dependant.header_params),
+        path=Params(dependant.path_params),
+        query=Params(dependant.query_params),
+        headers=Params(dependant.header_params),
+        body=body,
         request_name=dependant.request_param_name,
+        response_name=dependant.response_param_name,
         scopes_name=dependant.security_scopes_param_name,
         scopes=SecurityScopes(scopes=scopes),
         children=children,
@@ -215,8 +156,9 @@ def _uses_scopes(dependant: Dependant) -> bool:
 
 def _compile(context: RouteContext, earlier: Sequence[RouteContext]) -> _Plan:
     methods = context.methods or set()
-    if methods != {"GET"}:
-        raise Unsupported("only GET routes")
+    if methods not in ({"GET"}, {"POST"}):
+        raise Unsupported("only GET and POST routes")
+    (method,) = methods
     if not isinstance(context.response_class, DefaultPlaceholder):
         raise Unsupported("a response class of its own")
     if getattr(context, "is_sse_stream", False) or getattr(context, "is_json_stream", False):
@@ -227,14 +169,17 @@ def _compile(context: RouteContext, earlier: Sequence[RouteContext]) -> _Plan:
         other_methods = getattr(other, "methods", None)
         if regex is None:
             raise Unsupported(f"an earlier route ({other!r}) that is not a plain path")
-        if other_methods is None or "GET" in other_methods:
+        if other_methods is None or method in other_methods:
             shadows.append(regex)
+    dependant = context.dependant
+    body = JsonBody.of(dependant, context.original_route) if dependant.body_params else None
     return _Plan(
         route=context.original_route,
         path_regex=context.path_regex,
         convertors=context.param_convertors,
         shadows=shadows,
-        endpoint=_compile_node(context.dependant),
+        body=body,
+        endpoint=_compile_node(dependant, body),
         status_code=context.status_code,
         response_field=context.response_field,
         response_options={
@@ -248,30 +193,52 @@ def _compile(context: RouteContext, earlier: Sequence[RouteContext]) -> _Plan:
     )
 
 
-def compile_routes(app: FastAPI) -> list[_Plan]:
-    """The plans of the app's marked routes, in routing order (an unsupported one is logged and
-    left to FastAPI)."""
-    plans = []
+def compile_routes(app: FastAPI) -> dict[str, list[_Plan]]:
+    """The plans of the app's marked routes by method, in routing order (an unsupported one is
+    logged and left to FastAPI)."""
+    plans: dict[str, list[_Plan]] = {}
     contexts = list(iter_route_contexts(app.router.routes))
     for index, context in enumerate(contexts):
         if not getattr(getattr(context, "endpoint", None), _MARK, False):
             continue
         try:
-            plans.append(_compile(context, contexts[:index]))
+            plan = _compile(context, contexts[:index])
         except Unsupported as exc:
             log.warning("route_not_precomputed", path=context.path, reason=str(exc))
+        else:
+            plans.setdefault(next(iter(context.methods or ())), []).append(plan)
     return plans
 
 
-async def _solve(node: _Node, request: Request, cache: dict[Any, Any], errors: list[Any]) -> Any:
+@dataclass(eq=False, slots=True)
+class _Call:
+    """One request's solving: what its dependencies share."""
+
+    request: Request
+    received: Received | None  # the body as read, for a route with one
+    response: Response  # the ``Response`` parameter's, its status and headers go on the answer
+    cache: dict[Any, Any] = field(default_factory=dict)
+    errors: list[Any] = field(default_factory=list)
+
+
+def _sub_response() -> Response:
+    """FastAPI's: no content-length and no status until a dependency or the endpoint sets one."""
+    response = Response()
+    del response.headers["content-length"]
+    response.status_code = None  # type: ignore[assignment]
+    return response
+
+
+async def _solve(node: _Node, call: _Call) -> Any:
     """The node's value, or ``_FAILED`` when its parameters (or a dependency's) did not validate."""
     key = node.cache_key
+    cache, request, errors = call.cache, call.request, call.errors
     if key is not None and key in cache:
         return cache[key]
     kwargs: dict[str, Any] = {}
     failed = False
     for child in node.children:
-        value = await _solve(child, request, cache, errors)
+        value = await _solve(child, call)
         if value is _FAILED:
             failed = True
         elif child.name is not None:
@@ -282,24 +249,20 @@ async def _solve(node: _Node, request: Request, cache: dict[Any, Any], errors: l
         failed = True
     if node.headers and node.headers.validate(request.headers, kwargs, errors):
         failed = True
+    if node.body is not None and call.received is not None:
+        failed = await node.body.validate(call.received, kwargs, errors) or failed
     if failed:
         return _FAILED
     if node.request_name is not None:
         kwargs[node.request_name] = request
+    if node.response_name is not None:
+        kwargs[node.response_name] = call.response
     if node.scopes_name is not None:
         kwargs[node.scopes_name] = node.scopes
     value = await node.call(**kwargs)
     if key is not None:
         cache[key] = value
     return value
-
-
-def _validate(fields: Sequence[Any], received: Any, kwargs: dict[str, Any], errors: list[Any]) -> bool:
-    """FastAPI's own validation of these path, query or header parameters; True when some failed."""
-    values, field_errors = request_params_to_args(fields, received)
-    kwargs.update(values)
-    errors.extend(field_errors)
-    return bool(field_errors)
 
 
 class PrecomputedRoutes:
@@ -310,16 +273,17 @@ class PrecomputedRoutes:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._plans: list[_Plan] | None = None
+        self._plans: dict[str, list[_Plan]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] not in ("GET", "POST"):
             await self.app(scope, receive, send)
             return
         fastapi_app: FastAPI = scope["app"]
-        plans = self._plans
-        if plans is None:
-            plans = self._plans = compile_routes(fastapi_app)
+        by_method = self._plans
+        if by_method is None:
+            by_method = self._plans = compile_routes(fastapi_app)
+        plans = by_method.get(scope["method"])
         if not plans or fastapi_app.dependency_overrides:
             await self.app(scope, receive, send)
             return
@@ -352,27 +316,32 @@ class PrecomputedRoutes:
 
 
 async def _respond(plan: _Plan, request: Request, scope: Scope) -> Response:
-    errors: list[Any] = []
+    # The body is read first, as FastAPI does: bad JSON is a 422 before any dependency runs.
+    received = await plan.body.read(request) if plan.body is not None else None
+    call = _Call(request, received, _sub_response())
     # The endpoint's exit stack, as FastAPI's: the session and read connection close on it when the
     # endpoint returns or raises, before the response is sent (service_kit.db).
     async with AsyncExitStack() as stack:
         scope["fastapi_function_astack"] = stack
-        raw = await _solve(plan.endpoint, request, {}, errors)
-    if errors:
-        raise RequestValidationError(errors)
+        raw = await _solve(plan.endpoint, call)
+    if call.errors:
+        body = None if received is None or received.valid is not None else received.raw
+        raise RequestValidationError(call.errors, body=None if body is Undefined else body)
     if isinstance(raw, Response):
         return raw
     field = plan.response_field
     content = await serialize_response(
         field=field, response_content=raw, dump_json=field is not None, **plan.response_options
     )
-    status = plan.status_code or 200
+    # FastAPI's order: a status a dependency or the endpoint set on its Response wins.
+    status = call.response.status_code or plan.status_code or 200
     if field is not None:  # FastAPI's fast path: pydantic wrote the JSON bytes
         response: Response = Response(content=content, media_type="application/json", status_code=status)
     else:
         response = JSONResponse(content, status_code=status)
     if not is_body_allowed_for_status_code(status):
         response.body = b""
+    response.headers.raw.extend(call.response.headers.raw)
     return response
 
 
