@@ -14,8 +14,9 @@ Every path has two segments: a longer one is the proxy's (``/<api>/<vN>/...``, g
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+import structlog
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,19 +24,24 @@ from contracts.scopes import ALL as KNOWN_SCOPES
 from gateway import clients, keys
 from gateway.metrics_access import require_operator
 from gateway.settings import GatewaySettings
+from service_kit.auth import Principal
 from service_kit.db import Database
 from service_kit.errors import Conflict, NotFound, UnprocessableContent
 from service_kit.secrets import SecretBox
 
+log = structlog.get_logger("gateway.admin")
 
-async def _operators_only(request: Request) -> None:
+
+async def _operator(request: Request) -> Principal:
     try:
-        await require_operator(request)
+        return await require_operator(request)
     except NotFound:
         raise NotFound(f"There is nothing at {request.url.path}.") from None
 
 
-router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(_operators_only)])
+router = APIRouter(prefix="/admin", include_in_schema=False)
+#: Every route takes it: who acts is logged with what changed (never a secret).
+Operator = Annotated[Principal, Depends(_operator)]
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # a secret is shown once (RFC 6749 5.1)
 
@@ -118,12 +124,12 @@ def _settings(request: Request) -> GatewaySettings:
 
 
 @router.get("/clients")
-async def list_clients(request: Request) -> ClientList:
+async def list_clients(request: Request, _: Operator) -> ClientList:
     return ClientList(items=[_read(c) for c in await clients.list_clients(_db(request))])
 
 
 @router.post("/clients", status_code=201)
-async def create_client(request: Request, response: Response, body: ClientCreate) -> ClientSecret:
+async def create_client(request: Request, response: Response, operator: Operator, body: ClientCreate) -> ClientSecret:
     unknown = [s for s in body.scopes if s not in KNOWN_SCOPES]
     if unknown:
         raise UnprocessableContent(f"Unknown scope(s) {', '.join(unknown)}; valid: {', '.join(KNOWN_SCOPES)}.")
@@ -141,23 +147,26 @@ async def create_client(request: Request, response: Response, body: ClientCreate
         scopes=body.scopes,
         tier=body.tier,
     )
+    log.info("client_registered", client_id=client_id, kind=body.kind, scopes=body.scopes, by=operator.client_id)
     response.headers.update(_NO_STORE)
     return ClientSecret(client_id=client_id, client_secret=secret)
 
 
 @router.patch("/clients")
-async def change_client(request: Request, body: ClientChange) -> ClientRead:
+async def change_client(request: Request, operator: Operator, body: ClientChange) -> ClientRead:
     """Disable a client (no new tokens; the ones it has are refused within seconds,
     gateway/clients.py) or enable it again (its unexpired tokens are accepted again)."""
     db = _db(request)
     await (clients.enable_client if body.enabled else clients.disable_client)(db, body.client_id)
+    log.info("client_enabled" if body.enabled else "client_disabled", client_id=body.client_id, by=operator.client_id)
     return _read(await clients.get_client(db, body.client_id))
 
 
 @router.post("/client-secrets")
-async def rotate_secret(request: Request, response: Response, body: ClientRef) -> ClientSecret:
+async def rotate_secret(request: Request, response: Response, operator: Operator, body: ClientRef) -> ClientSecret:
     """A new secret for the client, shown once; the old one stops working at once."""
     secret = await clients.rotate_secret(_db(request), body.client_id)
+    log.info("client_secret_rotated", client_id=body.client_id, by=operator.client_id)
     response.headers.update(_NO_STORE)
     return ClientSecret(client_id=body.client_id, client_secret=secret)
 
@@ -190,16 +199,17 @@ def _key_list(states: list[keys.KeyState]) -> KeyList:
 
 
 @router.get("/keys")
-async def list_keys(request: Request) -> KeyList:
+async def list_keys(request: Request, _: Operator) -> KeyList:
     """Every key and its state: next, signing, retired (published until its tokens expire), expired."""
     return _key_list(await keys.list_keys(_db(request), _schedule(_settings(request))))
 
 
 @router.post("/keys")
-async def rotate_keys(request: Request) -> KeyList:
+async def rotate_keys(request: Request, operator: Operator) -> KeyList:
     """Add a key (published now, signs after the publish delay) and prune the keys no token needs."""
     settings = _settings(request)
     states = await keys.rotate_keys(_db(request), _schedule(settings), box=SecretBox.from_settings(settings))
+    log.info("signing_keys_rotated", by=operator.client_id)
     return _key_list(states)
 
 

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 
 from contracts.scopes import OPS
-from service_kit.auth import authenticate
+from service_kit.auth import Principal, authenticate
 from service_kit.errors import InterchangeError, NotFound
 
 #: Client kinds whose token may read the metrics (with the ``ops`` scope).
@@ -44,14 +44,15 @@ def _operators_only(serve: Callable[[Request], Awaitable[Response]]) -> Callable
     return guarded
 
 
-async def require_operator(request: Request) -> None:
-    """NotFound unless the request carries a valid ``ops`` token of an internal client."""
+async def require_operator(request: Request) -> Principal:
+    """The operator, or NotFound unless the request carries a valid ``ops`` token of an internal client."""
     try:
         principal = await authenticate(request, SecurityScopes([OPS]))
     except InterchangeError:
         principal = None
     if principal is None or principal.kind not in OPERATOR_KINDS:
         raise NotFound("There is nothing at /metrics.")
+    return principal
 
 
 __all__ = ["OPERATOR_KINDS", "guard_metrics", "require_operator"]

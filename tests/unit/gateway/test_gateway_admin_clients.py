@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog.testing
 
 from interchange import admin_client
 from tests.unit.gateway.conftest import Gateway
@@ -55,13 +56,17 @@ async def test_a_new_secret_is_answered_once_and_not_cached(gateway: Gateway) ->
     token = await gateway.token(creds["INTERCHANGE_OPS_CLIENT_ID"], creds["INTERCHANGE_OPS_CLIENT_SECRET"])
     ops = {"Authorization": f"Bearer {token}"}
 
-    created = await gateway.client.post(
-        "/admin/clients", json={"kind": "internal", "scopes": ["orders:read"], "tier": "internal"}, headers=ops
-    )
+    with structlog.testing.capture_logs() as logs:
+        created = await gateway.client.post(
+            "/admin/clients", json={"kind": "internal", "scopes": ["orders:read"], "tier": "internal"}, headers=ops
+        )
     listed = await gateway.client.get("/admin/clients", headers=ops)
 
     assert created.status_code == 201 and created.headers["cache-control"] == "no-store"
     new = created.json()
+    (registered,) = [entry for entry in logs if entry["event"] == "client_registered"]
+    assert registered["client_id"] == new["client_id"] and registered["by"] == "ops-cli"  # who, for the record
+    assert new["client_secret"] not in repr(logs)  # the secret is never logged
     assert await gateway.token(new["client_id"], new["client_secret"])  # the secret works
     assert "client_secret" not in listed.text and "secret_hash" not in listed.text
 
