@@ -116,11 +116,13 @@ def _read(info: clients.ClientInfo) -> ClientRead:
 
 
 def _db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    db: Database = request.app.state.db
+    return db
 
 
 def _settings(request: Request) -> GatewaySettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: GatewaySettings = request.app.state.settings
+    return settings
 
 
 @router.get("/clients")
