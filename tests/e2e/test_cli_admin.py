@@ -1,7 +1,7 @@
 """The CLI's operational commands against real processes: ``interchange up`` (gateway and orders
-only) registers the local ops client; ``orders``, ``audit`` and ``clients`` then find the services
-in the data directory's suite.json, get an ops token from the gateway and call the admin APIs over
-sockets, without opening a database; a mistake is one line.
+only) registers the local ops client; ``orders``, ``audit``, ``clients``, ``keys`` and ``events``
+then find the services in the data directory's suite.json, get an ops token from the gateway and
+call the admin APIs over sockets, without opening a database; a mistake is one line.
 
 Start-up on a busy machine (CI's 2 cores, every xdist worker starting suites) can take minutes:
 the launcher is given the same bound as the wait here, so it does not give up first (its default
@@ -84,12 +84,14 @@ def test_the_exception_queue_the_audit_and_the_clients_come_over_http(data_dir: 
     audit = interchange("audit", "--json", "--data-dir", str(data_dir))
     clients = interchange("clients", "list", "--data-dir", str(data_dir))
     keys = interchange("keys", "list", "--data-dir", str(data_dir))
+    dead = interchange("events", "dead-letters", "--json", "--data-dir", str(data_dir))
 
     assert queue.returncode == 0, queue.stderr
     assert json.loads(queue.stdout)["items"] == []
     assert audit.returncode == 0, audit.stderr
     assert clients.returncode == 0 and "ops-cli" in clients.stdout, clients.stderr
     assert keys.returncode == 0 and "signing" in keys.stdout, keys.stderr
+    assert dead.returncode == 0 and dead.stdout == "", dead.stderr  # the orders service answers for the bus
     assert sorted(p.name for p in data_dir.iterdir()) == ["secrets.json", "suite.json"]  # the CLI created nothing
 
 
