@@ -1,0 +1,113 @@
+"""The B2B channel (issue 12) on real processes (`interchange up --free-ports`): a reseller's
+purchase order, sent through the gateway, reaches accepted at the reseller's own price with its ERP
+sales order booked on the reseller's account; another reseller gets 404 for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import skip_or_fail
+from tests.support.processes import ready, wait_until
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    if sys.platform != "linux":
+        skip_or_fail("the launcher's process handling needs Linux")
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
+    with (tmp_path / "launcher.out").open("ab") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        suite_file = data_dir / "suite.json"
+        described = wait_until(
+            lambda: (
+                suite_file.exists()
+                and all(ready(u) for u in json.loads(suite_file.read_text())["services"].values())
+                and json.loads(suite_file.read_text())
+            ),
+            seconds=120,
+            what="the suite",
+        )
+        yield described, json.loads((data_dir / "secrets.json").read_text()) | {"data_dir": str(data_dir)}
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(timeout=60)
+
+
+def logs(secrets: dict[str, str]) -> str:
+    """The end of the logs of the services on the path, for a failed assertion's message."""
+    folder = Path(secrets["data_dir"]) / "logs"
+    tails = [f"--- {n}\n" + "\n".join((folder / f"{n}.log").read_text().splitlines()[-15:]) for n in ("b2b", "orders")]
+    return "\n".join(tails)
+
+
+def bearer(gateway: str, client_id: str, secret: str) -> dict[str, str]:
+    resp = httpx.post(f"{gateway}/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+def test_a_resellers_purchase_order_is_accepted_at_its_price_and_hidden_from_another(
+    suite: tuple[dict[str, Any], dict[str, str]],
+) -> None:
+    described, secrets = suite
+    gateway = str(described["gateway"])
+    borealis = bearer(gateway, "borealis-hw", secrets["borealis-hw"])
+    closed = bearer(gateway, "closed-shop", secrets["closed-shop"])
+    body = {"po_number": "PO-E2E-1", "lines": [{"sku": "GADGET-PRO", "quantity": {"value": "2", "unit": "EA"}}]}
+
+    with httpx.Client(base_url=f"{gateway}/b2b/v1", timeout=10) as b2b:
+        catalog = b2b.get("/catalog", headers=borealis)
+        assert catalog.status_code == 200, catalog.text + logs(secrets)
+        price = {i["sku"]: i["unit_price"] for i in catalog.json()["items"]}["GADGET-PRO"]
+        assert price == {"amount": "134.10", "currency": "EUR"}  # TRADE-10: 149.00 less 10 %
+
+        submitted = b2b.post("/purchase-orders", json=body, headers={**borealis, "Idempotency-Key": "e2e-po-1"})
+        assert submitted.status_code == 202, submitted.text + logs(secrets)
+        order_id = submitted.json()["order_id"]
+        order = wait_until(
+            lambda: (o := b2b.get(f"/purchase-orders/{order_id}", headers=borealis).json())["erp_order_number"] and o,
+            seconds=60,
+            what="the purchase order to be booked in the ERP",
+        )
+        assert order["status"] in ("accepted", "released"), order  # released: on to the warehouse already
+        assert order["lines"][0]["unit_price"] == price
+        assert order["total"] == {"amount": "268.20", "currency": "EUR"}
+
+        hidden = b2b.get(f"/purchase-orders/{order_id}", headers=closed)
+        assert hidden.status_code == 404
+        assert hidden.headers["content-type"].startswith("application/problem+json")
+        account = b2b.get("/account", headers=borealis).json()
+        assert account["open_orders"] == order["total"]
+
+    erp = httpx.get(
+        f"{described['services']['erp']}/v1/sales-orders/{order['erp_order_number']}",
+        headers=bearer(gateway, "svc-orders", secrets["svc-orders"]),
+        timeout=10,
+    )
+    assert erp.status_code == 200, erp.text
+    assert erp.json()["customer_id"] == "C-2001"
+    assert erp.json()["external_reference"] == order_id
+    assert erp.json()["total"] == order["total"]
