@@ -49,6 +49,7 @@ router = APIRouter(prefix="/v1", tags=["marketplace"])
         **UPSTREAM,
     },
 )
+@precomputed  # intake: served without FastAPI's per-request solver (service_kit.precomputed)
 async def submit_order(
     body: MarketplaceOrderCreate,
     partner_id: WritingPartner,

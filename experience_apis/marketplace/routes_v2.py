@@ -54,6 +54,7 @@ router = APIRouter(prefix="/v2", tags=["marketplace"])
         **UPSTREAM,
     },
 )
+@precomputed  # intake: served without FastAPI's per-request solver (service_kit.precomputed)
 async def submit_order(
     body: MarketplaceOrderCreateV2,
     partner_id: WritingPartner,

@@ -106,6 +106,7 @@ router = APIRouter(prefix="/v1", tags=["orders"], dependencies=[Depends(_acting_
         **UPSTREAM_RESPONSES,
     },
 )
+@precomputed  # intake: served without FastAPI's per-request solver (service_kit.precomputed)
 async def submit_order(
     body: OrderCreate,
     principal: OrdersWrite,
