@@ -4,7 +4,7 @@ only; the logic is in accounts.py."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
@@ -20,7 +20,7 @@ from service_kit.openapi import problem_doc
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 OrdersRead = Annotated[Principal, require(ORDERS_READ)]
 CustomerId = Annotated[str, Path(min_length=1, max_length=64, examples=["C-2001"])]
-NO_ACCOUNT = {404: problem_doc("No such customer account in the ERP.")}
+NO_ACCOUNT: dict[int | str, dict[str, Any]] = {404: problem_doc("No such customer account in the ERP.")}
 
 
 @router.get(
