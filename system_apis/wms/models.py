@@ -67,7 +67,7 @@ class WmsAllocation(Base):
     alloc_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_ref: Mapped[str] = mapped_column(String(100), index=True)
     whse_id: Mapped[str] = mapped_column(ForeignKey("wms_warehouses.whse_id"))
-    alloc_status: Mapped[str] = mapped_column(String(12))  # ALLOCATED | PICK_RELEASED | PICKED | DEALLOCATED
+    alloc_status: Mapped[str] = mapped_column(String(16))  # ALLOCATED | PICK_RELEASED | PICKED | DEALLOCATED
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lines: Mapped[list[WmsAllocationLine]] = relationship(
