@@ -1,0 +1,89 @@
+"""Issue 9: the same suite on PostgreSQL and Redis, without changing code. One throwaway
+PostgreSQL server with one database per service, a throwaway redis-server as the event bus, the
+whole suite started by the launcher with only ``INTERCHANGE_<SERVICE>_DATABASE_URL`` and
+``INTERCHANGE_EVENTS_URL`` set; then the README's first partner order through the gateway reaches
+ACCEPTED with its ERP sales order and its WMS reservation, and its status read answers."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from interchange.services import available_services
+from tests.e2e.test_walkthrough import ROOT, Launcher, run_walkthrough
+from tests.support.postgres import PostgresServer, postgres_server  # noqa: F401 - fixture
+from tests.support.redis_server import redis_server_url
+
+pytestmark = pytest.mark.e2e
+
+
+class ConfiguredLauncher(Launcher):
+    """``interchange up`` as in the walk-through, with the given ``INTERCHANGE_*`` environment."""
+
+    def __init__(self, data_dir: Path, settings: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | settings
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = data_dir / "launcher.out"
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.suite = self._wait_ready()
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    with redis_server_url(tmp_path / "redis") as url:
+        yield url
+
+
+@pytest.fixture
+def service_databases(postgres_server: PostgresServer) -> Iterator[dict[str, str]]:  # noqa: F811
+    """One new database per service on the session's server, dropped afterwards."""
+    names = {info.name: postgres_server.create_database() for info in available_services()}
+    yield {service: postgres_server.url(name) for service, name in names.items()}
+    for name in names.values():
+        postgres_server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_first_partner_order_on_postgres_and_redis(
+    tmp_path: Path,
+    postgres_server: PostgresServer,  # noqa: F811
+    service_databases: dict[str, str],
+    redis_url: str,
+) -> None:
+    data_dir = tmp_path / "var"
+    settings = {f"INTERCHANGE_{s.upper()}_DATABASE_URL": url for s, url in service_databases.items()}
+    settings["INTERCHANGE_EVENTS_URL"] = redis_url
+    launcher = ConfiguredLauncher(data_dir, settings)
+    try:
+        out = run_walkthrough(str(launcher.suite["gateway"]), data_dir)
+        compact = out.replace(" ", "")
+        assert '"order_status":"ACCEPTED"' in compact, launcher.output()
+        assert re.search(r'"seller_order_number":\s*"SO-', out)
+
+        # Nothing went to SQLite: no service database file in the data directory.
+        assert not sorted(p.name for p in data_dir.glob("*.db"))
+        # The order's ERP sales order and WMS reservation are rows in their services' PostgreSQL.
+        orders_db = service_databases["orders"].rsplit("/", 1)[1]
+        erp_db = service_databases["erp"].rsplit("/", 1)[1]
+        wms_db = service_databases["wms"].rsplit("/", 1)[1]
+        # Accepted, and then released to the warehouse by the saga (the status read may see either).
+        statuses = postgres_server.execute("SELECT status FROM orders", database=orders_db).split()
+        assert statuses in (["accepted"], ["released"])
+        assert int(postgres_server.execute("SELECT count(*) FROM erp_sales_orders", database=erp_db)) >= 1
+        assert int(postgres_server.execute("SELECT count(*) FROM wms_allocations", database=wms_db)) >= 1
+    finally:
+        code = launcher.stop()
+    assert code == 0, launcher.output()
