@@ -223,6 +223,20 @@ IdempotencyKeyHeader = Annotated[
     ),
 ]
 
+#: The same header, optional: for an operation published before it took a key (making a header
+#: required inside a published version is a breaking change). With it the operation gets the
+#: semantics above; without it the parameter is ``None`` and the operation relies on its own
+#: natural key.
+OptionalIdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Optional. A unique key per logical request (at most 255 characters). Retrying "
+        "with the same key and body replays the first answer; the same key with another body is a 422.",
+    ),
+]
+
 
 async def _idempotency(
     request: Request,
@@ -253,4 +267,12 @@ async def _idempotency(
 #: The key is scoped to the authenticated client.
 IdempotencyDep = Annotated[Idempotency, Depends(_idempotency, scope="function")]
 
-__all__ = ["Idempotency", "IdempotencyDep", "IdempotencyKeyHeader", "IdempotencyRecord", "StoredResponse", "prune"]
+__all__ = [
+    "Idempotency",
+    "IdempotencyDep",
+    "IdempotencyKeyHeader",
+    "IdempotencyRecord",
+    "OptionalIdempotencyKeyHeader",
+    "StoredResponse",
+    "prune",
+]

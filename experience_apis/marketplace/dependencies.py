@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.scopes import (
@@ -22,7 +22,7 @@ from service_kit.app import upstream
 from service_kit.auth import Authenticated, Principal, require
 from service_kit.db import ReadConnDep
 from service_kit.errors import BadRequest, Forbidden
-from service_kit.idempotency import MAX_KEY_LENGTH, IdempotencyKeyHeader, fingerprint
+from service_kit.idempotency import IdempotencyKeyHeader, OptionalIdempotencyKeyHeader, fingerprint
 from service_kit.openapi import problem_doc
 from service_kit.webhooks import WebhookPolicy
 
@@ -54,19 +54,9 @@ async def _required_key(request: Request, principal: Authenticated, idempotency_
 
 
 async def _optional_key(
-    request: Request,
-    principal: Authenticated,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            min_length=1,
-            max_length=MAX_KEY_LENGTH,
-            description="Optional. A unique key per logical request (at most 255 characters). Retrying "
-            "with the same key and body replays the first answer; the same key with another body is a 422.",
-        ),
-    ] = None,
+    request: Request, principal: Authenticated, idempotency_key: OptionalIdempotencyKeyHeader = None
 ) -> IntakeKey | None:
-    """Version 1 published the key as optional (``service_kit.idempotency_optional``'s header)."""
+    """Version 1 published the key as optional (the kit's ``OptionalIdempotencyKeyHeader``)."""
     return None if idempotency_key is None else await _intake_key(request, principal, idempotency_key)
 
 
