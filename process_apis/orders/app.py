@@ -9,6 +9,7 @@ from process_apis.orders.account_routes import router as account_router
 from process_apis.orders.admin_routes import router as admin_router
 from process_apis.orders.clients import CrmClient, ErpClient, WmsClient
 from process_apis.orders.flows.activities import ActivityBatcher
+from process_apis.orders.flows.injection import arm_injection_point
 from process_apis.orders.flows.pivot import PivotBatcher
 from process_apis.orders.flows.wms_batches import PickReleaseBatcher, ReservationBatcher
 from process_apis.orders.flows.worker import (
@@ -85,4 +86,5 @@ def create_app(
 
     app.state.reservation_batcher = ReservationBatcher(wms, max_batch=settings.wms_batch_size)
     app.state.pick_release_batcher = PickReleaseBatcher(wms, max_batch=settings.wms_batch_size)
+    arm_injection_point(app, settings.injection_point)
     return app

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from contracts import MAX_SALES_ORDER_BATCH
 from process_apis.orders.clients.wms import MAX_WMS_BATCH
+from process_apis.orders.flows.injection import InjectionPoint
 from service_kit.settings import ServiceSettings
 
 
@@ -49,6 +50,9 @@ class OrdersSettings(ServiceSettings):
     wms_batch_size: int = Field(default=MAX_WMS_BATCH, ge=1, le=MAX_WMS_BATCH)
     #: Seconds between two prunings of idempotency keys older than 24 hours.
     idempotency_prune_interval: float = 3600.0
+    #: Crash tests only: the named place where this process stops itself (SIGSTOP) the first time
+    #: (``flows.injection``). Empty, the default: none.
+    injection_point: InjectionPoint = ""
 
 
 __all__ = ["OrdersSettings"]

@@ -4,7 +4,9 @@ orders process is killed with SIGKILL and started again with the same command li
 environment (read from /proc before the kill). Every order must end released, booked exactly
 once in the ERP, reserved exactly once in the WMS, announced exactly once in the outbox. A second
 test kills it between the ERP booking a batch of sales orders and the worker recording the answers,
-a third between the WMS reserving a batch and the worker recording those answers.
+a third between the WMS reserving a batch and the worker recording those answers: the process
+stops itself there (an injection point, ``process_apis/orders/flows/injection.py``) and the test
+waits for that stop, instead of racing a window of milliseconds with SIGSTOP.
 
 The launcher's supervisor would start the killed process again itself (after its back-off); the
 test restarts it by hand at a moment of its choosing instead, so it freezes the launcher (SIGSTOP)
@@ -146,10 +148,14 @@ def submit_burst(orders: httpx.Client, prefix: str) -> list[str]:
     return ids
 
 
-def kill_and_restart_orders(suite: Suite, pid: int, *, cmdline: list[str], environ: dict[str, str], cwd: str) -> None:
-    """SIGKILL the orders process, then start it again with the command line, environment and
-    working directory read from /proc before (the launcher is frozen, so it would not)."""
-    os.kill(pid, signal.SIGKILL)
+def kill_and_restart_orders(
+    suite: Suite, pid: int | None, *, cmdline: list[str], environ: dict[str, str], cwd: str
+) -> None:
+    """SIGKILL the orders process (``pid``; ``None``: already dead), then start it again with the
+    command line, environment and working directory read from /proc before (the launcher is
+    frozen, so it would not)."""
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not ready(suite.orders_url), seconds=10, what="the orders service to go down")
     with (suite.dir / "logs" / "orders-restarted.log").open("ab") as restart_log:
         suite.restarted = subprocess.Popen(cmdline, env=environ, cwd=cwd, stdout=restart_log, stderr=subprocess.STDOUT)
@@ -239,29 +245,55 @@ def booked_but_not_recorded(suite_dir: Path) -> list[str]:
     return [order_id for (order_id,) in waiting if order_id in booked]
 
 
+def stopped(pid: int) -> bool:
+    """Whether the process is stopped (SIGSTOP: state ``T`` in /proc/<pid>/stat)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def stop_orders_at(
+    suite: Suite, orders: httpx.Client, point: str, prefix: str
+) -> tuple[list[str], list[str], dict[str, str], str]:
+    """The burst taken in with the saga off; then the orders process is started again with its
+    saga on and armed to stop itself at ``point`` (``flows.injection``), and the test waits for
+    that stop: a real condition, not a window to race. Returns the burst's ids and the process's
+    command line, environment (saga on, disarmed) and working directory to start it again."""
+    pid = suite.orders_pid
+    cmdline, environ, cwd = read_process(pid)
+    suite.freeze_launcher()
+    ids = submit_burst(orders, prefix)
+    environ = environ | {"INTERCHANGE_ORDERS_WORKER_ENABLED": "true"}
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not ready(suite.orders_url), seconds=10, what="the orders service to go down")
+    with (suite.dir / "logs" / "orders-armed.log").open("ab") as log:
+        armed = environ | {"INTERCHANGE_ORDERS_INJECTION_POINT": point}
+        suite.restarted = subprocess.Popen(cmdline, env=armed, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    wait_until(lambda: stopped(suite.restarted.pid), seconds=120, what=f"the orders process to stop at {point}")
+    return ids, cmdline, environ, cwd
+
+
+def kill_armed_and_restart(suite: Suite, *, cmdline: list[str], environ: dict[str, str], cwd: str) -> None:
+    """SIGKILL the orders process stopped at its injection point; start it again, disarmed."""
+    assert suite.restarted is not None
+    armed, suite.restarted = suite.restarted, None
+    armed.kill()
+    armed.wait(timeout=30)
+    kill_and_restart_orders(suite, None, cmdline=cmdline, environ=environ, cwd=cwd)
+
+
+#: The burst is taken in with the saga off (an armed process would stop mid-burst and leave the
+#: test's own requests unanswered); the saga runs in the process started again to be stopped.
+SAGA_OFF = {"INTERCHANGE_ORDERS_WORKER_ENABLED": "false"}
+
+
 def test_sigkill_between_a_batch_posted_and_its_answers_recorded_books_each_order_once(suite_dir: Path) -> None:
-    """The orders process is frozen (SIGSTOP) at moments during the burst until, frozen, the ERP
-    holds sales orders whose answers it has not recorded yet: then it is killed there, mid-batch,
-    and started again. Each order must end released with exactly one sales order."""
-    # Batches of two: the window between a batch booked and its answers recorded is one group
-    # commit of the worker's (milliseconds), so the test needs many batches, looked at often, to
-    # catch one; a batch of two is still a batch (one call, one answer per entry).
-    many_batches = {"INTERCHANGE_ORDERS_WORKER_CONCURRENCY": "16", "INTERCHANGE_ORDERS_PIVOT_BATCH_SIZE": "2"}
-    with running_suite(suite_dir, **many_batches) as suite, suite.orders() as orders:
-        pid = suite.orders_pid
-        cmdline, environ, cwd = read_process(pid)
-        suite.freeze_launcher()
-        ids = submit_burst(orders, "PO-B")
-
-        def caught_mid_batch() -> list[str]:
-            os.kill(pid, signal.SIGSTOP)
-            caught = booked_but_not_recorded(suite_dir)
-            if not caught:
-                os.kill(pid, signal.SIGCONT)
-            return caught
-
-        in_limbo = wait_until(caught_mid_batch, seconds=90, what="a batch booked but not yet recorded", interval=0.02)
-        kill_and_restart_orders(suite, pid, cmdline=cmdline, environ=environ, cwd=cwd)  # frozen mid-batch
+    """The orders process stops itself right after the ERP answered a sales-order batch, before it
+    records anything (injection point ``pivot_batch_answered``), and is killed there. Started
+    again, each order must end released with exactly one sales order."""
+    with running_suite(suite_dir, **SAGA_OFF) as suite, suite.orders() as orders:
+        ids, cmdline, environ, cwd = stop_orders_at(suite, orders, "pivot_batch_answered", "PO-B")
+        in_limbo = booked_but_not_recorded(suite_dir)
+        assert in_limbo, "stopped after the ERP booked a batch: its orders are booked, not recorded"
+        kill_armed_and_restart(suite, cmdline=cmdline, environ=environ, cwd=cwd)
         final = settled(orders)
         sagas_done(suite_dir)
 
@@ -282,26 +314,14 @@ def reserved_but_not_recorded(suite_dir: Path) -> list[str]:
 def test_sigkill_between_a_reservation_batch_posted_and_its_answers_recorded_reserves_each_order_once(
     suite_dir: Path,
 ) -> None:
-    """As the ERP one, for the WMS: frozen until the WMS holds reservations whose answers the
-    orders process has not recorded, then killed there and started again. The restarted worker
-    posts those entries again and gets the reservations made the first time: one allocation per
-    order, none made and given back."""
-    many_batches = {"INTERCHANGE_ORDERS_WORKER_CONCURRENCY": "16", "INTERCHANGE_ORDERS_WMS_BATCH_SIZE": "2"}
-    with running_suite(suite_dir, **many_batches) as suite, suite.orders() as orders:
-        pid = suite.orders_pid
-        cmdline, environ, cwd = read_process(pid)
-        suite.freeze_launcher()
-        ids = submit_burst(orders, "PO-W")
-
-        def caught_mid_batch() -> list[str]:
-            os.kill(pid, signal.SIGSTOP)
-            caught = reserved_but_not_recorded(suite_dir)
-            if not caught:
-                os.kill(pid, signal.SIGCONT)
-            return caught
-
-        in_limbo = wait_until(caught_mid_batch, seconds=90, what="a reservation batch not yet recorded", interval=0.02)
-        kill_and_restart_orders(suite, pid, cmdline=cmdline, environ=environ, cwd=cwd)  # frozen mid-batch
+    """As the ERP one, for the WMS (injection point ``reservation_batch_answered``). The restarted
+    worker posts those entries again and gets the reservations made the first time: one
+    allocation per order, none made and given back."""
+    with running_suite(suite_dir, **SAGA_OFF) as suite, suite.orders() as orders:
+        ids, cmdline, environ, cwd = stop_orders_at(suite, orders, "reservation_batch_answered", "PO-W")
+        in_limbo = reserved_but_not_recorded(suite_dir)
+        assert in_limbo, "stopped after the WMS reserved a batch: its orders are reserved, not recorded"
+        kill_armed_and_restart(suite, cmdline=cmdline, environ=environ, cwd=cwd)
         final = settled(orders)
         sagas_done(suite_dir)
 

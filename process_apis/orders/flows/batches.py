@@ -51,6 +51,9 @@ class Batcher(Generic[Entry, Answer]):
         #: How many batch calls were made and entries posted (metrics and the benchmark read them).
         self.calls = 0
         self.entries = 0
+        #: Called once a batch's answers arrived, before any entry hears its own (crash tests stop
+        #: the process there: ``flows.injection``); ``None`` in production.
+        self.answered_hook: Callable[[], None] | None = None
 
     async def submit(self, entry: Entry) -> Answer:
         """The entry's answer; raises the entry's own exception (``Refused``...), or the whole
@@ -83,6 +86,8 @@ class Batcher(Generic[Entry, Answer]):
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return
+        if self.answered_hook is not None:
+            self.answered_hook()
         for key, (_, answer) in zip(keys, waiting, strict=True):
             if answer.done():
                 continue
