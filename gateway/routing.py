@@ -203,11 +203,16 @@ def _partner_facing(operations: list[Operations]) -> bool:
     )
 
 
+SERVICE_ONLY = "x-interchange-service-only"
+
+
 def _operations(api: str, path: str, item: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Operation]:
     ops = {}
     for method in HTTP_METHODS:
         op = item.get(method)
-        if not isinstance(op, dict):
+        # ``x-interchange-service-only``: received on the owning service's own port (a signed webhook,
+        # no bearer token): published for its callers, never routed here (a 404/405 like an unpublished one).
+        if not isinstance(op, dict) or op.get(SERVICE_ONLY) is True:
             continue
         # An operation without its own ``security`` falls under the document's.
         requirements = op.get("security", spec.get("security", []))

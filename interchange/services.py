@@ -63,8 +63,10 @@ SERVICES: tuple[ServiceInfo, ...] = (
         versions=("v1", "v2"),
         client_scopes=("orders:write", "orders:read"),
     ),
-    # Pushes inventory levels out to the storefront; it calls nothing in the tier below (yet).
-    ServiceInfo("storefront", "experience", "experience_apis.storefront"),
+    # Pushes inventory levels out to the storefront; takes its order webhooks in through the orders API.
+    ServiceInfo(
+        "storefront", "experience", "experience_apis.storefront", client_scopes=("orders:write", "orders:read")
+    ),
     # The operations console: it calls the admin APIs with the signed-in operator's own token.
     ServiceInfo("ops", "experience", "experience_apis.ops"),
     # Resellers' purchasing systems: catalog, purchase orders and account through the orders API.

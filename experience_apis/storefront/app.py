@@ -6,17 +6,19 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.events import AvailabilityChangedV1
-from experience_apis.storefront import service
+from experience_apis.storefront import service, webhooks
 from experience_apis.storefront.client import StorefrontAdmin
 from experience_apis.storefront.migrations import HISTORY
 from experience_apis.storefront.models import Base
 from experience_apis.storefront.routes import router
+from experience_apis.storefront.routes_webhooks import router as webhooks_router
 from experience_apis.storefront.seed import seed_demo
 from experience_apis.storefront.settings import StorefrontSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.events.admin_routes import router as events_admin_router
 from service_kit.events.workers import batch_event_consumer
+from service_kit.secrets import SecretBox
 from service_kit.settings import ServiceSettings
 from service_kit.workers import stop_event
 
@@ -35,6 +37,19 @@ def create_app(
     async def seed(app: FastAPI) -> None:
         if resolved.seed_demo:
             await seed_demo(app.state.db)
+
+    async def configure_shop(app: FastAPI) -> None:
+        app.state.secrets = SecretBox.from_settings(resolved)
+        if secret := resolved.webhook_secret.get_secret_value():
+            await webhooks.configure_shop(
+                db=app.state.db,
+                box=app.state.secrets,
+                shop_domain=resolved.webhook_shop_domain,
+                secret=secret,
+                partner_id=resolved.webhook_partner_id,
+                customer_id=resolved.webhook_customer_id,
+                currency=resolved.webhook_currency,
+            )
 
     async def inventory_pusher(app: FastAPI) -> None:
         admin = StorefrontAdmin(
@@ -56,7 +71,8 @@ def create_app(
     return create_service_app(
         settings,
         title="Interchange storefront experience API",
-        description="Pushes the storefront channel's available-to-sell levels to the storefront's admin API "
+        description="Takes in the storefront's signed order webhooks (HMAC) as canonical orders, and pushes "
+        "the storefront channel's available-to-sell levels to the storefront's admin API "
         "(coalesced per SKU, within its rate limit, retried, dead letters kept); this API shows the push "
         "status and replays dead letters.",
         routers=[router, events_admin_router],
@@ -64,7 +80,8 @@ def create_app(
         migrations=HISTORY,
         transport=transport,
         verifier=verifier,
-        on_startup=[seed],
+        public_routers=[webhooks_router],  # authenticated by the webhook's HMAC, not a bearer token
+        on_startup=[seed, configure_shop],
         workers=[
             # A batch per transaction: it takes every channel's availability.changed (and keeps its own,
             # each SKU's newest level of the batch).

@@ -1,12 +1,15 @@
 """Tables this service owns: the storefront's item ids for canonical SKUs, one push state per
-SKU (the latest level to send: pushes coalesce per SKU), and the audit of dead-letter replays."""
+SKU (the latest level to send: pushes coalesce per SKU), the audit of dead-letter replays, and the
+order webhooks' side: each shop (its sealed signing secret and the account it orders for), each
+webhook delivery taken (unique: a replay changes nothing) and each storefront order's latest
+update (the out-of-order guard) with its canonical order."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -51,3 +54,42 @@ class PushReplayRecord(Base):
     actor: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StorefrontShop(Base):
+    """A shop that sends order webhooks: its signing secret, sealed (``service_kit.secrets``), and
+    the account, partner and currency its orders are taken in under."""
+
+    __tablename__ = "storefront_shops"
+
+    shop_domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    webhook_secret: Mapped[str] = mapped_column(Text)  # fernet:<token>
+    partner_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class WebhookDelivery(Base):
+    """A webhook delivery taken in: the storefront retries a delivery under the same id."""
+
+    __tablename__ = "storefront_webhook_deliveries"
+
+    delivery_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    shop_domain: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(32))
+    storefront_order_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # what it did: submitted, cancelled, recorded, stale
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StorefrontOrder(Base):
+    """A storefront order as last heard of: its ``updated_at`` there (an older update never
+    overwrites a newer one) and the canonical order it became."""
+
+    __tablename__ = "storefront_orders"
+
+    shop_domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    storefront_order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from service_kit.settings import ServiceSettings
 
@@ -28,3 +28,12 @@ class StorefrontSettings(ServiceSettings):
     #: The idle pusher's look doubles from ``push_poll_seconds`` up to this (retries and Retry-After
     #: waits that fall due are found within it): ``INTERCHANGE_STOREFRONT_PUSH_MAX_IDLE_SECONDS``.
     push_max_idle_seconds: float = 10.0
+    #: The shop whose signed order webhooks are taken in (``X-Storefront-Shop-Domain``), and its
+    #: webhook signing secret (``INTERCHANGE_STOREFRONT_WEBHOOK_SECRET``; empty: the shop is not
+    #: (re)configured at start). Stored sealed (service_kit.secrets), never in clear.
+    webhook_shop_domain: str = "demo-shop.storefront.example"
+    webhook_secret: SecretStr = SecretStr("")
+    #: Whom the shop's orders are taken in for: the partner, the ERP account and its currency.
+    webhook_partner_id: str = "storefront"
+    webhook_customer_id: str = "C-1001"
+    webhook_currency: str = "EUR"
