@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
+from contracts.events.orders import OrderAcceptedV1
 from interchange.services import available_services
 from tests.e2e.test_walkthrough import ROOT, Launcher, run_walkthrough
 from tests.support.postgres import PostgresServer, postgres_server  # noqa: F401 - fixture
@@ -42,6 +44,12 @@ class ConfiguredLauncher(Launcher):
         self.suite = self._wait_ready()
 
 
+def read_from(path: Path, offset: int) -> list[str]:
+    with path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace").splitlines()
+
+
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
     with redis_server_url(tmp_path / "redis") as url:
@@ -66,6 +74,7 @@ def test_first_partner_order_on_postgres_and_redis(
     data_dir = tmp_path / "var"
     settings = {f"INTERCHANGE_{s.upper()}_DATABASE_URL": url for s, url in service_databases.items()}
     settings["INTERCHANGE_EVENTS_URL"] = redis_url
+    log_start = postgres_server.log.stat().st_size
     launcher = ConfiguredLauncher(data_dir, settings)
     try:
         out = run_walkthrough(str(launcher.suite["gateway"]), data_dir)
@@ -75,15 +84,20 @@ def test_first_partner_order_on_postgres_and_redis(
 
         # Nothing went to SQLite: no service database file in the data directory.
         assert not sorted(p.name for p in data_dir.glob("*.db"))
-        # The order's ERP sales order and WMS reservation are rows in their services' PostgreSQL.
-        orders_db = service_databases["orders"].rsplit("/", 1)[1]
-        erp_db = service_databases["erp"].rsplit("/", 1)[1]
-        wms_db = service_databases["wms"].rsplit("/", 1)[1]
-        # Accepted, and then released to the warehouse by the saga (the status read may see either).
-        statuses = postgres_server.execute("SELECT status FROM orders", database=orders_db).split()
-        assert statuses in (["accepted"], ["released"])
-        assert int(postgres_server.execute("SELECT count(*) FROM erp_sales_orders", database=erp_db)) >= 1
-        assert int(postgres_server.execute("SELECT count(*) FROM wms_allocations", database=wms_db)) >= 1
+        # The order, its ERP sales order and its WMS allocation are rows in their services' PostgreSQL.
+        orders_db, erp_db, wms_db = (service_databases[s].rsplit("/", 1)[1] for s in ("orders", "erp", "wms"))
+        order_id, status = postgres_server.execute("SELECT id, status FROM orders", database=orders_db).split("|")
+        assert status in ("accepted", "released")  # then released to the warehouse by the saga
+        refs = postgres_server.execute("SELECT ext_ref FROM erp_sales_orders", database=erp_db).split()
+        assert any(order_id in ref for ref in refs), (order_id, refs)
+        allocated = postgres_server.execute("SELECT order_ref FROM wms_allocations", database=wms_db).split()
+        assert any(order_id in ref for ref in allocated), (order_id, allocated)
+        # Its events went through Redis.
+        with redis.Redis.from_url(redis_url, decode_responses=True) as bus:
+            types = {fields["type"] for _, fields in bus.xrange("interchange:events")}
+        assert OrderAcceptedV1.event_type in types
+        # And PostgreSQL refused nothing the services sent while the suite ran.
+        assert not [line for line in read_from(postgres_server.log, log_start) if " ERROR: " in line]
     finally:
         code = launcher.stop()
     assert code == 0, launcher.output()
