@@ -102,6 +102,7 @@ class _Plan:
     shadows: Sequence[re.Pattern[str]]  # earlier routes for the same method: if one matches, FastAPI serves
     body: JsonBody | None
     endpoint: _Node
+    takes_response: bool  # some node has a ``Response`` parameter
     status_code: int | None
     response_field: Any
     response_options: dict[str, Any] = field(default_factory=dict)
@@ -145,6 +146,10 @@ def _compile_node(dependant: Dependant, body: JsonBody | None = None) -> _Node:
     )
 
 
+def _takes_response(dependant: Dependant) -> bool:
+    return bool(dependant.response_param_name) or any(_takes_response(sub) for sub in dependant.dependencies)
+
+
 def _uses_scopes(dependant: Dependant) -> bool:
     return bool(
         dependant.own_oauth_scopes
@@ -180,6 +185,7 @@ def _compile(context: RouteContext, earlier: Sequence[RouteContext]) -> _Plan:
         shadows=shadows,
         body=body,
         endpoint=_compile_node(dependant, body),
+        takes_response=_takes_response(dependant),
         status_code=context.status_code,
         response_field=context.response_field,
         response_options={
@@ -216,7 +222,7 @@ class _Call:
 
     request: Request
     received: Received | None  # the body as read, for a route with one
-    response: Response  # the ``Response`` parameter's, its status and headers go on the answer
+    response: Response | None  # the ``Response`` parameter's (its status and headers go on the answer)
     cache: dict[Any, Any] = field(default_factory=dict)
     errors: list[Any] = field(default_factory=list)
 
@@ -318,7 +324,7 @@ class PrecomputedRoutes:
 async def _respond(plan: _Plan, request: Request, scope: Scope) -> Response:
     # The body is read first, as FastAPI does: bad JSON is a 422 before any dependency runs.
     received = await plan.body.read(request) if plan.body is not None else None
-    call = _Call(request, received, _sub_response())
+    call = _Call(request, received, _sub_response() if plan.takes_response else None)
     # The endpoint's exit stack, as FastAPI's: the session and read connection close on it when the
     # endpoint returns or raises, before the response is sent (service_kit.db).
     async with AsyncExitStack() as stack:
@@ -334,14 +340,16 @@ async def _respond(plan: _Plan, request: Request, scope: Scope) -> Response:
         field=field, response_content=raw, dump_json=field is not None, **plan.response_options
     )
     # FastAPI's order: a status a dependency or the endpoint set on its Response wins.
-    status = call.response.status_code or plan.status_code or 200
+    sub = call.response
+    status = (sub.status_code if sub is not None else None) or plan.status_code or 200
     if field is not None:  # FastAPI's fast path: pydantic wrote the JSON bytes
         response: Response = Response(content=content, media_type="application/json", status_code=status)
     else:
         response = JSONResponse(content, status_code=status)
     if not is_body_allowed_for_status_code(status):
         response.body = b""
-    response.headers.raw.extend(call.response.headers.raw)
+    if sub is not None:
+        response.headers.raw.extend(sub.headers.raw)
     return response
 
 
