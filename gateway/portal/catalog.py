@@ -100,6 +100,8 @@ def operation_scopes(op: Mapping[str, Any], *, spec: Mapping[str, Any]) -> list[
 def partner_may_call(op: Mapping[str, Any], *, spec: Mapping[str, Any]) -> bool:
     """Whether a partner can call an operation: it is open, or one of its security requirements
     (any one suffices) asks only for partner scopes (the gateway's rule, ``gateway.routing``)."""
+    if op.get("x-interchange-service-only") is True:  # not routed by the gateway (gateway.routing.SERVICE_ONLY)
+        return False
     requirements = op.get("security", spec.get("security", []))
     needed = [frozenset(name for names in r.values() for name in names) for r in requirements]
     return not needed or any(s <= scopes.PARTNER for s in needed)
