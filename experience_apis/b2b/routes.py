@@ -30,6 +30,7 @@ router = APIRouter(prefix="/v1", tags=["b2b"])
 FORBIDDEN = problem_doc("The token lacks the scope, or its client is not set up as a reseller.")
 UPSTREAM: dict[int | str, dict[str, Any]] = {
     502: problem_doc("The orders service behind this API failed; send the request again later."),
+    503: problem_doc("A system behind this API is unavailable for now; send the request again after Retry-After."),
     504: problem_doc("The orders service behind this API did not answer in time; send it again later."),
 }
 

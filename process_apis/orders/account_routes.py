@@ -20,7 +20,13 @@ from service_kit.openapi import problem_doc
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 OrdersRead = Annotated[Principal, require(ORDERS_READ)]
 CustomerId = Annotated[str, Path(min_length=1, max_length=64, examples=["C-2001"])]
-NO_ACCOUNT: dict[int | str, dict[str, Any]] = {404: problem_doc("No such customer account in the ERP.")}
+NO_ACCOUNT: dict[int | str, dict[str, Any]] = {
+    404: problem_doc("No such customer account in the ERP."),
+    503: problem_doc(
+        "The account's master data is not loaded yet (start-up) and the ERP cannot be asked now; "
+        "send the request again after the Retry-After seconds."
+    ),
+}
 
 
 @router.get(
