@@ -65,6 +65,10 @@ class OrderRow(Base):
         UniqueConstraint("channel", "partner_id", "channel_order_id", name="uq_orders_channel_partner_order"),
         Index("ix_orders_saga_due", "saga_active", "next_attempt_at"),
         Index("ix_orders_status_created", "status", "created_at"),
+        # The ops lookup (lookup_repository): an order by any of its references, without a scan.
+        Index("ix_orders_channel_order_id", "channel_order_id"),
+        Index("ix_orders_erp_order_number", "erp_order_number"),
+        Index("ix_orders_correlation_id", "correlation_id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -156,6 +160,7 @@ class OrderStatusChange(Base):
     """One row per transition, the first one from nothing to ``received``."""
 
     __tablename__ = "order_status_history"
+    __table_args__ = (Index("ix_order_status_history_correlation_id", "correlation_id"),)  # the ops lookup
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)

@@ -30,6 +30,7 @@ from service_kit.migrations import (
     VERSION_TABLE,
     MigrationError,
     MigrationHistory,
+    _migration_transaction,
     _previous_release_shape,
     current_revision,
     differences,
@@ -110,6 +111,9 @@ def made_by_the_previous_release(history: MigrationHistory) -> Callable[[Connect
     def make(connection: Connection) -> None:
         made = previous_release_tables(history)
         history.target_metadata.create_all(connection, tables=made)
+        had = previous_release_indexes(history)
+        for index in [index for table in made for index in table.indexes if index.name not in had]:
+            index.drop(connection)  # a later revision's index (orders' 0002) was not that release's
         for table in made:
             connection.execute(table.insert().values(**a_row(table)))
         connection.commit()
@@ -121,6 +125,21 @@ def previous_release_tables(history: MigrationHistory) -> list[Table]:
     """The models' tables that release had (a later revision's new tables were not made by it)."""
     shape = _previous_release_shape(history)
     return [t for t in history.target_metadata.sorted_tables if t.name in shape]
+
+
+def previous_release_indexes(history: MigrationHistory) -> set[str]:
+    """The names of the indexes ``previous_release`` had (a scratch SQLite database migrated to it)."""
+    from alembic import command
+
+    engine = sa.create_engine("sqlite://")
+    try:
+        with engine.connect() as connection:
+            with _migration_transaction(connection, history):
+                command.upgrade(history.config(connection), history.previous_release)
+            found = inspect(connection)
+            return {str(ix["name"]) for name in found.get_table_names() for ix in found.get_indexes(name)}
+    finally:
+        engine.dispose()
 
 
 def counts(history: MigrationHistory) -> Callable[[Connection], dict[str, int]]:
