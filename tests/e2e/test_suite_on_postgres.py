@@ -2,10 +2,12 @@
 PostgreSQL server with one database per service, a throwaway redis-server as the event bus, the
 whole suite started by the launcher with only ``INTERCHANGE_<SERVICE>_DATABASE_URL`` and
 ``INTERCHANGE_EVENTS_URL`` set; then the README's first partner order through the gateway reaches
-ACCEPTED with its ERP sales order and its WMS reservation, and its status read answers."""
+ACCEPTED with its ERP sales order and its WMS reservation, and its status read answers; started
+again on the same databases, the order is still there."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
@@ -101,3 +104,22 @@ def test_first_partner_order_on_postgres_and_redis(
     finally:
         code = launcher.stop()
     assert code == 0, launcher.output()
+
+    # Started again on the same databases: each is at its head already, the demo seed is not
+    # repeated, and the order is still there.
+    log_start = postgres_server.log.stat().st_size
+    again = ConfiguredLauncher(data_dir, settings)
+    try:
+        demo = json.loads((data_dir / "demo-client.json").read_text())
+        gateway = str(again.suite["gateway"])
+        token = httpx.post(
+            f"{gateway}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(demo["client_id"], demo["client_secret"]),
+        ).json()["access_token"]
+        status = httpx.get(f"{gateway}/marketplace/v1/orders/MP-1001", headers={"Authorization": f"Bearer {token}"})
+        assert status.status_code == 200
+        assert status.json()["order_status"] == "ACCEPTED"
+        assert not [line for line in read_from(postgres_server.log, log_start) if " ERROR: " in line]
+    finally:
+        assert again.stop() == 0, again.output()
