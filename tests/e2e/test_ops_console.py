@@ -190,6 +190,31 @@ def parked_order_id(suite: Suite, token: str, channel_order_id: str) -> str | No
     return next((i["order_id"] for i in resp.json()["items"] if i["channel_order_id"] == channel_order_id), None)
 
 
+def submit_over_credit(suite: Suite, po_number: str) -> None:
+    """A reseller's purchase order over its account's credit limit (Borealis: 5,000.00 EUR): the
+    saga holds it for credit review."""
+    reseller = "borealis-hw"
+    token = suite.token(reseller, suite.client_secret(reseller))
+    body = {
+        "po_number": po_number,
+        "lines": [{"sku": "WIDGET-BLUE", "quantity": {"value": "400", "unit": "EA"}}],
+        "ship_to": {"name": "Borealis Hardware GmbH", "line1": "Hafenstrasse 12", "city": "Hamburg",
+                    "postal_code": "20457", "country": "DE"},
+    }  # fmt: skip
+    resp = httpx.post(
+        f"{suite.services['gateway']}/b2b/v1/purchase-orders",
+        json=body,
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": po_number},
+    )
+    assert resp.status_code == 202, resp.text
+
+
+def held_for_credit(suite: Suite, token: str) -> str | None:
+    resp = httpx.get(f"{suite.services['orders']}/v1/admin/exceptions", headers={"Authorization": f"Bearer {token}"})
+    resp.raise_for_status()
+    return next((i["order_id"] for i in resp.json()["items"] if i.get("hold_kind") == "credit_review"), None)
+
+
 def order_status(suite: Suite, token: str, order_id: str) -> str:
     resp = httpx.get(
         f"{suite.services['orders']}/v1/admin/orders/{order_id}/timeline", headers={"Authorization": f"Bearer {token}"}
@@ -305,4 +330,21 @@ def test_an_operator_finds_an_order_follows_it_and_replays_it_from_the_queue(
     breakers = page.inner_text("#breakers")
     assert "orders" in breakers and "crm" in breakers and "erp" in breakers
     page.screenshot(path=shots / "ops-console-health.png", full_page=True)
+
+    # A credit hold is approved with the Approve button: its value (decision=approve) reaches the
+    # console through htmx, and the order goes on past the credit check.
+    submit_over_credit(suite, "PO-OPS-CREDIT-1")
+    held = wait_until(lambda: held_for_credit(suite, ops_token), seconds=60, what="PO-OPS-CREDIT-1's credit hold")
+    page.get_by_role("link", name="Exception queue", exact=True).click()
+    row = page.locator(f"#parked-{held}")
+    row.wait_for()
+    row.locator("input[name=reason]").fill("Paid in advance")
+    row.get_by_role("button", name="Approve", exact=True).click()
+    page.wait_for_selector(f"text=credit approved by {OPERATOR}")
+    assert page.locator(f"#parked-{held}").count() == 0
+    wait_until(
+        lambda: order_status(suite, ops_token, held) not in {"on_hold", "received"},
+        seconds=60,
+        what="the approved order to go on past the credit check",
+    )
     assert external_requests == []  # everything the pages load is served by the console
