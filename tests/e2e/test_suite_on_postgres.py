@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import redis
 
 from contracts.events.orders import OrderAcceptedV1
 from interchange.services import available_services
+from tests.conftest import skip_or_fail
 from tests.e2e.test_walkthrough import ROOT, Launcher, run_walkthrough
 from tests.support.postgres import PostgresServer, postgres_server  # noqa: F401 - fixture
 from tests.support.redis_server import redis_server_url
@@ -74,6 +76,8 @@ def test_first_partner_order_on_postgres_and_redis(
     service_databases: dict[str, str],
     redis_url: str,
 ) -> None:
+    if shutil.which("curl") is None:
+        skip_or_fail("curl is not installed (the README's walk-through uses it)")
     data_dir = tmp_path / "var"
     settings = {f"INTERCHANGE_{s.upper()}_DATABASE_URL": url for s, url in service_databases.items()}
     settings["INTERCHANGE_EVENTS_URL"] = redis_url
