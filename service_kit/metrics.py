@@ -7,6 +7,7 @@ Names follow ``interchange_<area>_<what>_<unit>``; labels are only ``channel``, 
     interchange_orders_saga_step_duration_seconds{step, outcome}   succeeded, refused, failed
     interchange_orders_exception_queue_size                orders on hold for a person (at scrape)
     interchange_orders_exception_queue_oldest_age_seconds  the longest parked one (at scrape)
+    interchange_orders_master_data_snapshot_timestamp_seconds  the ERP master data snapshot loaded (0: not yet)
     interchange_erp_calls_total{outcome}                   served, throttled (the ERP's quota)
     interchange_erp_quota_used_ratio                       share of the current second's quota used
     interchange_erp_quota_limit_per_second                 the quota (use: rate of the calls over it)
@@ -101,6 +102,12 @@ class BusinessMetrics:
             "interchange_webhooks_delivery_duration_seconds",
             "Time one webhook delivery attempt took, by outcome",
             ["outcome"],
+            registry=registry,
+        )
+        self.master_data_snapshot = Gauge(
+            "interchange_orders_master_data_snapshot_timestamp_seconds",
+            "When the orders process last loaded the ERP's master data snapshot (Unix time; 0: not yet, "
+            "so intake and the saga ask the ERP for what they need)",
             registry=registry,
         )
         self._scrape_hooks: list[ScrapeHook] = []

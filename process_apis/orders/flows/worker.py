@@ -231,6 +231,7 @@ async def run_master_data_feed(app: FastAPI) -> None:
 
     async def load_snapshot() -> None:
         customers, price_lists = await app.state.master_data.load_snapshot(ErpClient(upstream(app, "erp")))
+        app.state.metrics.master_data_snapshot.set_to_current_time()  # a readiness signal (bench/orders.py)
         log.info("master_data_snapshot_loaded", customers=customers, price_lists=price_lists)
 
     if not await run_once("master_data_snapshot", load_snapshot, stop_event=stop_event(app), error_backoff=(1.0, 30.0)):

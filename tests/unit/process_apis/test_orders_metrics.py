@@ -3,6 +3,10 @@ channel, each saga step's time, and the exception queue's size and oldest age at
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.unit.process_apis.conftest import Orders, line, order_body
@@ -63,3 +67,25 @@ async def test_a_parked_order_is_counted_and_in_the_exception_queue_gauges(order
         (("outcome", "failed"), ("step", "create_sales_order")),
     )
     assert scraped[failed] >= 1
+
+
+async def snapshot_loaded_at(orders: Orders) -> float:
+    return (await scrape(orders)).get(("interchange_orders_master_data_snapshot_timestamp_seconds", ()), 0.0)
+
+
+@pytest.mark.parametrize("worker_enabled", [True])
+async def test_the_master_data_snapshot_is_a_readiness_signal_on_the_metrics(orders: Orders) -> None:
+    """0 until the snapshot is loaded, then when it was (bench/orders.py waits for it)."""
+    before = time.time()
+    loaded = 0.0
+    for _ in range(500):  # polled until true, bounded (the feed starts with the app)
+        loaded = await snapshot_loaded_at(orders)
+        if loaded:
+            break
+        await asyncio.sleep(0.01)
+    assert before - 1 <= loaded <= time.time()
+    assert len(orders.tier.seen("GET", ERP, "/v1/price-lists")) == 1  # set after the snapshot's last call
+
+
+async def test_no_snapshot_reads_zero(orders: Orders) -> None:
+    assert await snapshot_loaded_at(orders) == 0.0  # the feed does not run without the worker
