@@ -21,6 +21,7 @@ beyond ``leeway`` seconds of clock skew.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -42,6 +43,24 @@ ALLOWED_ALGORITHMS = ("RS256",)
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
 UNDERSTOOD_CRIT: frozenset[str] = frozenset()
 JWKS_REFETCH_INTERVAL = 30.0
+#: Until the first fetch has worked, it is tried again this soon: a service started a moment before
+#: the gateway answers (a loaded machine) must not refuse every call for JWKS_REFETCH_INTERVAL.
+JWKS_FIRST_FETCH_RETRY = 2.0
+
+
+class SigningKeysUnavailable(UpstreamUnavailable):
+    """The gateway's signing keys could not be fetched, so no token can be checked yet: a 503 with
+    Retry-After (the request was not processed; the caller may send it again)."""
+
+    status = 503
+
+    def __init__(self, *, retry_after: float) -> None:
+        super().__init__(
+            "The signing keys could not be fetched.",
+            headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
+        )
+
+
 _TOKEN_CACHE_SIZE = 10_000
 
 
@@ -148,11 +167,13 @@ class TokenVerifier:
         async with self._fetch_lock:
             if self._keys is not None and _has_kid(self._keys, kid):
                 return self._keys
-            if self._clock() - self._fetched_at < JWKS_REFETCH_INTERVAL:
+            interval = JWKS_REFETCH_INTERVAL if self._keys is not None else JWKS_FIRST_FETCH_RETRY
+            wait = interval - (self._clock() - self._fetched_at)
+            if wait > 0:
                 # Fetched (or tried to) moments ago: an unknown kid must not make every request
                 # a JWKS fetch, and neither must a key server that is down.
                 if self._keys is None:
-                    raise UpstreamUnavailable("The signing keys could not be fetched.")
+                    raise SigningKeysUnavailable(retry_after=wait)
                 raise Unauthorized("The access token is signed with a key we do not know.")
             self._fetched_at = self._clock()
             try:
@@ -160,7 +181,7 @@ class TokenVerifier:
                 resp.raise_for_status()
                 self._keys = KeySet.import_key_set(resp.json())
             except (httpx.HTTPError, ValueError, JoseError) as exc:
-                raise UpstreamUnavailable("The signing keys could not be fetched.") from exc
+                raise SigningKeysUnavailable(retry_after=JWKS_FIRST_FETCH_RETRY) from exc
         if not _has_kid(self._keys, kid):
             raise Unauthorized("The access token is signed with a key we do not know.")
         return self._keys

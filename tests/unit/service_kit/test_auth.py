@@ -11,7 +11,7 @@ import httpx
 import pytest
 from joserfc.jwk import KeySet, RSAKey
 
-from service_kit.auth import JWKS_REFETCH_INTERVAL, TokenVerifier
+from service_kit.auth import JWKS_FIRST_FETCH_RETRY, JWKS_REFETCH_INTERVAL, SigningKeysUnavailable, TokenVerifier
 from service_kit.errors import Unauthorized, UpstreamUnavailable
 from tests.security.test_jwt_attacks import ATTACKS, Forger
 from tests.unit.gateway.conftest import GATEWAY_URL
@@ -126,6 +126,28 @@ async def test_a_key_server_that_is_down_is_not_asked_on_every_request(forger: F
 
     server.status = 200
     clock.now += JWKS_REFETCH_INTERVAL + 1
+    assert (await verifier.verify(forger.token()))["client_id"] == "acme-market"
+    assert server.fetches == 2
+
+
+async def test_a_first_fetch_that_failed_is_a_503_and_is_tried_again_soon(forger: Forger, key: RSAKey) -> None:
+    # A service that started before the gateway answered must not refuse every call for the full
+    # refetch interval: it says 503 with Retry-After and asks again after a short wait.
+    server, clock = KeyServer(key), Clock()
+    server.status = 503
+    verifier = fetching(server, clock)
+
+    with pytest.raises(SigningKeysUnavailable) as first:
+        await verifier.verify(forger.token())
+    assert first.value.status == 503
+    assert int(first.value.headers["Retry-After"]) >= 1
+    with pytest.raises(SigningKeysUnavailable):
+        await verifier.verify(forger.token())
+    assert server.fetches == 1
+
+    server.status = 200
+    clock.now += JWKS_FIRST_FETCH_RETRY + 0.1
+    assert JWKS_FIRST_FETCH_RETRY + 0.1 < JWKS_REFETCH_INTERVAL
     assert (await verifier.verify(forger.token()))["client_id"] == "acme-market"
     assert server.fetches == 2
 
