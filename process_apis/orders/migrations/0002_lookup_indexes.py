@@ -1,5 +1,6 @@
-"""lookup indexes: the ops console finds an order by its channel order id, ERP sales order number or
-a correlation id (of its intake or a later status change) through an index, not a scan of the table
+"""lookup indexes (channel order id, ERP sales order number, correlation ids: the ops lookup)
+
+The ops console finds an order by any of its references through an index, not a scan of the table.
 
 Revision ID: 0002
 Revises: 0001
