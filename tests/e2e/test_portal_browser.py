@@ -41,8 +41,11 @@ PARTNER = "acme-market"
 #: (as an operator would for an in-house receiver).
 WEBHOOK_HOST = "hooks.acme-market.example"
 #: Path parameters whose example names something the suite makes at run time (a subscription, a
-#: delivery): the example call is valid and answers the contract's 404 for an id that is not there.
-RUNTIME_IDS = frozenset({"webhook_id", "delivery_id"})
+#: delivery, the interchange id of a purchase order): the example call is valid and answers the
+#: contract's 404 for an id that is not there.
+RUNTIME_IDS = frozenset({"webhook_id", "delivery_id", "order_id"})
+#: Who calls each partner API's examples: its own kind of partner (a reseller for b2b).
+CALLER = {"marketplace": PARTNER, "b2b": "borealis-hw"}
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +75,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             seconds=120,
             what="the suite",
         )
-        secret = json.loads((data_dir / "secrets.json").read_text())[PARTNER]
-        yield {"gateway": described["gateway"], "secret": secret}
+        secrets = json.loads((data_dir / "secrets.json").read_text())
+        yield {"gateway": described["gateway"], "secret": secrets[PARTNER], "secrets": secrets}
     finally:
         launcher.send_signal(signal.SIGTERM)
         launcher.wait(timeout=60)
@@ -146,14 +149,19 @@ def partner_operations() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
 
 def test_every_request_example_goes_through_the_gateway_as_its_contract_says(suite: dict[str, Any]) -> None:
     gateway = suite["gateway"]
-    token = httpx.post(
-        f"{gateway}/oauth2/token", data={"grant_type": "client_credentials"}, auth=(PARTNER, suite["secret"])
-    )
-    assert token.status_code == 200, token.text
-    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    bearers = {}
+    for api, client_id in CALLER.items():
+        token = httpx.post(
+            f"{gateway}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, suite["secrets"][client_id]),
+        )
+        assert token.status_code == 200, token.text
+        bearers[api] = {"Authorization": f"Bearer {token.json()['access_token']}"}
     answers = {}
     with httpx.Client(base_url=gateway, timeout=30) as client:
         for api, method, path, op in partner_operations():
+            bearer = bearers[api]  # a partner API without a caller here is a KeyError: add it to CALLER
             example = operation_example(op)
             url = f"/{api}" + path.format(**example.path_params)
             resp = client.request(
@@ -167,4 +175,5 @@ def test_every_request_example_goes_through_the_gateway_as_its_contract_says(sui
             answers[f"{method} /{api}{path}"] = (str(resp.status_code), expected, resp.text[:300])
     wrong = {where: answer for where, answer in answers.items() if answer[0] != answer[1]}
     assert wrong == {}
-    assert len(answers) == 16
+    assert {where.split("/")[1] for where in answers} == set(CALLER)
+    assert len(answers) == 21  # marketplace 16 (v1 and v2), b2b 5
