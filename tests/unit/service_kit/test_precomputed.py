@@ -3,12 +3,10 @@ answers, errors, contract and connection handling as the FastAPI route they are 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import fastapi.dependencies.utils
-import fastapi.routing
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
@@ -112,21 +110,6 @@ async def kit(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kit.test") as client:
             calls.clear()
             yield app, client
-
-
-@pytest.fixture
-def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
-    """The dependency nodes FastAPI's solver runs (once per node, recursively)."""
-    seen: list[object] = []
-    solve = fastapi.dependencies.utils.solve_dependencies
-
-    async def counting(**kwargs: Any) -> Any:
-        seen.append(kwargs["dependant"].call)
-        return await solve(**kwargs)
-
-    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counting)
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
-    yield seen
 
 
 def _reader() -> dict[str, str]:

@@ -4,12 +4,10 @@ unmarked (FastAPI's solver) answers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import fastapi.dependencies.utils
-import fastapi.routing
 import httpx
 import pytest
 from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response
@@ -90,21 +88,6 @@ async def kit(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kit.test") as client:
             yield app, client
-
-
-@pytest.fixture
-def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
-    """The dependency nodes FastAPI's solver runs."""
-    seen: list[object] = []
-    solve = fastapi.dependencies.utils.solve_dependencies
-
-    async def counting(**kwargs: Any) -> Any:
-        seen.append(kwargs["dependant"].call)
-        return await solve(**kwargs)
-
-    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counting)
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
-    yield seen
 
 
 VALID = b'{"reference": "R-1", "lines": [{"sku": "A1", "quantity": 2}]}'

@@ -3,12 +3,11 @@ route, and no per-request work for telemetry nobody reads. Counted, not timed.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import fastapi.dependencies.utils
-import fastapi.routing
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -37,21 +36,6 @@ async def kit(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kit.test") as client:
             yield app, client
-
-
-@pytest.fixture
-def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
-    """The dependency nodes FastAPI solves (its solver runs once per node, recursively)."""
-    calls: list[object] = []
-    solve = fastapi.dependencies.utils.solve_dependencies
-
-    async def counting(**kwargs: Any) -> Any:
-        calls.append(kwargs["dependant"].call)
-        return await solve(**kwargs)
-
-    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counting)
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
-    yield calls
 
 
 async def test_a_scoped_route_solves_one_authentication_node(
