@@ -195,33 +195,48 @@ def _api_route(file: Path, settings: ServiceSettings) -> ApiRoute | None:
 
 
 def _partner_facing(operations: list[Operations]) -> bool:
-    """Whether a partner may call any operation (an open one, or one a partner scope opens): an
-    experience API for internal clients only (the storefront's admin API, the ops console's) is
-    hidden from everyone else like a process API, as the developer portal hides it."""
-    return any(
-        not op.scopes or any(required <= PARTNER for required in op.scopes) for ops in operations for op in ops.values()
-    )
+    """Whether a partner may call any operation: an experience API for internal clients only (the
+    storefront's admin API, the ops console's) is hidden from everyone else like a process API, as
+    the developer portal hides it."""
+    return any(partner_may_call(op.scopes) for ops in operations for op in ops.values())
+
+
+def partner_may_call(scopes: tuple[frozenset[str], ...]) -> bool:
+    """Whether a partner may call an operation needing ``scopes`` (its security requirements, any
+    one suffices): it is open, or one requirement asks only for partner scopes. The developer
+    portal publishes by the same rule."""
+    return not scopes or any(required <= PARTNER for required in scopes)
 
 
 SERVICE_ONLY = "x-interchange-service-only"
+
+
+def routed(op: object) -> bool:
+    """Whether a contract's path-item entry is an operation the gateway routes:
+    ``x-interchange-service-only`` ones are received on the owning service's own port (a signed
+    webhook, no bearer token): published for their callers, never routed here (a 404/405 like an
+    unpublished one)."""
+    return isinstance(op, dict) and op.get(SERVICE_ONLY) is not True
+
+
+def required_scopes(op: Mapping[str, Any], *, spec: Mapping[str, Any]) -> tuple[frozenset[str], ...]:
+    """An operation's security requirements (its own ``security``, else the document's), each the
+    set of scopes it asks for; any one suffices."""
+    requirements = op.get("security", spec.get("security", []))
+    return tuple(frozenset(s for names in req.values() for s in names) for req in requirements)
 
 
 def _operations(api: str, path: str, item: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Operation]:
     ops = {}
     for method in HTTP_METHODS:
         op = item.get(method)
-        # ``x-interchange-service-only``: received on the owning service's own port (a signed webhook,
-        # no bearer token): published for its callers, never routed here (a 404/405 like an unpublished one).
-        if not isinstance(op, dict) or op.get(SERVICE_ONLY) is True:
+        if not routed(op):
             continue
-        # An operation without its own ``security`` falls under the document's.
-        requirements = op.get("security", spec.get("security", []))
-        scopes = tuple(frozenset(s for names in req.values() for s in names) for req in requirements)
         ops[method.upper()] = Operation(
             method=method.upper(),
             path=f"/{api}{path}",
             operation_id=op.get("operationId"),
-            scopes=scopes,
+            scopes=required_scopes(op, spec=spec),
             body=compile_body(op, spec),
         )
     return ops
@@ -239,4 +254,7 @@ __all__ = [
     "RoutingTable",
     "default_contracts_dir",
     "load_routing_table",
+    "partner_may_call",
+    "required_scopes",
+    "routed",
 ]

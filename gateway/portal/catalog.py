@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from contracts import scopes
+from gateway import routing
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 PARTNER_TIER = "experience"
@@ -93,18 +93,12 @@ class Catalog:
 
 def operation_scopes(op: Mapping[str, Any], *, spec: Mapping[str, Any]) -> list[str]:
     """The scopes an operation needs (its own ``security`` or the document's), as the gateway reads them."""
-    requirements = op.get("security", spec.get("security", []))
-    return sorted({name for requirement in requirements for names in requirement.values() for name in names})
+    return sorted({name for required in routing.required_scopes(op, spec=spec) for name in required})
 
 
 def partner_may_call(op: Mapping[str, Any], *, spec: Mapping[str, Any]) -> bool:
-    """Whether a partner can call an operation: it is open, or one of its security requirements
-    (any one suffices) asks only for partner scopes (the gateway's rule, ``gateway.routing``)."""
-    if op.get("x-interchange-service-only") is True:  # not routed by the gateway (gateway.routing.SERVICE_ONLY)
-        return False
-    requirements = op.get("security", spec.get("security", []))
-    needed = [frozenset(name for names in r.values() for name in names) for r in requirements]
-    return not needed or any(s <= scopes.PARTNER for s in needed)
+    """Whether a partner can call an operation: the gateway routes it, by the gateway's rule."""
+    return routing.routed(op) and routing.partner_may_call(routing.required_scopes(op, spec=spec))
 
 
 def is_partner_facing(spec: Mapping[str, Any]) -> bool:
