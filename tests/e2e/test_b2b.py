@@ -5,10 +5,6 @@ sales order booked on the reseller's account; another reseller gets 404 for it."
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,44 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import skip_or_fail
-from tests.support.processes import ready, wait_until
+from tests.support.launcher import launched_suite
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def suite(tmp_path: Path) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
-    if sys.platform != "linux":
-        skip_or_fail("the launcher's process handling needs Linux")
     data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
-    with (tmp_path / "launcher.out").open("ab") as log:
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        suite_file = data_dir / "suite.json"
-        described = wait_until(
-            lambda: (
-                suite_file.exists()
-                and all(ready(u) for u in json.loads(suite_file.read_text())["services"].values())
-                and json.loads(suite_file.read_text())
-            ),
-            seconds=120,
-            what="the suite",
-        )
+    with launched_suite(data_dir) as described:
         yield described, json.loads((data_dir / "secrets.json").read_text()) | {"data_dir": str(data_dir)}
-    finally:
-        launcher.send_signal(signal.SIGTERM)
-        launcher.wait(timeout=60)
 
 
 def logs(secrets: dict[str, str]) -> str:
