@@ -8,36 +8,20 @@ may not be in yet.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from gateway.audit import query_audit, status_range
+from gateway.audit import AuditEntry, query_audit, status_range
 from gateway.metrics_access import require_operator
 from service_kit.errors import NotFound, UnprocessableContent
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 
-class AuditCall(BaseModel):
-    id: int
-    at: float  # seconds since 1970, UTC
-    client_id: str | None
-    partner_id: str | None
-    method: str
-    api: str
-    version: str
-    operation: str | None
-    path: str
-    status: int
-    latency_ms: float
-    correlation_id: str
-
-
 class AuditCalls(BaseModel):
-    items: list[AuditCall]
+    items: list[AuditEntry]  # ``at``: seconds since 1970, UTC
 
 
 @router.get("/audit")
@@ -61,7 +45,7 @@ async def audit_calls(
     entries = await query_audit(
         request.app.state.db, client_id=client, partner_id=partner, status=status, since=since, limit=limit
     )
-    return AuditCalls(items=[AuditCall(**dataclasses.asdict(e)) for e in entries])
+    return AuditCalls(items=entries)
 
 
-__all__ = ["AuditCall", "AuditCalls", "router"]
+__all__ = ["AuditCalls", "router"]
