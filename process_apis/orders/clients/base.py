@@ -17,7 +17,7 @@ retry never creates a second one. CRM activities are not, so they are sent once.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -28,6 +28,8 @@ from service_kit.errors import UpstreamUnavailable
 from service_kit.http import Upstream
 
 M = TypeVar("M", bound=BaseModel)
+K = TypeVar("K", bound=Hashable)
+E = TypeVar("E")
 
 INSUFFICIENT_STOCK = "urn:interchange:problem:insufficient-stock"
 PICKING_TOO_LATE = "urn:interchange:problem:picking-too-late"
@@ -138,6 +140,35 @@ class BaseClient:
 
     def _call(self, **extra: Any) -> dict[str, Any]:
         return {"partner_id": self._partner_id, "headers": dict(self._headers), **extra}
+
+    async def _batch(
+        self,
+        path: str,
+        entries: Sequence[E],
+        *,
+        body: Callable[[Sequence[E]], dict[str, Any]],
+        answers: Callable[[Sequence[E], httpx.Response], dict[K, Any]],
+        key: Callable[[E], K],
+        action: str,
+        kind: str,
+    ) -> dict[K, Any]:
+        """One batch call (idempotent per entry, so safe to retry), answered by ``key``. A 422 for
+        the whole batch (an entry this system cannot read): each entry again on its own, so only
+        that entry's order hears about it (``refused(action)``). ``kind`` names the batch in a
+        technical failure."""
+        resp = await self._api.post(path, **self._call(json=body(entries), retry_safe=True))
+        if resp.status_code == 422 and len(entries) > 1:
+            split: dict[K, Any] = {}
+            for entry in entries:
+                split.update(
+                    await self._batch(path, [entry], body=body, answers=answers, key=key, action=action, kind=kind)
+                )
+            return split
+        if resp.status_code == 422:
+            return {key(entries[0]): refused(self.system, action, resp)}
+        if resp.status_code != 200:
+            raise unexpected(self.system, kind, resp)
+        return answers(entries, resp)
 
 
 __all__ = [

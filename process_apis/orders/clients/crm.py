@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from contracts import EntryProblem
 from contracts.common import CanonicalModel
-from process_apis.orders.clients.base import BaseClient, Refused, read_body, refused, unexpected
+from process_apis.orders.clients.base import BaseClient, Refused, read_body
 from service_kit.errors import UpstreamUnavailable
 
 
@@ -56,35 +56,36 @@ class CrmClient(BaseClient):
         call is safe to send again), or a ``Refused`` with the CRM's reason (no account for the
         customer, as the single call said it; or the 422 of an entry the CRM cannot read), or an
         ``UpstreamUnavailable`` for an answer it cannot use."""
-        body = {"entries": [activity.model_dump(mode="json") for activity in activities]}
-        resp = await self._api.post("/v1/activity-batches", **self._call(json=body, retry_safe=True))
-        if resp.status_code == 422 and len(activities) > 1:
-            # The batch itself was unreadable (an entry the CRM cannot take): each entry again on
-            # its own (safe: the CRM records each once), so only that entry's order hears about it.
+
+        def answered(entries: Sequence[ActivityCreate], resp: Any) -> dict[ActivityKey, Activity | Exception]:
+            results = read_body(_ActivityBatchResult, resp, system=self.system).results
+            if len(results) != len(entries):
+                raise UpstreamUnavailable(f"The crm service answered {len(results)} results to {len(entries)} entries.")
             answers: dict[ActivityKey, Activity | Exception] = {}
-            for activity in activities:
-                answers.update(await self.record_activities([activity]))
+            for sent, entry in zip(entries, results, strict=True):
+                problem = entry.problem
+                detail = problem.detail if problem and problem.detail else f"the CRM answered {entry.outcome}"
+                if entry.outcome in ("recorded", "existing") and entry.activity is not None:
+                    answers[activity_key(sent)] = entry.activity
+                elif entry.outcome == "refused":
+                    answers[activity_key(sent)] = Refused(
+                        self.system, detail, errors=problem.errors if problem else None
+                    )
+                else:
+                    answers[activity_key(sent)] = UpstreamUnavailable(
+                        f"The crm service answered {entry.outcome} to this activity in a batch: {detail}"
+                    )
             return answers
-        if resp.status_code == 422:
-            return {activity_key(activities[0]): refused(self.system, "record the activity", resp)}
-        if resp.status_code != 200:
-            raise unexpected(self.system, "an activity batch", resp)
-        results = read_body(_ActivityBatchResult, resp, system=self.system).results
-        if len(results) != len(activities):
-            raise UpstreamUnavailable(f"The crm service answered {len(results)} results to {len(activities)} entries.")
-        answers = {}
-        for sent, entry in zip(activities, results, strict=True):
-            problem = entry.problem
-            detail = problem.detail if problem and problem.detail else f"the CRM answered {entry.outcome}"
-            if entry.outcome in ("recorded", "existing") and entry.activity is not None:
-                answers[activity_key(sent)] = entry.activity
-            elif entry.outcome == "refused":
-                answers[activity_key(sent)] = Refused(self.system, detail, errors=problem.errors if problem else None)
-            else:
-                answers[activity_key(sent)] = UpstreamUnavailable(
-                    f"The crm service answered {entry.outcome} to this activity in a batch: {detail}"
-                )
-        return answers
+
+        return await self._batch(
+            "/v1/activity-batches",
+            activities,
+            body=lambda entries: {"entries": [activity.model_dump(mode="json") for activity in entries]},
+            answers=answered,
+            key=activity_key,
+            action="record the activity",
+            kind="an activity batch",
+        )
 
 
 __all__ = ["MAX_ACTIVITY_BATCH", "Activity", "ActivityCreate", "ActivityKey", "CrmClient", "activity_key"]

@@ -6,8 +6,8 @@ the saga's ``flows.wms_batches``), each entry answered on its own."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from contracts import InventoryPosition, Reservation, ReservationCreate
 from contracts.common import CanonicalModel
@@ -27,9 +27,6 @@ from process_apis.orders.clients.base import (
     unexpected,
 )
 from service_kit.errors import UpstreamUnavailable
-
-K = TypeVar("K", bound=Hashable)
-E = TypeVar("E")
 
 #: The WMS's published limit of entries per batch call.
 MAX_WMS_BATCH = 100
@@ -149,31 +146,6 @@ class WmsClient(BaseClient):
             raise refused(self.system, "reserve stock", resp)
         raise unexpected(self.system, "a reservation", resp)
 
-    async def _batch(
-        self,
-        path: str,
-        entries: Sequence[E],
-        *,
-        body: Callable[[Sequence[E]], dict[str, Any]],
-        answers: Callable[[Sequence[E], Any], dict[K, Answer]],
-        key: Callable[[E], K],
-        again: Callable[[Sequence[E]], Awaitable[dict[K, Answer]]],
-        what: str,
-    ) -> dict[K, Answer]:
-        resp = await self._api.post(path, **self._call(json=body(entries), retry_safe=True))
-        if resp.status_code == 422 and len(entries) > 1:
-            # The batch itself was unreadable (an entry this WMS cannot take): each entry again on
-            # its own (safe: every entry is idempotent), so only that entry's order hears about it.
-            split: dict[K, Answer] = {}
-            for entry in entries:
-                split.update(await again([entry]))
-            return split
-        if resp.status_code == 422:
-            return {key(entries[0]): refused(self.system, what, resp)}
-        if resp.status_code != 200:
-            raise unexpected(self.system, f"a {what} batch", resp)
-        return answers(entries, resp)
-
     async def reserve_many(self, reservations: Sequence[ReservationCreate]) -> dict[str, Answer]:
         """Many reservations in one call, each on its own: by reference, the reservation (made now
         or held before: the call is safe to send again), an ``InsufficientStock``/``Refused`` with
@@ -199,8 +171,8 @@ class WmsClient(BaseClient):
             body=lambda entries: {"entries": [r.model_dump(mode="json") for r in entries]},
             answers=answers,
             key=lambda r: r.reference,
-            again=self.reserve_many,
-            what="reserve stock",
+            action="reserve stock",
+            kind="a reserve stock batch",
         )
 
     async def release_many_for_picking(self, reservation_ids: Sequence[str]) -> dict[str, Answer]:
@@ -225,8 +197,8 @@ class WmsClient(BaseClient):
             body=lambda ids: {"entries": [{"reservation_id": i} for i in ids]},
             answers=answers,
             key=lambda i: i,
-            again=self.release_many_for_picking,
-            what="pick release",
+            action="pick release",
+            kind="a pick release batch",
         )
 
     async def release(self, reservation_id: str) -> Reservation:
