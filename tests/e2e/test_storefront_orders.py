@@ -6,11 +6,8 @@ nothing; a bad signature is a 401."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,40 +15,19 @@ import httpx
 import pytest
 
 from experience_apis.storefront.signatures import signature
-from tests.support.processes import ready, wait_until
+from tests.support.launcher import launched_suite
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-storefront-webhook-secret"
 SHOP = "demo-shop.storefront.example"
 
 
+@dataclass(frozen=True)
 class Suite:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
-        env["INTERCHANGE_STOREFRONT_WEBHOOK_SECRET"] = SECRET
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.log = data_dir / "launcher.out"
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self.services: dict[str, str] = wait_until(self._ready, seconds=120, what="the suite to be ready")
-
-    def _ready(self) -> dict[str, str] | None:
-        if self.process.poll() is not None:
-            raise AssertionError(f"launcher exited early:\n{self.log.read_text(errors='replace')}")
-        suite_file = self.data_dir / "suite.json"
-        if not suite_file.exists():
-            return None
-        services = dict(json.loads(suite_file.read_text())["services"])
-        return services if "storefront" in services and all(ready(u) for u in services.values()) else None
+    data_dir: Path
+    services: dict[str, str]
 
     def orders_token(self) -> str:
         secret = json.loads((self.data_dir / "secrets.json").read_text())["svc-storefront"]
@@ -63,19 +39,12 @@ class Suite:
         resp.raise_for_status()
         return str(resp.json()["access_token"])
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
-
 
 @pytest.fixture
 def suite(tmp_path: Path) -> Iterator[Suite]:
-    running = Suite(tmp_path / "var")
-    try:
-        yield running
-    finally:
-        running.stop()
+    data_dir = tmp_path / "var"
+    with launched_suite(data_dir, settings={"INTERCHANGE_STOREFRONT_WEBHOOK_SECRET": SECRET}) as described:
+        yield Suite(data_dir, dict(described["services"]))
 
 
 def send(suite: Suite, body: dict[str, Any], *, delivery: str, secret: str = SECRET) -> httpx.Response:
