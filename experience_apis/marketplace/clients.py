@@ -15,24 +15,14 @@ service translates them to the dialect):
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
 from urllib.parse import quote
 
-import httpx
-from pydantic import BaseModel, ValidationError
-
 from contracts import Order, OrderAccepted, OrderCreate
-from service_kit.errors import (
-    BusinessRuleViolation,
-    Conflict,
-    InterchangeError,
-    UnprocessableContent,
-    UpstreamUnavailable,
-    problem_type,
-)
+from service_kit.answers import parse_answer, refusal
 from service_kit.http import Upstream
 
-M = TypeVar("M", bound=BaseModel)
+# A 409 with Retry-After: the orders API is still taking in the same order (same Idempotency-Key).
+_STILL_TAKING_IN = "This marketplace order is still being taken in; send it again in a moment."
 
 
 class OrdersApi:
@@ -47,54 +37,16 @@ class OrdersApi:
             idempotency_key=idempotency_key,
         )
         if resp.status_code in (200, 201, 202):
-            return _parse(OrderAccepted, resp)
-        raise _refusal(resp)
+            return parse_answer(OrderAccepted, resp, upstream="orders")
+        raise refusal(resp, upstream="orders", still_taking_in=_STILL_TAKING_IN)
 
     async def get_order(self, *, order_id: str, partner_id: str) -> Order | None:
         resp = await self._orders.get(f"/v1/orders/{quote(order_id, safe='')}", partner_id=partner_id)
         if resp.status_code == 404:
             return None
         if resp.status_code == 200:
-            return _parse(Order, resp)
-        raise _refusal(resp)
-
-
-def _parse(model: type[M], resp: httpx.Response) -> M:
-    # A tolerant reader: fields the orders API adds later must not break this channel. Parsed from
-    # the bytes by pydantic itself (no json.loads into dicts first: a status read pays it each time).
-    try:
-        return model.model_validate_json(resp.content, extra="ignore")
-    except (ValueError, ValidationError) as exc:
-        raise UpstreamUnavailable("The orders service gave an answer this API cannot read.") from exc
-
-
-def _problem(resp: httpx.Response) -> dict[str, Any]:
-    try:
-        body = resp.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _refusal(resp: httpx.Response) -> InterchangeError:
-    problem = _problem(resp)
-    if resp.status_code == 422:
-        kind = BusinessRuleViolation if problem.get("type") == problem_type(BusinessRuleViolation.slug) else None
-        error_class = kind or UnprocessableContent
-        errors = problem.get("errors")
-        return error_class(
-            str(problem.get("detail") or error_class.title),
-            errors=[e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else None,
-        )
-    if resp.status_code == 409:
-        if retry_after := resp.headers.get("Retry-After"):
-            # The orders API is still taking in the same order (same Idempotency-Key).
-            return Conflict(
-                "This marketplace order is still being taken in; send it again in a moment.",
-                headers={"Retry-After": retry_after},
-            )
-        return Conflict(str(problem.get("detail") or Conflict.title))
-    return UpstreamUnavailable(f"The orders service refused this API's request ({resp.status_code}).")
+            return parse_answer(Order, resp, upstream="orders")
+        raise refusal(resp, upstream="orders", still_taking_in=_STILL_TAKING_IN)
 
 
 __all__ = ["OrdersApi"]

@@ -12,22 +12,14 @@ token, the shop's partner forward): submit an order, cancel one.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
-import httpx
-from pydantic import ValidationError
-
 from contracts import OrderAccepted, OrderCreate
-from service_kit.errors import (
-    BusinessRuleViolation,
-    Conflict,
-    InterchangeError,
-    UnprocessableContent,
-    UpstreamUnavailable,
-    problem_type,
-)
+from service_kit.answers import parse_answer, refusal
 from service_kit.http import Upstream
+
+# Any 409 the storefront cannot read as "too late to cancel": the shop delivers the webhook again.
+_STILL_TAKING_IN = "This order is still being taken in; deliver the webhook again in a moment."
 
 
 class OrdersApi:
@@ -42,11 +34,8 @@ class OrdersApi:
             idempotency_key=idempotency_key,
         )
         if resp.status_code in (200, 201, 202):
-            try:
-                return OrderAccepted.model_validate_json(resp.content, extra="ignore")
-            except (ValueError, ValidationError) as exc:
-                raise UpstreamUnavailable("The orders service gave an answer this API cannot read.") from exc
-        raise _refusal(resp)
+            return parse_answer(OrderAccepted, resp, upstream="orders")
+        raise refusal(resp, upstream="orders", still_taking_in=_STILL_TAKING_IN, default_retry_after="1")
 
     async def cancel_order(self, *, order_id: str, reason: str, partner_id: str, idempotency_key: str) -> bool:
         """True when the cancellation is recorded (it runs in the background), False when the
@@ -61,34 +50,7 @@ class OrdersApi:
             return True
         if resp.status_code == 409 and "Retry-After" not in resp.headers:
             return False
-        raise _refusal(resp)
-
-
-def _problem(resp: httpx.Response) -> dict[str, Any]:
-    try:
-        body = resp.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _refusal(resp: httpx.Response) -> InterchangeError:
-    problem = _problem(resp)
-    if resp.status_code == 422:
-        kind = BusinessRuleViolation if problem.get("type") == problem_type(BusinessRuleViolation.slug) else None
-        error_class = kind or UnprocessableContent
-        errors = problem.get("errors")
-        return error_class(
-            str(problem.get("detail") or error_class.title),
-            errors=[e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else None,
-        )
-    if resp.status_code == 409:
-        retry_after = resp.headers.get("Retry-After", "1")
-        return Conflict(
-            "This order is still being taken in; deliver the webhook again in a moment.",
-            headers={"Retry-After": retry_after},
-        )
-    return UpstreamUnavailable(f"The orders service refused this API's request ({resp.status_code}).")
+        raise refusal(resp, upstream="orders", still_taking_in=_STILL_TAKING_IN, default_retry_after="1")
 
 
 __all__ = ["OrdersApi"]
