@@ -3,7 +3,6 @@ channel, each saga step's time, and the exception queue's size and oldest age at
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -12,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.unit.process_apis.conftest import Orders, line, order_body
 from tests.unit.process_apis.orders_fakes import ERP
 from tests.unit.process_apis.saga_helpers import run_until_stopped, submit
+from tests.unit.service_kit.events.event_helpers import eventually
 
 
 async def scrape(orders: Orders) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -77,12 +77,7 @@ async def snapshot_loaded_at(orders: Orders) -> float:
 async def test_the_master_data_snapshot_is_a_readiness_signal_on_the_metrics(orders: Orders) -> None:
     """0 until the snapshot is loaded, then when it was (bench/orders.py waits for it)."""
     before = time.time()
-    loaded = 0.0
-    for _ in range(500):  # polled until true, bounded (the feed starts with the app)
-        loaded = await snapshot_loaded_at(orders)
-        if loaded:
-            break
-        await asyncio.sleep(0.01)
+    loaded = await eventually(lambda: snapshot_loaded_at(orders))  # the feed starts with the app
     assert before - 1 <= loaded <= time.time()
     assert len(orders.tier.seen("GET", ERP, "/v1/price-lists")) == 1  # set after the snapshot's last call
 
