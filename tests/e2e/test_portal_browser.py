@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +24,7 @@ import yaml
 from gateway.portal.catalog import METHODS, is_partner_facing
 from gateway.portal.examples import operation_example
 from gateway.routing import default_contracts_dir
-from tests.conftest import skip_or_fail
-from tests.support.processes import ready, wait_until
+from tests.support.launcher import launched_suite
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -50,36 +46,11 @@ CALLER = {"marketplace": PARTNER, "b2b": "borealis-hw"}
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if sys.platform != "linux":
-        skip_or_fail("the launcher's process handling needs Linux")
     data_dir = tmp_path_factory.mktemp("portal") / "var"
-    data_dir.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
-    env["INTERCHANGE_MARKETPLACE_WEBHOOK_ALLOW_HOSTS"] = json.dumps([WEBHOOK_HOST])
-    with (data_dir.parent / "launcher.out").open("ab") as log:
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        suite_file = data_dir / "suite.json"
-        described = wait_until(
-            lambda: (
-                suite_file.exists()
-                and all(ready(u) for u in json.loads(suite_file.read_text())["services"].values())
-                and json.loads(suite_file.read_text())
-            ),
-            seconds=120,
-            what="the suite",
-        )
+    settings = {"INTERCHANGE_MARKETPLACE_WEBHOOK_ALLOW_HOSTS": json.dumps([WEBHOOK_HOST])}
+    with launched_suite(data_dir, settings=settings) as described:
         secrets = json.loads((data_dir / "secrets.json").read_text())
         yield {"gateway": described["gateway"], "secret": secrets[PARTNER], "secrets": secrets}
-    finally:
-        launcher.send_signal(signal.SIGTERM)
-        launcher.wait(timeout=60)
 
 
 def test_the_portal_renders_offline_lists_the_apis_and_try_it_submits_the_example_order(
