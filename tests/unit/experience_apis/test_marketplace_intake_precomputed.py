@@ -5,30 +5,13 @@ same request sent through FastAPI, by setting a dependency override, answers the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import fastapi.dependencies.utils
-import fastapi.routing
 import httpx
 import pytest
 
 from tests.unit.experience_apis.conftest import Marketplace
 from tests.unit.experience_apis.marketplace_fakes import ACME, order_body, order_body_v2
-
-
-@pytest.fixture
-def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
-    seen: list[object] = []
-    solve = fastapi.dependencies.utils.solve_dependencies
-
-    async def counting(**kwargs: Any) -> Any:
-        seen.append(kwargs["dependant"].call)
-        return await solve(**kwargs)
-
-    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counting)
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
-    yield seen
 
 
 def _unused() -> None:

@@ -4,31 +4,11 @@ headers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import fastapi.dependencies.utils
-import fastapi.routing
 import httpx
-import pytest
 
 from tests.support.tokens import bearer
 from tests.unit.experience_apis.conftest import Marketplace
 from tests.unit.experience_apis.marketplace_fakes import ACME, order_body
-
-
-@pytest.fixture
-def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
-    seen: list[object] = []
-    solve = fastapi.dependencies.utils.solve_dependencies
-
-    async def counting(**kwargs: Any) -> Any:
-        seen.append(kwargs["dependant"].call)
-        return await solve(**kwargs)
-
-    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counting)
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
-    yield seen
 
 
 async def test_status_reads_skip_fastapis_solver_and_keep_their_answers(

@@ -5,29 +5,12 @@ through FastAPI, by setting a dependency override, answers the same)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import fastapi.dependencies.utils
-import fastapi.routing
 import httpx
 import pytest
 
 from tests.unit.process_apis.conftest import Orders, as_service, order_body
-
-
-@pytest.fixture
-def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
-    seen: list[object] = []
-    solve = fastapi.dependencies.utils.solve_dependencies
-
-    async def counting(**kwargs: Any) -> Any:
-        seen.append(kwargs["dependant"].call)
-        return await solve(**kwargs)
-
-    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counting)
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
-    yield seen
 
 
 def _unused() -> None:

@@ -3,29 +3,8 @@ FastAPI's per-request dependency solver, with the same answers and problems."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import fastapi.dependencies.utils
-import fastapi.routing
-import pytest
-
 from tests.unit.process_apis.conftest import Orders, as_service
 from tests.unit.process_apis.saga_helpers import submit
-
-
-@pytest.fixture
-def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
-    seen: list[object] = []
-    solve = fastapi.dependencies.utils.solve_dependencies
-
-    async def counting(**kwargs: Any) -> Any:
-        seen.append(kwargs["dependant"].call)
-        return await solve(**kwargs)
-
-    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counting)
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
-    yield seen
 
 
 async def test_the_status_read_skips_fastapis_solver(orders: Orders, solved: list[object]) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures shared by the kit's request-path tests."""
+"""Fixtures shared by the unit tests: `solved` counts what FastAPI's per-request dependency solver runs
+(the request-path and `@precomputed` route tests)."""
 
 from __future__ import annotations
 
