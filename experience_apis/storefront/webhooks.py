@@ -136,13 +136,14 @@ async def receive_order(*, db: Database, box: SecretBox, orders: OrdersApi, deli
     outcome = WebhookOutcome.recorded
     if cancelling:
         if order_id is not None:
-            await orders.cancel_order(
+            taken = await orders.cancel_order(
                 order_id=order_id,
                 reason=f"cancelled in the storefront ({order.cancel_reason or 'no reason given'})",
                 partner_id=shop.partner_id,
                 idempotency_key=f"{key}:cancel",
             )
-            outcome = WebhookOutcome.cancelled
+            if taken:  # else too late (shipped): recorded, the order shows why
+                outcome = WebhookOutcome.cancelled
     elif order_id is None:
         accepted = await orders.submit_order(order=canonical, partner_id=shop.partner_id, idempotency_key=key)
         order_id, outcome = accepted.id, WebhookOutcome.submitted

@@ -48,12 +48,15 @@ def order_body(*, updated_at: str = "2026-12-07T21:00:00+00:00", **changes: Any)
 @dataclass
 class FakeOrders:
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    too_late_to_cancel: bool = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         self.calls.append((request.url.path, request.headers["Idempotency-Key"], body))
         if request.url.path == "/v1/orders":
             return httpx.Response(202, json={"id": "ORD-1", "status": "received", "status_url": "/v1/orders/ORD-1"})
+        if self.too_late_to_cancel:
+            return httpx.Response(409, json={"type": "about:blank", "status": 409, "detail": "Already shipped."})
         return httpx.Response(202, json={"id": "ORD-1", "status": "received", "cancel_requested": True})
 
 
@@ -189,6 +192,21 @@ async def test_an_older_update_never_overwrites_a_newer_one(webhooks: Webhooks) 
         ("/v1/orders/ORD-1/cancel", f"storefront:{SHOP}:5001:cancel"),
     ]
     assert await webhooks.rows() == (3, [("5001", "ORD-1", True)])
+
+
+async def test_a_cancellation_too_late_for_the_orders_api_is_recorded_not_reported_as_cancelled(
+    webhooks: Webhooks,
+) -> None:
+    assert (await webhooks.send(order_body(), delivery="d-1")).json()["outcome"] == "submitted"
+    webhooks.orders.too_late_to_cancel = True
+    cancelled = order_body(updated_at="2026-12-07T22:00:00+00:00", cancelled_at="2026-12-07T22:00:00+00:00")
+
+    resp = await webhooks.send(cancelled, delivery="d-2", topic="orders/cancelled")
+
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"delivery_id": "d-2", "outcome": "recorded", "order_id": "ORD-1"}
+    assert [c[0] for c in webhooks.orders.calls] == ["/v1/orders", "/v1/orders/ORD-1/cancel"]
+    assert await webhooks.rows() == (2, [("5001", "ORD-1", True)])
 
 
 async def test_a_cancellation_before_the_order_arrived_keeps_the_late_create_out(webhooks: Webhooks) -> None:
