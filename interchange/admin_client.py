@@ -24,7 +24,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 from interchange.explain import CommandFailed
 
@@ -36,6 +38,16 @@ LOCAL_OPS_CLIENT = "ops-cli"
 CLIENT_ID_ENV = "INTERCHANGE_OPS_CLIENT_ID"
 CLIENT_SECRET_ENV = "INTERCHANGE_OPS_CLIENT_SECRET"  # noqa: S105 - a variable name, not a secret
 TIMEOUT = 30.0
+
+#: The ``--data-dir`` option of the commands that act through ``admin_api``.
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="INTERCHANGE_DATA_DIR",
+        help="The local suite's data directory (its suite.json and ops client).",
+    ),
+]
 
 #: Tests route the CLI's calls to apps in process; None: real sockets.
 transport: httpx.BaseTransport | None = None

@@ -23,20 +23,11 @@ from rich.console import Console
 from rich.table import Table
 
 from interchange import display
-from interchange.admin_client import admin_api
+from interchange.admin_client import DataDir, admin_api
 from interchange.explain import ExplainingGroup
 
 app = typer.Typer(help="OAuth clients registered at the gateway.", no_args_is_help=True, cls=ExplainingGroup)
 console = Console()
-
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="INTERCHANGE_DATA_DIR",
-        help="The local suite's data directory (its suite.json and ops client).",
-    ),
-]
 
 
 class Kind(StrEnum):

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from interchange import display
-from interchange.admin_client import admin_api
+from interchange.admin_client import DataDir, admin_api
 from interchange.explain import ExplainingGroup
 
 app = typer.Typer(help="The event bus: dead letters and their replay.", no_args_is_help=True, cls=ExplainingGroup)
@@ -29,14 +29,6 @@ BUS_SERVICES = ("orders", "inventory", "marketplace", "storefront")
 Via = Annotated[
     str,
     typer.Option("--via", help=f"The service to ask, one of {', '.join(BUS_SERVICES)} (they share the bus)."),
-]
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="INTERCHANGE_DATA_DIR",
-        help="The local suite's data directory (its suite.json and ops client).",
-    ),
 ]
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from interchange import display
+from interchange.admin_client import DataDir
 from interchange.explain import ExplainingGroup
 
 app = typer.Typer(
@@ -24,14 +25,6 @@ app = typer.Typer(
 )
 console = Console(soft_wrap=True)
 
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="INTERCHANGE_DATA_DIR",
-        help="The local suite's data directory (its suite.json and ops client).",
-    ),
-]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 

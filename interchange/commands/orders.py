@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from interchange import display
-from interchange.admin_client import AdminClient, admin_api
+from interchange.admin_client import AdminClient, DataDir, admin_api
 from interchange.explain import CommandFailed, ExplainingGroup
 
 app = typer.Typer(
@@ -29,14 +29,6 @@ app = typer.Typer(
 )
 console = Console(soft_wrap=True)
 
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="INTERCHANGE_DATA_DIR",
-        help="The local suite's data directory (its suite.json and ops client).",
-    ),
-]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 #: The orders service's hold kinds (its exception queue's ``kind``).
