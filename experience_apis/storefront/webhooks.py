@@ -106,18 +106,15 @@ async def receive_order(*, db: Database, box: SecretBox, orders: OrdersApi, deli
     updated_at = _utc(order.updated_at)
 
     async with db.transaction() as session:
-        if await repository.delivery_taken(session, delivery_id=delivery.delivery_id) is not None:
-            known = await repository.get_order(
-                session, shop_domain=delivery.shop_domain, storefront_order_id=storefront_order_id
-            )
-            return WebhookReceipt(
-                delivery_id=delivery.delivery_id,
-                outcome=WebhookOutcome.duplicate,
-                order_id=known.order_id if known else None,
-            )
         row = await repository.get_order(
             session, shop_domain=delivery.shop_domain, storefront_order_id=storefront_order_id
         )
+        if await repository.delivery_taken(session, delivery_id=delivery.delivery_id) is not None:
+            return WebhookReceipt(
+                delivery_id=delivery.delivery_id,
+                outcome=WebhookOutcome.duplicate,
+                order_id=row.order_id if row else None,
+            )
         if row is not None and _utc(row.updated_at) >= updated_at:
             repository.add_delivery(
                 session,
