@@ -89,17 +89,8 @@ class ClientSecret(BaseModel):
     client_secret: str
 
 
-class KeyRead(BaseModel):
-    kid: str
-    seq: int
-    created_at: datetime
-    state: str
-    signs_from: datetime | None
-    published_until: datetime | None
-
-
 class KeyList(BaseModel):
-    items: list[KeyRead]
+    items: list[keys.KeyState]
 
 
 def _read(info: clients.ClientInfo) -> ClientRead:
@@ -184,26 +175,10 @@ def _schedule(settings: GatewaySettings) -> keys.KeySchedule:
     )
 
 
-def _key_list(states: list[keys.KeyState]) -> KeyList:
-    return KeyList(
-        items=[
-            KeyRead(
-                kid=s.kid,
-                seq=s.seq,
-                created_at=s.created_at,
-                state=s.state,
-                signs_from=s.signs_from,
-                published_until=s.published_until,
-            )
-            for s in states
-        ]
-    )
-
-
 @router.get("/keys")
 async def list_keys(request: Request, _: Operator) -> KeyList:
     """Every key and its state: next, signing, retired (published until its tokens expire), expired."""
-    return _key_list(await keys.list_keys(_db(request), _schedule(_settings(request))))
+    return KeyList(items=await keys.list_keys(_db(request), _schedule(_settings(request))))
 
 
 @router.post("/keys")
@@ -212,7 +187,7 @@ async def rotate_keys(request: Request, operator: Operator) -> KeyList:
     settings = _settings(request)
     states = await keys.rotate_keys(_db(request), _schedule(settings), box=SecretBox.from_settings(settings))
     log.info("signing_keys_rotated", by=operator.client_id)
-    return _key_list(states)
+    return KeyList(items=states)
 
 
 __all__ = [
@@ -223,6 +198,5 @@ __all__ = [
     "ClientRef",
     "ClientSecret",
     "KeyList",
-    "KeyRead",
     "router",
 ]
