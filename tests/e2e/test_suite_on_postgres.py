@@ -8,11 +8,8 @@ again on the same databases, the order is still there."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,30 +20,11 @@ import redis
 from contracts.events.orders import OrderAcceptedV1
 from interchange.services import available_services
 from tests.conftest import skip_or_fail
-from tests.e2e.test_walkthrough import ROOT, Launcher, run_walkthrough
+from tests.e2e.test_walkthrough import Launcher, run_walkthrough
 from tests.support.postgres import PostgresServer, postgres_server  # noqa: F401 - fixture
 from tests.support.redis_server import redis_server_url
 
 pytestmark = pytest.mark.e2e
-
-
-class ConfiguredLauncher(Launcher):
-    """``interchange up`` as in the walk-through, with the given ``INTERCHANGE_*`` environment."""
-
-    def __init__(self, data_dir: Path, settings: dict[str, str]) -> None:
-        self.data_dir = data_dir
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | settings
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = data_dir / "launcher.out"
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.suite = self._wait_ready()
 
 
 def read_from(path: Path, offset: int) -> list[str]:
@@ -82,7 +60,7 @@ def test_first_partner_order_on_postgres_and_redis(
     settings = {f"INTERCHANGE_{s.upper()}_DATABASE_URL": url for s, url in service_databases.items()}
     settings["INTERCHANGE_EVENTS_URL"] = redis_url
     log_start = postgres_server.log.stat().st_size
-    launcher = ConfiguredLauncher(data_dir, settings)
+    launcher = Launcher(data_dir, settings)
     try:
         out = run_walkthrough(str(launcher.suite["gateway"]), data_dir)
         compact = out.replace(" ", "")
@@ -112,7 +90,7 @@ def test_first_partner_order_on_postgres_and_redis(
     # Started again on the same databases: each is at its head already, the demo seed is not
     # repeated, and the order is still there.
     log_start = postgres_server.log.stat().st_size
-    again = ConfiguredLauncher(data_dir, settings)
+    again = Launcher(data_dir, settings)
     try:
         demo = json.loads((data_dir / "demo-client.json").read_text())
         gateway = str(again.suite["gateway"])

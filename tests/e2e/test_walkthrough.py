@@ -33,9 +33,10 @@ def readme_walkthrough() -> str:
 
 
 class Launcher:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, settings: dict[str, str] | None = None) -> None:
+        """``interchange up`` with this environment's ``INTERCHANGE_*`` variables replaced by ``settings``."""
         self.data_dir = data_dir
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")} | (settings or {})
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = data_dir / "launcher.out"
         with self.log_path.open("ab") as log:
