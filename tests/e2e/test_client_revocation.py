@@ -6,8 +6,6 @@ after `interchange clients enable`."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import stat
 import subprocess
 import sys
@@ -18,12 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import skip_or_fail
-from tests.support.processes import ready, wait_until
+from tests.support.launcher import ROOT, launched_suite, suite_env
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 #: Bound on how long a revocation may take to reach a service: the gateway's relay and the
 #: service's consumer each pick it up within a few seconds when idle.
 REVOCATION_BOUND = 30.0
@@ -31,34 +28,9 @@ REVOCATION_BOUND = 30.0
 
 @pytest.fixture
 def suite(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any], dict[str, str]]]:
-    if sys.platform != "linux":
-        skip_or_fail("the launcher's process handling needs Linux")
     data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERCHANGE_")}
-    with (tmp_path / "launcher.out").open("ab") as log:
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", "interchange.cli", "up", "--free-ports", "--data-dir", str(data_dir)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        suite_file = data_dir / "suite.json"
-        described = wait_until(
-            lambda: (
-                suite_file.exists()
-                and all(ready(u) for u in json.loads(suite_file.read_text())["services"].values())
-                and json.loads(suite_file.read_text())
-            ),
-            seconds=120,
-            what="the suite",
-        )
-        yield data_dir, described, env | {"INTERCHANGE_DATA_DIR": str(data_dir)}
-    finally:
-        launcher.send_signal(signal.SIGTERM)
-        launcher.wait(timeout=60)
+    with launched_suite(data_dir) as described:
+        yield data_dir, described, suite_env({"INTERCHANGE_DATA_DIR": str(data_dir)})
 
 
 def cli(env: dict[str, str], *args: str) -> None:
