@@ -7,20 +7,18 @@ again on the same databases, the order is still there."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
 from contracts.events.orders import OrderAcceptedV1
 from interchange.services import available_services
 from tests.conftest import skip_or_fail
-from tests.e2e.test_walkthrough import Launcher, run_walkthrough
+from tests.e2e.test_walkthrough import Launcher, demo_order, run_walkthrough
 from tests.support.postgres import PostgresServer, postgres_server  # noqa: F401 - fixture
 from tests.support.redis_server import redis_server_url
 
@@ -92,14 +90,7 @@ def test_first_partner_order_on_postgres_and_redis(
     log_start = postgres_server.log.stat().st_size
     again = Launcher(data_dir, settings)
     try:
-        demo = json.loads((data_dir / "demo-client.json").read_text())
-        gateway = str(again.suite["gateway"])
-        token = httpx.post(
-            f"{gateway}/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=(demo["client_id"], demo["client_secret"]),
-        ).json()["access_token"]
-        status = httpx.get(f"{gateway}/marketplace/v1/orders/MP-1001", headers={"Authorization": f"Bearer {token}"})
+        status = demo_order(data_dir, str(again.suite["gateway"]))
         assert status.status_code == 200
         assert status.json()["order_status"] == "ACCEPTED"
         assert not [line for line in read_from(postgres_server.log, log_start) if " ERROR: " in line]

@@ -32,6 +32,17 @@ def readme_walkthrough() -> str:
     return "\n".join(re.findall(r"```bash\n(.*?)```", section, flags=re.S))
 
 
+def demo_order(data_dir: Path, gateway: str) -> httpx.Response:
+    """The walk-through's order MP-1001, read through the gateway as the demo partner."""
+    demo = json.loads((data_dir / "demo-client.json").read_text())
+    token = httpx.post(
+        f"{gateway}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(demo["client_id"], demo["client_secret"]),
+    ).json()["access_token"]
+    return httpx.get(f"{gateway}/marketplace/v1/orders/MP-1001", headers={"Authorization": f"Bearer {token}"})
+
+
 class Launcher:
     def __init__(self, data_dir: Path, settings: dict[str, str] | None = None) -> None:
         """``interchange up`` with this environment's ``INTERCHANGE_*`` variables replaced by ``settings``."""
@@ -132,14 +143,7 @@ def test_readme_walkthrough_on_real_processes(data_dir: Path) -> None:
     # Running it again keeps the data: the order is still there and the seed did not duplicate.
     again = Launcher(data_dir)
     try:
-        demo = json.loads((data_dir / "demo-client.json").read_text())
-        gateway = str(again.suite["gateway"])
-        token = httpx.post(
-            f"{gateway}/oauth2/token",
-            data={"grant_type": "client_credentials"},
-            auth=(demo["client_id"], demo["client_secret"]),
-        ).json()["access_token"]
-        status = httpx.get(f"{gateway}/marketplace/v1/orders/MP-1001", headers={"Authorization": f"Bearer {token}"})
+        status = demo_order(data_dir, str(again.suite["gateway"]))
         assert status.status_code == 200
         assert status.json()["order_status"] == "ACCEPTED"
     finally:
