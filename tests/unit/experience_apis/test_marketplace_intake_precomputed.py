@@ -10,29 +10,17 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.precomputed import post, problem
 from tests.unit.experience_apis.conftest import Marketplace
 from tests.unit.experience_apis.marketplace_fakes import ACME, order_body, order_body_v2
-
-
-def _unused() -> None:
-    """A dependency no route has: overriding it sends every request to FastAPI."""
 
 
 async def _post(
     marketplace: Marketplace, path: str, content: bytes, headers: dict[str, str], *, fastapi_way: bool = False
 ) -> httpx.Response:
-    if fastapi_way:
-        marketplace.app.dependency_overrides[_unused] = _unused
-    try:
-        return await marketplace.client.post(path, content=content, headers=headers)
-    finally:
-        marketplace.app.dependency_overrides.clear()
-
-
-def _problem(resp: httpx.Response) -> dict[str, Any]:
-    body: dict[str, Any] = resp.json()
-    body.pop("correlation_id", None)
-    return body
+    return await post(
+        marketplace.app, marketplace.client, path, content=content, headers=headers, fastapi_way=fastapi_way
+    )
 
 
 JSON = {"Content-Type": "application/json"}
@@ -84,5 +72,5 @@ async def test_a_request_it_cannot_take_is_the_problem_fastapi_answers(
     assert 400 <= fast.status_code < 500, fast.text
     assert fast.status_code == plain.status_code
     assert fast.headers["content-type"] == "application/problem+json"
-    assert _problem(fast) == _problem(plain)
+    assert problem(fast) == problem(plain)
     assert marketplace.orders.orders == {}

@@ -10,28 +10,16 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.precomputed import post, problem
 from tests.unit.process_apis.conftest import Orders, as_service, order_body
-
-
-def _unused() -> None:
-    """A dependency no route has: overriding it sends every request to FastAPI."""
 
 
 async def _post(
     orders: Orders, content: bytes, headers: dict[str, str], *, fastapi_way: bool = False
 ) -> httpx.Response:
-    if fastapi_way:
-        orders.app.dependency_overrides[_unused] = _unused
-    try:
-        return await orders.client.post("/v1/orders", content=content, headers=headers)
-    finally:
-        orders.app.dependency_overrides.clear()
-
-
-def _problem(resp: httpx.Response) -> dict[str, Any]:
-    body: dict[str, Any] = resp.json()
-    body.pop("correlation_id", None)
-    return body
+    return await post(
+        orders.app, orders.client, "/v1/orders", content=content, headers=headers, fastapi_way=fastapi_way
+    )
 
 
 JSON = {"Content-Type": "application/json"}
@@ -81,4 +69,4 @@ async def test_a_request_it_cannot_take_is_the_problem_fastapi_answers(
     assert 400 <= fast.status_code < 500, fast.text
     assert fast.status_code == plain.status_code
     assert fast.headers["content-type"] == "application/problem+json"
-    assert _problem(fast) == _problem(plain)
+    assert problem(fast) == problem(plain)
