@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 import structlog
@@ -211,7 +211,7 @@ def partner_may_call(scopes: tuple[frozenset[str], ...]) -> bool:
 SERVICE_ONLY = "x-interchange-service-only"
 
 
-def routed(op: object) -> bool:
+def routed(op: object) -> TypeGuard[dict[str, Any]]:
     """Whether a contract's path-item entry is an operation the gateway routes:
     ``x-interchange-service-only`` ones are received on the owning service's own port (a signed
     webhook, no bearer token): published for their callers, never routed here (a 404/405 like an
