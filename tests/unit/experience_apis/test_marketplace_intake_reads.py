@@ -45,7 +45,10 @@ async def test_a_known_partners_order_reads_no_account_or_listing(
 
     assert second.status_code == 202, second.text
     assert not [s for s in tables_read if "marketplace_partner_accounts" in s or "marketplace_listings" in s]
-    assert [s.split(None, 1)[0] for s in tables_read] == ["INSERT", "SELECT", "INSERT", "UPDATE"]
+    # The service's background workers (woken by the first order's commit) share the engine and may
+    # read their own tables meanwhile (a CI run saw one such SELECT): count the intake's tables only.
+    intakes = [s for s in tables_read if "idempotency_keys" in s or "marketplace_submitted_orders" in s]
+    assert [s.split(None, 1)[0] for s in intakes] == ["INSERT", "SELECT", "INSERT", "UPDATE"]
 
 
 async def test_a_listing_removed_in_the_database_is_refused_once_the_directory_is_refreshed(
