@@ -14,10 +14,21 @@ B2B_ORDERS_WRITE = "b2b:orders.write"
 B2B_ORDERS_READ = "b2b:orders.read"
 B2B_ACCOUNT_READ = "b2b:account.read"
 
+# Experience API: fulfillment_partners (3PL and drop-ship partners; the partner is the token's partner)
+FULFILLMENT_REQUESTS_READ = "fulfillment:requests.read"
+FULFILLMENT_SHIPMENTS_WRITE = "fulfillment:shipments.write"
+FULFILLMENT_RETURNS_WRITE = "fulfillment:returns.write"
+FULFILLMENT_STOCK_WRITE = "fulfillment:stock.write"
+
+# Experience API: marketplace v2, shipments and invoices of the partner's own orders
+MARKETPLACE_SHIPMENTS_READ = "marketplace:shipments.read"
+
 #: The scopes a partner may hold (its APIs are the ones the developer portal shows: gateway/portal).
 PARTNER = frozenset(
     {MARKETPLACE_ORDERS_WRITE, MARKETPLACE_ORDERS_READ, MARKETPLACE_AVAILABILITY_READ, MARKETPLACE_WEBHOOKS_WRITE}
     | {B2B_CATALOG_READ, B2B_ORDERS_WRITE, B2B_ORDERS_READ, B2B_ACCOUNT_READ}
+    | {FULFILLMENT_REQUESTS_READ, FULFILLMENT_SHIPMENTS_WRITE, FULFILLMENT_RETURNS_WRITE, FULFILLMENT_STOCK_WRITE}
+    | {MARKETPLACE_SHIPMENTS_READ}
 )
 
 # Experience API: storefront (internal apps): push status and dead letters
@@ -31,6 +42,12 @@ ORDERS_WRITE = "orders:write"
 ORDERS_READ = "orders:read"
 # Internal apps only (ops console, CLI): exception queue, replays, credit reviews, every order
 ORDERS_ADMIN = "orders:admin"
+
+# Process API: fulfillment (experience services and internal apps): shipments, returns, requests
+FULFILLMENT_WRITE = "fulfillment:write"
+FULFILLMENT_READ = "fulfillment:read"
+# Internal apps only: exception queue and replays
+FULFILLMENT_ADMIN = "fulfillment:admin"
 
 # Process API: inventory (experience services and internal apps)
 INVENTORY_READ = "inventory:read"
@@ -54,11 +71,19 @@ ALL = [
     B2B_ORDERS_WRITE,
     B2B_ORDERS_READ,
     B2B_ACCOUNT_READ,
+    FULFILLMENT_REQUESTS_READ,
+    FULFILLMENT_SHIPMENTS_WRITE,
+    FULFILLMENT_RETURNS_WRITE,
+    FULFILLMENT_STOCK_WRITE,
+    MARKETPLACE_SHIPMENTS_READ,
     STOREFRONT_ADMIN,
     OPS,
     ORDERS_WRITE,
     ORDERS_READ,
     ORDERS_ADMIN,
+    FULFILLMENT_WRITE,
+    FULFILLMENT_READ,
+    FULFILLMENT_ADMIN,
     INVENTORY_READ,
     INVENTORY_WRITE,
     ERP_READ,

@@ -55,6 +55,13 @@ SERVICES: tuple[ServiceInfo, ...] = (
         "process_apis.inventory",
         client_scopes=("wms:read", "erp:read"),
     ),
+    # Shipments, invoices, returns and credit memos (issue 11); not started until its package exists.
+    ServiceInfo(
+        "fulfillment",
+        "process",
+        "process_apis.fulfillment",
+        client_scopes=("erp:read", "erp:write", "wms:read", "wms:write", "crm:write", "orders:read"),
+    ),
     ServiceInfo(
         "marketplace",
         "experience",
@@ -71,6 +78,13 @@ SERVICES: tuple[ServiceInfo, ...] = (
     ServiceInfo("ops", "experience", "experience_apis.ops"),
     # Resellers' purchasing systems: catalog, purchase orders and account through the orders API.
     ServiceInfo("b2b", "experience", "experience_apis.b2b", client_scopes=("orders:write", "orders:read")),
+    # 3PL and drop-ship partners: fulfilment requests, ASNs, return receipts, stock snapshots.
+    ServiceInfo(
+        "fulfillment_partners",
+        "experience",
+        "experience_apis.fulfillment_partners",
+        client_scopes=("fulfillment:write", "fulfillment:read", "inventory:write"),
+    ),
     ServiceInfo("gateway", "edge", "gateway"),
 )
 

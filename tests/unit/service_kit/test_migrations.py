@@ -42,7 +42,7 @@ from service_kit.migrations import (
 pytestmark = pytest.mark.xdist_group("postgres")
 T = TypeVar("T")
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-HISTORIES = {s.name: importlib.import_module(f"{s.package}.migrations").HISTORY for s in SERVICES}
+HISTORIES = {s.name: importlib.import_module(f"{s.package}.migrations").HISTORY for s in SERVICES if s.available()}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
