@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -67,3 +67,29 @@ class Publication(Base):
     previous: Mapped[int | None] = mapped_column(Integer, nullable=True)
     event_id: Mapped[str] = mapped_column(String(128))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SyncMinute(Base):
+    """How fast availability reached a channel, per minute: what the stock page charts over time.
+    One row per channel and minute, added to by every publisher pass that published in it."""
+
+    __tablename__ = "inv_sync_minutes"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    updates: Mapped[int] = mapped_column(Integer)
+    lag_sum: Mapped[float] = mapped_column(Float)  # seconds, movement -> published, over the updates
+    lag_max: Mapped[float] = mapped_column(Float)
+    within_1s: Mapped[int] = mapped_column(Integer)  # updates that reached the channel within a second
+
+
+class ReconcileRun(Base):
+    """What one reconciliation found on one channel (scheduled or asked for): drift over time."""
+
+    __tablename__ = "inv_reconcile_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    drift: Mapped[int] = mapped_column(Integer)
+    repaired: Mapped[bool] = mapped_column(Boolean)
