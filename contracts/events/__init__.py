@@ -6,6 +6,13 @@ models by ``interchange.event_contracts``).
 
 from contracts.events.clients import ClientReinstatedV1, ClientRevokedV1
 from contracts.events.envelope import CloudEvent, EventData, EventType
+from contracts.events.fulfillment import (
+    FulfillmentRequestedV1,
+    ReturnCreditedV1,
+    ShipmentConfirmedV1,
+    WarehouseReturnReceivedV1,
+    WarehouseShippedV1,
+)
 from contracts.events.masterdata import CustomerTermsChangedV1, PriceListChangedV1, PriceListLine
 from contracts.events.order_progress import OrderCancelledV1, OrderHeldV1, OrderReleasedV1
 from contracts.events.orders import OrderAcceptedV1, OrderRejectedV1
@@ -19,6 +26,16 @@ EVENT_TYPES: dict[str, type[EventData]] = {
 EVENT_TYPES |= {model.event_type: model for model in (CustomerTermsChangedV1, PriceListChangedV1)}
 EVENT_TYPES |= {model.event_type: model for model in (OrderHeldV1, OrderReleasedV1, OrderCancelledV1)}
 EVENT_TYPES |= {model.event_type: model for model in (ClientRevokedV1, ClientReinstatedV1)}
+EVENT_TYPES |= {
+    model.event_type: model
+    for model in (
+        FulfillmentRequestedV1,
+        ShipmentConfirmedV1,
+        ReturnCreditedV1,
+        WarehouseShippedV1,
+        WarehouseReturnReceivedV1,
+    )
+}
 
 __all__ = [
     "EVENT_TYPES",
@@ -29,6 +46,7 @@ __all__ = [
     "CustomerTermsChangedV1",
     "EventData",
     "EventType",
+    "FulfillmentRequestedV1",
     "ItemChangedV1",
     "ItemStatus",
     "MovementKind",
@@ -39,5 +57,9 @@ __all__ = [
     "OrderReleasedV1",
     "PriceListChangedV1",
     "PriceListLine",
+    "ReturnCreditedV1",
+    "ShipmentConfirmedV1",
     "StockMovedV1",
+    "WarehouseReturnReceivedV1",
+    "WarehouseShippedV1",
 ]

@@ -77,6 +77,65 @@ SAMPLES |= {
     },
 }
 
+_LINES = [{"line_no": 1, "sku": "WIDGET-BLUE", "quantity": "2", "unit": "EA"}]
+SAMPLES |= {
+    "com.interchange.fulfillment.requested.v1": {
+        "request_id": "fr_1",
+        "order_id": "ord_4",
+        "channel": "marketplace",
+        "channel_order_id": "MP-1004",
+        "partner": "northwind-3pl",
+        "warehouse": "WH-3PL",
+        "lines": _LINES,
+        "ship_to": {
+            "name": "Jane Doe",
+            "line1": "Damrak 1",
+            "city": "Amsterdam",
+            "postal_code": "1012",
+            "country": "NL",
+        },
+    },
+    "com.interchange.shipment.confirmed.v1": {
+        "shipment_id": "ASN-1",
+        "order_id": "ord_4",
+        "channel": "marketplace",
+        "channel_order_id": "MP-1004",
+        "partner": "acme",
+        "warehouse": "WH-3PL",
+        "carrier": "DHL",
+        "tracking_number": "JD0001",
+        "tracking_url": "https://track.example/JD0001",
+        "lines": _LINES,
+        "invoice_number": "INV-000001",
+    },
+    "com.interchange.return.credited.v1": {
+        "return_id": "RMA-1",
+        "order_id": "ord_4",
+        "channel": "marketplace",
+        "channel_order_id": "MP-1004",
+        "partner": "acme",
+        "credit_memo_number": "CM-000001",
+        "total": "19.99",
+        "currency": "EUR",
+    },
+    "com.interchange.warehouse.shipped.v1": {
+        "shipment_id": "SHP-1",
+        "reference": "ord_4",
+        "warehouse": "DC1",
+        "carrier": "UPS",
+        "tracking_number": "1Z999",
+        "lines": _LINES,
+        "shipped_at": "2026-01-05T10:00:00Z",
+    },
+    "com.interchange.warehouse.return_received.v1": {
+        "return_id": "RMA-1",
+        "reference": "ord_4",
+        "warehouse": "DC1",
+        "lines": [{"line_no": 1, "sku": "WIDGET-BLUE", "quantity": "1", "unit": "EA", "condition": "sellable"}],
+        "received_at": "2026-01-06T10:00:00Z",
+    },
+}
+
 
 def test_every_published_type_has_a_sample_and_a_versioned_name() -> None:
     assert set(SAMPLES) == set(EVENT_TYPES)
