@@ -161,9 +161,12 @@ async def run_worker(
     stop_event: asyncio.Event,
     idle_backoff: tuple[float, float] = (0.5, 30.0),
     error_backoff: tuple[float, float] | None = None,
+    next_pass: Callable[[], float] | None = None,
 ) -> None:
     """Run ``unit`` until ``stop_event`` is set (see the module's docstring). ``error_backoff``
-    (default: ``idle_backoff``) bounds the pause after a failed unit."""
+    (default: ``idle_backoff``) bounds the pause after a failed unit. ``next_pass``: for a
+    schedule on the clock (``service_kit.leases``), the seconds to wait after an idle pass,
+    asked after each one, instead of ``idle_backoff``'s doubling."""
     low, high = idle_backoff
     err_low, err_high = error_backoff or idle_backoff
     for name_, (a, b) in (("idle_backoff", idle_backoff), ("error_backoff", (err_low, err_high))):
@@ -191,7 +194,9 @@ async def run_worker(
                 idle = low
                 await asyncio.sleep(0)  # a unit that found work may not have awaited anything
                 continue
-            if await wakeup.wait(since=since, seconds=idle):
+            if next_pass is not None:
+                await wakeup.wait(since=since, seconds=next_pass())
+            elif await wakeup.wait(since=since, seconds=idle):
                 idle = low
             else:
                 idle = min(high, idle * 2)
