@@ -9,9 +9,7 @@ the same transaction).
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,29 +26,11 @@ from process_apis.orders.models import (
     OrderStepLog,
     SagaStep,
 )
+from service_kit.saga import exceptions as saga_exceptions
+from service_kit.saga.retry import RetryPolicy, count_failure, schedule_retry
 
 REASON_MAX = 500
 S = SagaStep
-#: A private generator: the global ``random`` state is left alone (Hypothesis checks it).
-_JITTER = random.Random()  # noqa: S311 - jitter, not security
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Jittered exponential backoff between attempts of a failing step, then parking.
-
-    Hand-written rather than stamina: stamina retries inside one call, while these waits must
-    outlive the process (they are stored as ``next_attempt_at``) and free the worker meanwhile.
-    The formula is stamina's: initial * 2^(n-1), capped, with "equal jitter" (half fixed, half random).
-    """
-
-    initial: float
-    maximum: float
-    max_attempts: int = 5
-
-    def delay(self, attempts: int) -> timedelta:
-        base = min(self.initial * 2 ** max(attempts - 1, 0), self.maximum)
-        return timedelta(seconds=base / 2 + _JITTER.uniform(0, base / 2))
 
 
 def _at() -> datetime:
@@ -94,9 +74,7 @@ async def _settle_replay(session: AsyncSession, row: OrderRow, outcome: str, det
 
 
 def _stop(row: OrderRow) -> None:
-    row.saga_active = False
-    row.next_attempt_at = None
-    row.claimed_by = None
+    saga_exceptions.stop(row)
 
 
 async def _end(session: AsyncSession, row: OrderRow, to: OrderStatus | None, reason: str | None, now: datetime) -> None:
@@ -311,15 +289,12 @@ async def failed(
     session: AsyncSession, row: OrderRow, *, step: SagaStep, error: str, now: datetime, policy: RetryPolicy
 ) -> None:
     """A technical failure: retry later with backoff, or park once the attempts are used up."""
-    row.attempts += 1
-    row.last_error = error[:2000]
-    if row.attempts >= policy.max_attempts:
+    if count_failure(row, error=error, policy=policy):
         reason = f"{step.value} failed {row.attempts} times: {error}"
         await park(session, row, step=step.value, kind=HoldKind.technical, reason=reason, error=error, now=now)
         return
     log(session, row, step.value, "failed", error, now)
-    row.next_attempt_at = now + policy.delay(row.attempts)
-    row.claimed_by = None
+    schedule_retry(row, now=now, policy=policy)
 
 
 def _describe(result: Any) -> str | None:

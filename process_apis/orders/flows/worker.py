@@ -18,24 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import structlog
 from fastapi import FastAPI
+from sqlalchemy import Table
 
-from process_apis.orders import claims, repository
+from process_apis.orders import claims
 from process_apis.orders.clients import ErpClient, OrderClients, clients_for
 from process_apis.orders.flows.outcomes import RetryPolicy
 from process_apis.orders.flows.recorder import StepRecorder
 from process_apis.orders.flows.saga import Progress, advance_order, claimed_progress
+from process_apis.orders.models import OrderRow
 from process_apis.orders.settings import OrdersSettings
 from service_kit import idempotency
 from service_kit.app import upstream
 from service_kit.db import Database
 from service_kit.events.workers import event_consumer
+from service_kit.saga.claims import release_claims
+from service_kit.saga.passes import PassSignal, SagaPass
 from service_kit.workers import Wakeup, run_once, run_worker, stop_event
 
 log = structlog.get_logger("process_apis.orders.worker")
+
+_ORDERS = cast(Table, OrderRow.__table__)
 
 
 def worker_id(settings: OrdersSettings) -> str:
@@ -52,27 +60,9 @@ def wake_worker(app: FastAPI) -> None:
     """Tell the worker there is new work (called once the request's transaction committed): the
     pass under way, whose idle runners then claim it, or else the next pass."""
     app.state.orders_wakeup.notify()
-    signal: _PassSignal | None = getattr(app.state, "orders_pass_signal", None)
+    signal: PassSignal | None = getattr(app.state, "orders_pass_signal", None)
     if signal is not None:
         signal.notify(work=True)
-
-
-class _PassSignal:
-    """Something changed for a pass's idle runners: new work (``work`` counts those), or an order
-    finished. Each notify sets the event waiters took and hands out a fresh one, so no notify
-    between taking it and waiting on it is lost."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-        self.work = 0
-
-    def current(self) -> asyncio.Event:
-        return self._event
-
-    def notify(self, *, work: bool) -> None:
-        self.work += work
-        self._event.set()
-        self._event = asyncio.Event()
 
 
 async def release_own_claims(app: FastAPI) -> None:
@@ -80,7 +70,7 @@ async def release_own_claims(app: FastAPI) -> None:
     settings: OrdersSettings = app.state.settings
     db: Database = app.state.db
     async with db.transaction() as session:
-        released = await repository.release_claims(session, worker_id=worker_id(settings))
+        released = await release_claims(session, table=_ORDERS, worker_id=worker_id(settings))
     if released:
         log.info("order_claims_released", count=released)
 
@@ -93,8 +83,8 @@ async def process_pending_orders(app: FastAPI, *, now: datetime | None = None) -
 
 
 async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]:
-    """One pass: (orders that stopped, orders claimed). No new order is claimed once the service
-    is stopping; the ones in hand finish their current step."""
+    """One pass (the kit's ``SagaPass``): (orders that stopped, orders claimed). No new order is
+    claimed once the service is stopping; the ones in hand finish their current step."""
     settings: OrdersSettings = app.state.settings
     db: Database = app.state.db
     policy = RetryPolicy(
@@ -104,96 +94,62 @@ async def _pass(app: FastAPI, *, now: datetime | None = None) -> tuple[int, int]
     )
     lease = timedelta(seconds=settings.worker_claim_lease)
     me = worker_id(settings)
-    in_flight: set[str] = app.state.orders_in_flight
     recorder = _recorder(app, db=db, lease=lease)
+    metrics = getattr(app.state, "metrics", None)
 
     def make_clients(*, partner_id: str | None, correlation_id: str | None) -> OrderClients:
         return clients_for(app, partner_id=partner_id, correlation_id=correlation_id)
 
-    stopped = 0
-    claimed = 0
-    busy = 0  # runners advancing an order right now
-    stopping = stop_event(app)
-    ready: list[tuple[str, Progress | None]] = []
-    claiming = asyncio.Lock()
-    signal = _PassSignal()
-    empty_at = -1  # ``signal.work`` when the database last had nothing due
-    app.state.orders_pass_signal = signal
-
     def clock() -> datetime:
         return now or datetime.now(UTC)
 
-    async def next_order(*, look: bool) -> tuple[str, Progress | None] | None:
-        """The next claimed order of this pass: several are claimed (and read) in one transaction,
-        one runner at a time, and handed out one by one. The database is asked again only when
-        ``look`` or new work was signalled since it last had none (not once per idle runner)."""
-        nonlocal claimed, empty_at
-        async with claiming:
-            if stopping.is_set():
-                return None  # claimed ones not started are released at the next start (release_own_claims)
-            want = min(max(1, settings.worker_concurrency), settings.worker_batch_size - claimed)
-            if not ready and want > 0 and (look or signal.work != empty_at):
-                at = clock()
-                async with db.engine.begin() as connection:  # Core statements: no session needed
-                    ids = await claims.claim_due(
-                        connection, now=at, lease_until=at + lease, worker_id=me, limit=want, skip=sorted(in_flight)
-                    )
-                    loaded = await claimed_progress(connection, order_ids=ids)
-                    ready.extend([(order_id, loaded.get(order_id)) for order_id in ids])
-                claimed += len(ids)
-                in_flight.update(order_id for order_id, _ in ready)
-                if not ids:
-                    empty_at = signal.work
-            return ready.pop(0) if ready else None
+    async def claim(limit: int, skip: Sequence[str]) -> list[tuple[str, Progress | None]]:
+        """Several orders claimed (and read) in one transaction."""
+        at = clock()
+        async with db.engine.begin() as connection:  # Core statements: no session needed
+            ids = await claims.claim_due(
+                connection, now=at, lease_until=at + lease, worker_id=me, limit=limit, skip=skip
+            )
+            loaded = await claimed_progress(connection, order_ids=ids)
+        return [(order_id, loaded.get(order_id)) for order_id in ids]
 
-    async def runner() -> None:
-        nonlocal stopped, busy
-        look = True
-        while True:
-            changed = signal.current()  # taken before looking: a signal after this is not missed
-            found = await next_order(look=look)
-            if found is None:
-                if busy == 0 or stopping.is_set() or claimed >= settings.worker_batch_size:
-                    return
-                # Others are still at work: wait for new work (``wake_worker``) or one of them to
-                # finish, instead of leaving the pass idle until its slowest order is done; after
-                # a poll interval without either, look in the database anyway (another process).
-                try:
-                    await asyncio.wait_for(changed.wait(), timeout=poll)
-                    look = False
-                except TimeoutError:
-                    look = True
-                continue
-            order_id, loaded = found
-            busy += 1
-            try:
-                status = await advance_order(
-                    db=db,
-                    make_clients=make_clients,
-                    order_id=order_id,
-                    now=clock(),
-                    policy=policy,
-                    lease=lease,
-                    loaded=loaded,
-                    recorder=recorder,
-                    metrics=getattr(app.state, "metrics", None),
-                )
-            except Exception:
-                log.exception("order_advance_failed", order_id=order_id)
-                status = None
-            finally:
-                busy -= 1
-                in_flight.discard(order_id)
-                signal.notify(work=False)
-            stopped += status is not None
+    async def advance(order_id: str, loaded: Progress | None) -> bool:
+        try:
+            status = await advance_order(
+                db=db,
+                make_clients=make_clients,
+                order_id=order_id,
+                now=clock(),
+                policy=policy,
+                lease=lease,
+                loaded=loaded,
+                recorder=recorder,
+                metrics=metrics,
+            )
+        except Exception:
+            log.exception("order_advance_failed", order_id=order_id)
+            status = None
+        return status is not None
 
-    poll = max(settings.worker_poll_interval, 0.01)
+    signal = PassSignal()
+    one = SagaPass(
+        claim=claim,
+        advance=advance,
+        concurrency=settings.worker_concurrency,
+        batch_size=settings.worker_batch_size,
+        poll=settings.worker_poll_interval,
+        stopping=stop_event(app),
+        in_flight=app.state.orders_in_flight,
+        signal=signal,
+        name="orders",
+    )
+    app.state.orders_pass_signal = signal
     async with app.state.orders_pass_lock:
         try:
-            await asyncio.gather(*(runner() for _ in range(max(1, settings.worker_concurrency))))
+            result = await one.run()
         finally:
             app.state.orders_pass_signal = None
-    return stopped, claimed
+    return result.stopped, result.claimed
 
 
 def _recorder(app: FastAPI, *, db: Database, lease: timedelta) -> StepRecorder:

@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from process_apis.orders.app import create_app
-from process_apis.orders.flows import injection
 from process_apis.orders.flows.batches import Batcher
+from service_kit.saga import injection
 from tests.support.tokens import static_verifier
 from tests.unit.process_apis.conftest import orders_settings
 
