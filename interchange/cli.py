@@ -48,13 +48,31 @@ def up(
         list[str],
         typer.Option("--only", help="Start only this service (repeat for more); the others are not started."),
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    scale: Annotated[
+        int,
+        typer.Option("--scale", min=1, help="Replicas of every service behind nginx (PostgreSQL + Redis)."),
+    ] = 1,
+    database_url_template: Annotated[
+        str,
+        typer.Option(
+            envvar="INTERCHANGE_DATABASE_URL_TEMPLATE",
+            help="Each service's database, {service} replaced by its name: postgresql+asyncpg://user@host/{service}.",
+        ),
+    ] = "",
+    events_url: Annotated[
+        str, typer.Option(help="The event bus every replica shares: redis://host:6379/0 (INTERCHANGE_EVENTS_URL).")
+    ] = "",
 ) -> None:
     """Start every service as its own process, on the embedded default (SQLite under --data-dir), and
     supervise them: a service that exits is started again after a back-off; Ctrl-C stops the suite.
 
     Ports: the defaults, free ones with --free-ports, or INTERCHANGE_<SERVICE>_PORT for one service.
-    A port already taken fails the start at once (exit code 3), naming the port and its process."""
+    A port already taken fails the start at once (exit code 3), naming the port and its process.
+
+    Scaled mode (--scale N, N > 1): N replicas of every service on PostgreSQL + Redis, each
+    service's replicas behind one generated nginx on the service's port (docs/operations.md)."""
     from interchange.launcher import up as run_up
+    from interchange.scale import ScaledMode, scaled_mode_problem
     from interchange.services import available_services
 
     known = {s.name for s in available_services()}
@@ -63,6 +81,9 @@ def up(
         raise typer.BadParameter(
             f"unknown service(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}", param_hint="--only"
         )
+    mode = ScaledMode(replicas=scale, database_url_template=database_url_template, events_url=events_url)
+    if problem := scaled_mode_problem(mode):
+        raise typer.BadParameter(problem, param_hint="--scale" if scale > 1 else "--database-url-template")
     raise typer.Exit(
         run_up(
             data_dir=data_dir,
@@ -71,6 +92,7 @@ def up(
             seed=seed,
             ready_timeout=ready_timeout,
             only=frozenset(only) or None,
+            scale=mode if (scale > 1 or database_url_template or events_url) else None,
         )
     )
 

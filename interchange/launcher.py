@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import select
@@ -37,9 +36,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from interchange.bootstrap import DEMO_PARTNER, bootstrap
-from interchange.ports import taken_ports
+from interchange.ports import service_port, taken_ports
+from interchange.scale import ScaledMode
 from interchange.services import ServiceInfo, available_services
-from interchange.supervisor import RestartPolicy, Restarts, describe_exit, log_tail
+from interchange.supervisor import RestartPolicy, Restarts, describe_exit, die_with_parent, log_tail
 from service_kit.files import tighten_tree
 
 GRACE_SECONDS = 10
@@ -55,23 +55,17 @@ class RunningService:
     process: subprocess.Popen[bytes] | None = None
     exit_code: int | None = field(default=None)
     restarts: Restarts = field(default_factory=Restarts)
+    replica: int = 0  # 1..N in scaled mode (0: the only one)
+    command: tuple[str, ...] = ()  # not a service of ours: the load balancer's command line
 
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    # Linux: the child gets SIGTERM if the launcher dies, so no orphan survives a SIGKILL.
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    @property
+    def name(self) -> str:
+        """``orders``, or ``orders-2`` for a replica in scaled mode."""
+        return f"{self.info.name}-{self.replica}" if self.replica else self.info.name
 
 
 def proxy_header_flags(name: str) -> list[str]:
@@ -84,15 +78,6 @@ def server_module(name: str) -> str:
     """The gateway runs on granian (``gateway.serve``): per proxied call it costs less CPU than
     uvicorn (bench/README.md, gateway); the services stay on uvicorn (``interchange.serve``)."""
     return "gateway.serve" if name == "gateway" else "interchange.serve"
-
-
-def _port(info: ServiceInfo, *, host: str, free_ports: bool) -> int:
-    """``INTERCHANGE_<SERVICE>_PORT`` when set (the service's own setting), else a free port or
-    the default."""
-    explicit = os.environ.get(f"INTERCHANGE_{info.name.upper()}_PORT")
-    if explicit:
-        return int(explicit)
-    return _free_port(host) if free_ports else info.port
 
 
 class Suite:
@@ -112,19 +97,21 @@ class Suite:
         self.seed = seed
         self.console = console
         self.policy = policy or RestartPolicy()
-        #: Every service's address (those not started too: the others are configured with them).
+        #: Every service's address (those not started too: the others are configured with them);
+        #: in scaled mode, the load balancer's address of the service's replicas.
         self.urls = {
-            info.name: f"http://{host}:{_port(info, host=host, free_ports=free_ports)}" for info in available_services()
+            i.name: f"http://{host}:{service_port(i, host=host, free_ports=free_ports)}" for i in available_services()
         }
         logs = self.data_dir / "logs"
+        self.started = [info for info in available_services() if only is None or info.name in only]
         self.services: list[RunningService] = [
             RunningService(info, self.urls[info.name], logs / f"{info.name}.log", restarts=Restarts(self.policy))
-            for info in available_services()
-            if only is None or info.name in only
+            for info in self.started
         ]
         self.secrets: dict[str, str] = {}
         self._stopping = False
         self.running = False  # every service answered ready once (suite.json says so)
+        self.ready: set[str] = set()  # the services (replicas) that answered ready once
 
     @property
     def gateway_url(self) -> str:
@@ -137,7 +124,11 @@ class Suite:
 
     def taken_ports(self) -> list[str]:
         """Why each port that cannot be bound now cannot (another suite's, any process's)."""
-        return [str(t) for t in taken_ports(host=self.host, ports={s.info.name: s.port for s in self.services})]
+        return [str(t) for t in taken_ports(host=self.host, ports=self.ports())]
+
+    def ports(self) -> dict[str, int]:
+        """What each port the suite listens on is for."""
+        return {s.name: s.port for s in self.services}
 
     def environment(self, service: RunningService) -> dict[str, str]:
         env = dict(os.environ)
@@ -164,18 +155,24 @@ class Suite:
         os.umask(0o077)
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         tighten_tree(self.data_dir)
-        gateway_db = f"sqlite+aiosqlite:///{self.data_dir / 'gateway.db'}"
-        self.secrets = asyncio.run(
-            bootstrap(self.data_dir, os.environ.get("INTERCHANGE_GATEWAY_DATABASE_URL", gateway_db))
-        )
+        self.secrets = asyncio.run(bootstrap(self.data_dir, self.gateway_database_url()))
+        self.start_wave(first=True)
+
+    def gateway_database_url(self) -> str:
+        default = f"sqlite+aiosqlite:///{self.data_dir / 'gateway.db'}"
+        return os.environ.get("INTERCHANGE_GATEWAY_DATABASE_URL", default)
+
+    def start_wave(self, *, first: bool) -> None:
+        """Start the services (scaled mode: the first replicas and nginx, then the others: scale_suite)."""
         now = time.monotonic()
         for service in self.services:
-            self._spawn(service)
-            service.restarts.started(now=now)
+            if service.process is None and first == (service.replica <= 1):
+                self._spawn(service)
+                service.restarts.started(now=now)
         self._write_suite_file()
 
     def _spawn(self, service: RunningService) -> None:
-        cmd = [
+        cmd = list(service.command) or [
             sys.executable, "-m", server_module(service.info.name), "--factory", service.info.factory,
             "--host", self.host, "--port", str(service.port),
             "--timeout-graceful-shutdown", str(GRACE_SECONDS),
@@ -190,7 +187,7 @@ class Suite:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches the launcher only; it sends one SIGTERM each
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     def _write_suite_file(self) -> None:
@@ -203,8 +200,9 @@ class Suite:
                 {
                     "state": "running" if self.running else "starting",
                     "gateway": self.gateway_url,
-                    "services": {s.info.name: s.url for s in self.services},
-                    "pids": {s.info.name: s.process.pid for s in self.services if s.process},
+                    "services": {s.info.name: self.urls[s.info.name] for s in self.services if not s.command},
+                    "pids": {s.name: s.process.pid for s in self.services if s.process},
+                    "replicas": {s.name: s.url for s in self.services if s.replica},
                 },
                 indent=2,
             )
@@ -218,7 +216,7 @@ class Suite:
 
     def wait_ready(self, timeout: float = 60.0) -> bool:
         deadline = time.monotonic() + timeout
-        pending = {s.info.name: s for s in self.services}
+        pending = {s.name: s for s in self.services if s.process and s.name not in self.ready}
         with (
             httpx.Client(timeout=1.0) as client,
             Progress(
@@ -242,6 +240,7 @@ class Suite:
                     with contextlib.suppress(httpx.HTTPError):
                         if client.get(f"{service.url}/health/ready").status_code == 200:
                             del pending[name]
+                            self.ready.add(name)
                             progress.advance(task)
                 progress.update(task, description=f"starting services: waiting for {', '.join(pending) or '-'}")
                 if pending:
@@ -257,14 +256,18 @@ class Suite:
         table.add_column("listens on")
         table.add_column("log")
         for s in self.services:
-            table.add_row(s.info.name, s.info.tier, s.url, str(s.log_path))
+            table.add_row(s.name, s.info.tier, s.url, str(s.log_path))
         self.console.print(table)
+        self.print_balancer()
         secret = self.secrets.get(DEMO_PARTNER, "")
         self.console.print(
             f"Demo partner: client_id=[bold]{DEMO_PARTNER}[/] client_secret=[bold]{secret}[/]\n"
             f"(also in {self.data_dir / 'demo-client.json'}). Gateway: {self.gateway_url}. "
             "Stop with Ctrl-C."
         )
+
+    def print_balancer(self) -> None:
+        """Where the load balancer answers (scaled mode only)."""
 
     def stop(self) -> None:
         if self._stopping:
@@ -295,7 +298,7 @@ class Suite:
                 self._spawn(s)
                 s.restarts.started(now=now)
                 pid = s.process.pid if s.process else "?"
-                self.say(f"supervisor: {s.info.name} started again (pid {pid}, attempt {s.restarts.quick_exits})")
+                self.say(f"supervisor: {s.name} started again (pid {pid}, attempt {s.restarts.quick_exits})")
                 self._write_suite_file()
         due = [s.restarts.due for s in self.services if s.restarts.due is not None]
         return max(0.0, min(due) - now) if due else None
@@ -304,12 +307,12 @@ class Suite:
         pid = s.process.pid if s.process else "?"
         delay = s.restarts.exited(now=now)
         self.say(
-            f"supervisor: {s.info.name} (pid {pid}) exited: {describe_exit(code)}; next attempt in {delay:.1f} s",
+            f"supervisor: {s.name} (pid {pid}) exited: {describe_exit(code)}; next attempt in {delay:.1f} s",
             style="yellow",
         )
         if s.restarts.crash_loop:
             self.say(
-                f"supervisor: {s.info.name} keeps crashing at start ({s.restarts.quick_exits} exits in a row, "
+                f"supervisor: {s.name} keeps crashing at start ({s.restarts.quick_exits} exits in a row, "
                 f"each within {self.policy.stable_after:.0f} s of its start); it is started again at most every "
                 f"{self.policy.maximum:.0f} s until it stays up (Ctrl-C stops the suite). "
                 f"Last lines of {s.log_path}:\n{log_tail(s.log_path)}",
@@ -366,9 +369,17 @@ def up(
     seed: bool,
     ready_timeout: float,
     only: frozenset[str] | None = None,
+    scale: ScaledMode | None = None,
 ) -> int:
     console = Console(stderr=True)
-    suite = Suite(data_dir=data_dir, host=host, free_ports=free_ports, seed=seed, console=console, only=only)
+    if scale is None:
+        suite = Suite(data_dir=data_dir, host=host, free_ports=free_ports, seed=seed, console=console, only=only)
+    else:
+        from interchange.scale_suite import ScaledSuite  # it builds on Suite
+
+        suite = ScaledSuite(
+            data_dir=data_dir, host=host, free_ports=free_ports, seed=seed, console=console, only=only, scale=scale
+        )
     taken = suite.taken_ports()
     if taken:
         for line in taken:

@@ -16,6 +16,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from interchange.services import ServiceInfo
+
 LISTEN = "0A"  # TCP_LISTEN, as /proc/net/tcp writes a socket's state
 PROC = Path("/proc")
 
@@ -43,6 +45,22 @@ class TakenPort:
     def __str__(self) -> str:
         held = f", held by {self.holder}" if self.holder else ""
         return f"port {self.port} ({self.service}) on {self.host}: {self.reason}{held}"
+
+
+def free_port(host: str) -> int:
+    """A port free on ``host`` now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def service_port(info: ServiceInfo, *, host: str, free_ports: bool) -> int:
+    """``INTERCHANGE_<SERVICE>_PORT`` when set (the service's own setting), else a free port or
+    the default."""
+    explicit = os.environ.get(f"INTERCHANGE_{info.name.upper()}_PORT")
+    if explicit:
+        return int(explicit)
+    return free_port(host) if free_ports else info.port
 
 
 def bind_error(*, host: str, port: int) -> OSError | None:
@@ -122,4 +140,4 @@ def taken_ports(*, host: str, ports: dict[str, int]) -> list[TakenPort]:
     return taken
 
 
-__all__ = ["Holder", "TakenPort", "bind_error", "holder_of", "taken_ports"]
+__all__ = ["Holder", "TakenPort", "bind_error", "free_port", "holder_of", "service_port", "taken_ports"]

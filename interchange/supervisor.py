@@ -14,6 +14,8 @@ once in one loop, woken by SIGCHLD and by Ctrl-C, so it keeps only the bookkeepi
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +70,13 @@ class Restarts:
         return self.quick_exits == self.policy.report_after
 
 
+def die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM if the launcher dies, so no orphan survives a SIGKILL."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def describe_exit(returncode: int) -> str:
     """``exit code 3`` or ``killed by SIGKILL`` (Popen's negative return code is the signal)."""
     if returncode < 0:
@@ -91,4 +100,4 @@ def log_tail(path: Path, *, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(tail) if tail else "(the log is empty)"
 
 
-__all__ = ["RestartPolicy", "Restarts", "describe_exit", "log_tail"]
+__all__ = ["RestartPolicy", "Restarts", "describe_exit", "die_with_parent", "log_tail"]
