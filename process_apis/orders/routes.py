@@ -9,7 +9,7 @@ from pydantic import AfterValidator
 
 from contracts import Order, OrderAccepted, OrderCreate, OrderStatus
 from contracts.scopes import ORDERS_READ, ORDERS_WRITE
-from process_apis.orders import intake, service
+from process_apis.orders import intake, intake_batch, service
 from process_apis.orders.clients import ErpClient
 from process_apis.orders.flows.worker import wake_worker
 from process_apis.orders.masterdata import CachedErp
@@ -131,6 +131,45 @@ async def submit_order(
         # as a background task: a sync one runs in the threadpool, and the wakeup is not thread-safe.
         wake_worker(request.app)
     return receipt.accepted
+
+
+async def _entry_fingerprints(request: Request) -> list[str]:
+    return intake_batch.entry_fingerprints(await request.body())
+
+
+@router.post(
+    "/order-batches",
+    operation_id="submitOrderBatch",
+    summary="Submit several orders at once",
+    description="Up to 100 orders for the partner the call acts for, each taken in on its own exactly as "
+    "`POST /v1/orders` takes it, under its own `idempotency_key` (the same key sent alone or in a batch is the "
+    "same key): every entry gets the status and body that call would answer (the order accepted, or the "
+    "problem), and a refused entry writes nothing while the others are taken in.",
+    responses={422: problem_doc("The batch itself is malformed (no entries, more than 100, or an invalid entry).")},
+)
+@precomputed  # a channel's forwarded intake: served without FastAPI's per-request solver
+async def submit_order_batch(
+    body: intake_batch.OrderBatchCreate,
+    principal: OrdersWrite,
+    fingerprints: Annotated[list[str], Depends(_entry_fingerprints)],
+    erp: Erp,
+    request: Request,
+) -> intake_batch.OrderBatchResult:
+    outcomes = await intake_batch.take_in_batch(
+        engine=request.app.state.db.engine,
+        writer=intake.writer_of(request.app),
+        scope=principal.client_id,
+        erp=erp,
+        entries=body.entries,
+        fingerprints=fingerprints,
+        partner_id=principal.acting_partner,
+    )
+    created = [entry.order.channel for entry, outcome in zip(body.entries, outcomes, strict=True) if outcome.created]
+    for channel in created:
+        request.app.state.metrics.orders_counter(channel=channel, outcome="received").inc()
+    if created:
+        wake_worker(request.app)
+    return intake_batch.OrderBatchResult(results=[outcome.result for outcome in outcomes])
 
 
 @router.get(
