@@ -52,10 +52,10 @@ class ScaledMode:
     def database_url(self, service: str) -> str:
         return self.database_url_template.replace("{service}", service)
 
-    def environment(self, services: Sequence[str]) -> dict[str, str]:
+    def environment(self, services: Sequence[str], *, environ: Mapping[str, str]) -> dict[str, str]:
         """The settings every replica of every service gets (each of the ``services``' databases,
-        the event bus, the gateway's shared rate-limit counters); unset values are left out, so
-        the service's own default (or the caller's environment) applies."""
+        the event bus, the gateway's shared rate-limit counters). Options not given are left out,
+        and the gateway's settings set in ``environ`` are kept, so those apply."""
         env: dict[str, str] = {}
         if self.database_url_template:
             env |= {f"INTERCHANGE_{s.upper()}_DATABASE_URL": self.database_url(s) for s in services}
@@ -63,12 +63,24 @@ class ScaledMode:
             env["INTERCHANGE_EVENTS_URL"] = self.events_url
             if self.events_url.startswith(("redis://", "rediss://")) and self.balanced:
                 # Every gateway replica counts against the same limits (gateway/ratelimit.py).
-                env.setdefault("INTERCHANGE_GATEWAY_RATE_LIMIT_STORAGE", self.events_url)
+                env["INTERCHANGE_GATEWAY_RATE_LIMIT_STORAGE"] = self.events_url
+                # While Redis is unreachable each replica admits its share of a limit on its own.
+                env["INTERCHANGE_GATEWAY_RATE_LIMIT_REPLICAS"] = str(self.replicas)
         if self.balanced:
             # The gateway believes X-Forwarded-For from the balancer only (gateway/app.py), so its
             # audit log and per-address limits see the partner's address, not nginx's.
             env["INTERCHANGE_GATEWAY_TRUSTED_PROXIES"] = '["127.0.0.1"]'
-        return env
+        return {k: v for k, v in env.items() if k not in GATEWAY_TUNING or k not in environ}
+
+
+#: Scaled mode's defaults for the gateway, which the operator's own settings override.
+GATEWAY_TUNING = frozenset(
+    {
+        "INTERCHANGE_GATEWAY_RATE_LIMIT_STORAGE",
+        "INTERCHANGE_GATEWAY_RATE_LIMIT_REPLICAS",
+        "INTERCHANGE_GATEWAY_TRUSTED_PROXIES",
+    }
+)
 
 
 def scaled_mode_problem(mode: ScaledMode, *, environ: Mapping[str, str] | None = None) -> str | None:
