@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.events import AvailabilityChangedV1
-from experience_apis.marketplace import routes_channel, routes_v1, routes_v2
+from experience_apis.marketplace import partner_admin_routes, routes_channel, routes_dialect, routes_v1, routes_v2
 from experience_apis.marketplace.api_docs import document_api
 from experience_apis.marketplace.channel import availability_handler
 from experience_apis.marketplace.directory import PartnerDirectory
@@ -55,7 +55,9 @@ def create_app(
             routes_channel.build_router(version="v1"),
             routes_v2.router,
             routes_channel.build_router(version="v2"),
+            routes_dialect.router,
             events_admin_router,
+            partner_admin_routes.router,
         ],
         metadata=[Base.metadata, WebhooksBase.metadata],
         migrations=HISTORY,

@@ -62,3 +62,14 @@ class AvailabilityLevel(Base):
     available: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     seq: Mapped[int] = mapped_column(Integer, unique=True, index=True)
+
+
+class PartnerFieldMapping(Base):
+    """A partner's own order dialect (``dialect_mapping.DialectMapping``), stored with its account
+    by an operator: its orders on ``POST /v2/dialect-orders`` are mapped to version 2 with it."""
+
+    __tablename__ = "marketplace_partner_mappings"
+
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
