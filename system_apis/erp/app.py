@@ -9,6 +9,7 @@ from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.events.workers import outbox_relay
 from service_kit.settings import ServiceSettings
+from system_apis.erp.billing_routes import router as billing_router
 from system_apis.erp.migrations import HISTORY
 from system_apis.erp.models import Base
 from system_apis.erp.quota import CallQuota
@@ -32,8 +33,8 @@ def create_app(
     app = create_service_app(
         settings,
         title="Interchange ERP system API",
-        description="Items, customers, price quotes and sales orders of the ERP, in canonical form.",
-        routers=[router],
+        description="Items, customers, prices, sales orders, invoices and credit memos of the ERP, in canonical form.",
+        routers=[router, billing_router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,

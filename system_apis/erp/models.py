@@ -92,3 +92,59 @@ class ErpMasterVersion(Base):
 
     subject: Mapped[str] = mapped_column(String(100), primary_key=True)
     change_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ErpInvoice(Base):
+    """A billing document for what one shipment delivered of a sales order (numbered INV-000001)."""
+
+    __tablename__ = "erp_invoices"
+
+    inv_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_ref: Mapped[str] = mapped_column(String(64), unique=True)  # one invoice per shipment
+    so_doc_no: Mapped[int] = mapped_column(ForeignKey("erp_sales_orders.doc_no"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    posting_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lines: Mapped[list[ErpInvoiceLine]] = relationship(
+        order_by="ErpInvoiceLine.line_no", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class ErpInvoiceLine(Base):
+    __tablename__ = "erp_invoice_lines"
+
+    inv_no: Mapped[int] = mapped_column(ForeignKey("erp_invoices.inv_no"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # 10, 20, 30...
+    so_line_no: Mapped[int] = mapped_column(Integer)  # the sales order line it bills
+    item_no: Mapped[str] = mapped_column(ForeignKey("erp_items.item_no"))
+    qty: Mapped[int] = mapped_column(Integer)  # in the item's base unit
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    line_amount_cents: Mapped[int] = mapped_column(Integer)
+
+
+class ErpCreditMemo(Base):
+    """A credit for what one return sent back, against the invoices that billed it (CM-000001)."""
+
+    __tablename__ = "erp_credit_memos"
+
+    cm_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    return_ref: Mapped[str] = mapped_column(String(64), unique=True)  # one credit memo per return
+    so_doc_no: Mapped[int] = mapped_column(ForeignKey("erp_sales_orders.doc_no"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    posting_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lines: Mapped[list[ErpCreditMemoLine]] = relationship(
+        order_by="ErpCreditMemoLine.line_no", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class ErpCreditMemoLine(Base):
+    __tablename__ = "erp_credit_memo_lines"
+
+    cm_no: Mapped[int] = mapped_column(ForeignKey("erp_credit_memos.cm_no"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)  # 10, 20, 30...
+    inv_no: Mapped[int] = mapped_column(ForeignKey("erp_invoices.inv_no"), index=True)  # the invoice it credits
+    inv_line_no: Mapped[int] = mapped_column(Integer)
+    so_line_no: Mapped[int] = mapped_column(Integer)  # the sales order line the invoice line billed
+    item_no: Mapped[str] = mapped_column(ForeignKey("erp_items.item_no"))
+    qty: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    line_amount_cents: Mapped[int] = mapped_column(Integer)

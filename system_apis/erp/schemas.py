@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
 from contracts import (
     CanonicalModel,
+    CreditMemo,
     Customer,
     CustomerStatus,
+    Invoice,
     Money,
     PriceQuote,
     Product,
@@ -16,7 +18,7 @@ from contracts import (
     Quantity,
     SalesOrder,
 )
-from contracts.common import CurrencyCode, PositiveQuantity, Sku
+from contracts.common import CurrencyCode, Line, PositiveQuantity, Sku
 
 
 class PriceQuoteLineCreate(CanonicalModel):
@@ -140,3 +142,48 @@ class PriceList(CanonicalModel):
 
 class PriceListList(CanonicalModel):
     items: list[PriceList]
+
+
+class BillingLineCreate(CanonicalModel):
+    sku: Sku
+    quantity: PositiveQuantity
+
+
+def _billing_example(key: str, value: str, sku: str, quantity: str) -> dict[str, Any]:
+    return {key: value, "order_reference": "ord_0001", "lines": [{"sku": sku, "quantity": {"value": quantity}}]}
+
+
+class InvoiceCreate(CanonicalModel):
+    """Invoice what one shipment delivered of a sales order, at the sales order's prices."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [_billing_example("shipment_id", "ASN-1", "WIDGET-BLUE", "1")]}
+    )
+
+    shipment_id: Annotated[Line, Field(min_length=1, max_length=64, description="One invoice per shipment")]
+    order_reference: Annotated[
+        Line, Field(min_length=1, max_length=100, description="The sales order's external reference (the order id)")
+    ]
+    lines: Annotated[list[BillingLineCreate], Field(min_length=1, max_length=200)]
+
+
+class CreditMemoCreate(CanonicalModel):
+    """Credit what one return sent back, at the prices it was invoiced at."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [_billing_example("return_id", "RMA-1", "WIDGET-BLUE", "1")]}
+    )
+
+    return_id: Annotated[Line, Field(min_length=1, max_length=64, description="One credit memo per return")]
+    order_reference: Annotated[
+        Line, Field(min_length=1, max_length=100, description="The sales order's external reference (the order id)")
+    ]
+    lines: Annotated[list[BillingLineCreate], Field(min_length=1, max_length=200)]
+
+
+class InvoiceList(CanonicalModel):
+    items: list[Invoice]
+
+
+class CreditMemoList(CanonicalModel):
+    items: list[CreditMemo]

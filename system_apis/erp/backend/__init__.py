@@ -6,8 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from contracts import Customer, CustomerStatus, Money, Product, ProductStatus, SalesOrder, SalesOrderCreate
-from system_apis.erp.schemas import CustomerTerms, ItemStockPolicy, PriceList
+from contracts import (
+    CreditMemo,
+    Customer,
+    CustomerStatus,
+    Invoice,
+    Money,
+    Product,
+    ProductStatus,
+    Quantity,
+    SalesOrder,
+    SalesOrderCreate,
+)
+from system_apis.erp.schemas import CreditMemoCreate, CustomerTerms, InvoiceCreate, ItemStockPolicy, PriceList
 
 
 class ErpBackend(Protocol):
@@ -76,4 +87,36 @@ class ErpBackend(Protocol):
     ) -> dict[str, SalesOrder]:
         """Book validated orders (distinct references, SKUs in ``item_numbers``) together; the
         booked ones by reference (one booked meanwhile by another request is left out)."""
+        ...
+
+    # Billing: invoices per shipment, credit memos per return.
+
+    async def lock_sales_order_for_billing(self, order_reference: str) -> bool:
+        """Hold the sales order against other billing until the transaction ends; False: no such order."""
+        ...
+
+    async def find_invoice(self, shipment_id: str) -> Invoice | None: ...
+
+    async def get_invoice(self, number: str) -> Invoice | None: ...
+
+    async def find_invoices(self, order_reference: str) -> list[Invoice]: ...
+
+    async def open_to_invoice(self, order_reference: str) -> dict[str, Quantity]:
+        """SKU -> ordered and not invoiced yet."""
+        ...
+
+    async def create_invoice(self, request: InvoiceCreate) -> Invoice:
+        """Book it (the service checked that it fits what is open); ``Conflict`` when booked meanwhile."""
+        ...
+
+    async def find_credit_memo(self, return_id: str) -> CreditMemo | None: ...
+
+    async def find_credit_memos(self, order_reference: str) -> list[CreditMemo]: ...
+
+    async def open_to_credit(self, order_reference: str) -> dict[str, Quantity]:
+        """SKU -> invoiced and not credited yet."""
+        ...
+
+    async def create_credit_memo(self, request: CreditMemoCreate) -> CreditMemo:
+        """Book it (the service checked that it fits what is open); ``Conflict`` when booked meanwhile."""
         ...

@@ -37,6 +37,7 @@ from system_apis.erp.backend.mapping import (
     to_product,
 )
 from system_apis.erp.backend.reference_batches import ReferenceSalesOrderBatches
+from system_apis.erp.backend.reference_billing import ReferenceBilling
 from system_apis.erp.backend.reference_masterdata import ReferenceMasterData
 from system_apis.erp.backend.reference_policy import ReferenceStockPolicies
 from system_apis.erp.models import ErpCustomer, ErpItem, ErpPriceList, ErpSalesOrder, ErpSalesOrderLine
@@ -63,7 +64,7 @@ def to_sales_order(order: ErpSalesOrder, skus: dict[str, ErpItem]) -> SalesOrder
     )
 
 
-class ReferenceErpBackend(ReferenceStockPolicies, ReferenceMasterData, ReferenceSalesOrderBatches):
+class ReferenceErpBackend(ReferenceStockPolicies, ReferenceMasterData, ReferenceSalesOrderBatches, ReferenceBilling):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
