@@ -80,7 +80,7 @@ def main(argv: list[str]) -> int:
     if not console.is_terminal:
         console = Console(width=160)  # a log or a pipe: do not squeeze the tables to 80 columns
     available = discover()
-    wanted = argv or available
+    wanted = argv or [n for n in available if not getattr(importlib.import_module(f"bench.{n}"), "ON_REQUEST", False)]
     unknown = [n for n in wanted if n not in available]
     if unknown:
         console.print(f"[red]no benchmark named {', '.join(unknown)}; there are: {', '.join(available)}")
