@@ -13,7 +13,9 @@ a replica or nginx that exits is started again with back-off.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 from rich.console import Console
@@ -108,6 +110,14 @@ class ScaledSuite(Suite):
         self.say(f"first replicas ready; starting the other {self.scale.replicas - 1} of each service")
         self.start_wave(first=False)
         return super().wait_ready(timeout)
+
+    def _exited(self, s: RunningService, code: int, *, now: float) -> None:
+        """Also end what the exited process left in its process group: a SIGKILLed nginx master
+        leaves its worker serving on the ports, and the new master could not bind them."""
+        if s.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(s.process.pid, signal.SIGKILL)  # its own group: started in a new session
+        super()._exited(s, code, now=now)
 
     def print_balancer(self) -> None:
         if self.scale.balanced:

@@ -15,6 +15,8 @@ from interchange.cli import app
 from interchange.scale import ScaledMode, nginx_command, scaled_mode_problem, write_nginx_config
 from interchange.scale_suite import ScaledSuite
 from tests.conftest import skip_or_fail
+from tests.e2e.test_walkthrough import pid_alive
+from tests.support.processes import wait_until
 
 POSTGRES = "postgresql+asyncpg://interchange@127.0.0.1:5432/{service}"
 REDIS = "redis://127.0.0.1:6379/0"
@@ -104,3 +106,19 @@ def test_the_balancer_ports_are_checked_before_anything_starts(suite: ScaledSuit
     ports = suite.ports()
     assert ports["gateway, load balancer"] == int(suite.urls["gateway"].rsplit(":", 1)[1])
     assert "orders-2" in ports and "nginx" not in ports
+
+
+def test_what_an_exited_process_leaves_in_its_group_is_ended(suite: ScaledSuite) -> None:
+    """nginx's worker outlives a SIGKILLed master and keeps the ports: the supervisor ends it."""
+    nginx = next(s for s in suite.services if s.command)
+    nginx.process = subprocess.Popen(
+        ["sh", "-c", "sleep 300 & echo $!; wait"], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert nginx.process.stdout is not None
+    with nginx.process.stdout:
+        worker = int(nginx.process.stdout.readline())
+    nginx.process.kill()
+    code = nginx.process.wait()
+    suite._exited(nginx, code, now=0.0)
+    wait_until(lambda: not pid_alive(worker), seconds=10, what="the orphaned worker to be ended")
+    assert nginx.restarts.due is not None  # and nginx is due to start again
