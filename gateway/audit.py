@@ -44,6 +44,7 @@ from sqlalchemy import bindparam, delete, insert, select
 
 from gateway.models import AuditRecord
 from service_kit.db import Database
+from service_kit.leases import run_scheduled
 from service_kit.workers import Wakeup, run_worker
 
 log = structlog.get_logger("gateway.audit")
@@ -260,7 +261,9 @@ async def prune_audit(db: Database, *, before: float, batch_size: int) -> int:
 
 class AuditRetention:
     """The worker that keeps the audit log to ``retention_days``: a prune at start-up, then one
-    every ``interval`` seconds. A prune the database refuses is logged and tried at the next one."""
+    every ``interval`` seconds, once per interval across the gateway's replicas (a replica that
+    starts in an interval another one pruned waits for the next). A prune the database refuses is
+    logged and tried at the next one."""
 
     def __init__(
         self,
@@ -284,16 +287,14 @@ class AuditRetention:
         )
 
     async def run(self, *, stop_event: asyncio.Event | None = None) -> None:
-        async def prune_once() -> int:
-            await self.prune()
-            return 0  # then wait for the interval
-
-        await run_worker(
+        # Once per interval across the gateway's replicas (and restarts): service_kit.leases.
+        await run_scheduled(
             "audit_retention",
-            prune_once,
-            wakeup=Wakeup(),
+            self.prune,
+            db=self._db,
+            every=self._interval,
             stop_event=stop_event or asyncio.Event(),
-            idle_backoff=(self._interval, self._interval),
+            clock=self.clock,
         )
 
     async def prune(self) -> int:

@@ -19,7 +19,8 @@ from process_apis.inventory.projection import DUE
 from process_apis.inventory.publisher import ChannelThrottle, publish_due
 from process_apis.inventory.settings import InventorySettings
 from service_kit.app import upstream
-from service_kit.workers import Wakeup, run_once, run_worker, stop_event, wakeup_for
+from service_kit.leases import run_scheduled
+from service_kit.workers import run_once, run_worker, stop_event, wakeup_for
 
 log = structlog.get_logger("process_apis.inventory.workers")
 
@@ -118,18 +119,13 @@ def _aware(moment: datetime) -> datetime:
 
 
 async def reconcile_on_schedule(app: FastAPI) -> None:
-    """Every ``reconcile_interval`` seconds (the first one interval after start), on the worker
-    runtime's schedule (``idle_backoff=(every, every)``)."""
+    """Every ``reconcile_interval`` seconds (the first at the start of the next interval), on the worker
+    runtime, once per interval across the service's replicas (``service_kit.leases``)."""
     settings = _settings(app)
     if settings.reconcile_interval <= 0:
         return
-    started = False
 
-    async def reconcile_once() -> int:
-        nonlocal started
-        if not started:
-            started = True
-            return 0
+    async def reconcile_once() -> None:
         async with app.state.db.transaction() as session:
             report = await reconcile.reconcile(
                 session=session,
@@ -141,16 +137,14 @@ async def reconcile_on_schedule(app: FastAPI) -> None:
             )
         if report.drift:
             log.warning("availability_drift", drift=len(report.drift), repaired=report.repaired)
-        return 0
 
-    every = settings.reconcile_interval
-    await run_worker(
+    await run_scheduled(
         "inventory_reconcile",
         reconcile_once,
-        wakeup=Wakeup(),
+        db=app.state.db,
+        every=settings.reconcile_interval,
         stop_event=stop_event(app),
-        idle_backoff=(every, every),
-        error_backoff=(min(every, 5.0), every),
+        at_start=False,
     )
 
 
