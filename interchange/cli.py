@@ -131,7 +131,7 @@ def contracts_check() -> None:
 
 # Each area adds its commands as a module under interchange/commands/ exposing a typer `app`
 # (keys, audit, orders, events, inventory); the ones that exist are registered here.
-for _area in ("clients", "keys", "audit", "orders", "events", "inventory", "secrets", "db"):
+for _area in ("clients", "keys", "audit", "orders", "events", "inventory", "secrets", "db", "partners"):
     if importlib.util.find_spec(f"interchange.commands.{_area}") is not None:
         _module = importlib.import_module(f"interchange.commands.{_area}")
         app.add_typer(_module.app, name=_area)
