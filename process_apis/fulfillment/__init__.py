@@ -1,1 +1,1 @@
-"""Fulfilment and returns (port 8203): shipment -> ERP invoice -> channel told; return -> receipt -> credit memo."""
+"""process_apis.fulfillment: ship confirm -> ERP invoice -> channel notice; return -> receipt -> credit memo."""

@@ -33,12 +33,13 @@ class SagaState(Protocol):
 
 
 class SagaColumns:
-    """Declarative mixin: the saga columns of a table the runtime drives (``claims``)."""
+    """Declarative mixin: the saga columns of a table the runtime drives (``claims``); give the table
+    an index on (saga_active, next_attempt_at) for the claim."""
 
     saga_step: Mapped[str] = mapped_column(String(40))
-    saga_active: Mapped[bool] = mapped_column(default=True, index=True)
+    saga_active: Mapped[bool] = mapped_column(default=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
     failed_step: Mapped[str | None] = mapped_column(String(40))
