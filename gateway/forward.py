@@ -167,9 +167,9 @@ class ReqwestForwarder:
             except ValueError as exc:  # a header value reqwest cannot give as text (not visible ASCII)
                 raise upstream_error(route, exc, retry_after=self._retry_after) from exc
             down = headers_down(raw, replace=route.versioning is not None)
-            length = response.get_header("content-length")
-            body = _chunks(response.body_reader, int(length) if length and length.isdigit() else None)
-            await send_down(send, request, status, down, body)
+            declared = response.get_header("content-length")
+            length = int(declared) if declared and declared.isdigit() else None
+            await send_down(send, request, status, down, _chunks(response.body_reader, length), length=length)
             return status
         finally:
             await exchange.__aexit__(None, None, None)
@@ -235,7 +235,9 @@ class HttpxForwarder:
             status = response.status_code
             refuse_server_error(route, status, retry_after=response.headers.get("Retry-After"), down=self._retry_after)
             headers = headers_down(response.headers.raw, replace=route.versioning is not None)
-            await send_down(send, request, status, headers, response.aiter_raw())
+            declared = response.headers.get("content-length")
+            length = int(declared) if declared and declared.isdigit() else None
+            await send_down(send, request, status, headers, response.aiter_raw(), length=length)
             return status
         finally:
             await response.aclose()
