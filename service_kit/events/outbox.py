@@ -6,7 +6,8 @@ rolls back with the business change (nothing is published for a rolled-back chan
 reads committed, unpublished rows in insertion order, publishes them to the bus in one batch and then marks them
 published. A crash (or a bus failure) between publishing and marking republishes the batch on
 the next pass: delivery is at least once, and idempotent consumers make the effect exactly once.
-Run one relay per service database; two would both publish (duplicates, never losses).
+Replicas may each run a relay over one database: a pass locks the rows it publishes (PostgreSQL's
+``FOR UPDATE``), so another replica's pass waits for them instead of publishing them again.
 """
 
 from __future__ import annotations
@@ -86,11 +87,16 @@ async def add_event(*, session: AsyncSession, event: CloudEvent) -> None:
 
 
 _OUTBOX = cast(Table, OutboxRecord.__table__)
+# FOR UPDATE: replicas of a service run a relay each over one outbox (PostgreSQL). A pass locks
+# its rows until its mark commits; another replica's pass waits for them, then finds them
+# published and takes the next ones: each row is published once, in commit order (SKIP LOCKED
+# would publish later rows first). SQLite renders no FOR UPDATE: one process writes its file.
 _DUE = (
     select(_OUTBOX.c.seq, _OUTBOX.c.envelope)
     .where(_OUTBOX.c.published_at.is_(None))
     .order_by(_OUTBOX.c.seq)
     .limit(bindparam("batch_size"))
+    .with_for_update()
 )
 # Built once (building a statement per pass was ~10% of the pass): the rows of a pass by seq.
 _PASSED = update(_OUTBOX).where(_OUTBOX.c.seq.in_(bindparam("seqs", expanding=True)))
