@@ -77,6 +77,11 @@ class PartnerSetupRead(BaseModel):
     webhooks: list[WebhookSetupRead]
 
 
+class PartnerRemoved(BaseModel):
+    partner_id: str
+    removed: bool = True
+
+
 class PartnerAdminRepository:
     """The partner's master data, for the operator's calls (SQL only; the request commits)."""
 
@@ -208,6 +213,7 @@ async def remove_partner(*, session: AsyncSession, partner_id: str) -> None:
 
 __all__ = [
     "PARTNER_ID",
+    "PartnerRemoved",
     "PartnerSetup",
     "PartnerSetupRead",
     "remove_partner",

@@ -3,19 +3,20 @@
 bus's admin routes.
 
     PUT    /v1/admin/partners/{partner_id}   account link, listings, field mapping, webhooks (idempotent)
-    DELETE /v1/admin/partners/{partner_id}   undo a fresh onboarding (refused once it has orders)
+    DELETE /v1/admin/partners/{partner_id}   undo a fresh onboarding (refused once it has orders); 200 + JSON,
+                                             as the CLI's admin client reads every answer as JSON
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request
 
 from contracts.scopes import OPS
 from experience_apis.marketplace import partner_admin
 from experience_apis.marketplace.dependencies import Policy
-from experience_apis.marketplace.partner_admin import PARTNER_ID, PartnerSetup, PartnerSetupRead
+from experience_apis.marketplace.partner_admin import PARTNER_ID, PartnerRemoved, PartnerSetup, PartnerSetupRead
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
 from service_kit.errors import Forbidden
@@ -51,8 +52,8 @@ async def set_up_partner(
     return answer
 
 
-@router.delete("/{partner_id}", status_code=204)
-async def remove_partner(partner_id: Partner, request: Request, _: Operator, session: SessionDep) -> Response:
+@router.delete("/{partner_id}")
+async def remove_partner(partner_id: Partner, request: Request, _: Operator, session: SessionDep) -> PartnerRemoved:
     await partner_admin.remove_partner(session=session, partner_id=partner_id)
     _forget(request)
-    return Response(status_code=204)
+    return PartnerRemoved(partner_id=partner_id)
