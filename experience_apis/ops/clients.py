@@ -121,20 +121,30 @@ class OrdersAdmin:
 
 
 class InventoryAdmin:
-    """The inventory process's reconciliation (scope ``inventory:write``)."""
+    """The inventory process's reconciliation (scope ``inventory:write``) and the stock history
+    it keeps (``inventory:read``)."""
 
     def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
         self._http = http
-        self._url = base_url.rstrip("/") + "/v1/reconciliations"
+        self._base = base_url.rstrip("/") + "/v1"
         self._token = token
 
-    async def reconcile(self, *, repair: bool) -> dict[str, Any]:
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self._token}", **outbound_trace_headers()}
         try:
-            resp = await self._http.post(self._url, json={"repair": repair}, headers=headers)
+            resp = await self._http.request(method, self._base + path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
             raise UpstreamUnavailable("The inventory service is unreachable; try again in a moment.") from exc
         return dict(_checked(resp, "inventory"))
+
+    async def reconcile(self, *, repair: bool) -> dict[str, Any]:
+        return await self._call("POST", "/reconciliations", json={"repair": repair})
+
+    async def sync_history(self, *, hours: int) -> dict[str, Any]:
+        return await self._call("GET", "/admin/sync-history", params={"hours": hours})
+
+    async def reconcile_history(self, *, hours: int) -> dict[str, Any]:
+        return await self._call("GET", "/admin/reconcile-history", params={"hours": hours})
 
 
 class StorefrontAdmin:

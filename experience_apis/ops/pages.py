@@ -248,19 +248,44 @@ async def partners_page(
     return render(request, "partners.html", report=report)
 
 
-async def _stock(request: Request, operator: Operator, *, status: int = 200, **context: Any) -> Response:
+#: The windows the stock page offers, in hours (the inventory keeps ``history_days`` of history).
+STOCK_WINDOWS = (1, 6, 24, 168)
+
+
+async def _stock(
+    request: Request, operator: Operator, *, status: int = 200, hours: int = 6, **context: Any
+) -> Response:
     settings = settings_of(request)
     sync = await stock.overview(http=request.app.state.http, inventory_url=settings.inventory_url, token=operator.token)
-    return render(request, "stock.html", status=status, sync=sync, **context)
+    inventory = InventoryAdmin(request.app.state.http, base_url=settings.inventory_url, token=operator.token)
+    try:
+        over_time: stock.StockHistory | None = await stock.history(inventory=inventory, hours=hours)
+        history_error = None
+    except InterchangeError as exc:
+        if isinstance(exc, SessionExpired):
+            return _to_login(request, expired=True)
+        over_time, history_error = None, f"No history: {exc.detail}"
+    return render(
+        request,
+        "stock.html",
+        status=status,
+        sync=sync,
+        history=over_time,
+        history_error=history_error,
+        hours=hours,
+        windows=STOCK_WINDOWS,
+        **context,
+    )
 
 
 @router.get("/stock")
-async def stock_page(request: Request) -> Response:
-    """Sync lag and drift per channel (the inventory service's /metrics), and a reconcile button."""
+async def stock_page(request: Request, hours: Annotated[int, Query(ge=1, le=168)] = 6) -> Response:
+    """Sync lag and drift per channel over the last ``hours`` (the inventory service's history) and
+    since it started (its /metrics), and a reconcile button."""
     operator = signed_in(request)
     if operator is None:
         return _to_login(request)
-    return await _stock(request, operator)
+    return await _stock(request, operator, hours=hours)
 
 
 @router.post("/stock/reconcile")

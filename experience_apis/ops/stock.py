@@ -1,8 +1,12 @@
 """Stock: how fast availability reaches each channel and what reconciliation found, as the
-inventory service reports it on ``/metrics`` (counted since it started), and a reconciliation on
-demand through its API (the operator's token needs ``inventory:write``)."""
+inventory service reports it on ``/metrics`` (counted since it started) and over time from the
+history it keeps (per channel and minute, and per reconciliation: ``inventory:read``), and a
+reconciliation on demand through its API (the operator's token needs ``inventory:write``)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -61,6 +65,76 @@ def read(text: str | None) -> StockOverview:
     )
 
 
+class ChannelLag(BaseModel):
+    """One channel's lag per minute: what stock.js draws (times in epoch seconds)."""
+
+    channel: str
+    minutes: list[int]
+    updates: list[int]
+    mean_lag_ms: list[float]
+    max_lag_ms: list[float]
+    on_time_pct: list[float]
+
+
+class DriftRuns(BaseModel):
+    """What each reconciliation found per channel, aligned on the reconciliations' times."""
+
+    times: list[int]
+    channels: list[str]
+    drift: list[list[int | None]]  # per channel, one value per time (None: not checked then)
+
+    def latest(self, count: int = 10) -> list[tuple[int, list[int | None]]]:
+        """The last ``count`` reconciliations, newest first: time and the drift per channel."""
+        rows = [(t, [per_channel[i] for per_channel in self.drift]) for i, t in enumerate(self.times)]
+        return rows[::-1][:count]
+
+
+class StockHistory(BaseModel):
+    hours: int
+    since: int
+    until: int
+    lag: list[ChannelLag]
+    drift: DriftRuns
+
+    def chart_data(self) -> dict[str, object]:
+        return self.model_dump(mode="json")
+
+
+def _epoch(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp())
+
+
+def history_of(*, sync: dict[str, Any], runs: dict[str, Any], hours: int, now: datetime) -> StockHistory:
+    lag = [
+        ChannelLag(
+            channel=c["channel"],
+            minutes=[_epoch(m["minute"]) for m in c["minutes"]],
+            updates=[m["updates"] for m in c["minutes"]],
+            mean_lag_ms=[round(m["mean_lag_seconds"] * 1000, 1) for m in c["minutes"]],
+            max_lag_ms=[round(m["max_lag_seconds"] * 1000, 1) for m in c["minutes"]],
+            on_time_pct=[round(m["on_time_share"] * 100, 1) for m in c["minutes"]],
+        )
+        for c in sync["channels"]
+    ]
+    found: dict[tuple[int, str], int] = {(_epoch(r["checked_at"]), r["channel"]): r["drift"] for r in runs["runs"]}
+    times = sorted({t for t, _ in found})
+    channels = sorted({c for _, c in found})
+    return StockHistory(
+        hours=hours,
+        since=int((now - timedelta(hours=hours)).timestamp()),
+        until=int(now.timestamp()),
+        lag=lag,
+        drift=DriftRuns(times=times, channels=channels, drift=[[found.get((t, c)) for t in times] for c in channels]),
+    )
+
+
+async def history(*, inventory: InventoryAdmin, hours: int) -> StockHistory:
+    """The last ``hours`` of sync lag per channel and minute, and of reconciliations."""
+    sync = await inventory.sync_history(hours=hours)
+    runs = await inventory.reconcile_history(hours=hours)
+    return history_of(sync=sync, runs=runs, hours=hours, now=datetime.now(UTC))
+
+
 async def overview(*, http: httpx.AsyncClient, inventory_url: str, token: str) -> StockOverview:
     return read(await scrape_metrics(http, base_url=inventory_url, token=token))
 
@@ -70,4 +144,4 @@ async def reconcile(*, inventory: InventoryAdmin, repair: bool) -> dict[str, obj
     return await inventory.reconcile(repair=repair)
 
 
-__all__ = ["ChannelSync", "StockOverview", "overview", "read", "reconcile"]
+__all__ = ["ChannelSync", "StockHistory", "StockOverview", "history", "history_of", "overview", "read", "reconcile"]

@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from process_apis.inventory.handlers import GROUP, TYPES, handler
+from process_apis.inventory.history_routes import router as history_router
 from process_apis.inventory.metrics import InventoryMetrics
 from process_apis.inventory.migrations import HISTORY
 from process_apis.inventory.models import Base
@@ -60,7 +61,7 @@ def create_app(
         description="Availability to sell per channel, from WMS stock movements and ERP item changes: "
         "synchronous queries, `com.interchange.availability.changed.v1` publication (coalesced per SKU, "
         "throttled per channel), and reconciliation of what channels were told against the WMS.",
-        routers=[router, partner_stock_router, events_admin_router],
+        routers=[router, history_router, partner_stock_router, events_admin_router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,

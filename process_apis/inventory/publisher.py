@@ -24,7 +24,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.events import AvailabilityChangedV1, CloudEvent
+from process_apis.inventory import history as stock_history
 from process_apis.inventory import repository
+from process_apis.inventory.history import Lag
 from process_apis.inventory.metrics import InventoryMetrics
 from process_apis.inventory.models import Publication
 from process_apis.inventory.settings import ChannelRule
@@ -93,12 +95,15 @@ async def _record(*, session: AsyncSession, admitted: Sequence[repository.DueRow
     marked = await repository.mark_told(session=session, rows=admitted, now=now)
     events: list[CloudEvent] = []
     history: list[dict[str, Any]] = []
+    lags: list[Lag] = []  # movement -> told, per publication: the stock page's chart
     for due in admitted:
         seq = marked.get((due.channel, due.sku))
         if seq is None:
             continue
         event = _event(due=due, seq=seq, now=now)
         events.append(event)
+        if due.as_of is not None:
+            lags.append(Lag(due.channel, (now - _aware(due.as_of)).total_seconds()))
         history.append(
             {
                 "channel": due.channel,
@@ -111,6 +116,7 @@ async def _record(*, session: AsyncSession, admitted: Sequence[repository.DueRow
         )
     await add_events(session=session, events=events)
     await repository.write(session=session, model=Publication, inserts=history)
+    await stock_history.add_sync(session=session, lags=lags, now=now)
     return events
 
 

@@ -4,12 +4,13 @@ drift report and, on request, repair: correct the projection from the WMS and re
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from process_apis.inventory import history as stock_history
 from process_apis.inventory import projection, repository
 from process_apis.inventory.allocation import SELLABLE, Stock, available_to_sell
 from process_apis.inventory.clients import fetch_stock
@@ -66,6 +67,10 @@ async def reconcile_with(
         # projection was right and only the publication was lost.
         skus = {d.sku for d in drift} | {sku for sku, _ in corrected}
         await projection.refresh_skus(session=session, skus=skus, rules=rules, now=now, window=0, force=True)
+    drifting = Counter(found.channel for found in drift)
+    await stock_history.add_reconciliation(
+        session=session, checked_at=now, channels=rules, drifting=drifting, repaired=repair
+    )
     if metrics is not None:
         for found in drift:
             metrics.drift_found.labels(found.channel).inc()

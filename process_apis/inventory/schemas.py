@@ -74,3 +74,35 @@ class ReconciliationReport(CanonicalModel):
     drift: list[Drift]
     positions_corrected: int = 0
     repaired: bool = False
+
+
+class SyncMinuteRead(CanonicalModel):
+    """How fast availability reached a channel in one minute (movement -> event telling it)."""
+
+    minute: datetime
+    updates: int
+    mean_lag_seconds: float
+    max_lag_seconds: float
+    on_time_share: Annotated[float, Field(ge=0, le=1, description="Share of the updates told within a second")]
+
+
+class ChannelSyncHistory(CanonicalModel):
+    channel: str
+    minutes: list[SyncMinuteRead]
+
+
+class SyncHistory(CanonicalModel):
+    since: datetime
+    channels: list[ChannelSyncHistory]
+
+
+class ReconcileRunRead(CanonicalModel):
+    checked_at: datetime
+    channel: str
+    drift: Annotated[int, Field(ge=0, description="Values found drifting on this channel")]
+    repaired: bool
+
+
+class ReconcileHistory(CanonicalModel):
+    since: datetime
+    runs: list[ReconcileRunRead]

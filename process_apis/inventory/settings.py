@@ -57,6 +57,8 @@ class InventorySettings(ServiceSettings):
     #: Seconds between two scheduled reconciliations (0: none), and whether they repair drift.
     reconcile_interval: float = 300.0
     reconcile_repair: bool = True
+    #: Days of sync-lag and reconcile history kept for the ops console's charts (pruned by the scheduled reconcile).
+    history_days: float = Field(default=7.0, gt=0)
     #: Events per consumer batch (one transaction).
     consumer_batch: int = 500
     #: Seconds the consumer waits after a batch that was not full before it takes the next, so a

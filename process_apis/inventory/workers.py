@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from fastapi import FastAPI
 
+from process_apis.inventory import history as stock_history
 from process_apis.inventory import reconcile, repository, service
 from process_apis.inventory.projection import DUE
 from process_apis.inventory.publisher import ChannelThrottle, publish_due
@@ -135,6 +136,7 @@ async def reconcile_on_schedule(app: FastAPI) -> None:
                 repair=settings.reconcile_repair,
                 metrics=app.state.inventory_metrics,
             )
+            await stock_history.prune(session=session, before=report.checked_at - timedelta(days=settings.history_days))
         if report.drift:
             log.warning("availability_drift", drift=len(report.drift), repaired=report.repaired)
 

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATOR = "ops-alice"
-OPERATOR_SCOPES = ("ops", "orders:admin", "inventory:write", "storefront:admin")
+OPERATOR_SCOPES = ("ops", "orders:admin", "inventory:read", "inventory:write", "storefront:admin")
 ORDER_ITEM = {"seller_sku": "ACME-WB", "quantity_ordered": 1, "item_price": "19.99"}
 
 
@@ -312,6 +312,10 @@ def test_an_operator_finds_an_order_follows_it_and_replays_it_from_the_queue(
     page.get_by_role("button", name="Reconcile now").click()
     page.wait_for_selector("#reconciliation")
     assert re.search(r"Checked \d+ SKUs on \d+ channels", page.inner_text("#reconciliation"))
+    # Over time: the lag per minute of the channels told so far and the reconciliation just run, drawn by uPlot.
+    page.wait_for_selector(".stock-charts canvas")
+    page.wait_for_selector("#drift-chart canvas")
+    assert "marketplace" in page.inner_text("#reconcile-runs thead")
     page.screenshot(path=shots / "ops-console-stock.png", full_page=True)
 
     # Breakers and the ERP's quota as the services report them.

@@ -1,5 +1,5 @@
 """The ops console's stock page (sync lag and drift per channel from the inventory service's
-/metrics, a reconciliation on demand with the operator's own token; a token without
+/metrics and over time from its history, a reconciliation on demand with the operator's own token; a token without
 inventory:write gets the inventory service's refusal on the page) and the storefront's dead
 letters on the exception page (listed, replayed with a reason)."""
 
@@ -39,6 +39,38 @@ REPORT = {
     "positions_corrected": 1,
     "repaired": True,
 }
+SYNC_HISTORY = {
+    "since": "2026-12-07T04:00:00Z",
+    "channels": [
+        {
+            "channel": "marketplace",
+            "minutes": [
+                {
+                    "minute": "2026-12-07T09:58:00Z",
+                    "updates": 4,
+                    "mean_lag_seconds": 0.25,
+                    "max_lag_seconds": 1.5,
+                    "on_time_share": 0.75,
+                },
+                {
+                    "minute": "2026-12-07T09:59:00Z",
+                    "updates": 1,
+                    "mean_lag_seconds": 0.1,
+                    "max_lag_seconds": 0.1,
+                    "on_time_share": 1.0,
+                },
+            ],
+        }
+    ],
+}
+RECONCILE_HISTORY = {
+    "since": "2026-12-06T10:00:00Z",
+    "runs": [
+        {"checked_at": "2026-12-07T09:00:00Z", "channel": "b2b", "drift": 0, "repaired": True},
+        {"checked_at": "2026-12-07T09:00:00Z", "channel": "marketplace", "drift": 2, "repaired": True},
+        {"checked_at": "2026-12-07T09:05:00Z", "channel": "marketplace", "drift": 0, "repaired": True},
+    ],
+}
 
 
 @pytest.fixture
@@ -49,6 +81,12 @@ async def console(tmp_path: Path, fakes: Fakes) -> AsyncIterator[httpx.AsyncClie
         fakes.seen.append(request)
         if request.url.path == "/metrics":
             return httpx.Response(200, text=INVENTORY_METRICS)
+        if request.url.path == "/v1/admin/sync-history":
+            return httpx.Response(200, json=SYNC_HISTORY)
+        if request.url.path == "/v1/admin/reconcile-history":
+            if fakes.orders_status == 401:
+                return httpx.Response(403, json={"detail": "The access token lacks the scope inventory:read."})
+            return httpx.Response(200, json=RECONCILE_HISTORY)
         if fakes.orders_status:
             return httpx.Response(fakes.orders_status, json={"detail": "The token lacks inventory:write."})
         return httpx.Response(200, json=REPORT)
@@ -80,6 +118,49 @@ async def test_sync_lag_and_drift_per_channel_are_read_from_the_inventory_metric
     row = re.findall(r"<td>([^<]*)</td>", page.text.split('id="sync"')[1].split("</table>")[0])
     assert row[:3] == ["marketplace", "4", "500.0 ms"] and row[-1] == "5"
     assert "75.0 %" in page.text  # 3 of 4 within a second
+    assert '<strong id="drift-open">2</strong>' in page.text
+
+
+async def test_lag_and_drift_over_time_are_charted_from_the_inventory_history(
+    console: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    await sign_in(console)
+    page = await console.get("/console/stock", params={"hours": 24})
+    assert page.status_code == 200
+    asked = [r for r in fakes.seen if r.url.path.startswith("/v1/admin/")]
+    assert [(r.url.path, r.url.params["hours"]) for r in asked] == [
+        ("/v1/admin/sync-history", "24"),
+        ("/v1/admin/reconcile-history", "24"),
+    ]
+    assert all(r.headers["authorization"] == f"Bearer {fakes.issued[-1]}" for r in asked)
+    data = json.loads(page.text.split('<script type="application/json" id="stock-data">')[1].split("</script>")[0])
+    [lag] = data["lag"]
+    assert (lag["channel"], lag["updates"], lag["mean_lag_ms"], lag["max_lag_ms"], lag["on_time_pct"]) == (
+        "marketplace",
+        [4, 1],
+        [250.0, 100.0],
+        [1500.0, 100.0],
+        [75.0, 100.0],
+    )
+    assert lag["minutes"][1] - lag["minutes"][0] == 60
+    assert data["until"] - data["since"] == 24 * 3600
+    assert data["drift"]["channels"] == ["b2b", "marketplace"]
+    assert data["drift"]["drift"] == [[0, None], [2, 0]]  # b2b was not checked at 09:05
+    assert 'id="lag-marketplace"' in page.text and 'id="drift-chart"' in page.text
+    runs = page.text.split('id="reconcile-runs"')[1].split("</table>")[0]
+    assert re.findall(r"<td>([^<]*)</td>", runs) == ["—", "0", "0", "2"]  # newest first
+    assert '<script src="/console/static/stock.js" defer></script>' in page.text
+    assert (await console.get("/console/static/stock.js")).status_code == 200
+
+
+async def test_a_history_the_token_may_not_read_is_said_and_the_page_still_shows(
+    console: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    await sign_in(console)
+    fakes.orders_status = 401  # this fake refuses the reconcile history with a 403
+    page = await console.get("/console/stock")
+    assert page.status_code == 200
+    assert "No history: The access token lacks the scope inventory:read." in page.text
     assert '<strong id="drift-open">2</strong>' in page.text
 
 
