@@ -66,6 +66,19 @@ PARTNERS = (
         )
         for reseller in ("borealis-hw", "closed-shop")
     ),
+    # A 3PL on the fulfilment partners' API (experience_apis.fulfillment_partners): it operates WH-3PL.
+    ClientSpec(
+        "northwind-3pl",
+        "partner",
+        (
+            scopes.FULFILLMENT_REQUESTS_READ,
+            scopes.FULFILLMENT_SHIPMENTS_WRITE,
+            scopes.FULFILLMENT_RETURNS_WRITE,
+            scopes.FULFILLMENT_STOCK_WRITE,
+        ),
+        partner_id="northwind-3pl",
+        channel="fulfillment",
+    ),
 )
 
 

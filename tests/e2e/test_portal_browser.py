@@ -36,18 +36,25 @@ PARTNER = "acme-market"
 #: The examples' subscription URL; its host resolves nowhere here, so the suite is told to trust it
 #: (as an operator would for an in-house receiver).
 WEBHOOK_HOST = "hooks.acme-market.example"
+THREE_PL_WEBHOOK_HOST = "hooks.northwind-3pl.example"
 #: Path parameters whose example names something the suite makes at run time (a subscription, a
-#: delivery, the interchange id of a purchase order): the example call is valid and answers the
-#: contract's 404 for an id that is not there.
-RUNTIME_IDS = frozenset({"webhook_id", "delivery_id", "order_id"})
-#: Who calls each partner API's examples: its own kind of partner (a reseller for b2b).
-CALLER = {"marketplace": PARTNER, "b2b": "borealis-hw"}
+#: delivery, the interchange id of a purchase order, a 3PL's fulfilment request or ASN): the example
+#: call is valid and answers the contract's 404 for an id that is not there.
+RUNTIME_IDS = frozenset({"webhook_id", "delivery_id", "order_id", "request_id", "asn"})
+#: Operations whose request body names what the suite makes at run time only (a 3PL's fulfilment
+#: request, an authorised return): the example call is valid and answers the contract's 404.
+RUNTIME_BODIES = frozenset({"postShipmentNotice", "postReturnReceipt"})
+#: Who calls each partner API's examples: its own kind of partner (a reseller for b2b, a 3PL).
+CALLER = {"marketplace": PARTNER, "b2b": "borealis-hw", "fulfillment_partners": "northwind-3pl"}
 
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data_dir = tmp_path_factory.mktemp("portal") / "var"
-    settings = {"INTERCHANGE_MARKETPLACE_WEBHOOK_ALLOW_HOSTS": json.dumps([WEBHOOK_HOST])}
+    settings = {
+        "INTERCHANGE_MARKETPLACE_WEBHOOK_ALLOW_HOSTS": json.dumps([WEBHOOK_HOST]),
+        "INTERCHANGE_FULFILLMENT_PARTNERS_WEBHOOK_ALLOW_HOSTS": json.dumps([THREE_PL_WEBHOOK_HOST]),
+    }
     with launched_suite(data_dir, settings=settings) as described:
         secrets = json.loads((data_dir / "secrets.json").read_text())
         yield {"gateway": described["gateway"], "secret": secrets[PARTNER], "secrets": secrets}
@@ -60,7 +67,7 @@ def test_the_portal_renders_offline_lists_the_apis_and_try_it_submits_the_exampl
 
     page.goto(f"{gateway}/developers")
     listed = page.locator("tr.version").evaluate_all("rows => rows.map(r => r.dataset.version)")
-    assert listed == ["b2b-v1", "marketplace-v2", "marketplace-v1"]
+    assert listed == ["b2b-v1", "fulfillment_partners-v1", "marketplace-v2", "marketplace-v1"]
 
     page.goto(f"{gateway}/developers/marketplace-v1")
     assert "2027-06-30" in page.locator("#deprecation").inner_text()
@@ -142,9 +149,10 @@ def test_every_request_example_goes_through_the_gateway_as_its_contract_says(sui
                 headers={**bearer, **{k: str(v) for k, v in example.headers.items()}},
                 json=example.request_body,
             )
-            expected = "404" if RUNTIME_IDS & set(example.path_params) else example.status
+            runtime = RUNTIME_IDS & set(example.path_params) or op["operationId"] in RUNTIME_BODIES
+            expected = "404" if runtime else example.status
             answers[f"{method} /{api}{path}"] = (str(resp.status_code), expected, resp.text[:300])
     wrong = {where: answer for where, answer in answers.items() if answer[0] != answer[1]}
     assert wrong == {}
     assert {where.split("/")[1] for where in answers} == set(CALLER)
-    assert len(answers) == 21  # marketplace 16 (v1 and v2), b2b 5
+    assert len(answers) == 32  # marketplace 16 (v1 and v2), b2b 5, fulfillment_partners 11

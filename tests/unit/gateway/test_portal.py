@@ -39,7 +39,7 @@ async def test_the_index_lists_every_partner_api_version_and_nothing_internal(po
 
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
     listed = re.findall(r'data-version="([^"]+)"', resp.text)
-    assert listed == ["b2b-v1", "marketplace-v2", "marketplace-v1"]
+    assert listed == ["b2b-v1", "fulfillment_partners-v1", "marketplace-v2", "marketplace-v1"]
     assert f"{GATEWAY_URL}/marketplace/v2" in resp.text and "Deprecated" in resp.text
     for api in INTERNAL_APIS:
         assert f'data-api="{api}"' not in resp.text

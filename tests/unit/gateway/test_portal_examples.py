@@ -51,8 +51,8 @@ def valid(schema: Mapping[str, Any], value: Any, spec: Mapping[str, Any]) -> lis
     return [e.message for e in jsonschema_rs.validator_for(document).iter_errors(value)]
 
 
-def test_the_partner_facing_contracts_are_the_marketplaces_and_b2b() -> None:
-    assert sorted(CONTRACTS) == ["b2b/v1", "marketplace/v1", "marketplace/v2"]
+def test_the_partner_facing_contracts_are_the_marketplaces_b2b_and_the_3pls() -> None:
+    assert sorted(CONTRACTS) == ["b2b/v1", "fulfillment_partners/v1", "marketplace/v1", "marketplace/v2"]
 
 
 @pytest.mark.parametrize("name", sorted(CONTRACTS))
