@@ -15,10 +15,15 @@ service translates them to the dialect):
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from contracts import Order, OrderAccepted, OrderCreate
+from experience_apis.marketplace.order_batches import OrderBatches
 from service_kit.answers import parse_answer, refusal
+from service_kit.app import upstream
 from service_kit.http import Upstream
 
 # A 409 with Retry-After: the orders API is still taking in the same order (same Idempotency-Key).
@@ -26,19 +31,27 @@ _STILL_TAKING_IN = "This marketplace order is still being taken in; send it agai
 
 
 class OrdersApi:
-    def __init__(self, upstream: Upstream) -> None:
+    """``batches``: orders are handed over in batches (``order_batches``); without it, one call each."""
+
+    def __init__(self, upstream: Upstream, *, batches: OrderBatches | None = None) -> None:
         self._orders = upstream
+        self._batches = batches
 
     async def submit_order(self, *, order: OrderCreate, partner_id: str, idempotency_key: str) -> OrderAccepted:
-        resp = await self._orders.post(
-            "/v1/orders",
-            json=order.model_dump(mode="json", exclude_none=True),
-            partner_id=partner_id,
-            idempotency_key=idempotency_key,
+        async def alone() -> OrderAccepted:
+            resp = await self._orders.post(
+                "/v1/orders",
+                json=order.model_dump(mode="json", exclude_none=True),
+                partner_id=partner_id,
+                idempotency_key=idempotency_key,
+            )
+            return read_submitted(resp)
+
+        if self._batches is None:
+            return await alone()
+        return await self._batches.submit(
+            order=order, partner_id=partner_id, idempotency_key=idempotency_key, alone=alone
         )
-        if resp.status_code in (200, 201, 202):
-            return parse_answer(OrderAccepted, resp, upstream="orders")
-        raise refusal(resp, upstream="orders", still_taking_in=_STILL_TAKING_IN)
 
     async def get_order(self, *, order_id: str, partner_id: str) -> Order | None:
         resp = await self._orders.get(f"/v1/orders/{quote(order_id, safe='')}", partner_id=partner_id)
@@ -49,4 +62,19 @@ class OrdersApi:
         raise refusal(resp, upstream="orders", still_taking_in=_STILL_TAKING_IN)
 
 
-__all__ = ["OrdersApi"]
+def read_submitted(resp: httpx.Response) -> OrderAccepted:
+    """The answer to an order handed over (on its own or as a batch's entry)."""
+    if resp.status_code in (200, 201, 202):
+        return parse_answer(OrderAccepted, resp, upstream="orders")
+    raise refusal(resp, upstream="orders", still_taking_in=_STILL_TAKING_IN)
+
+
+def order_batches_of(app: Any) -> OrderBatches:
+    """The app's batcher of orders handed over, made on first use (one per process)."""
+    batches: OrderBatches | None = getattr(app.state, "order_batches", None)
+    if batches is None:
+        batches = app.state.order_batches = OrderBatches(upstream(app, "orders"), read_answer=read_submitted)
+    return batches
+
+
+__all__ = ["OrdersApi", "order_batches_of", "read_submitted"]

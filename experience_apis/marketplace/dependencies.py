@@ -14,7 +14,7 @@ from contracts.scopes import (
     MARKETPLACE_ORDERS_WRITE,
     MARKETPLACE_WEBHOOKS_WRITE,
 )
-from experience_apis.marketplace.clients import OrdersApi
+from experience_apis.marketplace.clients import OrdersApi, order_batches_of
 from experience_apis.marketplace.intake_repository import IntakeKey
 from experience_apis.marketplace.intake_writer import IntakeWriter
 from experience_apis.marketplace.repository import IntakeStore, MarketplaceRepository
@@ -66,7 +66,7 @@ async def _read_repository(request: Request, conn: ReadConnDep) -> MarketplaceRe
 
 
 async def _orders(request: Request) -> OrdersApi:
-    return OrdersApi(upstream(request.app, "orders"))
+    return OrdersApi(upstream(request.app, "orders"), batches=order_batches_of(request.app))
 
 
 def _partner(principal: Principal) -> str:

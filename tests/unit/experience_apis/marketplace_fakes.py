@@ -66,6 +66,9 @@ class FakeOrdersApi:
     keys: dict[str, str] = field(default_factory=dict)
     answer: httpx.Response | None = None
     down: bool = False
+    #: channel_order_id -> the refusal (a problem response) its intake answers, alone or in a batch.
+    refusals: dict[str, httpx.Response] = field(default_factory=dict)
+    batches: bool = True  # False: an orders service without POST /v1/order-batches
 
     def posted(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.method == "POST"]
@@ -79,6 +82,8 @@ class FakeOrdersApi:
         path = request.url.path
         if request.method == "POST" and path == "/v1/orders":
             return self._take_in(request)
+        if request.method == "POST" and path == "/v1/order-batches" and self.batches:
+            return self._take_in_batch(request)
         if request.method == "GET" and path.startswith("/v1/orders/"):
             order = self.orders.get(path.removeprefix("/v1/orders/"))
             if order is None or order["partner_id"] != request.headers.get("X-Interchange-Partner"):
@@ -86,10 +91,28 @@ class FakeOrdersApi:
             return httpx.Response(200, json=order)
         return problem(404, "not-found", "No such route.")
 
+    def _take_in_batch(self, request: httpx.Request) -> httpx.Response:
+        """Each entry as ``POST /v1/orders`` takes it in, its answer as an entry's result."""
+        results = []
+        for entry in json.loads(request.content)["entries"]:
+            headers = {"Idempotency-Key": entry["idempotency_key"]}
+            if partner := request.headers.get("X-Interchange-Partner"):
+                headers["X-Interchange-Partner"] = partner
+            single = httpx.Request("POST", "http://orders.test/v1/orders", headers=headers, json=entry["order"])
+            answer = self._take_in(single)
+            result: dict[str, Any] = {"status": answer.status_code}
+            result["order" if answer.status_code < 300 else "problem"] = answer.json()
+            if retry_after := answer.headers.get("Retry-After"):
+                result["retry_after"] = retry_after
+            results.append(result)
+        return httpx.Response(200, json={"results": results})
+
     def _take_in(self, request: httpx.Request) -> httpx.Response:
         key = request.headers["Idempotency-Key"]
-        order_id = self.keys.setdefault(key, f"ord_{len(self.keys) + 1:04d}")
         body = json.loads(request.content)
+        if (refused := self.refusals.get(body["channel_order_id"])) is not None:
+            return refused
+        order_id = self.keys.setdefault(key, f"ord_{len(self.keys) + 1:04d}")
         self.orders.setdefault(
             order_id,
             {
