@@ -56,7 +56,9 @@ KILL_EVERY = (5.0, 10.0)  # seconds between two kills, at random
 RETRY_FOR = 120.0  # seconds a partner keeps sending an order again
 SETTLE_FOR = 300.0  # seconds the saga gets to finish every order after the last one is in
 FINAL = frozenset({"released", "rejected", "shipped", "invoiced", "completed", "cancelled"})
-RETRYABLE = frozenset({429, 502, 503, 504})
+#: Sent again: rate limited, the balancer found no replica or lost it mid-request, or the same
+#: order is still in flight (409: an earlier attempt, timed out at the partner, is being processed).
+RETRYABLE = frozenset({409, 429, 502, 503, 504})
 
 
 def _free_port() -> int:
@@ -329,6 +331,7 @@ def verdict(run: ScaledRun, submissions: list[Submission], *, prefix: str) -> di
         "submitted": len(submissions),
         "accepted": len(accepted),
         "refused": sum(1 for s in submissions if s.status is not None and not s.accepted),
+        "refused_statuses": dict(Counter(str(s.status) for s in submissions if s.status and not s.accepted)),
         "unanswered": sum(1 for s in submissions if s.status is None),
         "final": sum(1 for cid in accepted if cid in held and held[cid][1] in FINAL),
         "statuses": dict(statuses),
@@ -430,6 +433,8 @@ def run() -> dict[str, Any]:
     rows = [
         {"figure": "orders submitted", "value": figures["submitted"]},
         {"figure": "accepted (202)", "value": figures["accepted"]},
+        {"figure": f"unanswered after {RETRY_FOR:.0f} s of retries", "value": figures["unanswered"]},
+        {"figure": "refused (other 4xx/5xx)", "value": figures["refused"]},
         {"figure": "final (released or rejected)", "value": figures["final"]},
         {"figure": "lost", "value": figures["lost"]},
         {"figure": "duplicated orders", "value": figures["duplicated_orders"]},
