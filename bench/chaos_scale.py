@@ -269,7 +269,7 @@ async def submit_paced(
     token = run.token()
     gateway = run.gateway
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0), limits=limits) as client:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=30.0), limits=limits) as client:
         start = time.monotonic()
 
         async def one(n: int) -> Submission:
