@@ -209,3 +209,52 @@ def test_two_replicas_sharing_redis_admit_exactly_the_limit(tmp_path: Path, mark
     assert 500 not in statuses
     assert statuses.count(200) == 2 * (READS // 2)  # each replica its share: together never over the limit
     assert {r.headers["ratelimit-policy"] for r in degraded} == {f'"reads";q={READS // 2};w={DAY}'}
+
+
+def test_three_replicas_and_twenty_concurrent_clients_admit_not_one_call_over_the_limit(
+    tmp_path: Path, marketplace: ThreadingHTTPServer
+) -> None:
+    """The issue's case (issue 9): 3 gateway processes on one Redis, 20 clients calling at once,
+    spread over the replicas; the partner's calls admitted are exactly its limit, none over."""
+    limit, clients, calls_each = 40, 20, 6
+    data_dir = tmp_path / "gateway"
+    data_dir.mkdir()
+    contracts = tmp_path / "contracts"
+    write_contract(contracts, "marketplace", "v1", MARKETPLACE_V1)
+    client_id = pick_client_id("burst-scale")
+    secret = asyncio.run(register(data_dir, client_id))
+    marketplace_url = f"http://127.0.0.1:{marketplace.server_address[1]}"
+
+    with contextlib.ExitStack() as stack:
+        redis_url = stack.enter_context(redis_server_url(tmp_path / "redis"))
+        replicas: list[Replica] = []
+        stack.callback(lambda: [replica.stop() for replica in replicas])
+        env = gateway_env(data_dir, contracts, marketplace_url, redis_url) | {
+            "INTERCHANGE_GATEWAY_RATE_LIMIT_REPLICAS": "3",
+            "INTERCHANGE_GATEWAY_RATE_LIMITS": json.dumps({"standard": {"reads": f"{limit}/day", "writes": "3/day"}}),
+        }
+        for name in ("a", "b", "c"):  # one after the other: the first creates the signing key
+            replicas.append(Replica(name, data_dir, env))
+            replicas[-1].wait_ready()
+        auth = token(replicas[0].url, client_id, secret)
+
+        async def client(n: int, http: httpx.AsyncClient) -> list[int]:
+            statuses = []
+            for i in range(calls_each):
+                replica = replicas[(n + i) % len(replicas)]
+                resp = await http.get(f"{replica.url}/marketplace/v1/orders/MP-{n}-{i}", headers=auth)
+                statuses.append(resp.status_code)
+            return statuses
+
+        async def burst() -> list[int]:
+            limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+            async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+                answers = await asyncio.gather(*(client(n, http) for n in range(clients)))
+            return [status for statuses in answers for status in statuses]
+
+        statuses = asyncio.run(burst())
+
+    assert len(statuses) == clients * calls_each  # 120 calls for a limit of 40
+    assert statuses.count(200) == limit  # 0 over-admission (and none refused under the limit)
+    assert statuses.count(429) == clients * calls_each - limit
+    assert marketplace.calls.count("GET") == limit  # type: ignore[attr-defined]
