@@ -172,6 +172,30 @@ class StorefrontAdmin:
         )
 
 
+class EventsAdmin:
+    """The event bus's dead letters, through a consuming service's admin routes (an internal
+    client's ``ops`` token): every service shares the bus, so one of them answers for all groups."""
+
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/") + "/v1/admin/events"
+        self._token = token
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}", **outbound_trace_headers()}
+        try:
+            resp = await self._http.request(method, self._base + path, headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable("The event bus's admin API is unreachable; try again in a moment.") from exc
+        return _checked(resp, "event bus")
+
+    async def dead_letters(self, *, limit: int) -> list[dict[str, Any]]:
+        return list((await self._call("GET", "/dead-letters", params={"limit": limit}))["items"])
+
+    async def replay(self, *, dead_letter_id: str, reason: str) -> dict[str, Any]:
+        return dict(await self._call("POST", "/replays", json={"dead_letter_id": dead_letter_id, "reason": reason}))
+
+
 async def scrape_metrics(http: httpx.AsyncClient, *, base_url: str, token: str) -> str | None:
     """A service's Prometheus metrics as text (the gateway's need an ops token); None when it does
     not answer."""
@@ -202,6 +226,7 @@ async def partner_health(
 
 
 __all__ = [
+    "EventsAdmin",
     "InventoryAdmin",
     "OrdersAdmin",
     "SessionExpired",

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from experience_apis.ops import health, partners, service, stock
-from experience_apis.ops.clients import InventoryAdmin, SessionExpired, StorefrontAdmin
+from experience_apis.ops.clients import EventsAdmin, InventoryAdmin, SessionExpired, StorefrontAdmin
 from experience_apis.ops.dependencies import orders_admin, settings_of
 from experience_apis.ops.service import Operator
 from service_kit.errors import InterchangeError
@@ -137,6 +137,7 @@ async def _queue(request: Request, operator: Operator, **context: Any) -> Respon
     if template == "exceptions.html":
         try:
             context |= await _dead_letters(request, operator)
+            context |= await _bus_letters(request, operator)
         except SessionExpired:
             return _to_login(request, expired=True)
     return render(request, template, items=items, **context)
@@ -184,6 +185,55 @@ async def _dead_letters(request: Request, operator: Operator) -> dict[str, Any]:
     except InterchangeError as exc:
         return {"letters": [], "letters_error": exc.detail}
     return {"letters": letters}
+
+
+def _events(request: Request, operator: Operator) -> EventsAdmin:
+    return EventsAdmin(request.app.state.http, base_url=settings_of(request).orders_url, token=operator.token)
+
+
+async def _bus_letters(request: Request, operator: Operator) -> dict[str, Any]:
+    """The event bus's dead letters (through the orders service's admin routes: the bus is shared);
+    a refusal is said in their section, not fatal to the page."""
+    try:
+        letters = await service.bus_dead_letters(
+            events=_events(request, operator), limit=settings_of(request).page_size
+        )
+    except SessionExpired:
+        raise
+    except InterchangeError as exc:
+        return {"bus_letters": [], "bus_error": exc.detail}
+    return {"bus_letters": letters}
+
+
+@router.post("/bus-dead-letters/replay")
+async def replay_bus_letter(
+    request: Request,
+    dead_letter_id: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Hands a parked bus message back to its group and answers the bus's dead letters again (htmx)."""
+    operator = signed_in(request)
+    if operator is None:
+        return _to_login(request)
+    status, context = 200, {}
+    try:
+        done = await service.replay_bus_letter(
+            events=_events(request, operator), dead_letter_id=dead_letter_id, reason=reason
+        )
+        notice = f"{done.event_type} {done.event_id} handed back to {done.group} by {operator.name}: {reason.strip()}"
+        context = {"bus_notice": notice}
+    except SessionExpired:
+        return _to_login(request, expired=True)
+    except InterchangeError as exc:
+        html_only(request, exc)
+        status, context = exc.status, {"bus_notice_error": f"{dead_letter_id} was not replayed: {exc.detail}"}
+    try:
+        context |= await _bus_letters(request, operator)
+    except SessionExpired:
+        return _to_login(request, expired=True)
+    if request.headers.get("HX-Request"):
+        return render(request, "_bus_letters.html", status=status, **context)
+    return await _queue_with(request, operator, status=status, **context)
 
 
 @router.get("/exceptions")

@@ -62,3 +62,16 @@ class DeadLetter(BaseModel):
 
 
 __all__ = ["DeadLetter", "FoundOrder", "OrderSearch", "ParkedItem", "TimelineEntry"]
+
+
+class BusDeadLetter(BaseModel):
+    """A message the event bus parked after too many failed deliveries to one consumer group."""
+
+    id: str
+    group: str
+    deliveries: int
+    error: str
+    dead_at: datetime
+    event_type: str
+    event_id: str
+    subject: str | None = None

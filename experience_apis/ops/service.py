@@ -13,8 +13,8 @@ import httpx
 from contracts import Order
 from contracts.scopes import OPS
 from experience_apis.ops import timeline
-from experience_apis.ops.clients import OrdersAdmin, StorefrontAdmin, issue_token
-from experience_apis.ops.schemas import DeadLetter, FoundOrder, OrderSearch, ParkedItem, TimelineEntry
+from experience_apis.ops.clients import EventsAdmin, OrdersAdmin, StorefrontAdmin, issue_token
+from experience_apis.ops.schemas import BusDeadLetter, DeadLetter, FoundOrder, OrderSearch, ParkedItem, TimelineEntry
 from service_kit.auth import TokenVerifier
 from service_kit.errors import Forbidden, UnprocessableContent
 
@@ -78,12 +78,12 @@ async def exception_queue(*, orders: OrdersAdmin, limit: int) -> list[ParkedItem
     return [ParkedItem.model_validate(item) for item in queue["items"]]
 
 
-def replay_reason(raw: str | None) -> str:
-    """Why the order is replayed: required, for the audit."""
+def replay_reason(raw: str | None, *, what: str = "order") -> str:
+    """Why the order (or message) is replayed: required, for the audit."""
     reason = (raw or "").strip()
     if not reason or len(reason) > MAX_REASON:
         raise UnprocessableContent(
-            f"Say why the order is replayed (1 to {MAX_REASON} characters): the audit records it.",
+            f"Say why the {what} is replayed (1 to {MAX_REASON} characters): the audit records it.",
             errors=[{"pointer": "/reason", "in": "body", "detail": "required, at most 300 characters"}],
         )
     return reason
@@ -120,12 +120,39 @@ async def replay_dead_letter(*, storefront: StorefrontAdmin, sku: str, reason: s
     return await storefront.replay(sku=sku, reason=replay_reason(reason))
 
 
+def _bus_letter(answer: dict[str, Any]) -> BusDeadLetter:
+    event = answer["event"]
+    return BusDeadLetter(
+        id=answer["id"],
+        group=answer["group"],
+        deliveries=answer["deliveries"],
+        error=answer["error"],
+        dead_at=answer["dead_at"],
+        event_type=event.get("type", ""),
+        event_id=event.get("id", ""),
+        subject=event.get("subject"),
+    )
+
+
+async def bus_dead_letters(*, events: EventsAdmin, limit: int) -> list[BusDeadLetter]:
+    """The event bus's parked messages, oldest first, with the group that failed on each and why."""
+    return [_bus_letter(d) for d in await events.dead_letters(limit=limit)]
+
+
+async def replay_bus_letter(*, events: EventsAdmin, dead_letter_id: str, reason: str) -> BusDeadLetter:
+    """Hands a parked message back to its group only; the service logs who replayed it and why."""
+    reason = replay_reason(reason, what="message")
+    return _bus_letter(await events.replay(dead_letter_id=dead_letter_id, reason=reason))
+
+
 __all__ = [
     "Operator",
+    "bus_dead_letters",
     "dead_letters",
     "exception_queue",
     "order_story",
     "replay",
+    "replay_bus_letter",
     "replay_dead_letter",
     "replay_reason",
     "review_credit",

@@ -77,13 +77,17 @@ def dead_letters(
 @app.command("replay")
 def replay(
     dead_letter_id: Annotated[str, typer.Argument(help="The id shown by `interchange events dead-letters`.")],
+    reason: Annotated[
+        str | None, typer.Option(help="Why it is replayed: logged with your client id as the audit.")
+    ] = None,
     via: Via = "orders",
     data_dir: DataDir = Path("var"),
 ) -> None:
     """Hand a dead letter back to its consumer group (only that group), with a fresh delivery count."""
     _check_via(via)
+    body = {"dead_letter_id": dead_letter_id} | ({"reason": reason} if reason else {})
     with admin_api(via, data_dir=data_dir) as service, display.working("replaying"):
-        letter = service.post("/v1/admin/events/replays", json={"dead_letter_id": dead_letter_id})
+        letter = service.post("/v1/admin/events/replays", json=body)
     console.print(
         f"replayed {letter['id']}: {letter['event']['type']} {letter['event']['id']} to group {letter['group']}",
         markup=False,

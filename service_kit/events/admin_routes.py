@@ -3,7 +3,10 @@ service that consumes events: ``app.include_router(service_kit.events.admin_rout
 ``interchange events ...`` calls it, so the CLI never opens the bus itself.
 
     GET  /v1/admin/events/dead-letters?group=&limit=   parked messages, oldest first
-    POST /v1/admin/events/replays {"dead_letter_id"}   hand one back to its group only
+    POST /v1/admin/events/replays {"dead_letter_id", "reason"}   hand one back to its group only
+
+A replay is logged (``event_dead_letter_replayed``: the operator's client id, the reason, the
+group, the event) as the audit of who replayed what and why; the bus keeps no table of its own.
 
 The bus is the service's own (``open_bus(settings=...)``): every service of a deployment shares
 it, so any one of them answers for every group. It is opened for the call and closed after: an
@@ -17,6 +20,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +29,8 @@ from service_kit.auth import Principal, require
 from service_kit.errors import Forbidden, NotFound, UpstreamUnavailable
 from service_kit.events.factory import open_bus
 from service_kit.events.port import DeadLetter, EventBus, EventBusError, UnknownDeadLetter
+
+log = structlog.get_logger("service_kit.events.admin")
 
 router = APIRouter(prefix="/v1/admin/events", include_in_schema=False)
 
@@ -67,6 +73,7 @@ class ReplayCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dead_letter_id: str = Field(min_length=1, max_length=200)
+    reason: str | None = Field(default=None, min_length=1, max_length=1000, description="Why, for the audit log")
 
 
 def _read(letter: DeadLetter) -> DeadLetterRead:
@@ -93,15 +100,25 @@ async def list_dead_letters(
 
 
 @router.post("/replays")
-async def replay_dead_letter(_: Operator, bus: Bus, body: ReplayCreate) -> DeadLetterRead:
+async def replay_dead_letter(operator: Operator, bus: Bus, body: ReplayCreate) -> DeadLetterRead:
     """Hand a dead letter back to its consumer group (only that group), with a fresh delivery count."""
     try:
-        return _read(await bus.replay(dead_letter_id=body.dead_letter_id))
+        letter = _read(await bus.replay(dead_letter_id=body.dead_letter_id))
     except UnknownDeadLetter:
         raise NotFound(
             f"There is no dead letter {body.dead_letter_id!r} (replayed already?); "
             "list them with GET /v1/admin/events/dead-letters."
         ) from None
+    log.info(
+        "event_dead_letter_replayed",
+        operator=operator.client_id,
+        reason=body.reason,
+        group=letter.group,
+        event_type=letter.event.get("type"),
+        event_id=letter.event.get("id"),
+        dead_letter_id=letter.id,
+    )
+    return letter
 
 
 __all__ = ["DeadLetterList", "DeadLetterRead", "ReplayCreate", "router"]

@@ -264,8 +264,8 @@ def test_an_operator_finds_an_order_follows_it_and_replays_it_from_the_queue(
     row.wait_for()
     assert "record_activity" in row.inner_text() and "technical" in row.inner_text()
 
-    def dead_letters_shown() -> bool:  # the storefront's, with storefront:admin (a slow answer says "not shown")
-        if "not shown" not in page.inner_text("#dead-letters"):
+    def dead_letters_shown() -> bool:  # the storefront's and the bus's (a slow answer says "not shown")
+        if "not shown" not in page.inner_text("#dead-letters") + page.inner_text("#bus-letters"):
             return True
         page.reload()
         return False

@@ -262,3 +262,62 @@ async def test_without_storefront_admin_the_queue_still_shows_and_says_why_the_l
     assert page.status_code == 200
     assert 'id="parked-ord_1"' in page.text
     assert "dead letters are not shown: The access token lacks the scope storefront:admin." in page.text
+
+
+BUS_LETTER = {
+    "id": "7:marketplace-acks",
+    "group": "marketplace-acks",
+    "message_id": "7",
+    "deliveries": 5,
+    "error": "KeyError: 'channel_order_id'",
+    "dead_at": "2026-12-07T09:30:00Z",
+    "event": {"type": "com.interchange.order.accepted.v1", "id": "evt-1", "subject": "order/ord_1"},
+}
+
+
+async def test_the_event_bus_dead_letters_are_listed_and_a_replay_with_a_reason_hands_one_back(
+    tmp_path: Path, fakes: Fakes
+) -> None:
+    parked = [dict(BUS_LETTER)]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.startswith("/v1/admin/events/"):
+            return fakes.handle(request)
+        fakes.seen.append(request)
+        if request.url.path.endswith("/dead-letters"):
+            return httpx.Response(200, json={"items": parked})
+        if json.loads(request.content)["dead_letter_id"] != BUS_LETTER["id"]:
+            return httpx.Response(404, json={"detail": "There is no dead letter 'nope'."})
+        parked.clear()
+        return httpx.Response(200, json=BUS_LETTER | {"deliveries": 0})
+
+    settings = OpsSettings.load(
+        "ops", data_dir=tmp_path, log_json=False, gateway_url="http://gateway.test", orders_url="http://orders.test"
+    )
+    app = create_app(settings, transport=httpx.MockTransport(handle), verifier=static_verifier())
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ops.test", headers=BROWSER
+        ) as console:
+            await sign_in(console)
+            page = await console.get("/console/exceptions")
+            section = page.text.split('<section id="bus-letters">')[1].split("</section>")[0]
+            assert "com.interchange.order.accepted.v1" in section and "order/ord_1" in section
+            assert "marketplace-acks" in section and "KeyError: &#39;channel_order_id&#39;" in section
+            hx = {"HX-Request": "true"}
+            url = "/console/bus-dead-letters/replay"
+            blank = await console.post(url, data={"dead_letter_id": BUS_LETTER["id"], "reason": " "}, headers=hx)
+            assert blank.status_code == 422 and "Say why the message is replayed" in blank.text
+            assert not any(r.url.path.endswith("/replays") for r in fakes.seen)
+            unknown = await console.post(url, data={"dead_letter_id": "nope", "reason": "retry"}, headers=hx)
+            assert unknown.status_code == 404 and "nope was not replayed: There is no dead letter" in unknown.text
+            done = await console.post(
+                url, data={"dead_letter_id": BUS_LETTER["id"], "reason": "mapping fixed"}, headers=hx
+            )
+    assert done.status_code == 200
+    assert done.text.lstrip().startswith('<section id="bus-letters">')
+    assert "evt-1 handed back to marketplace-acks by ops-alice: mapping fixed" in done.text
+    assert "No dead letters on the event bus." in done.text
+    sent = [r for r in fakes.seen if r.url.path == "/v1/admin/events/replays"]
+    assert [json.loads(r.content) for r in sent][-1] == {"dead_letter_id": BUS_LETTER["id"], "reason": "mapping fixed"}
+    assert sent[-1].url.host == "orders.test" and sent[-1].headers["authorization"] == f"Bearer {fakes.issued[-1]}"

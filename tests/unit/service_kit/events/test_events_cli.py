@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from structlog.testing import capture_logs
 
 from interchange import admin_client
 from service_kit.app import create_service_app
@@ -88,8 +89,11 @@ async def test_dead_letters_are_listed_and_replayed_from_the_command_line(
     table = await cli("events", "dead-letters", "--group", "inventory")
     assert table.exit_code == 0 and "KeyError" in table.stdout
 
-    replayed = await cli("events", "replay", letter["id"])
+    with capture_logs() as logged:
+        replayed = await cli("events", "replay", letter["id"], "--reason", "warehouse mapped")
     assert replayed.exit_code == 0, replayed.output
+    (audit,) = [line for line in logged if line["event"] == "event_dead_letter_replayed"]
+    assert (audit["operator"], audit["reason"], audit["event_id"]) == ("ops-cli", "warehouse mapped", event_id)
     assert f"replayed {letter['id']}" in replayed.stdout and "to group inventory" in replayed.stdout
 
     assert "no dead letters" in (await cli("events", "dead-letters")).stdout
