@@ -13,6 +13,7 @@ from system_apis.wms.migrations import HISTORY
 from system_apis.wms.models import Base
 from system_apis.wms.routes import router
 from system_apis.wms.seed import seed_demo
+from system_apis.wms.shipping_routes import router as shipping_router
 from system_apis.wms.stock_routes import router as stock_router
 from system_apis.wms.units import UnitRunner
 
@@ -38,9 +39,10 @@ def create_app(
     return create_service_app(
         settings,
         title="Interchange WMS system API",
-        description="Warehouses, stock positions, stock movements and stock reservations of the WMS, in "
-        "canonical form. Every movement is announced as a `com.interchange.stock.moved.v1` event.",
-        routers=[router, stock_router],
+        description="Warehouses, stock positions, stock movements, stock reservations, shipments and return "
+        "receipts of the WMS, in canonical form. Every movement is announced as a "
+        "`com.interchange.stock.moved.v1` event.",
+        routers=[router, stock_router, shipping_router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,

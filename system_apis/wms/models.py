@@ -33,6 +33,16 @@ class WmsWarehouse(Base):
     site_code: Mapped[str] = mapped_column(String(10), unique=True)  # "AMS": the canonical code
 
 
+class WmsWarehouseOperator(Base):
+    """A warehouse run by a partner (a 3PL), by its partner id; a warehouse with no row here is run
+    by the business itself."""
+
+    __tablename__ = "wms_warehouse_operators"
+
+    whse_id: Mapped[str] = mapped_column(ForeignKey("wms_warehouses.whse_id"), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64))
+
+
 class WmsStock(Base):
     __tablename__ = "wms_stock"
     __table_args__ = (
@@ -115,3 +125,56 @@ class WmsStockMovement(Base):
     reference: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+#: Conditions of returned goods: sellable goes back on hand, damaged is recorded only.
+SELLABLE, DAMAGED = "SELLABLE", "DAMAGED"
+
+
+class WmsShipment(Base):
+    """Goods that left a warehouse for an order (the reference), taken from its allocation."""
+
+    __tablename__ = "wms_shipments"
+
+    ship_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_ref: Mapped[str] = mapped_column(String(64), unique=True)  # the shipper's id: once each
+    order_ref: Mapped[str] = mapped_column(String(100), index=True)
+    whse_id: Mapped[str] = mapped_column(ForeignKey("wms_warehouses.whse_id"))
+    carrier: Mapped[str] = mapped_column(String(64))
+    tracking_no: Mapped[str] = mapped_column(String(64))
+    shipped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WmsShipmentLine(Base):
+    __tablename__ = "wms_shipment_lines"
+
+    ship_no: Mapped[int] = mapped_column(ForeignKey("wms_shipments.ship_no"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alloc_no: Mapped[int] = mapped_column(ForeignKey("wms_allocations.alloc_no"), index=True)  # what it consumed
+    article: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)
+    uom: Mapped[str] = mapped_column(String(10))
+
+
+class WmsReturnReceipt(Base):
+    """Returned goods received into a warehouse for an order (the reference)."""
+
+    __tablename__ = "wms_return_receipts"
+
+    rr_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    return_ref: Mapped[str] = mapped_column(String(64), unique=True)  # the return's id: once each
+    order_ref: Mapped[str] = mapped_column(String(100), index=True)
+    whse_id: Mapped[str] = mapped_column(ForeignKey("wms_warehouses.whse_id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WmsReturnReceiptLine(Base):
+    __tablename__ = "wms_return_receipt_lines"
+
+    rr_no: Mapped[int] = mapped_column(ForeignKey("wms_return_receipts.rr_no"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)
+    uom: Mapped[str] = mapped_column(String(10))
+    condition: Mapped[str] = mapped_column(String(10))  # SELLABLE | DAMAGED

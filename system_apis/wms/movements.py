@@ -89,6 +89,12 @@ def write_movements(*, unit: Unit, whse_id: str, movements: Sequence[Movement], 
     unit.announced = True
 
 
+def stage_on_unit(*, unit: Unit, event: CloudEvent) -> None:
+    """Add one event to the outbox in the unit's transaction (the row ``stage_event`` writes)."""
+    unit.conn.execute(_OUTBOX, [_outbox_row(event=event, created_at=datetime.now(UTC))])
+    unit.announced = True
+
+
 def _journal_row(*, whse_id: str, movement: Movement, reason: str | None) -> dict[str, Any]:
     return {
         "whse_id": whse_id,
@@ -160,4 +166,12 @@ def announce_movement(*, session: AsyncSession, whse_id: str, movement: Movement
     stage_event(session=session, event=event)
 
 
-__all__ = ["SOURCE", "Movement", "announce_movement", "record_movement", "subject", "write_movements"]
+__all__ = [
+    "SOURCE",
+    "Movement",
+    "announce_movement",
+    "record_movement",
+    "stage_on_unit",
+    "subject",
+    "write_movements",
+]

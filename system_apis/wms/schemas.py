@@ -14,6 +14,9 @@ from contracts.events import MovementKind
 class Warehouse(CanonicalModel):
     code: str
     name: str
+    operated_by: Annotated[
+        str | None, Field(description="The partner (a 3PL) that runs it; null when the business runs it itself")
+    ] = None
 
 
 class WarehouseList(CanonicalModel):

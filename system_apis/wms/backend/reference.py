@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import InventoryPosition, Quantity
 from system_apis.wms.backend.reference_stock import ReferenceStockChanges
 from system_apis.wms.backend.reference_store import UNIT_TO_CANONICAL, utc
-from system_apis.wms.models import WmsStock, WmsWarehouse
+from system_apis.wms.models import WmsStock, WmsWarehouse, WmsWarehouseOperator
 from system_apis.wms.schemas import Warehouse
 
 
@@ -36,8 +36,13 @@ class ReferenceWmsBackend(ReferenceStockChanges):
         self.session = session
 
     async def list_warehouses(self) -> list[Warehouse]:
-        rows = (await self.session.execute(select(WmsWarehouse).order_by(WmsWarehouse.site_code))).scalars()
-        return [Warehouse(code=row.site_code, name=row.whse_name) for row in rows]
+        stmt = (
+            select(WmsWarehouse.site_code, WmsWarehouse.whse_name, WmsWarehouseOperator.partner_id)
+            .outerjoin(WmsWarehouseOperator, WmsWarehouseOperator.whse_id == WmsWarehouse.whse_id)
+            .order_by(WmsWarehouse.site_code)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [Warehouse(code=code, name=name, operated_by=partner) for code, name, partner in rows]
 
     async def stock_positions(self, skus: Sequence[str]) -> list[InventoryPosition]:
         stmt = (

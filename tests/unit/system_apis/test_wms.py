@@ -43,13 +43,23 @@ async def stock(wms: httpx.AsyncClient, *skus: str) -> dict[tuple[str, str], tup
 
 async def test_warehouses_are_named_by_their_canonical_codes(wms: httpx.AsyncClient) -> None:
     resp = await wms.get("/v1/warehouses", headers=READ)
-    assert resp.json() == {"items": [{"code": "AMS", "name": "Amsterdam DC"}, {"code": "RTM", "name": "Rotterdam DC"}]}
+    assert resp.json() == {
+        "items": [
+            {"code": "AMS", "name": "Amsterdam DC", "operated_by": None},
+            {"code": "RTM", "name": "Rotterdam DC", "operated_by": None},
+            {"code": "WH-3PL", "name": "Northwind 3PL Venlo", "operated_by": "northwind-3pl"},
+        ]
+    }
 
 
 async def test_stock_positions_map_native_warehouses_and_units(wms: httpx.AsyncClient, app: Any) -> None:
     resp = await wms.get("/v1/stock", params={"sku": ["WIDGET-BLUE", "NOPE"]}, headers=READ)
     items = resp.json()["items"]
-    assert [(p["sku"], p["warehouse"]) for p in items] == [("WIDGET-BLUE", "AMS"), ("WIDGET-BLUE", "RTM")]
+    assert [(p["sku"], p["warehouse"]) for p in items] == [
+        ("WIDGET-BLUE", "AMS"),
+        ("WIDGET-BLUE", "RTM"),
+        ("WIDGET-BLUE", "WH-3PL"),
+    ]
     assert items[0]["on_hand"] == {"value": "100", "unit": "EA"}
     assert items[0]["reserved"] == {"value": "0", "unit": "EA"}
     assert items[0]["available"] == {"value": "100", "unit": "EA"}
@@ -161,4 +171,4 @@ async def test_seeding_twice_adds_nothing(app: Any) -> None:
     async with app.state.db.transaction() as session:
         warehouses = (await session.execute(select(func.count()).select_from(WmsWarehouse))).scalar_one()
         rows = (await session.execute(select(func.count()).select_from(WmsStock))).scalar_one()
-    assert (warehouses, rows) == (2, 10)
+    assert (warehouses, rows) == (3, 15)
