@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from experience_apis.b2b import partner_admin_routes
 from experience_apis.b2b.examples import EXAMPLES
 from experience_apis.b2b.migrations import HISTORY
 from experience_apis.b2b.models import Base
@@ -38,7 +39,7 @@ def create_app(
         description="For resellers' purchasing systems: the catalog at the reseller's own prices, purchase orders "
         "(idempotent), their history and status, and the account's credit headroom. The reseller is the access "
         "token's partner.",
-        routers=[router],
+        routers=[router, partner_admin_routes.router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,

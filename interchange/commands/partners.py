@@ -150,6 +150,29 @@ def _register_client(
     return answer
 
 
+def _records_body(
+    template: Template,
+    *,
+    customer_id: str | None,
+    currency: str | None,
+    listings: list[dict[str, str]],
+    field_mapping: dict[str, Any] | None,
+    webhook_url: str | None,
+) -> dict[str, Any]:
+    """What the service's admin API is sent: only the records the template keeps."""
+    records = template.partner_records
+    body: dict[str, Any] = {}
+    if records.account_link:
+        body |= {"customer_id": customer_id, "currency": currency}
+    if records.listings:
+        body["listings"] = listings
+    if records.field_mapping:
+        body["field_mapping"] = field_mapping
+    if template.webhooks is not None:
+        body["webhooks"] = [{"url": webhook_url, "event_types": template.webhooks.event_types}] if webhook_url else []
+    return body
+
+
 @app.command("onboard")
 def onboard(
     template_name: Annotated[
@@ -190,15 +213,14 @@ def onboard(
         service_name = template.partner_records.service
         if service_name != "none":
             step(f"recording the partner in {service_name}")
-            body = {
-                "customer_id": customer_id,
-                "currency": currency,
-                "listings": listings,
-                "field_mapping": field_mapping,
-                "webhooks": [{"url": webhook_url, "event_types": template.webhooks.event_types}]
-                if webhook_url and template.webhooks
-                else [],
-            }
+            body = _records_body(
+                template,
+                customer_id=customer_id,
+                currency=currency,
+                listings=listings,
+                field_mapping=field_mapping,
+                webhook_url=webhook_url,
+            )
             with admin_api(service_name, data_dir=data_dir) as service:
                 try:
                     records = _record_partner(service, partner_id=partner_id, body=body, mapping_doc=mapping_doc)
@@ -244,8 +266,10 @@ def _answer(
         + " ".join(template.client.scopes)
     )
     if records is not None:
-        mapped = ", its own field mapping" if records["field_mapping"] else ""
-        lines.append(f"  records   {template.partner_records.service}: {records['listings']} listing(s){mapped}")
+        kept = [f"account {records['customer_id']} ({records['currency']})"] if "customer_id" in records else []
+        kept += [f"{records['listings']} listing(s)"] if "listings" in records else []
+        kept += ["its own field mapping"] if records.get("field_mapping") else []
+        lines.append(f"  records   {template.partner_records.service}: {', '.join(kept) or 'set up'}")
     for hook in webhooks:
         lines.append(f"  webhook   {hook['id']} {hook['url']} ({', '.join(hook['event_types'])})")
     if client is None:

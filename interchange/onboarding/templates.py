@@ -29,6 +29,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 #: The experience services whose admin API records a partner, and the webhook events each sends.
 RECORDING_SERVICES: dict[str, frozenset[str]] = {
     "marketplace": frozenset({"availability.changed"}),
+    "b2b": frozenset(),
     "none": frozenset(),
 }
 
@@ -64,7 +65,7 @@ class ClientTemplate(_Strict):
 
 
 class PartnerRecords(_Strict):
-    service: Literal["marketplace", "none"] = Field(
+    service: Literal["marketplace", "b2b", "none"] = Field(
         description="The experience service whose admin API records the partner; none: the client only."
     )
     account_link: bool = False

@@ -18,6 +18,8 @@ import pytest
 from fastapi import FastAPI
 
 from contracts.scopes import OPS
+from experience_apis.b2b.app import create_app as create_b2b_app
+from experience_apis.b2b.models import Reseller
 from experience_apis.marketplace.app import create_app
 from interchange import admin_client
 from service_kit.http import RoutingTransport
@@ -31,6 +33,7 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "onboarding"
 SECRET = "s3cret"
 ENV = {
     "INTERCHANGE_MARKETPLACE_URL": "http://marketplace.test",
+    "INTERCHANGE_B2B_URL": "http://b2b.test",
     "INTERCHANGE_GATEWAY_URL": "http://gateway.test",
     "INTERCHANGE_OPS_CLIENT_ID": "ops-cli",
     "INTERCHANGE_OPS_CLIENT_SECRET": SECRET,
@@ -68,8 +71,15 @@ class FakeGateway:
 @dataclass
 class Suite:
     app: FastAPI
+    b2b: FastAPI
     gateway: FakeGateway
     data_dir: Path
+
+    async def reseller(self, partner_id: str) -> tuple[str, str] | None:
+        """The b2b service's row for the reseller: (customer id, currency)."""
+        async with self.b2b.state.db.transaction() as session:
+            found = await session.get(Reseller, partner_id)
+            return None if found is None else (found.customer_id, found.currency)
 
     async def cli(self, *args: str) -> Any:
         return await asyncio.to_thread(run, self.data_dir, *args, env=ENV)
@@ -104,13 +114,22 @@ async def suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     )  # fmt: skip
     transport = RoutingTransport({"orders.test": httpx.MockTransport(FakeOrdersApi().handle)})
     app = create_app(settings, transport=transport, verifier=static_verifier())
+    b2b_settings = ServiceSettings.load(
+        "b2b", data_dir=tmp_path / "b2b", seed_demo=False, log_json=False,
+        orders_url="http://orders.test", client_id="", client_secret="",
+    )  # fmt: skip
+    b2b = create_b2b_app(b2b_settings, transport=transport, verifier=static_verifier())
     gateway = FakeGateway()
     data_dir = tmp_path / "var"
     data_dir.mkdir()
-    async with app.router.lifespan_context(app):
-        routes = {"marketplace.test": httpx.ASGITransport(app=app), "gateway.test": httpx.MockTransport(gateway.handle)}
+    async with app.router.lifespan_context(app), b2b.router.lifespan_context(b2b):
+        routes = {
+            "marketplace.test": httpx.ASGITransport(app=app),
+            "b2b.test": httpx.ASGITransport(app=b2b),
+            "gateway.test": httpx.MockTransport(gateway.handle),
+        }
         monkeypatch.setattr(admin_client, "transport", LoopBridge(asyncio.get_running_loop(), routes))
-        yield Suite(app=app, gateway=gateway, data_dir=data_dir)
+        yield Suite(app=app, b2b=b2b, gateway=gateway, data_dir=data_dir)
 
 
 async def test_onboarding_makes_the_records_and_the_client_and_shows_the_secret_once(suite: Suite) -> None:
@@ -212,3 +231,30 @@ async def test_an_unreachable_service_is_one_line(suite: Suite, tmp_path: Path) 
     assert "cannot reach the marketplace service at http://nowhere.test" in one_line(result)
     assert suite.gateway.clients == {}
     assert not await suite.known()
+
+
+async def test_the_b2b_template_links_the_reseller_to_its_erp_account(suite: Suite) -> None:
+    args = ("partners", "onboard", "--template", "b2b", "--partner-id", "north-hw")
+
+    made = await suite.cli(*args, "--customer-id", "C-2001", "--currency", "EUR")
+    moved = await suite.cli(*args, "--customer-id", "C-2002", "--currency", "GBP", "--json")
+
+    assert made.exit_code == 0, made.output
+    assert "b2b: account C-2001 (EUR)" in made.stdout and "client_secret=cs_once" in made.stdout
+    assert suite.gateway.clients["north-hw"]["channel"] == "b2b"
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.stdout)["records"]["created"] is False
+    assert await suite.reseller("north-hw") == ("C-2002", "GBP")
+
+
+async def test_a_refused_b2b_client_removes_the_fresh_reseller(suite: Suite) -> None:
+    suite.gateway.refuse = "Unknown scope(s) b2b:catalog.read."
+
+    result = await suite.cli(
+        "partners", "onboard", "--template", "b2b", "--partner-id", "north-hw", "--customer-id", "C-2001",
+        "--currency", "EUR",
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "(the partner's records were removed again)" in one_line(result)
+    assert await suite.reseller("north-hw") is None

@@ -22,6 +22,7 @@ def test_the_four_templates_ship_and_grant_only_known_scopes() -> None:
         assert template.name == name
         if template.client.kind == "partner":
             assert set(template.client.scopes) <= PARTNER
+    assert load_template("b2b").partner_records.service == "b2b"
     marketplace = load_template("marketplace")
     assert marketplace.partner_records.service == "marketplace"
     assert marketplace.partner_records.field_mapping and marketplace.partner_records.listings
@@ -39,7 +40,13 @@ def test_the_four_templates_ship_and_grant_only_known_scopes() -> None:
             "unknown scope 'marketplace:orders.reed'",
         ),
         ("  tier: standard\n", "  tier: Gold Plus\n", 13, "client.tier", "should match pattern"),
-        ("  service: marketplace\n", "  service: erp\n", 15, "partner_records.service", "'marketplace' or 'none'"),
+        (
+            "  service: marketplace\n",
+            "  service: erp\n",
+            15,
+            "partner_records.service",
+            "'marketplace', 'b2b' or 'none'",
+        ),
         ("  listings: true", "  listing: true", 17, "partner_records.listing", "Extra inputs"),
         (
             "    - availability.changed\n",
