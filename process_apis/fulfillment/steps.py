@@ -25,7 +25,7 @@ from contracts.events.fulfillment import (
     ShipmentConfirmedV1,
 )
 from process_apis.fulfillment import repository
-from process_apis.fulfillment.clients import FulfillmentClients
+from process_apis.fulfillment.clients import FulfillmentClients, Refused
 from process_apis.fulfillment.models import (
     FulfillmentRequestRow,
     ReleasedOrderRow,
@@ -213,16 +213,30 @@ async def _invoiced(session: AsyncSession, row: ShipmentRow, invoice: Invoice, a
     )
 
 
-async def _notify_shipped(row: ShipmentRow, clients: FulfillmentClients) -> None:
-    if not row.customer_id:
-        return
+async def _notice(
+    clients: FulfillmentClients, *, customer_id: str | None, kind: str, reference: str, message: str
+) -> str | None:
+    """The CRM's customer notice; its refusal (no such customer) is said, not a hold: the invoice or
+    credit memo and the channel's event are done, and a missing notice needs no replay (as the
+    orders saga treats a refused CRM activity)."""
+    if not customer_id:
+        return "no customer to notify"
+    try:
+        await clients.crm.notify_customer(customer_id=customer_id, kind=kind, reference=reference, message=message)
+    except Refused as refusal:
+        return f"the CRM refused the customer notice: {refusal.detail}"
+    return None
+
+
+async def _notify_shipped(row: ShipmentRow, clients: FulfillmentClients) -> str | None:
     order = row.channel_order_id or row.order_id
     message = f"Shipment {row.id} of order {order} left with {row.carrier}, tracking {row.tracking_number}."
-    await clients.crm.notify_customer(customer_id=row.customer_id, kind="shipment", reference=row.id, message=message)
+    return await _notice(clients, customer_id=row.customer_id, kind="shipment", reference=row.id, message=message)
 
 
-async def _notified(session: AsyncSession, row: Any, _: Any, at: datetime) -> None:
+async def _notified(session: AsyncSession, row: Any, said: str | None, at: datetime) -> None:
     row.status = "notified" if isinstance(row, ShipmentRow) else "credited"
+    row.status_reason = said
     finish(row)
 
 
@@ -281,15 +295,11 @@ async def _credited(session: AsyncSession, row: ReturnRow, memo: CreditMemo, at:
     )
 
 
-async def _notify_credited(row: ReturnRow, clients: FulfillmentClients) -> None:
-    if not row.customer_id:
-        return
+async def _notify_credited(row: ReturnRow, clients: FulfillmentClients) -> str | None:
     message = (
         f"Return {row.id} of order {row.channel_order_id or row.order_id} was credited ({row.credit_memo_number})."
     )
-    await clients.crm.notify_customer(
-        customer_id=row.customer_id, kind="credit_memo", reference=row.id, message=message
-    )
+    return await _notice(clients, customer_id=row.customer_id, kind="credit_memo", reference=row.id, message=message)
 
 
 def return_saga(*, credit_memo_answered: Any = None) -> Saga:

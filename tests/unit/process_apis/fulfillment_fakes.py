@@ -56,6 +56,8 @@ class FakeBelow:
     calls: list[tuple[str, str]] = field(default_factory=list)
     #: (host, path) answering 503 while listed
     down: set[tuple[str, str]] = field(default_factory=set)
+    #: the CRM has no account for the customer (refuses notices)
+    no_crm_account: bool = False
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -79,6 +81,8 @@ class FakeBelow:
             return self._document(body, self.invoices, key="shipment_id", prefix="INV")
         if host == "erp.test" and path == "/v1/credit-memos":
             return self._document(body, self.credit_memos, key="return_id", prefix="CM")
+        if host == "crm.test" and path == "/v1/customer-notices" and self.no_crm_account:
+            return _problem(422, f"No account for customer {body['customer_id']}.")
         if host == "crm.test" and path == "/v1/customer-notices":
             self.notices.setdefault((body["kind"], body["reference"]), body)
             return httpx.Response(201, json={"id": "n1", **body})

@@ -89,3 +89,15 @@ async def test_a_return_for_what_shipped_is_received_and_credited_once(fulfillme
     got = (await fulfillment.get("/v1/returns/RMA-1", partner="acme-market")).json()
     assert (got["status"], got["credit_memo_number"]) == ("credited", "CM-000001")
     assert ("credit_memo", "RMA-1") in tier.notices
+
+
+async def test_a_refused_customer_notice_is_said_on_the_shipment_and_does_not_hold_it(fulfillment: Fulfillment) -> None:
+    await fulfillment.release("ord_1")
+    rid = (await fulfillment.requests())[0]["request_id"]
+    fulfillment.below.no_crm_account = True
+    await fulfillment.ship(asn(rid, "ASN-1", (1, "WIDGET-BLUE", "1")))
+    await fulfillment.run()
+    shipment = (await fulfillment.get("/v1/shipments/ASN-1")).json()
+    assert shipment["status"] == "notified" and shipment["invoice_number"] == "INV-000001"
+    assert shipment["status_reason"] == "the CRM refused the customer notice: No account for customer C-1001."
+    assert len(await fulfillment.events("shipment.confirmed")) == 1
