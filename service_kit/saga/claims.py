@@ -33,7 +33,12 @@ async def claim_due(
     stmt = select(c.id).where(*due)
     if skip:
         stmt = stmt.where(c.id.not_in(list(skip)))
-    candidates = list((await session.execute(stmt.order_by(c.created_at, c.id).limit(limit))).scalars())
+    # On PostgreSQL the candidates are locked, and rows another worker is claiming right now are
+    # skipped, not waited for (its claim would win them: this one would come back empty). SQLite
+    # renders no FOR UPDATE (one writer at a time); the conditional update below keeps the claim
+    # exact on both.
+    stmt = stmt.order_by(c.created_at, c.id).limit(limit).with_for_update(skip_locked=True)
+    candidates = list((await session.execute(stmt)).scalars())
     if not candidates:
         return []
     await session.execute(
