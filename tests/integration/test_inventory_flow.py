@@ -97,7 +97,7 @@ async def test_a_wms_receipt_reaches_the_bus_and_the_availability_api(suite: InP
         assert (await wms.post("/v1/receipts", json=receipt)).status_code == 200  # once per reference
 
         await until(inventory, "GADGET-PRO", "marketplace", "17")
-        await until(inventory, "GADGET-PRO", "b2b", "22")
+        await until(inventory, "GADGET-PRO", "b2b", "30")  # every warehouse: RTM 22 and WH-3PL 8
         await until(inventory, "GADGET-PRO", "storefront", "0")  # storefront sells from AMS only
         await until_published(tmp_path, "GADGET-PRO", "marketplace", "17")
         last = [e for e in availability_events(tmp_path, "GADGET-PRO") if e["channel"] == "marketplace"][-1]
