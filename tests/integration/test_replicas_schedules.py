@@ -1,5 +1,5 @@
 """The scheduled jobs of the services run once per interval across three replicas (issue 9): the
-gateway's audit prune and inventory's reconcile (orders' idempotency prune: see the end). Each
+gateway's audit prune, inventory's reconcile and orders' idempotency prune. Each
 replica is its own ``Database`` on one store (an SQLite file here, PostgreSQL in the second run)
 and runs the service's own scheduler, as three processes would, on a clock the test moves one
 interval at a time once the job ran and every replica tried that interval (so a second run would
@@ -24,6 +24,8 @@ from gateway.audit import AuditRetention
 from gateway.models import Base as GatewayBase
 from process_apis.inventory import workers as inventory_workers
 from process_apis.inventory.models import Base as InventoryBase
+from process_apis.orders.flows import worker as orders_worker
+from process_apis.orders.models import Base as OrdersBase
 from service_kit import leases
 from service_kit.db import Database
 from service_kit.workers import stop_event
@@ -124,3 +126,36 @@ async def test_inventory_reconcile_runs_once_per_interval_across_three_replicas(
             stop_event(app).set()  # type: ignore[arg-type]
         await asyncio.gather(*loops)
     assert ran == list(range(start + 1, start + 1 + INTERVALS))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def orders_dbs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[list[Database]]:
+    dbs = await replicas_on(request, tmp_path, OrdersBase.metadata)
+    yield dbs
+    for db in dbs:
+        await db.dispose()
+
+
+async def test_the_orders_idempotency_prune_runs_once_per_interval_across_three_replicas(
+    orders_dbs: list[Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock, ran = SteppedClock(every=EVERY), []
+    clock.count_attempts(monkeypatch)
+
+    async def prune(app: Any) -> int:
+        ran.append(clock.slot())
+        return 0
+
+    monkeypatch.setattr(orders_worker, "prune_idempotency_keys", prune)
+    monkeypatch.setattr(orders_worker, "run_scheduled", functools.partial(leases.run_scheduled, clock=clock))
+    settings = SimpleNamespace(idempotency_prune_interval=EVERY)
+    apps = [SimpleNamespace(state=SimpleNamespace(settings=settings, db=db)) for db in orders_dbs]
+    loops = [asyncio.ensure_future(orders_worker.run_idempotency_pruner(app)) for app in apps]  # type: ignore[arg-type]
+    first = clock.slot()
+    try:
+        await clock.step_through(INTERVALS, replicas=REPLICAS, runs=lambda: len(ran))
+    finally:
+        for app in apps:
+            stop_event(app).set()  # type: ignore[arg-type]
+        await asyncio.gather(*loops)
+    assert ran == list(range(first, first + INTERVALS))  # at start-up, then once per interval

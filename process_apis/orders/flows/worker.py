@@ -37,6 +37,7 @@ from service_kit import idempotency
 from service_kit.app import upstream
 from service_kit.db import Database
 from service_kit.events.workers import event_consumer
+from service_kit.leases import run_scheduled
 from service_kit.saga.claims import release_claims
 from service_kit.saga.passes import PassSignal, SagaPass
 from service_kit.workers import Wakeup, run_once, run_worker, stop_event
@@ -205,18 +206,17 @@ async def prune_idempotency_keys(app: FastAPI) -> int:
 
 
 async def run_idempotency_pruner(app: FastAPI) -> None:
-    """The ``workers=[...]`` hook: prunes at start-up, then every ``idempotency_prune_interval``
-    (a schedule on the runtime; a failed pass is logged and tried again after the interval)."""
+    """The ``workers=[...]`` hook: prunes at start-up, then every ``idempotency_prune_interval``,
+    once per interval across the service's replicas and restarts (``service_kit.leases``: a
+    replica that starts in an interval another one pruned waits for the next); a failed pass is
+    logged and tried again."""
     settings: OrdersSettings = app.state.settings
     every = max(settings.idempotency_prune_interval, 0.01)
 
-    async def prune_once() -> int:
+    async def prune_once() -> None:
         await prune_idempotency_keys(app)
-        return 0  # one pass removes all that is due: wait for the interval
 
-    await run_worker(
-        "idempotency_pruner", prune_once, wakeup=Wakeup(), stop_event=stop_event(app), idle_backoff=(every, every)
-    )
+    await run_scheduled("idempotency_pruner", prune_once, db=app.state.db, every=every, stop_event=stop_event(app))
 
 
 __all__ = [

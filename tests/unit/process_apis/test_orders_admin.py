@@ -158,8 +158,13 @@ async def test_idempotency_keys_older_than_a_day_are_pruned_by_the_running_servi
                         created_at=at,
                     )
                 )
-    # The pruner runs at start-up (and then every idempotency_prune_interval).
-    again = create_app(orders_settings(tmp_path), transport=tier.transport(), verifier=static_verifier())
+    # The pruner runs at start-up, then every idempotency_prune_interval, once per interval across
+    # replicas and restarts: the first start pruned this hour's, so the restart prunes every 50 ms.
+    again = create_app(
+        orders_settings(tmp_path, idempotency_prune_interval=0.05),
+        transport=tier.transport(),
+        verifier=static_verifier(),
+    )
     async with again.router.lifespan_context(again):
         for _ in range(200):  # bounded wait for the background pruner's first run
             async with again.state.db.transaction() as session:
