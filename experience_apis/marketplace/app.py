@@ -8,10 +8,19 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.events import AvailabilityChangedV1
-from experience_apis.marketplace import partner_admin_routes, routes_channel, routes_dialect, routes_v1, routes_v2
+from experience_apis.marketplace import (
+    fulfillment,
+    partner_admin_routes,
+    routes_channel,
+    routes_dialect,
+    routes_fulfillment,
+    routes_v1,
+    routes_v2,
+)
 from experience_apis.marketplace.api_docs import document_api
 from experience_apis.marketplace.channel import availability_handler
 from experience_apis.marketplace.directory import PartnerDirectory
+from experience_apis.marketplace.fulfillment_examples import FULFILLMENT_EXAMPLES
 from experience_apis.marketplace.migrations import HISTORY
 from experience_apis.marketplace.models import Base
 from experience_apis.marketplace.seed import seed_demo
@@ -21,7 +30,7 @@ from service_kit.auth import TokenVerifier
 from service_kit.events.admin_routes import router as events_admin_router
 from service_kit.events.batch import each_event
 from service_kit.events.workers import batch_event_consumer
-from service_kit.openapi import Deprecation, deprecate_version
+from service_kit.openapi import Deprecation, add_examples, deprecate_version
 from service_kit.settings import ServiceSettings
 from service_kit.webhooks import WebhookPolicy, WebhooksBase, webhook_delivery_worker
 
@@ -54,6 +63,7 @@ def create_app(
             routes_v1.router,
             routes_channel.build_router(version="v1"),
             routes_v2.router,
+            routes_fulfillment.router,
             routes_channel.build_router(version="v2"),
             routes_dialect.router,
             events_admin_router,
@@ -71,6 +81,10 @@ def create_app(
                 types={AvailabilityChangedV1.event_type},
                 handler=each_event(on_availability),
             ),
+            # Shipments and credited returns of the partners' orders, told as webhooks (issue 11).
+            batch_event_consumer(
+                group=fulfillment.GROUP, types=fulfillment.TYPES, handler=each_event(fulfillment.fulfillment_handler())
+            ),
             webhook_delivery_worker(policy=lambda app: app.state.webhook_policy),
         ],
     )
@@ -78,4 +92,5 @@ def create_app(
     app.state.partner_directory = PartnerDirectory(max_age=settings.partner_cache_seconds)
     deprecate_version(app, version="v1", deprecation=V1_DEPRECATION)
     document_api(app)  # per-operation examples and the webhook, in the contract
+    add_examples(app, FULFILLMENT_EXAMPLES)
     return app

@@ -35,6 +35,10 @@ class AvailabilityFeed(DialectModel):
 
 class WebhookEventType(StrEnum):
     availability_changed = "availability.changed"  # data: seller_sku, available, updated_at
+    # Version 2's order fulfilment (experience_apis.marketplace.fulfillment): data carry the
+    # marketplace_order_id with the carrier and tracking, or the return's credit memo.
+    shipment_confirmed = "shipment.confirmed"
+    return_credited = "return.credited"
 
 
 class WebhookCreate(DialectModel):

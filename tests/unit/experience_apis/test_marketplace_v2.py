@@ -265,6 +265,10 @@ async def test_the_apps_own_document_flags_v1_operations_deprecated(marketplace:
         "GET /v1/orders/{marketplace_order_id}": True,
         "POST /v2/orders": False,
         "GET /v2/orders/{marketplace_order_id}": False,
+        "GET /v2/orders/{marketplace_order_id}/shipments": False,
+        "GET /v2/orders/{marketplace_order_id}/invoices": False,
+        "POST /v2/orders/{marketplace_order_id}/returns": False,
+        "POST /v2/dialect-orders": False,
         **{op.format(v="v1"): True for op in channel},
         **{op.format(v="v2"): False for op in channel},
     }

@@ -43,7 +43,9 @@ def test_a_version_document_declares_its_scopes_and_the_gateway_token_url() -> N
 
     flow = spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "http://gw/oauth2/token"
-    assert flow["scopes"]["marketplace:orders.write"] == "Needed by submitMarketplaceOrderV2"
+    assert flow["scopes"]["marketplace:orders.write"] == (
+        "Needed by submitMarketplaceOrderV2, requestReturnV2, submitMarketplaceOrderInDialectV2"
+    )
     used = {
         scope
         for item in spec["paths"].values()
