@@ -35,7 +35,9 @@ Wake-ups (``Wakeup``), one per worker or shared by several (every waiter wakes):
   ``PRAGMA data_version``: one watcher per process and file, shared by its workers, looking every
   ``interval`` seconds after a change and backing off to ``max_interval`` (0.5 s) while nothing
   changes. On Redis the unit itself blocks in ``XREADGROUP BLOCK`` (keep the block short, a
-  second or two: stopping waits for it). Close a wake-up with a probe when its worker ends.
+  second or two: stopping waits for it). On PostgreSQL, ``PgNotifyProbe``
+  (``service_kit.pg_watch``, ``wakeup_for(..., across_replicas=True)``) carries ``notify()`` to
+  the other replicas with LISTEN/NOTIFY. Close a wake-up with a probe when its worker ends.
 
 A one-shot job (a start-up seed, a snapshot fetched until the system below answers) is one unit
 too: ``run_once`` retries it until it succeeds and stops between two attempts.
@@ -60,6 +62,7 @@ import sqlalchemy
 import structlog
 from sqlalchemy import event
 
+from service_kit.pg_watch import notify_probe
 from service_kit.sqlite_watch import DataVersionProbe
 
 if TYPE_CHECKING:
@@ -115,7 +118,15 @@ class Wakeup:
         self._waiters: set[asyncio.Future[None]] = set()
 
     def notify(self) -> None:
-        """Wake every worker waiting on this (call it on the event loop's thread)."""
+        """Wake every worker waiting on this (call it on the event loop's thread) and, when the
+        probe can announce (``service_kit.pg_watch.PgNotifyProbe``), those of the other replicas."""
+        self.wake_here()
+        announce = getattr(self.probe, "announce", None)
+        if announce is not None:
+            announce()
+
+    def wake_here(self) -> None:
+        """Wake every worker of this process waiting on this (what a probe calls)."""
         self._notified += 1
         for waiter in self._waiters:
             if not waiter.done():
@@ -176,7 +187,7 @@ async def run_worker(
     if slot is not None:
         slot.entered = True
     stopped = asyncio.ensure_future(stop_event.wait())
-    stopped.add_done_callback(lambda _: wakeup.notify())
+    stopped.add_done_callback(lambda _: wakeup.wake_here())
     idle, failures = low, 0
     try:
         while not stop_event.is_set():
@@ -237,9 +248,17 @@ async def run_once(
 _topics: weakref.WeakKeyDictionary[Engine, dict[str, Wakeup]] = weakref.WeakKeyDictionary()
 
 
-def wakeup_for(*, db: Database, topic: str) -> Wakeup:
-    """The wake-up that ``notify_after_commit(topic=...)`` on a session of ``db`` notifies."""
-    return _topics.setdefault(db.engine.sync_engine, {}).setdefault(topic, Wakeup())
+def wakeup_for(*, db: Database, topic: str, across_replicas: bool = False) -> Wakeup:
+    """The wake-up that ``notify_after_commit(topic=...)`` on a session of ``db`` notifies.
+    ``across_replicas`` (given by the first caller): on PostgreSQL, a commit in one replica wakes
+    the idle workers of the others too (``service_kit.pg_watch``), for work any replica may claim
+    (a saga's due rows); not for work each replica does for its own commits (the outbox relay)."""
+    topics = _topics.setdefault(db.engine.sync_engine, {})
+    wakeup = topics.get(topic)
+    if wakeup is None:
+        probe = notify_probe(url=db.url, topic=topic) if across_replicas else None
+        wakeup = topics[topic] = Wakeup(probe=probe)
+    return wakeup
 
 
 def notify_after_commit(*, session: AsyncSession, topic: str) -> None:

@@ -38,6 +38,7 @@ from service_kit.app import upstream
 from service_kit.db import Database
 from service_kit.events.workers import event_consumer
 from service_kit.leases import run_scheduled
+from service_kit.pg_watch import notify_probe
 from service_kit.saga.claims import release_claims
 from service_kit.saga.passes import PassSignal, SagaPass
 from service_kit.workers import Wakeup, run_once, run_worker, stop_event
@@ -52,7 +53,8 @@ def worker_id(settings: OrdersSettings) -> str:
 
 
 def install_worker_state(app: FastAPI) -> None:
-    app.state.orders_wakeup = Wakeup()
+    # On PostgreSQL an order taken in by one replica wakes the idle workers of the others too.
+    app.state.orders_wakeup = Wakeup(probe=notify_probe(url=app.state.settings.database_url, topic="orders_saga"))
     app.state.orders_pass_lock = asyncio.Lock()
     app.state.orders_in_flight = set()
 
