@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import OrderAccepted, OrderCreate
@@ -50,6 +50,16 @@ class OrderBatchEntry(BaseModel):
     #: without it, the batch call's own.
     correlation_id: CorrelationId | None = None
     order: OrderCreate
+
+    @field_validator("order", mode="before")
+    @classmethod
+    def _as_published(cls, value: Any) -> Any:
+        """The order validated strictly, as the published schema types it (no ``0`` for ``false``):
+        a lax coercion would be taken in and answered inside a 200, where the single call's own
+        answer (a 409 for the order already there, say) would not show it as the caller's mistake."""
+        if isinstance(value, dict):
+            return OrderCreate.model_validate_json(json.dumps(value), strict=True)
+        return value
 
 
 class OrderBatchCreate(BaseModel):

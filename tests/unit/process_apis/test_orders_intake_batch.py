@@ -83,7 +83,12 @@ async def test_each_order_records_the_correlation_id_of_its_own_entry(orders: Or
 
 @pytest.mark.parametrize(
     "entries",
-    [[], [entry(f"k-{n}") for n in range(101)], [{"idempotency_key": " ", "order": order_body()}]],
+    [
+        [],
+        [entry(f"k-{n}") for n in range(101)],
+        [{"idempotency_key": " ", "order": order_body()}],
+        [entry("MP-1", order_body("MP-1", split_shipments_allowed=0))],  # typed as published: no 0 for false
+    ],
 )
 async def test_a_malformed_batch_is_a_422_problem_and_writes_nothing(
     orders: Orders, entries: list[dict[str, Any]]
