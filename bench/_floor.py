@@ -5,8 +5,11 @@ read whole and sent up with the request.
 
 Two clients, one proxy: ``app`` over aiohttp (the floor the issue was measured against) and
 ``reqwest_app`` over pyreqwest (the gateway's own client, a Rust reqwest with an async API);
-bench/gateway.py serves the first with uvicorn and the second with uvicorn and with granian, and
-takes the cheapest as the floor.
+bench/gateway.py serves the first with uvicorn and the second with granian, and takes the
+cheapest as the floor. ``rsgi_app`` is the pyreqwest proxy on granian's own interface (RSGI:
+``python -m gateway.serve bench._floor:rsgi_app --interface rsgi``), which ASGI servers cannot
+run: an answer whose first chunk completes its Content-Length goes down in one synchronous call
+(``response_bytes``), any other streams.
 
 ``BENCH_FLOOR_UPSTREAM=http://127.0.0.1:N python -m uvicorn bench._floor:app --port M``;
 ``/marketplace/<rest>`` goes to ``<upstream>/<rest>``.
@@ -94,3 +97,36 @@ async def reqwest_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         while (chunk := await reader.read_chunk()) is not None:
             await send({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+
+
+class _RsgiFloor:
+    """The pyreqwest floor on RSGI (granian's interface: headers as text both ways, no message
+    dicts, a whole answer in one call)."""
+
+    def __init__(self) -> None:
+        self.client: Any = None
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if self.client is None:  # built in the running loop, on first use
+            self.client = ClientBuilder().max_connections(100).gzip(False).error_for_status(False).build()
+        path = scope.path.removeprefix("/marketplace")
+        target = _UPSTREAM + path + ("?" + scope.query_string if scope.query_string else "")
+        headers = [(k, v) for k, v in scope.headers.items() if k not in _DROP_TEXT]
+        request = self.client.request(scope.method, target).headers(headers)
+        if "content-length" in scope.headers or "transfer-encoding" in scope.headers:
+            request = request.body_bytes(await proto())
+        async with request.build_streamed() as resp:
+            down = [(k, v) for k, v in resp.headers.items() if k not in _DROP_TEXT]
+            reader = resp.body_reader
+            chunk = await reader.read_chunk()
+            length = resp.get_header("content-length")
+            if chunk is None or (length is not None and len(chunk) >= int(length)):
+                proto.response_bytes(resp.status, down, bytes(chunk or b""))
+                return
+            stream = proto.response_stream(resp.status, down)
+            while chunk is not None:
+                await stream.send_bytes(bytes(chunk))
+                chunk = await reader.read_chunk()
+
+
+rsgi_app = _RsgiFloor()

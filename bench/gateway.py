@@ -104,8 +104,14 @@ def run() -> dict[str, Any]:
                 stub_gateway(tmp, info, stub_url) as gateway,
                 floor(tmp, stub_url) as floor_proxy,
                 floor(tmp, stub_url, reqwest=True) as reqwest_floor,
+                floor(tmp, stub_url, rsgi=True) as rsgi_floor,
             ):
-                proxies = {"gateway": gateway, "floor": floor_proxy, "floor-reqwest": reqwest_floor}
+                proxies = {
+                    "gateway": gateway,
+                    "floor": floor_proxy,
+                    "floor-reqwest": reqwest_floor,
+                    "floor-rsgi": rsgi_floor,
+                }
                 measured |= scenario("stub", tmp, auth, stub_url, proxies, [stub_pid])
                 if PROFILE:
                     profiles["gateway (stub behind)"] = profile_process(
@@ -188,7 +194,11 @@ def targets_of(measured: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-FLOORS = {"floor": "uvicorn + aiohttp", "floor-reqwest": "granian + pyreqwest"}
+FLOORS = {
+    "floor": "uvicorn + aiohttp",
+    "floor-reqwest": "granian + pyreqwest",
+    "floor-rsgi": "granian RSGI + pyreqwest",
+}
 
 
 def cheapest_floor(measured: dict[str, dict[str, Any]], scenario_name: str) -> dict[str, Any] | None:
@@ -281,7 +291,8 @@ def report(measured: dict[str, dict[str, Any]], *, load_average: tuple[float, fl
         "chain: the real marketplace service (-> orders process API, each reading its database)",
         "stub: a stub service answering the same bytes at once (the proxies' own cost, as in PERFORMANCE.md); "
         "floor: a raw ASGI proxy with no policy (bench/_floor.py): floor = uvicorn + aiohttp (the issue's), "
-        "floor-reqwest = granian + pyreqwest; the target's ratio is to the cheaper of the two in this run",
+        "floor-reqwest = granian + pyreqwest, floor-rsgi = the same on granian's RSGI interface; "
+        "the target's ratio is to the cheapest of them in this run",
         "gateway: served as interchange up serves it (granian embedded by gateway.serve, pyreqwest to the service)",
     ]
     for name in dict.fromkeys(key.split()[0] for key in measured):
@@ -426,16 +437,20 @@ def stub(tmp: Path, body: str) -> Iterator[tuple[str, int]]:
 
 
 @contextmanager
-def floor(tmp: Path, upstream: str, *, reqwest: bool = False) -> Iterator[tuple[str, int]]:
+def floor(tmp: Path, upstream: str, *, reqwest: bool = False, rsgi: bool = False) -> Iterator[tuple[str, int]]:
     """``bench/_floor.py``: a bare raw ASGI proxy to ``upstream``, on uvicorn + aiohttp or (with
-    ``reqwest``) on granian + pyreqwest, each server run as ``interchange up`` runs it."""
+    ``reqwest``) on granian + pyreqwest, each server run as ``interchange up`` runs it; with
+    ``rsgi``, the pyreqwest proxy on granian's RSGI interface."""
     port = free_port()
     env = dict(os.environ) | {"BENCH_FLOOR_UPSTREAM": upstream}
-    if reqwest:
+    if rsgi:
+        module, args = server_module("gateway"), ["bench._floor:rsgi_app", "--port", str(port), "--interface", "rsgi"]
+    elif reqwest:
         module, args = server_module("gateway"), ["bench._floor:reqwest_app", "--port", str(port)]
     else:
         module, args = "interchange.serve", ["bench._floor:app", "--port", str(port), "--no-proxy-headers"]
-    with serve(tmp / f"floor-{'reqwest' if reqwest else 'aiohttp'}.log", args, env, module=module) as pid:
+    name = "rsgi" if rsgi else "reqwest" if reqwest else "aiohttp"
+    with serve(tmp / f"floor-{name}.log", args, env, module=module) as pid:
         yield f"http://127.0.0.1:{port}", pid
 
 

@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="warning")
+    # rsgi: granian's own interface, for an app that has one (the benchmarks' RSGI floor, bench/_floor.py).
+    parser.add_argument("--interface", choices=["asgi", "rsgi"], default="asgi")
     # Accepted for the launcher's sake; granian has no access log here and reads no proxy headers.
     parser.add_argument("--timeout-graceful-shutdown", type=float, default=None)
     parser.add_argument("--no-access-log", action="store_true")
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         getattr(importlib.import_module(module), name),
         address=args.host,
         port=args.port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI if args.interface == "rsgi" else Interfaces.ASGI,
         factory=args.factory,
         websockets=False,
         backlog=2048,
