@@ -188,6 +188,7 @@ async def run_worker(
         slot.entered = True
     stopped = asyncio.ensure_future(stop_event.wait())
     stopped.add_done_callback(lambda _: wakeup.wake_here())
+    owns_probe = wakeup.probe is not None and not wakeup._subscribed  # this loop subscribes it: and leaves
     idle, failures = low, 0
     try:
         while not stop_event.is_set():
@@ -213,6 +214,8 @@ async def run_worker(
                 idle = min(high, idle * 2)
     finally:
         stopped.cancel()
+        if owns_probe:
+            wakeup.close()
 
 
 async def run_once(
