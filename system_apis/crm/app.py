@@ -29,7 +29,7 @@ def create_app(
     return create_service_app(
         settings,
         title="Interchange CRM system API",
-        description="Customer accounts and the activity timeline of the CRM, in canonical form.",
+        description="Customer accounts, the activity timeline and customer notices of the CRM, in canonical form.",
         routers=[router],
         metadata=[Base.metadata],
         migrations=HISTORY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -34,4 +34,21 @@ class CrmActivity(Base):
     Subject: Mapped[str] = mapped_column(String(200))
     # Indexed: an activity batch looks its references up (recorded once per customer, kind, reference).
     ExternalRef: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    CreatedDate: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CrmNotice(Base):
+    """A message the CRM sent (or queued for) a customer: shipped goods with their tracking, a credit
+    memo for returned goods. One per notice type and external reference."""
+
+    __tablename__ = "crm_notices"
+    __table_args__ = (UniqueConstraint("NoticeType", "ExternalRef", name="uq_crm_notices_type_ref"),)
+
+    NoticeId: Mapped[str] = mapped_column(String(40), primary_key=True)
+    AccountId: Mapped[str] = mapped_column(ForeignKey("crm_accounts.AccountId"), index=True)
+    NoticeType: Mapped[str] = mapped_column(String(20))  # "ShipmentNotice" | "CreditMemoNotice"
+    ExternalRef: Mapped[str] = mapped_column(String(100))
+    Channel: Mapped[str] = mapped_column(String(10))  # "Email": to the account's primary e-mail
+    Recipient: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    Body: Mapped[str] = mapped_column(Text)
     CreatedDate: Mapped[datetime] = mapped_column(DateTime(timezone=True))

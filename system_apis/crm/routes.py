@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
 from contracts import Customer
 from contracts.scopes import CRM_READ, CRM_WRITE
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
 from service_kit.openapi import problem_doc
-from system_apis.crm import batch, service
+from system_apis.crm import batch, notices, service
 from system_apis.crm.backend import CrmBackend
 from system_apis.crm.backend.reference import ReferenceCrmBackend
-from system_apis.crm.schemas import Activity, ActivityBatchCreate, ActivityBatchResult, ActivityCreate, ActivityList
+from system_apis.crm.schemas import (
+    Activity,
+    ActivityBatchCreate,
+    ActivityBatchResult,
+    ActivityCreate,
+    ActivityList,
+    CustomerNotice,
+    CustomerNoticeCreate,
+    CustomerNoticeList,
+)
 
 
 async def _backend(session: SessionDep) -> CrmBackend:
@@ -57,3 +66,34 @@ async def record_activity_batch(body: ActivityBatchCreate, backend: Backend, _: 
     first: `existing`), and an entry for a customer without a CRM account is refused while the
     others are recorded."""
     return ActivityBatchResult(results=await batch.record_activities(backend=backend, entries=body.entries))
+
+
+@router.post(
+    "/customer-notices",
+    status_code=201,
+    operation_id="sendCustomerNotice",
+    responses={
+        200: {"model": CustomerNotice, "description": "This kind and reference was told before: that notice."},
+        404: problem_doc("The customer has no CRM account."),
+        409: problem_doc("This kind and reference was told to another customer, or is being sent right now."),
+    },
+)
+async def send_customer_notice(
+    body: CustomerNoticeCreate, response: Response, backend: Backend, _: CrmWrite
+) -> CustomerNotice:
+    """Tell a customer (by e-mail to its account's address) that goods shipped or returned goods
+    were credited: once per kind and reference; sent again, it answers the first notice."""
+    notice, created = await notices.send_notice(backend=backend, notice=body)
+    if not created:
+        response.status_code = 200
+    return notice
+
+
+@router.get(
+    "/customers/{customer_id}/notices",
+    operation_id="listCustomerNotices",
+    responses={404: problem_doc("No such customer.")},
+)
+async def list_customer_notices(customer_id: CustomerId, backend: Backend, _: CrmRead) -> CustomerNoticeList:
+    """What the customer was told, oldest first."""
+    return CustomerNoticeList(items=await notices.list_notices(backend=backend, customer_id=customer_id))

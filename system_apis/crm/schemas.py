@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field
 
 from contracts import EntryProblem
-from contracts.common import CanonicalModel, Line, UtcDateTime
+from contracts.common import CanonicalModel, Line, Text, UtcDateTime
 
 
 class ActivityCreate(CanonicalModel):
@@ -84,3 +84,46 @@ class ActivityBatchResult(CanonicalModel):
     """One result per entry, in the order of the entries."""
 
     results: list[ActivityBatchEntry]
+
+
+class NoticeKind(StrEnum):
+    shipment = "shipment"  # goods shipped, with carrier and tracking
+    credit_memo = "credit_memo"  # returned goods credited
+
+
+class CustomerNoticeCreate(CanonicalModel):
+    """Tell a customer something (by e-mail to its account's address): once per kind and reference."""
+
+    customer_id: Annotated[Line, Field(min_length=1, max_length=64, examples=["C-1001"])]
+    kind: NoticeKind
+    reference: Annotated[
+        Line, Field(min_length=1, max_length=100, description="The shipment or return id", examples=["ASN-1"])
+    ]
+    message: Annotated[
+        Text,
+        Field(min_length=1, max_length=2000, examples=["Your order MP-1001 has shipped with DHL, tracking JD0001."]),
+    ]
+
+    model_config = {
+        **CanonicalModel.model_config,
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "customer_id": "C-1001",
+                    "kind": "shipment",
+                    "reference": "ASN-1",
+                    "message": "Your order MP-1001 has shipped with DHL, tracking JD0001.",
+                }
+            ]
+        },
+    }
+
+
+class CustomerNotice(CustomerNoticeCreate):
+    id: str
+    recipient: Annotated[str | None, Field(description="Where it went (the account's e-mail); null: none on file")]
+    created_at: UtcDateTime
+
+
+class CustomerNoticeList(CanonicalModel):
+    items: list[CustomerNotice]

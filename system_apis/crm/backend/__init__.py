@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from contracts import Customer
-from system_apis.crm.schemas import Activity, ActivityCreate
+from system_apis.crm.schemas import Activity, ActivityCreate, CustomerNotice, CustomerNoticeCreate, NoticeKind
 
 #: An activity recorded once: (customer id, kind, reference).
 ActivityKey = tuple[str, str, str]
@@ -31,3 +31,13 @@ class CrmBackend(Protocol):
     async def add_activities(self, activities: Sequence[Activity]) -> None:
         """Record activities of customers that have an account (``known_customers``)."""
         ...
+
+    # Customer notices, once per kind and reference.
+
+    async def find_notice(self, *, kind: NoticeKind, reference: str) -> CustomerNotice | None: ...
+
+    async def send_notice(self, notice: CustomerNoticeCreate) -> CustomerNotice | None:
+        """Record and send it; None when the customer has no account."""
+        ...
+
+    async def list_notices(self, customer_id: str) -> list[CustomerNotice]: ...

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import Customer, CustomerKind, CustomerStatus
 from service_kit.errors import BusinessRuleViolation
 from system_apis.crm.backend import ActivityKey
+from system_apis.crm.backend.reference_notices import ReferenceNotices
 from system_apis.crm.models import CrmAccount, CrmActivity
 from system_apis.crm.schemas import Activity, ActivityCreate
 
@@ -84,7 +85,7 @@ def to_activity(row: CrmActivity, customer_id: str) -> Activity:
     )
 
 
-class ReferenceCrmBackend:
+class ReferenceCrmBackend(ReferenceNotices):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
