@@ -424,11 +424,13 @@ def run() -> dict[str, Any]:
             ) as progress:  # fmt: skip
                 task = progress.add_task("orders answered", total=ORDERS)
                 chaos.start()
+                sending = time.monotonic()
                 submissions = asyncio.run(
                     submit_paced(
                         suite, prefix=prefix, orders=ORDERS, rate=RATE, on_done=lambda _s: progress.advance(task)
                     )
                 )
+                sent_in = time.monotonic() - sending
                 chaos.stopped.set()
                 chaos.join()
             accepted = sum(1 for s in submissions if s.accepted)
@@ -437,6 +439,8 @@ def run() -> dict[str, Any]:
             figures = verdict(suite, submissions, prefix=prefix)
             figures["drift"] = reconcile_drift(suite)
             figures |= {
+                "sent_in_seconds": round(sent_in, 1),
+                "achieved_rate": round(ORDERS / sent_in, 1),
                 "settled": settled,
                 "kills": len(suite.kills),
                 "killed": dict(Counter(name.rsplit("-", 1)[0] for name in suite.kills)),
@@ -456,6 +460,7 @@ def run() -> dict[str, Any]:
     )
     rows = [
         {"figure": "orders submitted", "value": figures["submitted"]},
+        {"figure": "rate achieved (orders/s, all answered)", "value": figures["achieved_rate"]},
         {"figure": "accepted (202)", "value": figures["accepted"]},
         {"figure": f"unanswered after {RETRY_FOR:.0f} s of retries", "value": figures["unanswered"]},
         {"figure": "refused (other 4xx/5xx)", "value": figures["refused"]},
