@@ -18,13 +18,24 @@ from urllib.parse import quote
 
 import httpx
 
-from contracts import FulfillmentRequest, ReturnReceiptCreate, ReturnStatus, Shipment, ShipmentCreate, ShipmentStatus
+from contracts import (
+    FulfillmentRequest,
+    FulfillmentRequestStatus,
+    ReturnReceiptCreate,
+    ReturnStatus,
+    Shipment,
+    ShipmentCreate,
+    ShipmentStatus,
+)
 from contracts.common import CanonicalModel
 from service_kit.answers import parse_answer, refusal
 from service_kit.http import Upstream
 
 # A 409 with Retry-After: the fulfilment API is still taking in the same request (same key).
 M = TypeVar("M", bound=CanonicalModel)
+
+#: The fulfilment process's request ids are at most this long (this dialect published 64).
+REQUEST_ID_MAX = 40
 
 _STILL_TAKING_IN = "This notice is still being taken in; send it again in a moment."
 
@@ -42,6 +53,7 @@ class ReceiptAccepted(CanonicalModel):
 
 class _Requests(CanonicalModel):
     items: list[FulfillmentRequest]
+    next_offset: int | None = None
 
 
 class StockDriftLine(CanonicalModel):
@@ -71,13 +83,22 @@ class FulfillmentApi:
     def __init__(self, upstream: Upstream) -> None:
         self._fulfillment = upstream
 
-    async def list_requests(self, *, partner_id: str) -> list[FulfillmentRequest]:
-        resp = await self._fulfillment.get("/v1/fulfillment-requests", partner_id=partner_id)
+    async def list_requests(
+        self, *, partner_id: str, status: FulfillmentRequestStatus | None, limit: int, offset: int
+    ) -> tuple[list[FulfillmentRequest], int | None]:
+        """One page of the partner's requests, and the offset of the next (None: no more)."""
+        params: dict[str, str | int] = {"limit": limit, "offset": offset}
+        if status is not None:
+            params["status"] = status.value
+        resp = await self._fulfillment.get("/v1/fulfillment-requests", params=params, partner_id=partner_id)
         if resp.status_code == 200:
-            return parse_answer(_Requests, resp, upstream="fulfillment").items
+            page = parse_answer(_Requests, resp, upstream="fulfillment")
+            return page.items, page.next_offset
         raise refusal(resp, upstream="fulfillment", still_taking_in=_STILL_TAKING_IN)
 
     async def get_request(self, *, request_id: str, partner_id: str) -> FulfillmentRequest | None:
+        if len(request_id) > REQUEST_ID_MAX:  # no request has such an id (the process API refuses it as a path)
+            return None
         resp = await self._fulfillment.get(f"/v1/fulfillment-requests/{_path(request_id)}", partner_id=partner_id)
         return self._found(FulfillmentRequest, resp)
 

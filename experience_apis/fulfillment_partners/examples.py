@@ -72,7 +72,11 @@ _NO_WEBHOOK = {
 }
 
 EXAMPLES = {
-    "listFulfillmentRequests": OperationExamples("One request, partly shipped", responses={200: {"items": [_REQUEST]}}),
+    "listFulfillmentRequests": OperationExamples(
+        "What is still to ship",
+        parameters={"status": "partly_shipped", "limit": 50, "offset": 0},
+        responses={200: {"items": [_REQUEST], "next_offset": None}},
+    ),
     "getFulfillmentRequest": OperationExamples(
         "A request partly shipped", parameters={"request_id": _REQUEST_ID}, responses={200: _REQUEST, 404: _NO_REQUEST}
     ),

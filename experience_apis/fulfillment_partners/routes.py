@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
+from contracts import FulfillmentRequestStatus
 from experience_apis.fulfillment_partners import service
 from experience_apis.fulfillment_partners.dependencies import (
     FORBIDDEN,
@@ -48,9 +49,18 @@ KEYED_CONFLICT = problem_doc("The same request (this Idempotency-Key) is still b
     summary="Your fulfilment requests",
     responses={403: FORBIDDEN, **UPSTREAM},
 )
-async def list_fulfillment_requests(account: RequestReader, fulfillment: Fulfillment) -> FulfillmentRequestList:
-    """What you are asked to ship from your warehouse, oldest first, with what you shipped of each line."""
-    return await service.list_requests(fulfillment=fulfillment, account=account)
+async def list_fulfillment_requests(
+    account: RequestReader,
+    fulfillment: Fulfillment,
+    status: FulfillmentRequestStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> FulfillmentRequestList:
+    """What you are asked to ship from your warehouse, oldest first, with what you shipped of each
+    line; `status=open` for what is still to ship."""
+    return await service.list_requests(
+        fulfillment=fulfillment, account=account, status=status, limit=limit, offset=offset
+    )
 
 
 @router.get(

@@ -43,6 +43,9 @@ class FulfillmentRequestRead(CanonicalModel):
 
 class FulfillmentRequestList(CanonicalModel):
     items: list[FulfillmentRequestRead]
+    next_offset: Annotated[int | None, Field(description="Pass it as `offset` for the next page; null: no more.")] = (
+        None
+    )
 
 
 class AsnItem(CanonicalModel):

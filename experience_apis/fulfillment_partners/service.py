@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts import FulfillmentRequestStatus
 from experience_apis.fulfillment_partners import mapping, repository
 from experience_apis.fulfillment_partners.clients import FulfillmentApi, InventoryApi
 from experience_apis.fulfillment_partners.models import FulfillmentPartner
@@ -39,9 +40,18 @@ def idempotency_key(*, partner_id: str, key: str) -> str:
     return f"3pl:{partner_id}:{key}"
 
 
-async def list_requests(*, fulfillment: FulfillmentApi, account: FulfillmentPartner) -> FulfillmentRequestList:
-    found = await fulfillment.list_requests(partner_id=account.partner_id)
-    return FulfillmentRequestList(items=[mapping.request_in_dialect(r) for r in found])
+async def list_requests(
+    *,
+    fulfillment: FulfillmentApi,
+    account: FulfillmentPartner,
+    status: FulfillmentRequestStatus | None,
+    limit: int,
+    offset: int,
+) -> FulfillmentRequestList:
+    found, next_offset = await fulfillment.list_requests(
+        partner_id=account.partner_id, status=status, limit=limit, offset=offset
+    )
+    return FulfillmentRequestList(items=[mapping.request_in_dialect(r) for r in found], next_offset=next_offset)
 
 
 def _no_request(request_id: str) -> NotFound:

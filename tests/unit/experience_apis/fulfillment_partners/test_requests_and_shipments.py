@@ -41,6 +41,23 @@ async def test_the_partner_lists_its_own_requests_in_its_dialect(partners: Partn
     assert request["order_reference"] == "ord_1"
     assert request["items"][0] == {"line": 1, "sku": "WIDGET-BLUE", "qty": 3, "shipped_qty": 0}
     assert partners.fulfillment.received[-1].headers["x-interchange-partner"] == "northwind-3pl"
+    assert dict(partners.fulfillment.received[-1].url.params) == {"limit": "50", "offset": "0"}
+
+
+async def test_the_list_is_paged_and_filtered_by_the_process_api(partners: Partners) -> None:
+    resp = await partners.client.get(
+        "/v1/fulfillment-requests", params={"status": "open", "limit": 10, "offset": 20}, headers=NORTHWIND
+    )
+
+    assert resp.status_code == 200, resp.text
+    assert dict(partners.fulfillment.received[-1].url.params) == {"status": "open", "limit": "10", "offset": "20"}
+
+
+async def test_a_request_id_longer_than_any_request_is_not_found_without_asking(partners: Partners) -> None:
+    resp = await partners.client.get(f"/v1/fulfillment-requests/fr_{'x' * 50}", headers=NORTHWIND)
+
+    assert resp.status_code == 404
+    assert partners.fulfillment.received == []
 
 
 async def test_another_partners_request_is_not_found(partners: Partners) -> None:
