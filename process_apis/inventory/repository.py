@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Row, Table, and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from process_apis.inventory.models import ChannelAvailability, ItemPolicy, Publication, StockPosition
@@ -82,7 +82,10 @@ _channels = cast(Table, ChannelAvailability.__table__)
 
 def _read_versions(rows: Sequence[DueRow]) -> Any:
     table = _channels.c
-    return tuple_(table.channel, table.sku, table.version).in_([(r.channel, r.sku, r.version) for r in rows])
+    read = tuple_(table.channel, table.sku, table.version).in_([(r.channel, r.sku, r.version) for r in rows])
+    # Still due: another replica's publisher that read the same rows and marked them first leaves
+    # them at the version read but no longer due (PostgreSQL re-checks this after its commit).
+    return and_(read, table.due_at.is_not(None))
 
 
 async def mark_told(*, session: AsyncSession, rows: Sequence[DueRow], now: datetime) -> dict[tuple[str, str], int]:
