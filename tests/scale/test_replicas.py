@@ -43,6 +43,7 @@ def scaled(tmp_path: Path) -> Iterator[ScaledRun]:
         yield run
 
 
+@pytest.mark.timeout(600)  # 22 processes start in two waves: about 2 min on a quiet machine, more under load
 def test_two_replicas_survive_killed_orders_and_gateway_replicas(scaled: ScaledRun) -> None:
     suite = scaled.suite()
     assert {name for name in suite["pids"]} >= {"orders-1", "orders-2", "gateway-1", "gateway-2", "nginx"}
