@@ -149,7 +149,13 @@ def run() -> dict[str, Any]:
             "CPU µs per order is the process's user + system time from /proc over the run / orders answered",
             *(
                 f"where {name}'s CPU goes under intake (py-spy, % of busy samples of its main thread): "
-                + (", ".join(f"{k} {v}" for k, v in profile.items()) if profile else "py-spy is not installed")
+                + (
+                    ", ".join(f"{k} {v}" for k, v in profile.items())
+                    if profile
+                    else "py-spy is not installed"
+                    if profile is None
+                    else "no busy samples (its main thread was idle)"
+                )
                 for name, profile in profiles.items()
             ),
         ],
