@@ -92,5 +92,6 @@ def create_app(
     app.state.partner_directory = PartnerDirectory(max_age=settings.partner_cache_seconds)
     deprecate_version(app, version="v1", deprecation=V1_DEPRECATION)
     document_api(app)  # per-operation examples and the webhook, in the contract
+    add_examples(app, routes_dialect.EXAMPLES)
     add_examples(app, FULFILLMENT_EXAMPLES)
     return app

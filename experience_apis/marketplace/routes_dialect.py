@@ -28,6 +28,7 @@ from experience_apis.marketplace.dependencies import (
 from experience_apis.marketplace.dialect_orders import MappingDirectory
 from experience_apis.marketplace.schemas_v2 import MarketplaceOrderAcceptedV2
 from service_kit.db import ReadConnDep
+from service_kit.openapi import OperationExamples
 
 router = APIRouter(prefix="/v2", tags=["marketplace"])
 
@@ -45,10 +46,44 @@ PartnerOrder = Annotated[
     dict[str, Any],
     Body(
         description="The order as the partner's own system words it; the partner's field mapping says which "
-        "field is which.",
-        examples=[{"purchase": {"id": "GLX-5001"}, "items": [{"sellerSku": "GLX-WIDGET-B", "count": 2}]}],
+        "field is which."
     ),
 ]
+
+#: The contract's examples (``service_kit.openapi.add_examples``): Globex's dialect, as in
+#: tests/fixtures/onboarding and docs/onboarding.md.
+EXAMPLES: dict[str, OperationExamples] = {
+    "submitMarketplaceOrderInDialectV2": OperationExamples(
+        "An order in a partner's own fields (Globex's mapping, docs/onboarding.md)",
+        parameters={"idempotency-key": "globex-GLX-5001"},
+        request={
+            "purchase": {
+                "id": "GLX-5001",
+                "currency": "EUR",
+                "customer": {"fullName": "Hank Scorpio", "emailAddress": "hank@globex.example"},
+            },
+            "shipTo": {
+                "name": "Hank Scorpio",
+                "addressLine": "1 Globex Way",
+                "town": "Cypress Creek",
+                "postcode": "90210",
+                "countryIso": "US",
+            },
+            "items": [
+                {"sellerSku": "GLX-WIDGET-B", "count": 2, "unitPrice": "19.99"},
+                {"sellerSku": "GLX-USB-C", "count": 1, "unitPrice": "9.50"},
+            ],
+        },
+        responses={
+            202: {
+                "marketplace_order_id": "GLX-5001",
+                "order_reference": "ord_01JEQ7X3K9",
+                "order_status": "PENDING",
+                "status_url": "/marketplace/v2/orders/GLX-5001",
+            }
+        },
+    )
+}
 
 
 @router.post(
