@@ -8,11 +8,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from contracts import Address, FulfillmentRequestStatus, ReturnCondition, ReturnStatus, ShipmentStatus
 from contracts.common import CanonicalModel, Line, Sku, UtcDateTime
 
+
+def _text_only(value: object) -> object:
+    """A timestamp as the contract publishes it, ISO 8601 text: not a number of seconds (pydantic's
+    lax mode would read one)."""
+    if not isinstance(value, (str, datetime)):
+        raise ValueError("A date-time as ISO 8601 text, e.g. 2026-12-07T14:05:00Z.")
+    return value
+
+
+#: When something happened at the partner's, as the partner says it.
+Timestamp = Annotated[UtcDateTime, BeforeValidator(_text_only)]
 #: A reference the partner or the server gives (ASN, RMA, request): it appears in URLs.
 Reference = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", examples=["ASN-2026-0001"])
@@ -87,7 +98,7 @@ class AsnCreate(CanonicalModel):
     carrier: Carrier
     tracking: Annotated[Line, Field(min_length=1, max_length=64, description="The carrier's tracking number")]
     tracking_url: Annotated[str | None, Field(max_length=500, pattern=r"^https?://[^\s]+$")] = None
-    shipped_at: UtcDateTime
+    shipped_at: Timestamp
     items: Annotated[list[AsnItem], Field(min_length=1, max_length=200)]
 
     @model_validator(mode="after")
@@ -143,7 +154,7 @@ class ReturnReceiptCreate(CanonicalModel):
     )
 
     rma_number: Annotated[Reference, Field(description="The return's reference, as on the return label")]
-    received_at: UtcDateTime
+    received_at: Timestamp
     items: Annotated[list[ReturnReceiptItem], Field(min_length=1, max_length=200)]
 
     @model_validator(mode="after")
@@ -174,7 +185,7 @@ class StockSnapshotCreate(CanonicalModel):
         },
     )
 
-    counted_at: UtcDateTime
+    counted_at: Timestamp
     items: Annotated[list[StockCount], Field(min_length=1, max_length=1000)]
 
     @model_validator(mode="after")

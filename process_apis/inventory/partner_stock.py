@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,13 @@ from process_apis.inventory.models import ReconcileRun, StockPosition
 
 #: Counts are whole units, as the WMS keeps them (EA).
 Count = Annotated[int, Field(ge=0, le=999_999_999)]
+
+
+def _text_only(value: object) -> object:
+    """ISO 8601 text, as the contract publishes it: not a number of seconds (pydantic's lax mode reads one)."""
+    if not isinstance(value, (str, datetime)):
+        raise ValueError("A date-time as ISO 8601 text, e.g. 2026-12-07T06:00:00Z.")
+    return value
 
 
 class PartnerStockCount(CanonicalModel):
@@ -44,7 +51,7 @@ class PartnerStockSnapshotCreate(CanonicalModel):
 
     partner_id: Annotated[Line, Field(min_length=1, max_length=64, description="The partner that counted")]
     warehouse: Annotated[Line, Field(min_length=1, max_length=32, description="The warehouse it operates")]
-    counted_at: UtcDateTime
+    counted_at: Annotated[UtcDateTime, BeforeValidator(_text_only)]
     lines: Annotated[list[PartnerStockCount], Field(min_length=1, max_length=1000)]
 
     @model_validator(mode="after")

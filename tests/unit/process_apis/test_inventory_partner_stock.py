@@ -95,3 +95,10 @@ async def test_it_needs_inventory_write(inventory: FastAPI) -> None:
 
     assert resp.status_code == 403
     assert await runs(inventory) == []
+
+
+async def test_the_count_time_must_be_iso_text(inventory: FastAPI) -> None:
+    resp = await post(inventory, snapshot(("WIDGET-BLUE", 40)) | {"counted_at": 0})
+
+    assert resp.status_code == 422
+    assert await runs(inventory) == []

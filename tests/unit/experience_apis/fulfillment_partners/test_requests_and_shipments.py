@@ -208,3 +208,13 @@ async def test_each_operation_needs_its_own_scope(partners: Partners) -> None:
 
     assert resp.status_code == 403
     assert partners.fulfillment.received == []
+
+
+async def test_a_timestamp_must_be_iso_text_not_seconds(partners: Partners) -> None:
+    body = {"counted_at": 0, "items": [{"sku": "WIDGET-BLUE", "qty": 40}]}
+
+    resp = await partners.client.post("/v1/stock-snapshots", json=body, headers=NORTHWIND)
+
+    assert resp.status_code == 422
+    assert "ISO 8601" in resp.text
+    assert partners.inventory.received == []
