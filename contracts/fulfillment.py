@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from contracts.common import (
     Address,
@@ -20,6 +20,16 @@ from contracts.common import (
     Text,
     UtcDateTime,
 )
+
+
+def _rfc3339_text(value: object) -> object:
+    if isinstance(value, int | float):  # pydantic would read a number as a Unix time: the schema says a string
+        raise ValueError("must be an RFC 3339 date-time string, such as 2026-12-07T10:00:00Z")
+    return value
+
+
+#: When something happened, as the sender says it: an RFC 3339 string (naive: read as UTC).
+Timestamp = Annotated[UtcDateTime, BeforeValidator(_rfc3339_text)]
 
 #: A reference up to 64 characters, one line (shipment, return, order, carrier and tracking ids).
 Reference = Annotated[Line, Field(min_length=1, max_length=64)]
@@ -42,7 +52,7 @@ class ShipmentCreate(CanonicalModel):
     carrier: Reference
     tracking_number: Reference
     tracking_url: Annotated[Line | None, Field(max_length=500, examples=["https://track.example/1Z999"])] = None
-    shipped_at: UtcDateTime
+    shipped_at: Timestamp
     lines: Annotated[list[ShipmentLine], Field(min_length=1, max_length=200)]
 
 
@@ -91,7 +101,7 @@ class ReturnReceiptCreate(CanonicalModel):
     """Returned goods received at a warehouse."""
 
     warehouse: Warehouse
-    received_at: UtcDateTime
+    received_at: Timestamp
     lines: Annotated[list[ReturnReceiptLine], Field(min_length=1, max_length=200)]
 
 
@@ -192,4 +202,5 @@ __all__ = [
     "ShipmentCreate",
     "ShipmentLine",
     "ShipmentStatus",
+    "Timestamp",
 ]

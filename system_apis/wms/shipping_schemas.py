@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field
 
 from contracts import CanonicalModel, Quantity, ReturnCondition
 from contracts.common import Line, PositiveQuantity, Sku, UtcDateTime
+from contracts.fulfillment import Timestamp
 
 Reference = Annotated[Line, Field(min_length=1, max_length=64)]
 OrderReference = Annotated[
@@ -15,8 +16,9 @@ OrderReference = Annotated[
 ]
 WarehouseCode = Annotated[Line, Field(min_length=1, max_length=10, description="The site code", examples=["AMS"])]
 _PUBLISH = Field(
+    strict=True,  # a JSON boolean: 0 or "no" are refused, not read as false
     description="Announce it (`com.interchange.warehouse.shipped.v1` / `...return_received.v1`) through the outbox; "
-    "false when the caller (the fulfilment process) tells the business itself"
+    "false when the caller (the fulfilment process) tells the business itself",
 )
 
 
@@ -58,7 +60,7 @@ class WarehouseShipmentCreate(CanonicalModel):
     warehouse: WarehouseCode
     carrier: Reference
     tracking_number: Reference
-    shipped_at: Annotated[UtcDateTime | None, Field(description="When it left (default: now)")] = None
+    shipped_at: Annotated[Timestamp | None, Field(description="When it left (default: now)")] = None
     lines: Annotated[list[ShippedLineCreate], Field(min_length=1, max_length=200)]
     publish_event: Annotated[bool, _PUBLISH] = True
 
@@ -110,7 +112,7 @@ class WarehouseReturnReceiptCreate(CanonicalModel):
     return_id: Annotated[Reference, Field(description="The return's id: one receipt each")]
     reference: OrderReference
     warehouse: WarehouseCode
-    received_at: Annotated[UtcDateTime | None, Field(description="When it arrived (default: now)")] = None
+    received_at: Annotated[Timestamp | None, Field(description="When it arrived (default: now)")] = None
     lines: Annotated[list[ReturnedLineCreate], Field(min_length=1, max_length=200)]
     publish_event: Annotated[bool, _PUBLISH] = True
 

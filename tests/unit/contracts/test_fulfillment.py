@@ -39,6 +39,7 @@ def test_a_shipment_reads_naive_times_as_utc_and_keeps_its_lines() -> None:
         ({"carrier": "DHL\nEXPRESS"}, "carrier"),
         ({"shipment_id": "x" * 65}, "shipment_id"),
         ({"status": "invoiced"}, "status"),
+        ({"shipped_at": 1_765_100_000}, "shipped_at"),  # a string, as the schema says, not a Unix time
     ],
 )
 def test_a_shipment_refuses_what_it_cannot_ship(changes: dict[str, Any], field: str) -> None:

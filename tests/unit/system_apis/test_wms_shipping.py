@@ -155,6 +155,8 @@ async def test_a_shipment_above_the_reservation_or_without_one_writes_nothing(ap
     assert unknown_warehouse.status_code == 422
     fraction = shipment("ASN-6") | {"lines": [{"sku": "WIDGET-RED", "quantity": {"value": "0.5", "unit": "EA"}}]}
     assert (await ship(wms, fraction)).status_code == 422
+    for loose in ({"publish_event": 0}, {"shipped_at": 1_765_100_000}):  # the schema's types, not coerced ones
+        assert (await ship(wms, shipment("ASN-7", WIDGET_RED=1) | loose)).status_code == 422
     assert (await count(app, WmsShipment), await count(app, WmsShipmentLine)) == (0, 0)
     assert await count(app, WmsStockMovement) == journal
     assert await position(wms, "GADGET-PRO", "WH-3PL") == ("8", "3")
