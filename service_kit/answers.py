@@ -45,6 +45,17 @@ def _problem(resp: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def _pointed(error: dict[str, Any]) -> dict[str, Any]:
+    """An upstream's error in the problems' shape (``pointer``, ``in``, ``detail``), also when it
+    came in FastAPI's (``loc``, ``msg``): the tier above renames pointers, it cannot rename a ``loc``."""
+    if "pointer" in error or not isinstance(error.get("loc"), list):
+        return error
+    loc = [str(part) for part in error["loc"]]
+    where = loc[0] if loc and loc[0] in ("body", "query", "path", "header") else "body"
+    parts = loc[1:] if loc and loc[0] == where else loc
+    return {"pointer": "#/" + "/".join(parts) if parts else "#", "in": where, "detail": str(error.get("msg", ""))}
+
+
 def refusal(
     resp: httpx.Response, *, upstream: str, still_taking_in: str, default_retry_after: str | None = None
 ) -> InterchangeError:
@@ -57,7 +68,7 @@ def refusal(
         errors = problem.get("errors")
         return error_class(
             str(problem.get("detail") or error_class.title),
-            errors=[e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else None,
+            errors=[_pointed(e) for e in errors if isinstance(e, dict)] if isinstance(errors, list) else None,
         )
     if resp.status_code == 409:
         if retry_after := resp.headers.get("Retry-After", default_retry_after):

@@ -157,8 +157,16 @@ def in_dialect(exc: InterchangeError) -> InterchangeError:
     errors = getattr(exc, "errors", None)
     if not errors:
         return exc
-    renamed = [{**error, "pointer": _pointer(str(error.get("pointer", "#")))} for error in errors]
-    return type(exc)(exc.detail, errors=renamed)
+    renamed = [
+        {**error, "pointer": _pointer(str(error.get("pointer", "#"))), "detail": _words(str(error.get("detail", "")))}
+        for error in errors
+    ]
+    return type(exc)(_words(exc.detail), errors=renamed, headers=exc.headers)
+
+
+def _words(text: str) -> str:
+    """The process's wording of a refusal, in this dialect's terms where they differ."""
+    return text.replace("shipment id", "ASN number").replace("shipment reference", "ASN number")
 
 
 __all__ = ["asn_in_dialect", "in_dialect", "receipt_of", "request_in_dialect", "requested_in_dialect", "shipment_of"]

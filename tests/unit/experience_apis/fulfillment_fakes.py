@@ -1,8 +1,9 @@
 """The fulfilment and inventory process APIs, faked behind the kit's routing transport for the
 fulfilment partners' and the marketplace's tests. The fake fulfilment API keeps requests,
 shipments, invoices and returns per partner and refuses as ISSUE11.md says the real one does
-(another partner's request 404, an unknown line or a quantity above what is left 422, nothing
-recorded on a refusal, a keyed retry replays)."""
+(another partner's request 404, an unknown line or a quantity above what is left 422 naming the
+line in FastAPI's ``loc``/``msg`` as the real one does, nothing recorded on a refusal, a keyed
+retry replays)."""
 
 from __future__ import annotations
 
@@ -114,11 +115,11 @@ class FakeFulfillmentApi:
         for n, line in enumerate(body["lines"]):
             known = by_line.get(line["line_no"])
             if known is None:
-                errors.append({"pointer": f"#/lines/{n}/line_no", "in": "body", "detail": "Not a line of the request."})
+                errors.append({"loc": ["body", "lines", n], "msg": "Not a line of the request."})
                 continue
             left = Decimal(known["quantity"]["value"]) - Decimal(known["shipped_quantity"]["value"])
             if Decimal(line["quantity"]["value"]) > left:
-                errors.append({"pointer": f"#/lines/{n}/quantity", "in": "body", "detail": f"At most {left} left."})
+                errors.append({"loc": ["body", "lines", n], "msg": f"At most {left} left."})
         if errors:
             return problem(422, "business-rule-violation", "The shipment does not fit the request.", errors=errors)
         for line in body["lines"]:
@@ -144,7 +145,7 @@ class FakeFulfillmentApi:
                         line["quantity"]["value"]
                     )
         errors = [
-            {"pointer": f"#/lines/{n}/quantity", "in": "body", "detail": "More than shipped."}
+            {"loc": ["body", "lines", n], "msg": "More than shipped."}
             for n, line in enumerate(body["lines"])
             if Decimal(line["quantity"]["value"]) > shipped.get(line["line_no"], Decimal(0))
         ]

@@ -70,3 +70,12 @@ def test_an_answer_is_read_tolerantly_and_an_unreadable_one_is_the_upstreams_fau
     assert accepted.id == "ord_1"
     with pytest.raises(UpstreamUnavailable, match="orders service gave an answer"):
         parse_answer(OrderAccepted, httpx.Response(202, json={"status": 1}), upstream="orders")
+
+
+def test_an_error_located_the_fastapi_way_comes_with_a_pointer_the_tier_above_can_rename() -> None:
+    errors = [{"loc": ["body", "lines", 1], "msg": "line 2 is not on the request"}, {"loc": ["query", "limit"]}]
+    err = _refusal(httpx.Response(422, json={"detail": "Nothing was recorded.", "errors": errors}))
+    assert err.errors == [
+        {"pointer": "#/lines/1", "in": "body", "detail": "line 2 is not on the request"},
+        {"pointer": "#/limit", "in": "query", "detail": ""},
+    ]
