@@ -123,3 +123,15 @@ def test_missing_options_the_template_needs_are_a_usage_error(tmp_path: Path, mo
     assert "--customer-id and --currency" in no_account.stderr
     assert mapping_for_3pl.exit_code == 2
     assert "takes no --mapping" in mapping_for_3pl.stderr
+
+
+def test_the_templates_command_lists_what_each_grants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(monkeypatch)
+
+    result = run(tmp_path, "partners", "templates")
+
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("│ ")}
+    assert set(rows) >= {"3pl", "b2b", "marketplace", "storefront"}
+    assert "marketplace: account_link, listings, field_mapping" in rows["marketplace"]
+    assert "storefront:admin" in rows["storefront"]
