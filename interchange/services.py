@@ -68,7 +68,7 @@ SERVICES: tuple[ServiceInfo, ...] = (
         "experience_apis.marketplace",
         # v1 is deprecated, with its sunset declared by the service (experience_apis.marketplace.app).
         versions=("v1", "v2"),
-        client_scopes=("orders:write", "orders:read"),
+        client_scopes=("orders:write", "orders:read", "fulfillment:read", "fulfillment:write"),
     ),
     # Pushes inventory levels out to the storefront; takes its order webhooks in through the orders API.
     ServiceInfo(
