@@ -14,6 +14,7 @@ from process_apis.inventory.migrations import HISTORY
 from process_apis.inventory.models import Base
 from process_apis.inventory.routes import router
 from process_apis.inventory.routes_partner_stock import router as partner_stock_router
+from process_apis.inventory.routes_warehouse_availability import router as warehouse_availability_router
 from process_apis.inventory.settings import InventorySettings
 from process_apis.inventory.workers import (
     publish_availability,
@@ -61,7 +62,7 @@ def create_app(
         description="Availability to sell per channel, from WMS stock movements and ERP item changes: "
         "synchronous queries, `com.interchange.availability.changed.v1` publication (coalesced per SKU, "
         "throttled per channel), and reconciliation of what channels were told against the WMS.",
-        routers=[router, history_router, partner_stock_router, events_admin_router],
+        routers=[router, history_router, partner_stock_router, warehouse_availability_router, events_admin_router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,
