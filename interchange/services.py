@@ -76,8 +76,14 @@ SERVICES: tuple[ServiceInfo, ...] = (
     ),
     # The operations console: it calls the admin APIs with the signed-in operator's own token.
     ServiceInfo("ops", "experience", "experience_apis.ops"),
-    # Resellers' purchasing systems: catalog, purchase orders and account through the orders API.
-    ServiceInfo("b2b", "experience", "experience_apis.b2b", client_scopes=("orders:write", "orders:read")),
+    # Resellers' purchasing systems: catalog, purchase orders and account (orders API), availability by
+    # warehouse (inventory), invoices and credit memos (fulfilment).
+    ServiceInfo(
+        "b2b",
+        "experience",
+        "experience_apis.b2b",
+        client_scopes=("orders:write", "orders:read", "inventory:read", "fulfillment:read"),
+    ),
     # 3PL and drop-ship partners: fulfilment requests, ASNs, return receipts, stock snapshots.
     ServiceInfo(
         "fulfillment_partners",
