@@ -239,7 +239,22 @@ class Submission:
         return self.status in (200, 202)
 
 
-async def submit(client: httpx.AsyncClient, gateway: str, token: str, order_id: str) -> Submission:
+class Token:
+    """The partner's access token, fetched again when the gateway answers 401 (it expired: a run
+    longer than the token's lifetime; one refresh for every order that met the old one)."""
+
+    def __init__(self, run: ScaledRun) -> None:
+        self.run, self.value = run, run.token()
+        self.lock = asyncio.Lock()
+
+    async def refresh(self, stale: str) -> str:
+        async with self.lock:
+            if self.value == stale:
+                self.value = await asyncio.to_thread(self.run.token)
+            return self.value
+
+
+async def submit(client: httpx.AsyncClient, gateway: str, token: Token, order_id: str) -> Submission:
     """Send one order, again on a failure a partner retries (see the module's docstring)."""
     done = Submission(order_id)
     deadline = time.monotonic() + RETRY_FOR
@@ -250,9 +265,13 @@ async def submit(client: httpx.AsyncClient, gateway: str, token: str, order_id: 
             answer = await client.post(
                 f"{gateway}/marketplace/v1/orders",
                 json=marketplace_order(order_id),
-                headers={"Authorization": f"Bearer {token}"},
+                headers={"Authorization": f"Bearer {(sent := token.value)}"},
             )
             done.status = answer.status_code
+            if answer.status_code == 401 and not done.failures["401"]:  # once: the token expired
+                done.failures["401"] += 1
+                await token.refresh(sent)
+                continue
             if answer.status_code not in RETRYABLE:
                 return done
             done.failures[str(answer.status_code)] += 1
@@ -273,7 +292,7 @@ async def submit_paced(
     lateness is recorded). Without the cap, thousands of requests queued in httpcore's pool,
     whose assignment of requests to connections costs O(queued x connections) per change: the
     client spent its CPU there and sent nothing more (seen at 2,000 orders on a loaded machine)."""
-    token = run.token()
+    token = Token(run)
     gateway = run.gateway
     limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     slots = asyncio.Semaphore(IN_FLIGHT)
