@@ -57,7 +57,7 @@ def _checked(resp: httpx.Response, service: str) -> Any:
         return resp.json()
     error = _BY_STATUS.get(resp.status_code)
     if error is None:
-        raise UpstreamUnavailable(f"The {service} service answered {resp.status_code}; try again in a moment.")
+        raise UpstreamUnavailable(f"The {service} answered {resp.status_code}; try again in a moment.")
     raise error(_detail(resp))
 
 
@@ -79,12 +79,16 @@ async def issue_token(http: httpx.AsyncClient, *, token_url: str, client_id: str
     return str(resp.json()["access_token"])
 
 
-class OrdersAdmin:
-    """The orders process's admin API (scope ``orders:admin``)."""
+class _AdminApi:
+    """One service's admin API, called with the signed-in operator's own token: what the services
+    refuse is told as they said it (``_checked``), an unreachable one as a 503 to try again."""
+
+    prefix = "/v1"
+    service = "a service"
 
     def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
         self._http = http
-        self._base = base_url.rstrip("/") + "/v1/admin"
+        self._base = base_url.rstrip("/") + self.prefix
         self._token = token
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -92,8 +96,15 @@ class OrdersAdmin:
         try:
             resp = await self._http.request(method, self._base + path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
-            raise UpstreamUnavailable("The orders service is unreachable; try again in a moment.") from exc
-        return _checked(resp, "orders")
+            raise UpstreamUnavailable(f"The {self.service} is unreachable; try again in a moment.") from exc
+        return _checked(resp, self.service)
+
+
+class OrdersAdmin(_AdminApi):
+    """The orders process's admin API (scope ``orders:admin``)."""
+
+    prefix = "/v1/admin"
+    service = "orders service"
 
     async def lookup(self, *, reference: str, limit: int) -> dict[str, Any]:
         return dict(await self._call("GET", "/orders/lookup", params={"reference": reference, "limit": limit}))
@@ -120,48 +131,26 @@ class OrdersAdmin:
         )
 
 
-class InventoryAdmin:
+class InventoryAdmin(_AdminApi):
     """The inventory process's reconciliation (scope ``inventory:write``) and the stock history
     it keeps (``inventory:read``)."""
 
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/") + "/v1"
-        self._token = token
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self._token}", **outbound_trace_headers()}
-        try:
-            resp = await self._http.request(method, self._base + path, headers=headers, **kwargs)
-        except httpx.TransportError as exc:
-            raise UpstreamUnavailable("The inventory service is unreachable; try again in a moment.") from exc
-        return dict(_checked(resp, "inventory"))
+    service = "inventory service"
 
     async def reconcile(self, *, repair: bool) -> dict[str, Any]:
-        return await self._call("POST", "/reconciliations", json={"repair": repair})
+        return dict(await self._call("POST", "/reconciliations", json={"repair": repair}))
 
     async def sync_history(self, *, hours: int) -> dict[str, Any]:
-        return await self._call("GET", "/admin/sync-history", params={"hours": hours})
+        return dict(await self._call("GET", "/admin/sync-history", params={"hours": hours}))
 
     async def reconcile_history(self, *, hours: int) -> dict[str, Any]:
-        return await self._call("GET", "/admin/reconcile-history", params={"hours": hours})
+        return dict(await self._call("GET", "/admin/reconcile-history", params={"hours": hours}))
 
 
-class StorefrontAdmin:
+class StorefrontAdmin(_AdminApi):
     """The storefront service's push status and dead-letter replay (scope ``storefront:admin``)."""
 
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/") + "/v1"
-        self._token = token
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self._token}", **outbound_trace_headers()}
-        try:
-            resp = await self._http.request(method, self._base + path, headers=headers, **kwargs)
-        except httpx.TransportError as exc:
-            raise UpstreamUnavailable("The storefront service is unreachable; try again in a moment.") from exc
-        return _checked(resp, "storefront")
+    service = "storefront service"
 
     async def sync_status(self, *, limit: int) -> dict[str, Any]:
         return dict(await self._call("GET", "/sync-status", params={"limit": limit}))
@@ -172,22 +161,12 @@ class StorefrontAdmin:
         )
 
 
-class EventsAdmin:
+class EventsAdmin(_AdminApi):
     """The event bus's dead letters, through a consuming service's admin routes (an internal
     client's ``ops`` token): every service shares the bus, so one of them answers for all groups."""
 
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/") + "/v1/admin/events"
-        self._token = token
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self._token}", **outbound_trace_headers()}
-        try:
-            resp = await self._http.request(method, self._base + path, headers=headers, **kwargs)
-        except httpx.TransportError as exc:
-            raise UpstreamUnavailable("The event bus's admin API is unreachable; try again in a moment.") from exc
-        return _checked(resp, "event bus")
+    prefix = "/v1/admin/events"
+    service = "event bus's admin API"
 
     async def dead_letters(self, *, limit: int) -> list[dict[str, Any]]:
         return list((await self._call("GET", "/dead-letters", params={"limit": limit}))["items"])
