@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from interchange import reference_shop
 from interchange.bootstrap import DEMO_PARTNER, bootstrap
 from interchange.ports import service_port, taken_ports
 from interchange.scale import ScaledMode
@@ -108,6 +109,13 @@ class Suite:
             RunningService(info, self.urls[info.name], logs / f"{info.name}.log", restarts=Restarts(self.policy))
             for info in self.started
         ]
+        if reference_shop.wanted(only):  # the storefront's reference shop beside it (interchange.reference_shop)
+            self.urls["shop"] = reference_shop.shop_url(host=host, free_ports=free_ports)
+            shop = RunningService(
+                reference_shop.SHOP, self.urls["shop"], logs / "shop.log", restarts=Restarts(self.policy)
+            )
+            self.services.append(shop)
+        self.webhook_secret = ""  # the storefront's, shared with the shop (set by start)
         self.secrets: dict[str, str] = {}
         self._stopping = False
         self.running = False  # every service answered ready once (suite.json says so)
@@ -147,6 +155,15 @@ class Suite:
         if service.info.client_scopes:
             env[f"INTERCHANGE_{name}_CLIENT_ID"] = service.info.client_id
             env[f"INTERCHANGE_{name}_CLIENT_SECRET"] = self.secrets[service.info.client_id]
+        shop = next((s.url for s in self.services if s.info is reference_shop.SHOP), None)
+        env.update(
+            reference_shop.environment(
+                service=service.info.name,
+                storefront_url=self.urls["storefront"],
+                shop_url=shop,
+                secret=self.webhook_secret,
+            )
+        )
         return env
 
     def start(self) -> None:
@@ -156,6 +173,7 @@ class Suite:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         tighten_tree(self.data_dir)
         self.secrets = asyncio.run(bootstrap(self.data_dir, self.gateway_database_url()))
+        self.webhook_secret = reference_shop.webhook_secret(self.data_dir)
         self.start_wave(first=True)
 
     def gateway_database_url(self) -> str:
