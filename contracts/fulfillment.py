@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from contracts.common import (
     Address,
@@ -46,6 +46,24 @@ class ShipmentLine(CanonicalModel):
 class ShipmentCreate(CanonicalModel):
     """A ship confirmation: what left which warehouse for an order, with carrier and tracking."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "shipment_id": "ASN-1001",
+                    "order_id": "ord_0001",
+                    "warehouse": "WH-3PL",
+                    "carrier": "DHL",
+                    "tracking_number": "JD014600006281",
+                    "tracking_url": "https://track.example/JD014600006281",
+                    "shipped_at": "2026-12-07T10:00:00Z",
+                    "lines": [{"line_no": 1, "sku": "WIDGET-RED", "quantity": {"value": "2", "unit": "EA"}}],
+                }
+            ]
+        },
+    )
+
     shipment_id: Annotated[Reference, Field(description="The shipper's reference; unique, the idempotency key")]
     order_id: Reference
     warehouse: Warehouse
@@ -64,6 +82,8 @@ class ShipmentStatus(StrEnum):
 
 
 class Shipment(ShipmentCreate):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=None)  # the request's example is not one of these
+
     partner_id: str | None = None
     status: ShipmentStatus
     invoice_number: str | None = None
@@ -79,6 +99,26 @@ class ReturnLine(CanonicalModel):
 
 class ReturnCreate(CanonicalModel):
     """A return a channel asks for (an RMA): authorised only for what shipped and is not returned yet."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "return_id": "RMA-1001",
+                    "order_id": "ord_0001",
+                    "lines": [
+                        {
+                            "line_no": 1,
+                            "sku": "WIDGET-RED",
+                            "quantity": {"value": "1", "unit": "EA"},
+                            "reason": "Arrived scratched",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     return_id: Annotated[Reference, Field(description="The channel's return reference; unique")]
     order_id: Reference
@@ -99,6 +139,26 @@ class ReturnReceiptLine(CanonicalModel):
 
 class ReturnReceiptCreate(CanonicalModel):
     """Returned goods received at a warehouse."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "warehouse": "WH-3PL",
+                    "received_at": "2026-12-09T09:30:00Z",
+                    "lines": [
+                        {
+                            "line_no": 1,
+                            "sku": "WIDGET-RED",
+                            "quantity": {"value": "1", "unit": "EA"},
+                            "condition": "sellable",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     warehouse: Warehouse
     received_at: Timestamp
