@@ -5,6 +5,7 @@ insert from a select per activity) behave as on SQLite. Runs on a throwaway serv
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -64,3 +65,37 @@ async def test_activities_are_recorded_once_per_reference_on_postgres(crm: httpx
     assert [r["outcome"] for r in resp.json()["results"]] == ["existing", "recorded", "refused"]
     timeline = await crm.get("/v1/customers/C-2001/activities", headers=bearer("crm:read"))
     assert [a["reference"] for a in timeline.json()["items"]] == ["o1", "o2"]
+
+
+async def test_shipments_billed_at_once_never_invoice_more_than_was_ordered_on_postgres(
+    erp: httpx.AsyncClient,
+) -> None:
+    booked = await erp.post("/v1/sales-orders", json=entry("pg-bill"), headers=bearer("erp:write"))
+    assert booked.status_code == 201, booked.text
+    ordered = int(booked.json()["lines"][0]["quantity"]["value"])
+    sku = booked.json()["lines"][0]["sku"]
+
+    async def invoice(shipment: str) -> httpx.Response:
+        body = {
+            "shipment_id": shipment,
+            "order_reference": "pg-bill",
+            "lines": [{"sku": sku, "quantity": {"value": str(ordered), "unit": "EA"}}],
+        }
+        return await erp.post("/v1/invoices", json=body, headers=bearer("erp:write"))
+
+    answers = await asyncio.gather(*(invoice(f"pg-asn-{n}") for n in range(3)))
+    assert sorted(answer.status_code for answer in answers) == [201, 422, 422]
+    again = await invoice(next(f"pg-asn-{n}" for n, a in enumerate(answers) if a.status_code == 201))
+    assert again.status_code == 200
+    memo = {"return_id": "pg-rma", "order_reference": "pg-bill", "lines": [{"sku": sku, "quantity": {"value": "1"}}]}
+    credited = await erp.post("/v1/credit-memos", json=memo, headers=bearer("erp:write"))
+    assert credited.status_code == 201, credited.text
+    assert credited.json()["credit_memo_number"].startswith("CM-")
+
+
+async def test_a_customer_notice_is_sent_once_on_postgres(crm: httpx.AsyncClient) -> None:
+    notice = {"customer_id": "C-2001", "kind": "shipment", "reference": "pg-asn", "message": "Shipped."}
+    first = await crm.post("/v1/customer-notices", json=notice, headers=bearer("crm:write"))
+    again = await crm.post("/v1/customer-notices", json=notice, headers=bearer("crm:write"))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
