@@ -17,9 +17,9 @@ whatever value is latest when the channel has room again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,6 +74,23 @@ class ChannelThrottle:
         held = self.held(now=now)
         return max(((1.0 - self._level(c, self.rates[c], now)) / self.rates[c] for c in held), default=0.0)
 
+    async def held_channels(self, *, now: float) -> list[str]:
+        return self.held(now=now)
+
+    async def admit_channels(self, channels: Iterable[str], *, now: float) -> set[str]:
+        return {channel for channel in channels if self.admit(channel, now=now)}
+
+
+class Throttle(Protocol):
+    """What a publisher pass needs of a throttle: this process's ``ChannelThrottle``, or the one
+    the replicas share through Redis (``throttle.SharedChannelThrottle``)."""
+
+    async def held_channels(self, *, now: float) -> list[str]: ...
+
+    async def admit_channels(self, channels: Iterable[str], *, now: float) -> set[str]: ...
+
+    def wait(self, *, now: float) -> float: ...
+
 
 def _event(*, due: repository.DueRow, seq: int, now: datetime) -> CloudEvent:
     data = AvailabilityChangedV1(
@@ -127,7 +144,7 @@ def _aware(moment: datetime) -> datetime:
 async def publish_due(
     *,
     db: Database,
-    throttle: ChannelThrottle,
+    throttle: Throttle,
     metrics: InventoryMetrics | None = None,
     now: datetime | None = None,
     limit: int = 500,
@@ -139,13 +156,13 @@ async def publish_due(
     overwritten by the older one; the row stays due and the next pass publishes the newer figure.
     """
     now = now or datetime.now(UTC)
-    held = throttle.held(now=now.timestamp())  # their rows stay due: not even read
+    held = await throttle.held_channels(now=now.timestamp())  # their rows stay due: not even read
     async with db.transaction() as session:
         due = await repository.due_states(session=session, now=now, limit=limit, skip_channels=held)
     settled = [row for row in due if row.desired == row.told]  # changed and changed back within the window
     changed = [row for row in due if row.desired != row.told]
     # One update per channel carries all of its due rows: one token each, taken once per pass.
-    updated = {c for c in dict.fromkeys(row.channel for row in changed) if throttle.admit(c, now=now.timestamp())}
+    updated = await throttle.admit_channels(dict.fromkeys(row.channel for row in changed), now=now.timestamp())
     admitted = [row for row in changed if row.channel in updated]
     if not settled and not admitted:
         return 0
@@ -161,4 +178,4 @@ async def publish_due(
     return len(published)
 
 
-__all__ = ["SOURCE", "ChannelThrottle", "publish_due"]
+__all__ = ["SOURCE", "ChannelThrottle", "Throttle", "publish_due"]

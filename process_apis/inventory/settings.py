@@ -65,6 +65,9 @@ class InventorySettings(ServiceSettings):
     #: trickle (an order saga's reservations) is applied a few movements per transaction rather
     #: than one each; 0: none. Adds at most this much to the lag; bursts (full batches) never wait.
     consumer_linger: float = 0.1
+    #: Replicas of this service (scaled mode): while Redis, where they share each channel's
+    #: throttle, is unreachable, each replica publishes its share, rate / replicas (throttle.py).
+    throttle_replicas: int = Field(default=1, ge=1)
 
 
 __all__ = ["ChannelRule", "InventorySettings", "default_channels"]

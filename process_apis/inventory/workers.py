@@ -17,8 +17,9 @@ from fastapi import FastAPI
 from process_apis.inventory import history as stock_history
 from process_apis.inventory import reconcile, repository, service
 from process_apis.inventory.projection import DUE
-from process_apis.inventory.publisher import ChannelThrottle, publish_due
+from process_apis.inventory.publisher import Throttle, publish_due
 from process_apis.inventory.settings import InventorySettings
+from process_apis.inventory.throttle import SharedChannelThrottle, channel_throttle
 from service_kit.app import upstream
 from service_kit.leases import run_scheduled
 from service_kit.workers import run_once, run_worker, stop_event, wakeup_for
@@ -60,7 +61,10 @@ async def publish_availability(app: FastAPI) -> None:
     until woken (or ``publish_idle`` seconds: a change made by another process)."""
     settings = _settings(app)
     db = app.state.db
-    throttle = ChannelThrottle(settings.channels)
+    # Shared by the replicas through Redis in scaled mode, this process's own otherwise (throttle.py).
+    throttle = channel_throttle(
+        rules=settings.channels, events_url=settings.events_url, replicas=settings.throttle_replicas
+    )
     stop = stop_event(app)
 
     async def publish_once() -> int:
@@ -83,18 +87,22 @@ async def publish_availability(app: FastAPI) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=pause)
         return max(published, 1)  # something is pending: look again
 
-    await run_worker(
-        "inventory_publisher",
-        publish_once,
-        wakeup=wakeup_for(db=db, topic=DUE),
-        stop_event=stop,
-        idle_backoff=(min(0.5, settings.publish_idle), settings.publish_idle),
-        error_backoff=(settings.publish_interval, 30.0),
-    )
+    try:
+        await run_worker(
+            "inventory_publisher",
+            publish_once,
+            wakeup=wakeup_for(db=db, topic=DUE),
+            stop_event=stop,
+            idle_backoff=(min(0.5, settings.publish_idle), settings.publish_idle),
+            error_backoff=(settings.publish_interval, 30.0),
+        )
+    finally:
+        if isinstance(throttle, SharedChannelThrottle):
+            await throttle.aclose()
 
 
 def next_pass_in(
-    *, published: int, earliest: datetime | None, now: datetime, throttle: ChannelThrottle, interval: float
+    *, published: int, earliest: datetime | None, now: datetime, throttle: Throttle, interval: float
 ) -> float | None:
     """Seconds before the publisher's next pass (None: nothing is pending, sleep until woken).
 
