@@ -7,11 +7,14 @@
     the in-process token bucket (``publisher.ChannelThrottle``): no connection, no extra cost.
 
 ``SharedChannelThrottle``: a fixed window of one second, aligned to the clock
-    ``limits``' FixedWindowRateLimiter on its async RedisStorage (redis-py): one atomic
-    INCR+EXPIRE round trip per admitted update. The window's number is part of the key (computed
-    from the ``now`` the caller gives, as the gateway's rate limits do), so every replica knows
-    when a window ends without asking Redis for a TTL, tests drive the clock, and a spent channel
-    is refused locally for the rest of its window without a round trip. A channel of rate ``r``
+    ``limits``' async RedisStorage (redis-py): one atomic INCR+EXPIRE round trip per update, the
+    count compared with the channel's ``limits`` item, as its FixedWindowRateLimiter does. The
+    window's number is part of the key (computed from the ``now`` the caller gives, as the
+    gateway's rate limits do), so every replica knows when a window ends without asking Redis for
+    a TTL, tests drive the clock, and a spent channel is refused locally for the rest of its
+    window without a round trip. Not the limiter itself: it expires a key one window after its
+    first hit, so a replica whose clock lags a little could find the key of the window it is still
+    in gone and start it afresh; a key here lives two windows. A channel of rate ``r``
     gets ``floor(r)`` updates per second (below 1/s: one update per ``ceil(1/r)`` seconds). The
     price of a fixed window: up to twice the rate across a window boundary, never more than the
     rate within a window; replicas' clocks are kept in step (NTP) to well within a window.
@@ -31,7 +34,6 @@ from typing import Any
 
 import structlog
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 
@@ -70,7 +72,7 @@ class SharedChannelThrottle:
         self.replicas = max(1, replicas)
         self.retry_interval = retry_interval
         self.down = False
-        self._limiter = FixedWindowRateLimiter(storage)
+        self._storage = storage
         share = {
             c: rule.model_copy(update={"max_updates_per_second": rates[c] / self.replicas}) for c, rule in rules.items()
         }
@@ -89,7 +91,7 @@ class SharedChannelThrottle:
         window = self._window(channel, now)
         if self._spent.get(channel) == window:
             return False  # spent in this window already: counts only grow until it ends
-        admitted = await self._shared(now, self._limiter.hit, item, "channel", channel, str(window))
+        admitted = await self._shared(now, self._hit, item, channel, window)
         if admitted is None:
             return self._local.admit(channel, now=now)
         if not admitted:
@@ -102,7 +104,7 @@ class SharedChannelThrottle:
         for channel, item in self.items.items():
             window = self._window(channel, now)
             if self._spent.get(channel) != window:
-                free = await self._shared(now, self._limiter.test, item, "channel", channel, str(window))
+                free = await self._shared(now, self._free, item, channel, window)
                 if free is None:
                     if channel not in self._local.held(now=now):
                         continue
@@ -131,6 +133,13 @@ class SharedChannelThrottle:
     async def aclose(self) -> None:
         if self._close is not None:
             await self._close()
+
+    async def _hit(self, item: RateLimitItem, channel: str, window: int) -> bool:
+        key = item.key_for("channel", channel, str(window))
+        return int(await self._storage.incr(key, 2 * item.get_expiry())) <= item.amount
+
+    async def _free(self, item: RateLimitItem, channel: str, window: int) -> bool:
+        return int(await self._storage.get(item.key_for("channel", channel, str(window)))) < item.amount
 
     async def _shared(self, now: float, operation: Callable[..., Awaitable[bool]], *args: Any) -> bool | None:
         """Redis's answer, or ``None``: decide on this replica's share instead."""
