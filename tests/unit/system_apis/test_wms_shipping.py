@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from service_kit.events.outbox import OutboxRecord
+from service_kit.settings import ServiceSettings
+from system_apis.wms.app import create_app as create_wms
 from system_apis.wms.models import WmsReturnReceipt, WmsShipment, WmsShipmentLine, WmsStockMovement
-from tests.support.tokens import Bearer
+from tests.support.tokens import Bearer, static_verifier
 
 READ, WRITE = Bearer("wms:read"), Bearer("wms:write")
 
@@ -211,3 +213,20 @@ async def test_returned_goods_come_back_once_sellable_ones_on_hand(app: Any, wms
 async def test_shipping_needs_the_wms_write_scope(wms: httpx.AsyncClient) -> None:
     resp = await wms.post("/v1/shipments", json=shipment("ASN-1", WIDGET_RED=1), headers=READ)
     assert resp.status_code == 403
+
+
+@pytest.mark.xdist_group("postgres")
+async def test_shipping_and_returns_on_postgres(postgres_url: str) -> None:
+    settings = ServiceSettings.load("wms", database_url=postgres_url, seed_demo=True, log_json=False)
+    app = create_wms(settings, verifier=static_verifier())
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wms.test") as wms,
+    ):
+        await reserve(wms, "ord_pg.1", WIDGET_RED=2, GADGET_PRO=1)
+        shipped = await ship(wms, shipment("ASN-PG", reference="ord_pg", WIDGET_RED=2, GADGET_PRO=1))
+        assert shipped.status_code == 201, shipped.text
+        assert (await ship(wms, shipment("ASN-PG", reference="ord_pg", WIDGET_RED=2, GADGET_PRO=1))).status_code == 200
+        body = return_receipt("RMA-PG", reference="ord_pg", WIDGET_RED=(1, "sellable"))
+        assert (await wms.post("/v1/return-receipts", json=body, headers=WRITE)).status_code == 201
+        assert await position(wms, "WIDGET-RED", "WH-3PL") == ("1", "0")
