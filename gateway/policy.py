@@ -12,15 +12,16 @@ a clock and, for a JSON body, parse and validate it with the schema compiled the
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from functools import lru_cache
 
-from gateway.bodies import UnsupportedMediaType, check_json, media_type_of, read_capped, too_large
+from gateway.bodies import BodyPolicy, UnsupportedMediaType, check_json, media_type_of, read_capped, too_large
 from gateway.proxy import Exchange, Step
 from service_kit.errors import Forbidden, Gone, UnprocessableContent
 
 
 def refuse_after_sunset() -> Step:
-    async def step(exchange: Exchange) -> None:
+    def step(exchange: Exchange) -> None:
         versioning = exchange.route.versioning
         if versioning is not None and versioning.gone():
             route = exchange.route
@@ -33,7 +34,7 @@ def refuse_after_sunset() -> Step:
 
 
 def require_scopes() -> Step:
-    async def step(exchange: Exchange) -> None:
+    def step(exchange: Exchange) -> None:
         needed = exchange.operation.scopes
         if not needed:
             return
@@ -52,16 +53,16 @@ def require_scopes() -> Step:
 
 
 def check_request_body(*, max_bytes: int, max_depth: int) -> Step:
-    async def step(exchange: Exchange) -> None:
+    def step(exchange: Exchange) -> Awaitable[None] | None:
         if exchange.content_length is not None and exchange.content_length > max_bytes:
             raise too_large(max_bytes)  # before a byte of it is read
         policy = exchange.operation.body
         if not exchange.has_body:
             if policy is not None and policy.required:
                 raise _body_required()
-            return
+            return None
         if policy is None:
-            return  # not in the contract, not read: it streams up, capped (proxy.py)
+            return None  # not in the contract, not read: it streams up, capped (proxy.py)
         media_type = media_type_of(exchange.content_type)
         if not policy.accepts(media_type):
             accepted = ", ".join(sorted(policy.media_types))
@@ -69,7 +70,10 @@ def check_request_body(*, max_bytes: int, max_depth: int) -> Step:
                 f"This operation takes {accepted}, not {media_type or 'a body without Content-Type'}."
             )
         if policy.validator is None:
-            return
+            return None
+        return read_and_check(exchange, policy)
+
+    async def read_and_check(exchange: Exchange, policy: BodyPolicy) -> None:
         body = exchange.body = await read_capped(exchange.receive, max_bytes, length=exchange.content_length)
         if not body:
             if policy.required:

@@ -132,7 +132,9 @@ class Exchange:
     query_string: bytes = b""
 
 
-Step = Callable[[Exchange], Awaitable[None]]
+#: A step refuses by raising. One that has to wait (a token to verify, a body to read, a shared
+#: counter) returns an awaitable; any other returns None, so a call costs no coroutine per step.
+Step = Callable[[Exchange], Awaitable[None] | None]
 
 
 def authenticate(verifier: TokenVerifier, disabled: DisabledClients | None = None) -> Step:
@@ -264,7 +266,9 @@ class GatewayProxy:
                 query_string=scope["query_string"],
             )
             for step in self._steps:
-                await step(exchange)
+                pending = step(exchange)
+                if pending is not None:
+                    await pending
             assert self._forwarder is not None, "GatewayProxy.configure has not run"
             status = await self._forwarder.forward(
                 exchange, answer.send, headers_down=_headers_down, max_body=self._max_body

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,20 +228,40 @@ class RateLimiter:
         lacks, no tier or anything but a string (an external issuer's token may carry anything)."""
         return claimed if isinstance(claimed, str) and claimed in self._policies else self._default_tier
 
+    @property
+    def counts_locally(self) -> bool:
+        """Whether every decision is taken on this process's counters (``memory://``): then
+        ``decide_locally`` needs no await."""
+        return self._shared.shared is None
+
     async def decide(self, client_id: str, tier: str, operation: Operation) -> Decision:
         """Count one call of ``client_id`` (a client of ``tier``, see ``tier_of``) to ``operation``."""
+        shared = self._shared
+        if shared.shared is None:
+            return self.decide_locally(client_id, tier, operation)
         policy = _pick(self._policies[tier], self._classes, operation)
         bucket = f"{client_id}/{policy.name}"
         now = self.clock()
         index, reset = window_of(bucket, policy.window, now)
-        shared = self._shared
-        if shared.shared is not None:
-            count = await shared.call(now, shared.shared.incr, f"{bucket}/{index}", reset + 1)
-            if count is not None:
-                return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
-            # Redis is unreachable: this replica's share of the limit, on its own counters.
-            policy = _pick(self._local_policies[tier], self._classes, operation)
-            self.metrics.local.inc()
+        count = await shared.call(now, shared.shared.incr, f"{bucket}/{index}", reset + 1)
+        if count is not None:
+            return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
+        # Redis is unreachable: this replica's share of the limit, on its own counters.
+        self.metrics.local.inc()
+        return self.decide_locally(client_id, tier, operation, policies=self._local_policies)
+
+    def decide_locally(
+        self,
+        client_id: str,
+        tier: str,
+        operation: Operation,
+        *,
+        policies: Mapping[str, Mapping[str, Policy]] | None = None,
+    ) -> Decision:
+        """``decide`` on this process's counters (``policies``: the replica's share while Redis is away)."""
+        policy = _pick((policies or self._policies)[tier], self._classes, operation)
+        bucket = f"{client_id}/{policy.name}"
+        index, reset = window_of(bucket, policy.window, self.clock())
         count = self._local.incr(bucket, index)
         return Decision(count <= policy.quota, policy, max(0, policy.quota - count), reset)
 
@@ -260,14 +280,23 @@ class RateLimiter:
 
 def rate_limit(limiter: RateLimiter) -> Step:
     """The proxy step (after ``authenticate``): count the call, refuse it with 429 over the limit,
-    and put the quota headers on the answer."""
+    and put the quota headers on the answer. On ``memory://`` it decides without an await."""
 
-    async def step(exchange: Exchange) -> None:
+    def step(exchange: Exchange) -> Awaitable[None] | None:
         claims = exchange.claims
         if claims is None:
             raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
         tier = limiter.tier_of(claims.get("tier"))
-        decision = await limiter.decide(str(claims["client_id"]), tier, exchange.operation)
+        client_id = str(claims["client_id"])
+        if limiter.counts_locally:
+            apply(exchange, tier, limiter.decide_locally(client_id, tier, exchange.operation))
+            return None
+        return shared(exchange, tier, client_id)
+
+    async def shared(exchange: Exchange, tier: str, client_id: str) -> None:
+        apply(exchange, tier, await limiter.decide(client_id, tier, exchange.operation))
+
+    def apply(exchange: Exchange, tier: str, decision: Decision) -> None:
         if not decision.allowed:
             policy = decision.policy
             limiter.metrics.refused.labels(tier, policy.name).inc()
