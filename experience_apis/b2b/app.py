@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from experience_apis.b2b import partner_admin_routes
+from experience_apis.b2b import partner_admin_routes, routes_fulfilment
 from experience_apis.b2b.examples import EXAMPLES
+from experience_apis.b2b.examples_fulfilment import FULFILMENT_EXAMPLES
 from experience_apis.b2b.migrations import HISTORY
 from experience_apis.b2b.models import Base
 from experience_apis.b2b.routes import router
@@ -37,14 +38,15 @@ def create_app(
         settings,
         title="Interchange B2B experience API",
         description="For resellers' purchasing systems: the catalog at the reseller's own prices, purchase orders "
-        "(idempotent), their history and status, and the account's credit headroom. The reseller is the access "
+        "(idempotent), their history and status, availability by warehouse, invoices and credit memos, and the "
+        "account's credit headroom. The reseller is the access "
         "token's partner.",
-        routers=[router, partner_admin_routes.router],
+        routers=[router, routes_fulfilment.router, partner_admin_routes.router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[seed],
     )
-    add_examples(app, EXAMPLES)
+    add_examples(app, {**EXAMPLES, **FULFILMENT_EXAMPLES})
     return app

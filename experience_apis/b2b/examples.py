@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from service_kit.openapi import OperationExamples
 
-_ORDER_ID = "ord_01JEXAMPLE0000000000000000"
+ORDER_ID = "ord_01JEXAMPLE0000000000000000"
 _PO = {
     "po_number": "PO-2026-0042",
     "lines": [
@@ -21,7 +21,7 @@ _PO = {
     },
 }
 _ORDER = {
-    "order_id": _ORDER_ID,
+    "order_id": ORDER_ID,
     "po_number": "PO-2026-0042",
     "status": "accepted",
     "currency": "EUR",
@@ -49,11 +49,11 @@ _ORDER = {
     "created_at": "2026-12-07T09:30:00Z",
     "updated_at": "2026-12-07T09:30:02Z",
 }
-_NOT_YOURS = {
+NOT_YOURS = {
     "type": "https://interchange.example/problems/not-found",
     "title": "Not Found",
     "status": 404,
-    "detail": f"No purchase order {_ORDER_ID!r} of yours; list them at /b2b/v1/purchase-orders.",
+    "detail": f"No purchase order {ORDER_ID!r} of yours; list them at /b2b/v1/purchase-orders.",
 }
 
 EXAMPLES = {
@@ -86,10 +86,10 @@ EXAMPLES = {
         parameters={"Idempotency-Key": "po-2026-0042-1"},
         responses={
             202: {
-                "order_id": _ORDER_ID,
+                "order_id": ORDER_ID,
                 "po_number": "PO-2026-0042",
                 "status": "received",
-                "status_url": f"/b2b/v1/purchase-orders/{_ORDER_ID}",
+                "status_url": f"/b2b/v1/purchase-orders/{ORDER_ID}",
             }
         },
     ),
@@ -98,8 +98,8 @@ EXAMPLES = {
     ),
     "getPurchaseOrder": OperationExamples(
         "An accepted order with its ERP sales order",
-        parameters={"order_id": _ORDER_ID},
-        responses={200: _ORDER, 404: _NOT_YOURS},
+        parameters={"order_id": ORDER_ID},
+        responses={200: _ORDER, 404: NOT_YOURS},
     ),
     "getAccount": OperationExamples(
         "A trade account with open orders",
