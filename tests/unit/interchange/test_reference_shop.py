@@ -15,11 +15,18 @@ from rich.console import Console
 
 from interchange import reference_shop
 from interchange.launcher import Suite
+from interchange.scale import ScaledMode
+from interchange.scale_suite import ScaledSuite
 
 
 @pytest.fixture(autouse=True)
 def _no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("INTERCHANGE_STOREFRONT_WEBHOOK_SECRET", "INTERCHANGE_SHOP_PORT", "INTERCHANGE_STOREFRONT_PORT"):
+    for name in (
+        "INTERCHANGE_STOREFRONT_WEBHOOK_SECRET",
+        "INTERCHANGE_SHOP_PORT",
+        "INTERCHANGE_STOREFRONT_PORT",
+        "INTERCHANGE_STOREFRONT_ADMIN_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -70,3 +77,20 @@ def test_only_without_the_storefront_starts_no_shop_and_points_nothing_at_it(tmp
     assert reference_shop.environment(service="storefront", storefront_url="http://x", shop_url=None, secret="s") == {
         "INTERCHANGE_STOREFRONT_WEBHOOK_SECRET": "s"
     }
+
+
+def test_scaled_behind_nginx_no_shop_is_started(tmp_path: Path) -> None:
+    mode = ScaledMode(replicas=2, database_url_template="postgresql+asyncpg://u@h/{service}", events_url="redis://h")
+    scaled = ScaledSuite(
+        data_dir=tmp_path,
+        host="127.0.0.1",
+        free_ports=True,
+        seed=False,
+        console=Console(file=io.StringIO()),
+        scale=mode,
+    )
+    assert all(r.info is not reference_shop.SHOP for r in scaled.services)
+    scaled.secrets, scaled.webhook_secret = defaultdict(str), "s"
+    storefront = scaled.environment(scaled.replicas("storefront")[0])
+    assert storefront["INTERCHANGE_STOREFRONT_WEBHOOK_SECRET"] == "s"
+    assert "INTERCHANGE_STOREFRONT_ADMIN_URL" not in storefront  # the storefront pushes where it is told
