@@ -1,6 +1,8 @@
 """The B2B channel (issue 12) on real processes (`interchange up --free-ports`): a reseller's
 purchase order, sent through the gateway, reaches accepted at the reseller's own price with its ERP
-sales order booked on the reseller's account; another reseller gets 404 for it."""
+sales order booked on the reseller's account; another reseller gets 404 for it. Its availability by
+warehouse is the inventory's, and once the warehouse ships it the ERP's invoice is the reseller's to
+read (issue 12's remaining pieces)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,10 @@ def test_a_resellers_purchase_order_is_accepted_at_its_price_and_hidden_from_ano
     body = {"po_number": "PO-E2E-1", "lines": [{"sku": "GADGET-PRO", "quantity": {"value": "2", "unit": "EA"}}]}
 
     with httpx.Client(base_url=f"{gateway}/b2b/v1", timeout=10) as b2b:
+        stock = b2b.get("/catalog/GADGET-PRO/availability", headers=borealis)
+        assert stock.status_code == 200, stock.text + logs(secrets)
+        by_warehouse = {w["warehouse"]: int(w["available"]["value"]) for w in stock.json()["warehouses"]}
+        assert by_warehouse and sum(by_warehouse.values()) == int(stock.json()["available"]["value"])
         catalog = b2b.get("/catalog", headers=borealis)
         assert catalog.status_code == 200, catalog.text + logs(secrets)
         price = {i["sku"]: i["unit_price"] for i in catalog.json()["items"]}["GADGET-PRO"]
@@ -70,6 +76,36 @@ def test_a_resellers_purchase_order_is_accepted_at_its_price_and_hidden_from_ano
         assert hidden.headers["content-type"].startswith("application/problem+json")
         account = b2b.get("/account", headers=borealis).json()
         assert account["open_orders"] == order["total"]
+        assert b2b.get(f"/purchase-orders/{order_id}/invoices", headers=borealis).json() == {"items": []}
+        assert b2b.get(f"/purchase-orders/{order_id}/credit-memos", headers=borealis).json() == {"items": []}
+        assert b2b.get(f"/purchase-orders/{order_id}/invoices", headers=closed).status_code == 404
+
+        # The warehouse ships it (a WMS ship confirm, as an internal service posts it): the ERP
+        # invoices the shipment, and the invoice is the reseller's to read.
+        line = order["lines"][0]
+        shipped = httpx.post(
+            f"{described['services']['fulfillment']}/v1/shipments",
+            json={
+                "shipment_id": "SHP-E2E-B2B-1",
+                "order_id": order_id,
+                "warehouse": line["warehouse"],
+                "carrier": "DHL",
+                "tracking_number": "JD-E2E-B2B-1",
+                "shipped_at": "2026-12-07T23:30:00Z",
+                "lines": [{"line_no": 1, "sku": "GADGET-PRO", "quantity": {"value": "2", "unit": "EA"}}],
+            },
+            headers=bearer(gateway, "svc-fulfillment_partners", secrets["svc-fulfillment_partners"])
+            | {"Idempotency-Key": "shp-e2e-b2b-1"},
+            timeout=30,
+        )
+        assert shipped.status_code == 202, shipped.text
+        invoices = wait_until(
+            lambda: b2b.get(f"/purchase-orders/{order_id}/invoices", headers=borealis).json()["items"],
+            seconds=60,
+            what="the shipment's invoice",
+        )
+        assert [(i["shipment_id"], i["total"]) for i in invoices] == [("SHP-E2E-B2B-1", order["total"])]
+        assert b2b.get(f"/purchase-orders/{order_id}/invoices", headers=closed).status_code == 404
 
     erp = httpx.get(
         f"{described['services']['erp']}/v1/sales-orders/{order['erp_order_number']}",
