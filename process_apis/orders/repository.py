@@ -268,18 +268,6 @@ async def claim_next_due(
     return None
 
 
-async def release_claims(session: AsyncSession, *, worker_id: str) -> int:
-    """At start-up: the claims this worker held before it stopped (a crash, a SIGKILL) are due
-    at once instead of after their lease."""
-    done = await session.execute(
-        update(OrderRow)
-        .where(OrderRow.claimed_by == worker_id, OrderRow.saga_active.is_(True))
-        .values(next_attempt_at=None, claimed_by=None)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(done, "rowcount", 0) or 0)
-
-
 async def request_cancellation(session: AsyncSession, *, order_id: str, reason: str, at: datetime) -> None:
     await session.execute(
         update(OrderRow)
@@ -319,7 +307,6 @@ __all__ = [
     "list_parked",
     "open_credit_exposure",
     "read_order",
-    "release_claims",
     "replays",
     "request_cancellation",
     "status_history",
