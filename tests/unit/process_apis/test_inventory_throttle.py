@@ -5,6 +5,8 @@ tests/integration/test_replicas_inventory_throttle.py.)"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +14,10 @@ from limits.aio.storage import MemoryStorage
 from limits.errors import StorageError
 from structlog.testing import capture_logs
 
-from process_apis.inventory.publisher import ChannelThrottle
+from process_apis.inventory.publisher import ChannelThrottle, publish_due
 from process_apis.inventory.settings import ChannelRule
 from process_apis.inventory.throttle import SharedChannelThrottle, channel_throttle, window_item
+from tests.unit.process_apis import test_inventory_support as support
 
 RULES = {
     "marketplace": ChannelRule(max_updates_per_second=5),
@@ -104,3 +107,17 @@ async def test_while_the_storage_fails_a_replica_publishes_its_share_logs_once_a
         assert sum([await throttle.admit("marketplace", now=T + 5.0) for _ in range(9)]) == 5  # Redis again
     assert not throttle.down
     assert [entry["event"] for entry in logs] == ["inventory_throttle_storage_recovered"]
+
+
+async def test_a_pass_leaves_a_channel_another_replica_spent_due_until_its_next_window(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    mine, other = (SharedChannelThrottle(support.RULES, storage=storage) for _ in range(2))
+    async with support.projection_db(tmp_path) as db:
+        await support.apply(db, support.moved("WIDGET-RED", "AMS", on_hand=5, version=1))
+        at = support.T0 + timedelta(seconds=1)
+        assert sum([await other.admit("marketplace", now=at.timestamp()) for _ in range(5)]) == 5  # 5/s, spent
+        assert await publish_due(db=db, throttle=mine, now=at) == 2  # storefront and b2b
+        assert {e["channel"] for e in await support.published(db)} == {"storefront", "b2b"}
+        assert await publish_due(db=db, throttle=mine, now=at + timedelta(seconds=0.5)) == 0
+        assert await publish_due(db=db, throttle=mine, now=at + timedelta(seconds=1)) == 1  # its next window
+        assert [e["channel"] for e in await support.published(db)][-1] == "marketplace"
