@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from contracts import Quantity
+from service_kit.correlation import current_correlation_id
 from service_kit.errors import BusinessRuleViolation, Conflict, NotFound
 from system_apis.wms.shipping_schemas import (
     WarehouseReturnReceipt,
@@ -35,7 +36,9 @@ class ShippingStore(Protocol):
         ``BusinessRuleViolation`` for an unknown warehouse."""
         ...
 
-    def ship(self, *, request: WarehouseShipmentCreate, lines: dict[str, int]) -> WarehouseShipment: ...
+    def ship(
+        self, *, request: WarehouseShipmentCreate, lines: dict[str, int], correlation_id: str | None
+    ) -> WarehouseShipment: ...
 
     def find_return_receipt(self, return_id: str) -> WarehouseReturnReceipt | None: ...
 
@@ -47,7 +50,9 @@ class ShippingStore(Protocol):
 
     def whse_id(self, warehouse: str) -> str: ...
 
-    def receive_return(self, *, request: WarehouseReturnReceiptCreate) -> WarehouseReturnReceipt: ...
+    def receive_return(
+        self, *, request: WarehouseReturnReceiptCreate, correlation_id: str | None
+    ) -> WarehouseReturnReceipt: ...
 
 
 ShippingStoreFor = Callable[[Unit], ShippingStore]
@@ -109,10 +114,14 @@ async def ship_goods(
     *, units: UnitRunner, store: ShippingStoreFor, request: WarehouseShipmentCreate
 ) -> tuple[WarehouseShipment, bool]:
     """``(shipment, True)`` when booked now, ``(booked before, False)`` on a resend."""
-    return await units.run(lambda unit: _ship(store=store(unit), request=request))
+    # Read here: the unit runs in the database's thread, where the request's context is not.
+    correlation_id = current_correlation_id() or None
+    return await units.run(lambda unit: _ship(store=store(unit), request=request, correlation_id=correlation_id))
 
 
-def _ship(*, store: ShippingStore, request: WarehouseShipmentCreate) -> tuple[WarehouseShipment, bool]:
+def _ship(
+    *, store: ShippingStore, request: WarehouseShipmentCreate, correlation_id: str | None
+) -> tuple[WarehouseShipment, bool]:
     lines, errors = _whole(request.lines)
     booked = store.find_shipment(request.shipment_id)
     if booked is not None:
@@ -128,17 +137,20 @@ def _ship(*, store: ShippingStore, request: WarehouseShipmentCreate) -> tuple[Wa
     errors = _over(request.lines, lines, open_qty, what="reserved there and not shipped yet")
     if errors:
         raise _refuse(errors, done="shipped")
-    return store.ship(request=request, lines=lines), True
+    return store.ship(request=request, lines=lines, correlation_id=correlation_id), True
 
 
 async def receive_return(
     *, units: UnitRunner, store: ShippingStoreFor, request: WarehouseReturnReceiptCreate
 ) -> tuple[WarehouseReturnReceipt, bool]:
     """``(receipt, True)`` when booked now, ``(booked before, False)`` on a resend."""
-    return await units.run(lambda unit: _receive(store=store(unit), request=request))
+    correlation_id = current_correlation_id() or None
+    return await units.run(lambda unit: _receive(store=store(unit), request=request, correlation_id=correlation_id))
 
 
-def _receive(*, store: ShippingStore, request: WarehouseReturnReceiptCreate) -> tuple[WarehouseReturnReceipt, bool]:
+def _receive(
+    *, store: ShippingStore, request: WarehouseReturnReceiptCreate, correlation_id: str | None
+) -> tuple[WarehouseReturnReceipt, bool]:
     lines, errors = _whole(request.lines)
     booked = store.find_return_receipt(request.return_id)
     if booked is not None:
@@ -158,7 +170,7 @@ def _receive(*, store: ShippingStore, request: WarehouseReturnReceiptCreate) -> 
     errors = _over(request.lines, lines, open_qty, what="shipped and not returned yet")
     if errors:
         raise _refuse(errors, done="received")
-    return store.receive_return(request=request), True
+    return store.receive_return(request=request, correlation_id=correlation_id), True
 
 
 async def get_shipment(*, units: UnitRunner, store: ShippingStoreFor, shipment_id: str) -> WarehouseShipment:

@@ -165,7 +165,9 @@ class ReferenceShippingStore:
             totals[article] += qty
         return dict(totals)
 
-    def ship(self, *, request: WarehouseShipmentCreate, lines: dict[str, int]) -> WarehouseShipment:
+    def ship(
+        self, *, request: WarehouseShipmentCreate, lines: dict[str, int], correlation_id: str | None = None
+    ) -> WarehouseShipment:
         """Book it (the service checked ``lines`` against ``open_to_ship``)."""
         whse_id = self.whse_id(request.warehouse)
         now = datetime.now(UTC)
@@ -244,7 +246,13 @@ class ReferenceShippingStore:
             )
             stage_on_unit(
                 unit=self.unit,
-                event=new_event(data=data, source=SOURCE, subject=f"shipment/{request.shipment_id}", time=shipped_at),
+                event=new_event(
+                    data=data,
+                    source=SOURCE,
+                    subject=f"shipment/{request.shipment_id}",
+                    time=shipped_at,
+                    correlation_id=correlation_id,
+                ),
             )
         found = self.find_shipment(request.shipment_id)
         assert found is not None  # written above
@@ -312,7 +320,9 @@ class ReferenceShippingStore:
         )
         return {article: int(qty) - int(returned.get(article, 0)) for article, qty in shipped}
 
-    def receive_return(self, *, request: WarehouseReturnReceiptCreate) -> WarehouseReturnReceipt:
+    def receive_return(
+        self, *, request: WarehouseReturnReceiptCreate, correlation_id: str | None = None
+    ) -> WarehouseReturnReceipt:
         """Book it (the service checked the lines against ``open_to_return``)."""
         whse_id = self.whse_id(request.warehouse)
         received_at = request.received_at or datetime.now(UTC)
@@ -365,7 +375,13 @@ class ReferenceShippingStore:
             )
             stage_on_unit(
                 unit=self.unit,
-                event=new_event(data=data, source=SOURCE, subject=f"return/{request.return_id}", time=received_at),
+                event=new_event(
+                    data=data,
+                    source=SOURCE,
+                    subject=f"return/{request.return_id}",
+                    time=received_at,
+                    correlation_id=correlation_id,
+                ),
             )
         found = self.find_return_receipt(request.return_id)
         assert found is not None  # written above

@@ -102,7 +102,9 @@ async def test_a_shipment_in_two_parts_takes_the_goods_from_the_reservation(app:
     }
     assert await position(wms, "WIDGET-RED", "WH-3PL") == ("0", "0")
     assert await position(wms, "GADGET-PRO", "WH-3PL") == ("7", "2")
-    second = await ship(wms, shipment("ASN-2", GADGET_PRO=2))
+    second = await wms.post(
+        "/v1/shipments", json=shipment("ASN-2", GADGET_PRO=2), headers=WRITE | {"X-Correlation-ID": "cid-asn-2"}
+    )
     assert second.status_code == 201
     assert await position(wms, "GADGET-PRO", "WH-3PL") == ("5", "0")
     moved = [e["data"] for e in await events(app, "stock.moved") if e["data"]["movement"] == "shipment"]
@@ -113,6 +115,7 @@ async def test_a_shipment_in_two_parts_takes_the_goods_from_the_reservation(app:
     ]
     shipped = [(e["subject"], e["data"]["tracking_number"]) for e in await events(app, "warehouse.shipped")]
     assert shipped == [("shipment/ASN-1", "JD-ASN-1"), ("shipment/ASN-2", "JD-ASN-2")]
+    assert (await events(app, "warehouse.shipped"))[1]["correlationid"] == "cid-asn-2"  # the request's, carried on
     found = await wms.get("/v1/shipments", params={"reference": "ord_1"}, headers=READ)
     assert [s["shipment_id"] for s in found.json()["items"]] == ["ASN-1", "ASN-2"]
     assert (await wms.get("/v1/shipments/ASN-2", headers=READ)).json() == second.json()
