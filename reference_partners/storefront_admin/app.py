@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from reference_partners.storefront_admin.routes import router
 from reference_partners.storefront_admin.settings import ShopSettings
 from reference_partners.storefront_admin.storage import Store
+from service_kit.correlation import CorrelationMiddleware
 from service_kit.errors import UpstreamUnavailable
 from service_kit.problems import install_problem_handlers
 
@@ -38,6 +39,7 @@ def create_app(settings: ShopSettings | None = None, *, transport: httpx.AsyncBa
     )
     app.state.settings, app.state.store = settings, store
     install_problem_handlers(app)
+    app.add_middleware(CorrelationMiddleware)  # an unexpected error: logged, answered as a bare problem
     app.include_router(router)
 
     @app.get("/health/live", include_in_schema=False)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ShopSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INTERCHANGE_SHOP_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="INTERCHANGE_SHOP_", extra="ignore", populate_by_name=True)
 
     #: Where its SQLite file lives (the suite's data dir).
-    data_dir: Path = Field(default=Path("var"), validation_alias=AliasChoices("INTERCHANGE_DATA_DIR", "data_dir"))
+    data_dir: Path = Field(default=Path("var"), validation_alias="INTERCHANGE_DATA_DIR")
     #: The shop's domain, sent as ``X-Storefront-Shop-Domain`` with every webhook.
     shop_domain: str = "demo-shop.storefront.example"
     #: The admin API's access token (``X-Storefront-Access-Token``); empty: not checked.

@@ -15,6 +15,7 @@ import pytest
 from experience_apis.storefront.signatures import is_signed_by
 from reference_partners.storefront_admin.app import create_app
 from reference_partners.storefront_admin.settings import ShopSettings
+from reference_partners.storefront_admin.storage import Store
 
 API = "/admin/api/2024-01"
 SECRET = "shop-webhook-secret"
@@ -220,4 +221,18 @@ async def test_an_unknown_order_and_an_invalid_one_are_problems(client: httpx.As
     assert invalid.headers["content-type"] == "application/problem+json"
     assert any("quantity" in e["pointer"] for e in invalid.json()["errors"])
     assert (await client.get(f"{API}/orders.json")).json() == {"orders": []}
+    assert receiver.received == []
+
+
+async def test_an_unexpected_failure_is_a_bare_problem_and_keeps_nothing(
+    client: httpx.AsyncClient, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Store, order: dict[str, object]) -> dict[str, object]:
+        raise RuntimeError("disk on fire at /secret/path")
+
+    monkeypatch.setattr(Store, "add_order", broken)
+    resp = await client.post(f"{API}/orders.json", json=ORDER)
+    assert resp.status_code == 500
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert "secret" not in resp.text and "RuntimeError" not in resp.text
     assert receiver.received == []
