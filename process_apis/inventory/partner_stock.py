@@ -19,7 +19,7 @@ from process_apis.inventory.metrics import InventoryMetrics
 from process_apis.inventory.models import ReconcileRun, StockPosition
 
 #: Counts are whole units, as the WMS keeps them (EA).
-Count = Annotated[int, Field(ge=0, le=999_999_999)]
+Count = Annotated[int, Field(strict=True, ge=0, le=999_999_999)]
 
 
 def _text_only(value: object) -> object:

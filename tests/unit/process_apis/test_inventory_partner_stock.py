@@ -102,3 +102,13 @@ async def test_the_count_time_must_be_iso_text(inventory: FastAPI) -> None:
 
     assert resp.status_code == 422
     assert await runs(inventory) == []
+
+
+async def test_a_count_must_be_a_whole_number_not_a_boolean(inventory: FastAPI) -> None:
+    body = snapshot(("WIDGET-BLUE", 40))
+    body["lines"][0]["quantity"] = False
+
+    resp = await post(inventory, body)
+
+    assert resp.status_code == 422
+    assert await runs(inventory) == []
