@@ -28,7 +28,7 @@ Timestamp = Annotated[UtcDateTime, BeforeValidator(_text_only)]
 Reference = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", examples=["ASN-2026-0001"])
 ]
-LineNumber = Annotated[int, Field(ge=1, le=10_000, description="The request's line (`line` of its items)")]
+LineNumber = Annotated[int, Field(strict=True, ge=1, le=10_000, description="The request's line (`line` of its items)")]
 Units = Annotated[int, Field(strict=True, gt=0, le=999_999_999, description="Whole units", examples=[2])]
 Carrier = Annotated[Line, Field(min_length=1, max_length=64, examples=["DHL"])]
 

@@ -219,3 +219,13 @@ async def test_a_timestamp_must_be_iso_text_not_seconds(partners: Partners) -> N
     assert resp.status_code == 422
     assert "ISO 8601" in resp.text
     assert partners.inventory.received == []
+
+
+async def test_a_line_is_a_number_not_a_boolean(partners: Partners) -> None:
+    resp = await partners.client.post(
+        "/v1/shipments", json=asn(items=[{"line": True, "sku": "WIDGET-BLUE", "qty": 1}]), headers=keyed("k-bool")
+    )
+
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["pointer"] == "#/items/0/line"
+    assert partners.fulfillment.received == []
