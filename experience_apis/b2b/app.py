@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from experience_apis.b2b import partner_admin_routes, routes_fulfilment
+from experience_apis.b2b import partner_admin_routes, routes_fulfilment, routes_quotes
 from experience_apis.b2b.examples import EXAMPLES
 from experience_apis.b2b.examples_fulfilment import FULFILMENT_EXAMPLES
+from experience_apis.b2b.examples_quotes import QUOTE_EXAMPLES
 from experience_apis.b2b.migrations import HISTORY
 from experience_apis.b2b.models import Base
 from experience_apis.b2b.routes import router
@@ -38,15 +39,15 @@ def create_app(
         settings,
         title="Interchange B2B experience API",
         description="For resellers' purchasing systems: the catalog at the reseller's own prices, purchase orders "
-        "(idempotent), their history and status, availability by warehouse, invoices and credit memos, and the "
+        "(idempotent), their history and status, availability by warehouse, quotes, invoices and credit memos, and the "
         "account's credit headroom. The reseller is the access "
         "token's partner.",
-        routers=[router, routes_fulfilment.router, partner_admin_routes.router],
+        routers=[router, routes_fulfilment.router, routes_quotes.router, partner_admin_routes.router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,
         verifier=verifier,
         on_startup=[seed],
     )
-    add_examples(app, {**EXAMPLES, **FULFILMENT_EXAMPLES})
+    add_examples(app, {**EXAMPLES, **FULFILMENT_EXAMPLES, **QUOTE_EXAMPLES})
     return app

@@ -99,7 +99,7 @@ async def get_catalog(account: CatalogReader, orders: Orders) -> Catalog:
         ),
         422: problem_doc(
             "The order breaks a rule (unknown or discontinued SKU, your account cannot order, the key "
-            "reused with another body); `errors` names each field."
+            "reused with another body, the quote it names expired or its prices moved); `errors` names each field."
         ),
         **UPSTREAM,
     },
@@ -109,11 +109,12 @@ async def submit_purchase_order(
     account: OrderWriter,
     idempotency_key: IdempotencyKeyHeader,
     orders: Orders,
+    session: SessionDep,
     request: Request,
     response: Response,
 ) -> PurchaseOrderAccepted:
     accepted = await service.submit_purchase_order(
-        orders=orders, account=account, channel=_channel(request), po=body, key=idempotency_key
+        session=session, orders=orders, account=account, channel=_channel(request), po=body, key=idempotency_key
     )
     response.headers["Location"] = accepted.status_url
     return accepted

@@ -40,6 +40,14 @@ class PurchaseOrderCreate(CanonicalModel):
     split_shipments_allowed: Annotated[
         bool, Field(description="Whether it may ship from more than one warehouse (default: it may not).")
     ] = False
+    quote_id: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=40,
+            description="A quote of yours to hold to: refused if it expired, a line is not on it or its price moved.",
+        ),
+    ] = None
 
 
 class PurchaseOrderAccepted(CanonicalModel):

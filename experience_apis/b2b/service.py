@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Order, OrderCreate
-from experience_apis.b2b import repository
+from experience_apis.b2b import quotes, repository
 from experience_apis.b2b.clients import OrdersApi
 from experience_apis.b2b.models import Reseller
 from experience_apis.b2b.schemas import (
@@ -52,8 +52,9 @@ def idempotency_key(*, partner_id: str, key: str) -> str:
 
 
 async def submit_purchase_order(
-    *, orders: OrdersApi, account: Reseller, channel: str, po: PurchaseOrderCreate, key: str
+    *, session: AsyncSession, orders: OrdersApi, account: Reseller, channel: str, po: PurchaseOrderCreate, key: str
 ) -> PurchaseOrderAccepted:
+    await quotes.check_against_quote(session=session, orders=orders, account=account, po=po)
     order = OrderCreate(
         channel=channel,
         channel_order_id=po.po_number,

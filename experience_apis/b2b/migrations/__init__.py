@@ -13,5 +13,5 @@ HISTORY = MigrationHistory(
     service="b2b",
     versions=Path(__file__).parent,
     metadata=(Base.metadata,),
-    kit_tables=("revoked_clients",),
+    kit_tables=("idempotency_keys", "revoked_clients"),
 )
