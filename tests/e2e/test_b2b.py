@@ -1,8 +1,8 @@
 """The B2B channel (issue 12) on real processes (`interchange up --free-ports`): a reseller's
-purchase order, sent through the gateway, reaches accepted at the reseller's own price with its ERP
-sales order booked on the reseller's account; another reseller gets 404 for it. Its availability by
-warehouse is the inventory's, and once the warehouse ships it the ERP's invoice is the reseller's to
-read (issue 12's remaining pieces)."""
+purchase order, sent through the gateway with the quote it was priced by, reaches accepted at the
+reseller's own price with its ERP sales order booked on the reseller's account; another reseller gets
+404 for it. Its availability by warehouse is the inventory's, and once the warehouse ships it the
+ERP's invoice is the reseller's to read."""
 
 from __future__ import annotations
 
@@ -59,6 +59,10 @@ def test_a_resellers_purchase_order_is_accepted_at_its_price_and_hidden_from_ano
         price = {i["sku"]: i["unit_price"] for i in catalog.json()["items"]}["GADGET-PRO"]
         assert price == {"amount": "134.10", "currency": "EUR"}  # TRADE-10: 149.00 less 10 %
 
+        quoted = b2b.post("/quotes", json={"lines": body["lines"]}, headers={**borealis, "Idempotency-Key": "e2e-q-1"})
+        assert quoted.status_code == 201, quoted.text + logs(secrets)
+        assert quoted.json()["total"] == {"amount": "268.20", "currency": "EUR"}
+        body["quote_id"] = quoted.json()["quote_id"]
         submitted = b2b.post("/purchase-orders", json=body, headers={**borealis, "Idempotency-Key": "e2e-po-1"})
         assert submitted.status_code == 202, submitted.text + logs(secrets)
         order_id = submitted.json()["order_id"]
