@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from contracts.common import CanonicalModel
 from contracts.fulfillment import (
@@ -76,7 +76,9 @@ class ExceptionList(CanonicalModel):
 
 
 class ReplayCreate(CanonicalModel):
-    note: Annotated[str | None, Field(max_length=500)] = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{"note": "ERP numbering range extended; invoice again"}]})
+
+    note: Annotated[str | None, Field(max_length=500, description="Why it is replayed, for the audit.")] = None
 
 
 class ReplayRead(CanonicalModel):

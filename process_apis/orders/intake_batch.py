@@ -62,10 +62,21 @@ class OrderBatchEntry(BaseModel):
         return value
 
 
+_EXAMPLE = {
+    "entries": [
+        {
+            "idempotency_key": "marketplace:acme-market:MP-1001",
+            "correlation_id": "8f2b6c1e-4d7a-4b0e-9c55-3f1f7a2d9e10",
+            "order": OrderCreate.model_json_schema()["examples"][0],
+        }
+    ]
+}
+
+
 class OrderBatchCreate(BaseModel):
     """Orders to take in at once, for the partner the call acts for; each on its own."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
 
     entries: Annotated[list[OrderBatchEntry], Field(min_length=1, max_length=MAX_ENTRIES)]
 
