@@ -66,6 +66,8 @@ class ScaledMode:
                 env["INTERCHANGE_GATEWAY_RATE_LIMIT_STORAGE"] = self.events_url
                 # While Redis is unreachable each replica admits its share of a limit on its own.
                 env["INTERCHANGE_GATEWAY_RATE_LIMIT_REPLICAS"] = str(self.replicas)
+                # Likewise each inventory replica's share of a channel's throttle (process_apis/inventory/throttle.py).
+                env["INTERCHANGE_INVENTORY_THROTTLE_REPLICAS"] = str(self.replicas)
         if self.balanced:
             # The gateway believes X-Forwarded-For from the balancer only (gateway/app.py), so its
             # audit log and per-address limits see the partner's address, not nginx's.
@@ -73,12 +75,13 @@ class ScaledMode:
         return {k: v for k, v in env.items() if k not in GATEWAY_TUNING or k not in environ}
 
 
-#: Scaled mode's defaults for the gateway, which the operator's own settings override.
+#: Scaled mode's defaults for the gateway and the inventory, which the operator's own settings override.
 GATEWAY_TUNING = frozenset(
     {
         "INTERCHANGE_GATEWAY_RATE_LIMIT_STORAGE",
         "INTERCHANGE_GATEWAY_RATE_LIMIT_REPLICAS",
         "INTERCHANGE_GATEWAY_TRUSTED_PROXIES",
+        "INTERCHANGE_INVENTORY_THROTTLE_REPLICAS",
     }
 )
 

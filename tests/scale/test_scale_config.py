@@ -100,6 +100,8 @@ def test_every_replica_gets_its_own_port_and_worker_id_and_the_shared_settings(s
     gateway = suite.environment(suite.replicas("gateway")[0])
     assert gateway["INTERCHANGE_GATEWAY_RATE_LIMIT_STORAGE"] == REDIS
     assert gateway["INTERCHANGE_GATEWAY_RATE_LIMIT_REPLICAS"] == "2"
+    inventory = suite.environment(suite.replicas("inventory")[0])
+    assert inventory["INTERCHANGE_INVENTORY_THROTTLE_REPLICAS"] == "2"  # each one's share while Redis is away
 
 
 def test_the_balancer_ports_are_checked_before_anything_starts(suite: ScaledSuite) -> None:
