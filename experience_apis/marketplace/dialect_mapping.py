@@ -40,6 +40,8 @@ from experience_apis.marketplace.schemas_v2 import MarketplaceOrderCreateV2
 _SEGMENT = r"[A-Za-z_][A-Za-z0-9_\-]*"
 _SOURCE = re.compile(rf"^{_SEGMENT}(\[\])?(\.{_SEGMENT}(\[\])?)*$")
 LINES = "lines"
+#: What ``as: integer`` converts: ASCII digits only (``str.isdigit`` takes ``²``, which ``int`` refuses).
+_WHOLE = re.compile(r"-?[0-9]+")
 
 
 def _leaf_fields(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
@@ -153,9 +155,9 @@ def _put(document: dict[str, Any], path: str, value: Any) -> None:
 def _convert(value: Any, kind: str | None) -> Any:
     if kind == "string" and isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    if kind == "integer" and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if kind == "integer" and isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         return int(value)
-    return value
+    return value  # not convertible: the version 2 validation refuses it at the partner's field
 
 
 @dataclass(frozen=True, slots=True)

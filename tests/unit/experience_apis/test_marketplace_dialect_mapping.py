@@ -106,3 +106,12 @@ def test_a_field_filled_twice_or_lines_from_two_lists_are_refused() -> None:
     for document, detail in ((twice, "`buyer.name` is filled by more than one rule"), (two_lists, "more than one")):
         with pytest.raises(ValidationError, match=detail):
             compile_mapping(document)
+
+
+@pytest.mark.parametrize("count", ["--5", "²", "1_0", " 7x"])
+def test_a_count_that_is_no_whole_number_is_refused_at_the_partners_field_not_a_crash(count: str) -> None:
+    # `as: integer` converted anything str.isdigit() took (superscripts, several minus signs), and
+    # int() raised on those: a partner's order answered 500 instead of 422 at its own field.
+    with pytest.raises(MappedOrderInvalid) as invalid:
+        compile_mapping(GLOBEX).to_order({"purchase": {"id": "G-1"}, "items": [{"sellerSku": "X", "count": count}]})
+    assert "#/items/0/count" in {e["pointer"] for e in invalid.value.errors}
