@@ -282,4 +282,5 @@ def _answer(
     lines += [f"webhook_secret[{hook['id']}]={hook['secret']}" for hook in webhooks if hook.get("secret")]
     if client is not None or any(hook.get("secret") for hook in webhooks):
         lines.append("(secrets are not stored in clear; keep them now)")
-    console.print("\n".join(lines), markup=False, highlight=False)
+    # soft_wrap: never fold a line at the console's width (80 when piped): a folded secret is a wrong one.
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)

@@ -258,3 +258,32 @@ async def test_a_refused_b2b_client_removes_the_fresh_reseller(suite: Suite) -> 
     assert result.exit_code == 1
     assert "(the partner's records were removed again)" in one_line(result)
     assert await suite.reseller("north-hw") is None
+
+
+def test_a_long_secret_is_printed_on_one_line_whatever_the_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rich folded lines at the console's width (80 when piped): a webhook secret's line is ~110
+    # characters, so a script or an operator copying it got half a secret.
+    from io import StringIO
+
+    from rich.console import Console
+
+    from interchange.commands import partners
+    from interchange.onboarding.templates import load_template
+
+    out = StringIO()
+    monkeypatch.setattr(partners, "console", Console(file=out, width=40))
+    hook = {"id": "whsub_" + "a" * 32, "url": "https://globex.example/hooks", "event_types": ["availability.changed"]}
+    secret = "whsec_" + "B" * 32
+    records = {"partner_id": "globex-market", "created": True, "listings": 0, "webhooks": [{**hook, "secret": secret}]}
+
+    partners._answer(
+        template=load_template("marketplace"),
+        partner_id="globex-market",
+        client={"client_id": "globex-market", "client_secret": "cs_" + "c" * 43},
+        records=records,
+        as_json=False,
+    )
+
+    lines = out.getvalue().splitlines()
+    assert f"webhook_secret[{hook['id']}]={secret}" in lines
+    assert "client_secret=cs_" + "c" * 43 in lines
