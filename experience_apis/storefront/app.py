@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from contracts.events import AvailabilityChangedV1
-from experience_apis.storefront import service, webhooks
+from contracts.events import AvailabilityChangedV1, ShipmentConfirmedV1
+from experience_apis.storefront import fulfilments, service, webhooks
 from experience_apis.storefront.client import StorefrontAdmin
+from experience_apis.storefront.mapping import CHANNEL
 from experience_apis.storefront.migrations import HISTORY
 from experience_apis.storefront.models import Base
 from experience_apis.storefront.routes import router
@@ -17,7 +18,7 @@ from experience_apis.storefront.settings import StorefrontSettings
 from service_kit.app import create_service_app
 from service_kit.auth import TokenVerifier
 from service_kit.events.admin_routes import router as events_admin_router
-from service_kit.events.workers import batch_event_consumer
+from service_kit.events.workers import batch_event_consumer, event_consumer
 from service_kit.secrets import SecretBox
 from service_kit.settings import ServiceSettings
 from service_kit.workers import stop_event
@@ -51,14 +52,32 @@ def create_app(
                 currency=resolved.webhook_currency,
             )
 
+    def shop_admin(app: FastAPI) -> StorefrontAdmin:
+        """One client for both pushers: they share the shop's rate limit (one pacer)."""
+        if getattr(app.state, "storefront_admin", None) is None:
+            app.state.storefront_admin = StorefrontAdmin(
+                app.state.http,
+                base_url=resolved.admin_url,
+                token=resolved.admin_token,
+                calls_per_second=resolved.admin_calls_per_second,
+            )
+        admin: StorefrontAdmin = app.state.storefront_admin
+        return admin
+
     async def inventory_pusher(app: FastAPI) -> None:
-        admin = StorefrontAdmin(
-            app.state.http,
-            base_url=resolved.admin_url,
-            token=resolved.admin_token,
-            calls_per_second=resolved.admin_calls_per_second,
-        )
+        admin = shop_admin(app)
         await service.run_pusher(
+            db=app.state.db,
+            admin=admin,
+            schedule=resolved.push_retry_schedule,
+            poll_seconds=resolved.push_poll_seconds,
+            max_idle_seconds=resolved.push_max_idle_seconds,
+            stop_event=stop_event(app),
+        )
+
+    async def fulfilment_pusher(app: FastAPI) -> None:
+        admin = shop_admin(app)
+        await fulfilments.run_pusher(
             db=app.state.db,
             admin=admin,
             schedule=resolved.push_retry_schedule,
@@ -92,5 +111,11 @@ def create_app(
                 linger=resolved.consumer_linger,
             ),
             inventory_pusher,
+            # Shipments of the storefront's orders -> fulfilments at the shop, once per shipment id.
+            event_consumer(
+                group=fulfilments.GROUP,
+                handlers={ShipmentConfirmedV1.event_type: fulfilments.shipment_handler(channel=CHANNEL)},
+            ),
+            fulfilment_pusher,
         ],
     )

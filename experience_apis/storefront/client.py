@@ -9,6 +9,8 @@ be sent to a third party; the storefront's access token travels in its own heade
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from service_kit.errors import UpstreamUnavailable
@@ -38,3 +40,22 @@ class StorefrontAdmin:
         )
         if resp.status_code >= 300:
             raise StorefrontRefused(f"The storefront refused the level ({resp.status_code}): {resp.text[:300]}")
+
+    async def create_fulfillment(self, *, order_id: str, fulfillment: dict[str, Any]) -> int | None:
+        """``POST /orders/{id}/fulfillments.json``; the shop's fulfilment id. Not retried on a transport
+        failure here (a fulfilment is not idempotent at the shop): the pusher looks first before it tries again."""
+        resp = await self._upstream.post(
+            f"/orders/{order_id}/fulfillments.json", json={"fulfillment": fulfillment}, headers=self._headers
+        )
+        if resp.status_code >= 300:
+            raise StorefrontRefused(f"The storefront refused the fulfilment ({resp.status_code}): {resp.text[:300]}")
+        created = resp.json().get("fulfillment") or {}
+        return created.get("id") if isinstance(created.get("id"), int) else None
+
+    async def fulfillments(self, *, order_id: str) -> list[dict[str, Any]]:
+        """The order's fulfilments at the shop (``GET /orders/{id}/fulfillments.json``)."""
+        resp = await self._upstream.get(f"/orders/{order_id}/fulfillments.json", headers=self._headers)
+        if resp.status_code >= 300:
+            raise StorefrontRefused(f"The storefront refused the read ({resp.status_code}): {resp.text[:300]}")
+        found = resp.json().get("fulfillments")
+        return [f for f in found if isinstance(f, dict)] if isinstance(found, list) else []

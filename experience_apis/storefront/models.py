@@ -93,3 +93,22 @@ class StorefrontOrder(Base):
     order_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FulfilmentPush(Base):
+    """A shipment of a storefront order, to be told to the shop as a fulfilment: one per shipment id
+    (a redelivered ``shipment.confirmed`` finds it and adds nothing), retried on the schedule, then dead."""
+
+    __tablename__ = "storefront_fulfilment_pushes"
+
+    shipment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    storefront_order_id: Mapped[str] = mapped_column(String(64), index=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # the shop's fulfilment (JSON), as it is sent
+    status: Mapped[str] = mapped_column(String(16), index=True)  # a PushStatus: pending, synced, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    fulfillment_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the shop's id for it

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request
 
 from reference_partners.storefront_admin.delivery import deliver
-from reference_partners.storefront_admin.schemas import InventoryLevelSet, OrderCancel, OrderCreate
+from reference_partners.storefront_admin.schemas import FulfillmentCreate, InventoryLevelSet, OrderCancel, OrderCreate
 from reference_partners.storefront_admin.settings import ShopSettings
 from reference_partners.storefront_admin.storage import Store, now
-from service_kit.errors import BadRequest, NotFound, Unauthorized
+from service_kit.errors import BadRequest, NotFound, Unauthorized, UnprocessableContent
 
 API_PREFIX = "/admin/api/2024-01"
 
@@ -116,6 +116,39 @@ def cancel_order(
             deliver, http=request.app.state.http, store=store, settings=settings, topic="orders/cancelled", order=order
         )
     return {"order": order}
+
+
+def _unknown_order(order_id: int) -> NotFound:
+    return NotFound(f"The shop has no order {order_id}: GET {API_PREFIX}/orders.json lists them.")
+
+
+@router.post("/orders/{order_id}/fulfillments.json", status_code=201)
+def create_fulfillment(request: Request, order_id: int, body: FulfillmentCreate) -> dict[str, Any]:
+    """A shipment of the order's goods, with carrier and tracking; its SKUs must be on the order."""
+    store = _store(request)
+    order = store.order(order_id)
+    if order is None:
+        raise _unknown_order(order_id)
+    on_order = {item.get("sku") for item in order.get("line_items", [])}
+    errors = [
+        {"pointer": f"#/fulfillment/line_items/{i}/sku", "detail": f"SKU {item.sku!r} is not on order {order_id}"}
+        for i, item in enumerate(body.fulfillment.line_items)
+        if item.sku not in on_order
+    ]
+    if errors:
+        raise UnprocessableContent("A fulfilment ships only the order's line items.", errors=errors)
+    kept = store.add_fulfillment(order_id=order_id, fulfillment=body.fulfillment.model_dump())
+    if kept is None:
+        raise _unknown_order(order_id)
+    return {"fulfillment": kept}
+
+
+@router.get("/orders/{order_id}/fulfillments.json")
+def list_fulfillments(request: Request, order_id: int) -> dict[str, Any]:
+    found = _store(request).fulfillments(order_id=order_id)
+    if found is None:
+        raise _unknown_order(order_id)
+    return {"fulfillments": found}
 
 
 @router.get("/webhook_deliveries.json")

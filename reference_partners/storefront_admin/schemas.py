@@ -48,3 +48,20 @@ class OrderCreate(_Body):
 
 class OrderCancel(_Body):
     reason: Annotated[str, Field(min_length=1, max_length=100)] = "customer"
+
+
+class FulfillmentLineItem(_Body):
+    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(ge=1, le=999_999)]
+
+
+class NewFulfillment(_Body):
+    tracking_company: Annotated[str | None, Field(max_length=100)] = None
+    tracking_number: Annotated[str | None, Field(max_length=100)] = None
+    tracking_url: Annotated[str | None, Field(max_length=2000)] = None
+    line_items: Annotated[list[FulfillmentLineItem], Field(min_length=1, max_length=200)]
+    notify_customer: bool = False
+
+
+class FulfillmentCreate(_Body):
+    fulfillment: NewFulfillment

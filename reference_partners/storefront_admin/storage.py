@@ -1,8 +1,8 @@
-"""The shop's SQLite file: inventory levels (and every level it was sent), orders, and each webhook
-delivery attempt with the answer it got.
+"""The shop's SQLite file: inventory levels (and every level it was sent), orders, their fulfilments,
+and each webhook delivery attempt with the answer it got.
 
 The standard library's ``sqlite3`` on purpose: a partner stand-in shares no runtime with the suite
-(no ORM, no migrations history), and four tables created if missing are all it keeps. Every call
+(no ORM, no migrations history), and the tables created if missing are all it keeps. Every call
 opens its own connection (the routes run in a thread pool) and commits on success only, so a
 failed request leaves nothing half-written; ``BEGIN IMMEDIATE`` numbers orders one at a time.
 """
@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS orders (
     id INTEGER PRIMARY KEY,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS fulfillments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fulfillments_order ON fulfillments (order_id);
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     webhook_id TEXT NOT NULL,
@@ -153,6 +159,31 @@ class Store:
             order |= {"cancelled_at": at, "cancel_reason": reason, "updated_at": at}
             conn.execute("UPDATE orders SET body = ? WHERE id = ?", (json.dumps(order), order_id))
         return order, True
+
+    # Fulfilments
+    def add_fulfillment(self, *, order_id: int, fulfillment: dict[str, Any]) -> dict[str, Any] | None:
+        """The fulfilment numbered and kept on the order (``None``: no such order)."""
+        with self._connection(immediate=True) as conn:
+            if conn.execute("SELECT 1 FROM orders WHERE id = ?", (order_id,)).fetchone() is None:
+                return None
+            cursor = conn.execute("INSERT INTO fulfillments (order_id, body) VALUES (?, '')", (order_id,))
+            kept = {
+                "id": cursor.lastrowid,
+                "order_id": order_id,
+                "status": "success",
+                "created_at": now(),
+                **fulfillment,
+            }
+            conn.execute("UPDATE fulfillments SET body = ? WHERE id = ?", (json.dumps(kept), cursor.lastrowid))
+        return kept
+
+    def fulfillments(self, *, order_id: int) -> list[dict[str, Any]] | None:
+        """The order's fulfilments, oldest first (``None``: no such order)."""
+        with self._connection() as conn:
+            if conn.execute("SELECT 1 FROM orders WHERE id = ?", (order_id,)).fetchone() is None:
+                return None
+            rows = conn.execute("SELECT body FROM fulfillments WHERE order_id = ? ORDER BY id", (order_id,)).fetchall()
+        return [json.loads(r["body"]) for r in rows]
 
     # Webhook deliveries
     def add_attempt(
