@@ -20,6 +20,7 @@ from pathlib import Path
 
 from interchange.ports import free_port
 from interchange.services import ServiceInfo
+from service_kit.files import write_private_file
 
 SHOP = ServiceInfo("shop", "partner", "reference_partners.storefront_admin")
 DEFAULT_PORT = 9102
@@ -49,9 +50,8 @@ def webhook_secret(data_dir: Path) -> str:
     known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     if SECRETS_ENTRY not in known:
         known[SECRETS_ENTRY] = secrets.token_urlsafe(32)
-        path.touch(mode=0o600, exist_ok=True)
-        os.chmod(path, 0o600)
-        path.write_text(json.dumps(known, indent=2) + "\n")
+        # Atomically: the file holds every client's secret, and a failed write must not lose them.
+        write_private_file(path, json.dumps(known, indent=2) + "\n", replace=True)
     return known[SECRETS_ENTRY]
 
 

@@ -9,6 +9,7 @@ import json
 import stat
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -94,3 +95,38 @@ def test_scaled_behind_nginx_no_shop_is_started(tmp_path: Path) -> None:
     storefront = scaled.environment(scaled.replicas("storefront")[0])
     assert storefront["INTERCHANGE_STOREFRONT_WEBHOOK_SECRET"] == "s"
     assert "INTERCHANGE_STOREFRONT_ADMIN_URL" not in storefront  # the storefront pushes where it is told
+
+
+def test_a_write_that_fails_half_way_keeps_the_clients_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # secrets.json holds every client's secret: rewriting it in place (truncate, then write) lost
+    # them all when the write failed (disk full); a whole new file replaces it or nothing does.
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"svc-erp": "kept"}))
+    real_open = io.open
+
+    class DiskFull:
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def write(self, _text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+        def __enter__(self) -> DiskFull:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            self.handle.close()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.handle, name)
+
+    def failing_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(file, mode, *args, **kwargs)
+        return DiskFull(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(io, "open", failing_open)
+    with pytest.raises(OSError, match="No space left"):
+        reference_shop.webhook_secret(tmp_path)
+    monkeypatch.undo()
+
+    assert json.loads(path.read_text()) == {"svc-erp": "kept"}
