@@ -71,13 +71,18 @@ async def send_down(
     if length is not None and sent >= length:  # nothing (more) to come: an empty body
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return
+    ended = False
     async for chunk in body:
+        if ended:  # past its Content-Length: both forwarders' readers stop there, so never
+            break
         sent += len(chunk)
-        last = length is not None and sent >= length
-        await send({"type": "http.response.body", "body": chunk, "more_body": not last})
-        if last:
-            return
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        ended = length is not None and sent >= length
+        await send({"type": "http.response.body", "body": chunk, "more_body": not ended})
+    # The loop runs on to the body's own end (no read: both readers know it from the length)
+    # rather than returning after the last chunk: a body left suspended is closed by the event
+    # loop's async-generator finalizer, a task and a self-pipe write per call.
+    if not ended:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def public_instance(body: bytes, route: ApiRoute) -> bytes | None:

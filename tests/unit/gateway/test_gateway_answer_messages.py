@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from gateway.answers import send_down
 from tests.unit.gateway.conftest import FORWARDERS, FakeService, Gateway, gateway_over
 
 BODY = b'{"order_status": "ACCEPTED"}'
@@ -83,3 +85,27 @@ async def test_an_answer_of_unknown_length_still_streams(tmp_path: Path, contrac
     assert [m["more_body"] for m in body][-1] is False
     assert all(m["more_body"] for m in body[:-1])
     assert body[-1]["body"] == b""
+
+
+async def test_a_body_of_known_length_is_read_to_its_end_before_the_answer_is_done() -> None:
+    # Left suspended after its last chunk, the body would be closed later by the event loop's
+    # async-generator finalizer: a task (and a self-pipe write) per call.
+    finished: list[bool] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            yield BODY[:10]
+            yield BODY[10:]
+        finally:
+            finished.append(True)
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    down = SimpleNamespace(route=None, response_headers=[])
+    await send_down(send, down, 200, [], chunks(), length=len(BODY))
+
+    assert finished == [True]
+    assert [(m["body"], m["more_body"]) for m in sent[1:]] == [(BODY[:10], True), (BODY[10:], False)]
