@@ -95,10 +95,12 @@ def scaled_mode_problem(mode: ScaledMode, *, environ: Mapping[str, str] | None =
         return "--database-url-template needs {service} in it (one database per service), e.g. postgresql+asyncpg://user@host/{service}"
     if not mode.balanced:
         return None
-    database = mode.database_url_template or environ.get("INTERCHANGE_DATABASE_URL", "")
-    if not database.startswith("postgresql"):
+    # The template only: INTERCHANGE_DATABASE_URL is every service's setting, and would put them all
+    # in one database (one migrations version table, one outbox, one processed_events).
+    if not mode.database_url_template.startswith("postgresql"):
         return (
-            f"--scale {mode.replicas} needs PostgreSQL: SQLite files belong to one process host; "
+            f"--scale {mode.replicas} needs PostgreSQL, one database per service (SQLite files belong to one "
+            "process host): "
             "give --database-url-template postgresql+asyncpg://user@host/{service} and --events-url redis://host:6379/0"
         )
     events = mode.events_url or environ.get("INTERCHANGE_EVENTS_URL", "")

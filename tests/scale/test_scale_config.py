@@ -124,3 +124,12 @@ def test_what_an_exited_process_leaves_in_its_group_is_ended(suite: ScaledSuite)
     suite._exited(nginx, code, now=0.0)
     wait_until(lambda: not pid_alive(worker), seconds=10, what="the orphaned worker to be ended")
     assert nginx.restarts.due is not None  # and nginx is due to start again
+
+
+def test_one_shared_database_url_is_refused_as_every_services_database() -> None:
+    # INTERCHANGE_DATABASE_URL is every service's setting: accepted as "PostgreSQL", it put all the
+    # services in one database (one migrations version table, one outbox, one processed_events).
+    shared = {"INTERCHANGE_DATABASE_URL": "postgresql+asyncpg://interchange@127.0.0.1:5432/interchange"}
+    problem = scaled_mode_problem(ScaledMode(replicas=2, events_url=REDIS), environ=shared)
+    assert problem is not None and "\n" not in problem
+    assert "--database-url-template" in problem and "{service}" in problem
