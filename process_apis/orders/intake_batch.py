@@ -62,7 +62,7 @@ class OrderBatchEntry(BaseModel):
         return value
 
 
-_EXAMPLE = {
+_EXAMPLE: dict[str, Any] = {
     "entries": [
         {
             "idempotency_key": "marketplace:acme-market:MP-1001",
