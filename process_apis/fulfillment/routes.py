@@ -13,6 +13,7 @@ from contracts.fulfillment import FulfillmentRequest, FulfillmentRequestStatus, 
 from contracts.scopes import FULFILLMENT_ADMIN, FULFILLMENT_READ, FULFILLMENT_WRITE
 from process_apis.fulfillment import admin, returns, service
 from process_apis.fulfillment.schemas import (
+    CreditMemoList,
     ExceptionList,
     FulfillmentRequestList,
     InvoiceList,
@@ -107,6 +108,12 @@ async def order_shipments(order_id: Ref, principal: Read, session: SessionDep) -
 async def order_invoices(order_id: Ref, principal: Read, session: SessionDep) -> InvoiceList:
     """The ERP's invoices of the order's shipments, as the ERP issued them."""
     return await service.order_invoices(session=session, order_id=order_id, partner_id=principal.acting_partner)
+
+
+@router.get("/orders/{order_id}/credit-memos", operation_id="listOrderCreditMemos", responses={404: _NOT_YOURS})
+async def order_credit_memos(order_id: Ref, principal: Read, session: SessionDep) -> CreditMemoList:
+    """The ERP's credit memos of the order's returns, as the ERP issued them: lines, total, currency."""
+    return await service.order_credit_memos(session=session, order_id=order_id, partner_id=principal.acting_partner)
 
 
 @router.get("/orders/{order_id}/returns", operation_id="listOrderReturns", responses={404: _NOT_YOURS})

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field
 
 from contracts.common import CanonicalModel
 from contracts.fulfillment import (
+    CreditMemo,
     FulfillmentRequest,
     Invoice,
     Return,
@@ -53,6 +54,12 @@ class InvoiceList(CanonicalModel):
     items: list[Invoice]
 
 
+class CreditMemoList(CanonicalModel):
+    """The ERP's credit memos of the order's returns, as the ERP issued them (with their amounts)."""
+
+    items: list[CreditMemo]
+
+
 class ReturnList(CanonicalModel):
     items: list[ReturnRead]
 
@@ -95,6 +102,7 @@ class ReplayRead(CanonicalModel):
 
 
 __all__ = [
+    "CreditMemoList",
     "ExceptionList",
     "FulfillmentRequestList",
     "InvoiceList",

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.fulfillment import (
+    CreditMemo,
     FulfillmentRequest,
     FulfillmentRequestStatus,
     Invoice,
@@ -30,6 +31,7 @@ from process_apis.fulfillment.models import (
 )
 from process_apis.fulfillment.saga import now_utc
 from process_apis.fulfillment.schemas import (
+    CreditMemoList,
     FulfillmentRequestList,
     InvoiceList,
     ReturnList,
@@ -271,6 +273,12 @@ async def order_invoices(*, session: AsyncSession, order_id: str, partner_id: st
     await order_for(session, order_id=order_id, partner_id=partner_id)
     rows = await repository.shipments_of(session, order_id=order_id)
     return InvoiceList(items=[Invoice.model_validate(r.invoice) for r in rows if r.invoice])
+
+
+async def order_credit_memos(*, session: AsyncSession, order_id: str, partner_id: str | None) -> CreditMemoList:
+    await order_for(session, order_id=order_id, partner_id=partner_id)
+    rows = await repository.returns_of(session, order_id=order_id)
+    return CreditMemoList(items=[CreditMemo.model_validate(r.credit_memo) for r in rows if r.credit_memo])
 
 
 async def order_returns(*, session: AsyncSession, order_id: str, partner_id: str | None) -> ReturnList:
