@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from process_apis.fulfillment.models import (
@@ -30,6 +30,29 @@ async def get_released_order(session: AsyncSession, *, order_id: str) -> Release
 
 async def get_request(session: AsyncSession, *, request_id: str) -> FulfillmentRequestRow | None:
     return await session.get(FulfillmentRequestRow, request_id)
+
+
+async def lock_request(session: AsyncSession, *, request_id: str) -> None:
+    """Holds the request against other shipments until this transaction ends (as the ERP holds a
+    sales order for billing): what is left to ship is read and then written, so two ASNs of one
+    request at once must not both see the same quantity open. ``SELECT ... FOR UPDATE`` is a no-op
+    on SQLite, so this writes the row to itself: SQLite's write lock, PostgreSQL's row lock."""
+    stmt = update(FulfillmentRequestRow).where(FulfillmentRequestRow.id == request_id)
+    await session.execute(stmt.values(status=FulfillmentRequestRow.status).execution_options(synchronize_session=False))
+
+
+async def lock_released_order(session: AsyncSession, *, order_id: str) -> None:
+    """Holds the released order against other shipments of it until this transaction ends (see
+    ``lock_request``)."""
+    stmt = update(ReleasedOrderRow).where(ReleasedOrderRow.id == order_id)
+    await session.execute(stmt.values(id=ReleasedOrderRow.id).execution_options(synchronize_session=False))
+
+
+async def lock_order_shipments(session: AsyncSession, *, order_id: str) -> None:
+    """Holds the order's shipments until this transaction ends, so what is left to return is read
+    after any other return of the order committed (a return needs a shipment: there is a row)."""
+    stmt = update(ShipmentRow).where(ShipmentRow.order_id == order_id)
+    await session.execute(stmt.values(order_id=ShipmentRow.order_id).execution_options(synchronize_session=False))
 
 
 async def requests_of(session: AsyncSession, *, order_id: str) -> list[FulfillmentRequestRow]:
@@ -113,6 +136,9 @@ __all__ = [
     "get_shipment",
     "list_parked",
     "list_requests",
+    "lock_order_shipments",
+    "lock_released_order",
+    "lock_request",
     "quantities_by_line",
     "requests_of",
     "returns_of",

@@ -25,7 +25,10 @@ from service_kit.workers import notify_after_commit
 
 
 async def create_return(*, session: AsyncSession, body: ReturnCreate, partner_id: str | None) -> ReturnRead:
-    """Authorises a return for what shipped and is not returned yet; the same return again answers it."""
+    """Authorises a return for what shipped and is not returned yet; the same return again answers it.
+    The order's shipments are locked before anything is read, so a concurrent return of the same
+    goods is checked against this one."""
+    await repository.lock_order_shipments(session, order_id=body.order_id)
     existing = await repository.get_return(session, return_id=body.return_id)
     if existing is not None:
         if existing.order_id != body.order_id or not may_see(partner_id, existing.order_partner_id):

@@ -154,7 +154,12 @@ async def submit_shipment(
     *, session: AsyncSession, body: ShipmentSubmit, partner_id: str | None, base_url: str
 ) -> ShipmentAccepted:
     """Records a shipment (after every check) and hands it to its saga; the same shipment again
-    answers as the first time."""
+    answers as the first time. The request (or the released order) is locked before anything is
+    read, so a concurrent shipment of the same lines is checked against this one."""
+    if body.request_id is not None:
+        await repository.lock_request(session, request_id=body.request_id)
+    else:
+        await repository.lock_released_order(session, order_id=body.order_id)
     existing = await repository.get_shipment(session, shipment_id=body.shipment_id)
     if existing is not None:
         if partner_id is not None and existing.partner_id != partner_id:

@@ -3,13 +3,19 @@ no return, the request's shipped quantities unchanged, no call below)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from contracts.fulfillment import ReturnCreate
+from process_apis.fulfillment import repository, returns, service
 from process_apis.fulfillment.models import ReturnRow, ShipmentRow
+from process_apis.fulfillment.schemas import ShipmentSubmit
+from service_kit.errors import UnprocessableContent
 from tests.unit.process_apis.fulfillment_support import (  # noqa: F401
+    PARTNER,
     Fulfillment,
     asn,
     fulfillment_fixture,
@@ -101,3 +107,94 @@ async def test_a_return_for_goods_never_shipped_or_above_what_shipped_is_refused
     assert ok.status_code == 201
     twice = await fulfillment.post("/v1/returns", rma("RMA-2", "1"), partner="acme-market")
     assert twice.status_code == 422 and "above what is left (0" in twice.json()["errors"][0]["msg"]
+
+
+async def test_two_shipments_of_one_request_at_once_never_ship_more_than_was_requested(
+    fulfillment: Fulfillment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ASNs of 2 (of 3 requested) in two transactions, the first held after it has read what is
+    left until the second has read it too (or waits for the request's lock): one of them is refused."""
+    rid = await _request_id(fulfillment)
+    second_in = asyncio.Event()
+    calls = locks = 0
+    read, lock = repository.shipped_by_line, getattr(repository, "lock_request", None)
+
+    async def reading(session: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await second_in.wait()
+        else:
+            second_in.set()
+        return await read(session, **kwargs)
+
+    async def locking(session: Any, **kwargs: Any) -> Any:
+        nonlocal locks
+        locks += 1
+        if locks == 2:  # the second waits for the first's lock: let the first go on
+            second_in.set()
+        assert lock is not None
+        return await lock(session, **kwargs)
+
+    monkeypatch.setattr(repository, "shipped_by_line", reading)
+    monkeypatch.setattr(repository, "lock_request", locking, raising=False)
+
+    async def submit(shipment_id: str) -> str:
+        body = ShipmentSubmit.model_validate(asn(rid, shipment_id, (1, "WIDGET-BLUE", "2")))
+        try:
+            async with fulfillment.app.state.db.transaction() as session:
+                await service.submit_shipment(session=session, body=body, partner_id=PARTNER, base_url="/")
+        except UnprocessableContent as refusal:
+            return refusal.detail
+        return "recorded"
+
+    answers = await asyncio.gather(submit("ASN-1"), submit("ASN-2"))
+    assert sorted(answers) == ["Nothing was recorded: 1 line(s) of this request cannot be taken.", "recorded"]
+    assert await _count(fulfillment, ShipmentRow) == 1
+    assert (await fulfillment.requests())[0]["lines"][0]["shipped_quantity"]["value"] == "2"
+
+
+async def test_two_returns_of_one_order_at_once_never_return_more_than_shipped(
+    fulfillment: Fulfillment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two returns of the one unit shipped, in two transactions, the first held after it has read
+    what was returned until the second has read it too (or waits for the lock): one is refused."""
+    rid = await _request_id(fulfillment)
+    assert (await fulfillment.ship(asn(rid, "ASN-1", (1, "WIDGET-BLUE", "1")))).status_code == 202
+    second_in = asyncio.Event()
+    calls = locks = 0
+    read, lock = repository.returns_of, getattr(repository, "lock_order_shipments", None)
+
+    async def reading(session: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await second_in.wait()
+        else:
+            second_in.set()
+        return await read(session, **kwargs)
+
+    async def locking(session: Any, **kwargs: Any) -> Any:
+        nonlocal locks
+        locks += 1
+        if locks == 2:
+            second_in.set()
+        assert lock is not None
+        return await lock(session, **kwargs)
+
+    monkeypatch.setattr(repository, "returns_of", reading)
+    monkeypatch.setattr(repository, "lock_order_shipments", locking, raising=False)
+
+    async def authorise(return_id: str) -> str:
+        line = {"line_no": 1, "sku": "WIDGET-BLUE", "quantity": {"value": "1", "unit": "EA"}, "reason": "broken"}
+        body = ReturnCreate.model_validate({"return_id": return_id, "order_id": "ord_1", "lines": [line]})
+        try:
+            async with fulfillment.app.state.db.transaction() as session:
+                await returns.create_return(session=session, body=body, partner_id="acme-market")
+        except UnprocessableContent as refusal:
+            return refusal.detail
+        return "authorised"
+
+    answers = await asyncio.gather(authorise("RMA-1"), authorise("RMA-2"))
+    assert sorted(answers) == ["Nothing was recorded: 1 line(s) of this shipped goods cannot be taken.", "authorised"]
+    assert await _count(fulfillment, ReturnRow) == 1
