@@ -33,6 +33,8 @@ async def create_return(*, session: AsyncSession, body: ReturnCreate, partner_id
     if existing is not None:
         if existing.order_id != body.order_id or not may_see(partner_id, existing.order_partner_id):
             raise Conflict(f"Return id {body.return_id} is already used; send a new return reference.")
+        if existing.lines != [line.model_dump(mode="json") for line in body.lines]:
+            raise Conflict(f"Return {body.return_id} was authorised with other content; use a new return id.")
         return return_read(existing)
     order = await order_for(session, order_id=body.order_id, partner_id=partner_id)
     shipments = [s for s in await repository.shipments_of(session, order_id=body.order_id) if s.status != "held"]

@@ -198,3 +198,23 @@ async def test_two_returns_of_one_order_at_once_never_return_more_than_shipped(
     answers = await asyncio.gather(authorise("RMA-1"), authorise("RMA-2"))
     assert sorted(answers) == ["Nothing was recorded: 1 line(s) of this shipped goods cannot be taken.", "authorised"]
     assert await _count(fulfillment, ReturnRow) == 1
+
+
+async def test_a_return_id_sent_again_with_other_lines_is_a_conflict_not_the_first_return(
+    fulfillment: Fulfillment,
+) -> None:
+    """The same return id with other lines must not answer 201 with the first return as if taken."""
+    rid = await _request_id(fulfillment)
+    assert (await fulfillment.ship(asn(rid, "ASN-1", (1, "WIDGET-BLUE", "3")))).status_code == 202
+
+    def rma(quantity: str) -> dict[str, Any]:
+        line = {"line_no": 1, "sku": "WIDGET-BLUE", "quantity": {"value": quantity, "unit": "EA"}, "reason": "broken"}
+        return {"return_id": "RMA-1", "order_id": "ord_1", "lines": [line]}
+
+    assert (await fulfillment.post("/v1/returns", rma("1"), partner="acme-market")).status_code == 201
+    again = await fulfillment.post("/v1/returns", rma("1"), partner="acme-market")
+    assert again.status_code == 201 and again.json()["lines"][0]["quantity"]["value"] == "1"
+    other = await fulfillment.post("/v1/returns", rma("2"), partner="acme-market")
+    assert other.status_code == 409, other.text
+    assert other.headers["content-type"].startswith("application/problem+json")
+    assert "other content" in other.json()["detail"]
