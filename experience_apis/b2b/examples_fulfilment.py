@@ -68,8 +68,20 @@ FULFILMENT_EXAMPLES = {
                     {
                         "credit_memo_number": "CM-000007",
                         "return_id": "RMA-2026-0007",
-                        "lines": [{"line_no": 1, "sku": "WIDGET-BLUE", "quantity": {"value": "2", "unit": "EA"}}],
+                        "lines": [
+                            {
+                                "line_no": 1,
+                                "sku": "WIDGET-BLUE",
+                                "quantity": {"value": "2", "unit": "EA"},
+                                "unit_price": {"amount": "17.99", "currency": "EUR"},
+                                "line_total": {"amount": "35.98", "currency": "EUR"},
+                            }
+                        ],
                         "requested_at": "2026-12-09T08:00:00Z",
+                        "total": {"amount": "35.98", "currency": "EUR"},
+                        "currency": "EUR",
+                        "issued_at": "2026-12-09T09:30:00Z",
+                        "invoice_number": "INV-000041",
                     }
                 ]
             },

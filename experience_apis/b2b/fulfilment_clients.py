@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from contracts import Invoice, Quantity, Return
+from contracts import CreditMemo, Invoice, Quantity, Return
 from contracts.common import CanonicalModel
 from service_kit.answers import parse_answer
 from service_kit.errors import UpstreamUnavailable
@@ -38,6 +38,10 @@ class _Invoices(CanonicalModel):
 
 class _Returns(CanonicalModel):
     items: list[Return]
+
+
+class _CreditMemos(CanonicalModel):
+    items: list[CreditMemo]
 
 
 def _refused(upstream: str, status: int) -> UpstreamUnavailable:
@@ -77,6 +81,16 @@ class FulfillmentApi:
             return None
         if resp.status_code == 200:
             return parse_answer(_Returns, resp, upstream="fulfillment").items
+        raise _refused("fulfillment", resp.status_code)
+
+    async def credit_memos_of(self, *, order_id: str, partner_id: str) -> list[CreditMemo] | None:
+        """The ERP's credit memos of the order's returns, with their amounts (None: nothing of the order there)."""
+        path = f"/v1/orders/{quote(order_id, safe='')}/credit-memos"
+        resp = await self._fulfillment.get(path, partner_id=partner_id)
+        if resp.status_code == 404:
+            return None
+        if resp.status_code == 200:
+            return parse_answer(_CreditMemos, resp, upstream="fulfillment").items
         raise _refused("fulfillment", resp.status_code)
 
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from contracts import Invoice, Quantity
-from contracts.common import CanonicalModel, Sku
+from contracts import Invoice, Money, Quantity
+from contracts.common import CanonicalModel, CurrencyCode, Sku
 
 
 class WarehouseAvailability(CanonicalModel):
@@ -34,6 +34,8 @@ class CreditedLine(CanonicalModel):
     line_no: Annotated[int, Field(description="The purchase order's line.")]
     sku: Sku
     quantity: Quantity
+    unit_price: Annotated[Money | None, Field(description="The price credited per unit, as invoiced.")] = None
+    line_total: Annotated[Money | None, Field(description="What this line credits.")] = None
 
 
 class CreditMemo(CanonicalModel):
@@ -41,6 +43,12 @@ class CreditMemo(CanonicalModel):
     return_id: str
     lines: Annotated[list[CreditedLine], Field(description="The goods received back and credited.")]
     requested_at: Annotated[datetime, Field(description="When the return was authorised.")]
+    total: Annotated[Money | None, Field(description="What the credit memo credits in all.")] = None
+    currency: CurrencyCode | None = None
+    issued_at: Annotated[datetime | None, Field(description="When the ERP issued the credit memo.")] = None
+    invoice_number: Annotated[
+        str | None, Field(description="The invoice it credits; null when it credits several.")
+    ] = None
 
 
 class CreditMemoList(CanonicalModel):

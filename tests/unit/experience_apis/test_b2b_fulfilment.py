@@ -44,6 +44,7 @@ class FakeProcesses:
     order_partners: dict[str, str] = field(default_factory=dict)
     invoices: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     returns: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    credit_memos: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     received: list[httpx.Request] = field(default_factory=list)
     refusal: httpx.Response | None = None
 
@@ -64,7 +65,10 @@ class FakeProcesses:
         _, _, order_id, what = unquote(request.url.path).strip("/").split("/")
         if self.order_partners.get(order_id) != request.headers.get("x-interchange-partner"):
             return problem(404, "not-found", "No such order.")
-        return httpx.Response(200, json={"items": (self.invoices if what == "invoices" else self.returns)[order_id]})
+        answers = {"invoices": self.invoices, "returns": self.returns, "credit-memos": self.credit_memos}[what]
+        if what == "credit-memos" and order_id not in answers:
+            return problem(404, "not-found", "No such operation.")  # a fulfilment process without it
+        return httpx.Response(200, json={"items": answers[order_id]})
 
 
 @dataclass
@@ -192,8 +196,15 @@ async def test_credit_memos_only_for_credited_returns(b2b: B2b) -> None:
             {
                 "credit_memo_number": "CM-000007",
                 "return_id": "RMA-1",
-                "lines": [{"line_no": 1, "sku": "WIDGET-BLUE", "quantity": units(2)}],
+                "lines": [
+                    {"line_no": 1, "sku": "WIDGET-BLUE", "quantity": units(2), "unit_price": None, "line_total": None}
+                ],
                 "requested_at": "2026-12-09T08:00:00Z",
+                # No memos from the fulfilment process (one without that read): no amounts, not a failure.
+                "total": None,
+                "currency": None,
+                "issued_at": None,
+                "invoice_number": None,
             }
         ]
     }
@@ -217,3 +228,44 @@ async def test_a_fulfilment_process_refusal_is_a_502_not_the_resellers_fault(b2b
     resp = await b2b.client.get(f"/v1/purchase-orders/{order_id}/invoices", headers=BOREALIS)
     assert resp.status_code == 502
     assert "missing scope" not in resp.text
+
+
+def memo(order_id: str, return_id: str, number: str) -> dict[str, Any]:
+    line = {"line_no": 1, "sku": "WIDGET-BLUE", "quantity": units(2), "unit_price": eur("17.99")}
+    return {
+        "credit_memo_number": number,
+        "order_id": order_id,
+        "erp_order_number": "SO-000042",
+        "return_id": return_id,
+        "invoice_number": "INV-1",
+        "currency": "EUR",
+        "lines": [{**line, "line_total": eur("35.98")}],
+        "total": eur("35.98"),
+        "issued_at": "2026-12-09T09:30:00Z",
+    }
+
+
+async def test_credit_memos_carry_the_erps_amounts(b2b: B2b) -> None:
+    order_id = await submitted(b2b)
+    b2b.processes.returns[order_id] = [rma(order_id, "RMA-1", credit_memo="CM-000007")]
+    b2b.processes.credit_memos[order_id] = [memo(order_id, "RMA-1", "CM-000007")]
+    resp = await b2b.client.get(f"/v1/purchase-orders/{order_id}/credit-memos", headers=BOREALIS)
+    assert resp.status_code == 200, resp.text
+    [credited] = resp.json()["items"]
+    assert (credited["total"], credited["currency"], credited["issued_at"], credited["invoice_number"]) == (
+        eur("35.98"),
+        "EUR",
+        "2026-12-09T09:30:00Z",
+        "INV-1",
+    )
+    assert credited["lines"] == [
+        {
+            "line_no": 1,
+            "sku": "WIDGET-BLUE",
+            "quantity": units(2),
+            "unit_price": eur("17.99"),
+            "line_total": eur("35.98"),
+        }
+    ]
+    asked = [r.url.path for r in b2b.processes.received if r.url.host == "fulfillment.test"]
+    assert asked == [f"/v1/orders/{order_id}/returns", f"/v1/orders/{order_id}/credit-memos"]
