@@ -194,12 +194,17 @@ async def on_warehouse_shipped(*, session: AsyncSession, event: CloudEvent) -> N
 async def on_return_received(*, session: AsyncSession, event: CloudEvent) -> None:
     """The WMS received returned goods: credited when the return was authorised, else parked."""
     data = event_data(event=event, model=WarehouseReturnReceivedV1)
+    authorised = await repository.get_return(session, return_id=data.return_id)
+    # The WMS knows no order lines (line_no null): each SKU is the return's line of that SKU.
+    line_of: dict[str, int] = {}
+    for line in authorised.lines if authorised is not None else []:
+        line_of.setdefault(line["sku"], int(line["line_no"]))
     receipt: dict[str, Any] = {
         "warehouse": data.warehouse,
         "received_at": data.received_at,
         "lines": [
             {
-                "line_no": ln.line_no or 1,
+                "line_no": ln.line_no or line_of.get(ln.sku, 1),
                 "sku": ln.sku,
                 "quantity": {"value": ln.quantity, "unit": ln.unit},
                 "condition": ln.condition,

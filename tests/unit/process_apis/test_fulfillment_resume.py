@@ -14,11 +14,16 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from contracts.events.fulfillment import FulfillmentLine, WarehouseShippedV1
+from contracts.events.fulfillment import FulfillmentLine, ReturnedLine, WarehouseReturnReceivedV1, WarehouseShippedV1
 from process_apis.fulfillment import steps
 from process_apis.fulfillment.app import create_app
 from process_apis.fulfillment.models import FulfillmentReplay, ShipmentRow
-from process_apis.fulfillment.worker import on_warehouse_shipped, process_pending, release_own_claims
+from process_apis.fulfillment.worker import (
+    on_return_received,
+    on_warehouse_shipped,
+    process_pending,
+    release_own_claims,
+)
 from service_kit.events.envelopes import new_event
 from service_kit.saga import injection
 from tests.support.tokens import static_verifier
@@ -172,3 +177,33 @@ async def test_an_erp_that_stays_down_parks_the_shipment_after_its_retries_and_a
     await fulfillment.run()
     assert (await _shipment(fulfillment, "WMS-3")).status == "notified"
     assert len(fulfillment.below.invoices) == 1
+
+
+async def test_the_wms_receiving_a_return_of_an_own_warehouse_line_credits_it(fulfillment: Fulfillment) -> None:
+    """The WMS's events carry no order line (line_no null): the receipt's lines are the return's
+    lines of those SKUs, not line 1 (CABLE-USB-C is line 2 of ord_1; line 1 was parked as unknown)."""
+    await fulfillment.release("ord_1")
+    await _consume(fulfillment, _wms_shipped("WMS-1", "ord_1"))
+    line = {"line_no": 2, "sku": "CABLE-USB-C", "quantity": {"value": "1", "unit": "EA"}, "reason": "broken"}
+    authorised = await fulfillment.post(
+        "/v1/returns", {"return_id": "RMA-1", "order_id": "ord_1", "lines": [line]}, partner="acme-market"
+    )
+    assert authorised.status_code == 201, authorised.text
+    event = new_event(
+        data=WarehouseReturnReceivedV1(
+            return_id="RMA-1",
+            reference="ord_1",
+            warehouse="AMS",
+            lines=[ReturnedLine(sku="CABLE-USB-C", quantity="1", condition="sellable")],
+            received_at="2026-12-07T15:00:00Z",
+        ),
+        source="urn:interchange:system:wms",
+        subject="return/RMA-1",
+    )
+    async with fulfillment.app.state.db.transaction() as session:
+        await on_return_received(session=session, event=event)
+    await fulfillment.run()
+    got = (await fulfillment.get("/v1/returns/RMA-1")).json()
+    assert (got["status"], got["status_reason"]) == ("credited", None), got
+    assert got["received_lines"][0]["line_no"] == 2
+    assert list(fulfillment.below.credit_memos) == ["RMA-1"]
