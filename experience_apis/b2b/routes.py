@@ -22,7 +22,7 @@ from service_kit.app import upstream
 from service_kit.auth import Principal, require
 from service_kit.db import SessionDep
 from service_kit.errors import Forbidden
-from service_kit.idempotency import IdempotencyKeyHeader
+from service_kit.idempotency import IdempotencyDep, IdempotencyKeyHeader
 from service_kit.openapi import problem_doc
 
 router = APIRouter(prefix="/v1", tags=["b2b"])
@@ -110,12 +110,21 @@ async def submit_purchase_order(
     idempotency_key: IdempotencyKeyHeader,
     orders: Orders,
     session: SessionDep,
+    idem: IdempotencyDep,
     request: Request,
     response: Response,
 ) -> PurchaseOrderAccepted:
-    accepted = await service.submit_purchase_order(
-        session=session, orders=orders, account=account, channel=_channel(request), po=body, key=idempotency_key
-    )
+    # A PO naming a quote is checked against it before the orders process sees its key: its answer is
+    # kept here too, so that a retry replays it even after the quote expired or its prices moved.
+    stored = await idem.start() if body.quote_id is not None else None
+    if stored is not None:
+        accepted = PurchaseOrderAccepted.model_validate(stored.body)
+    else:
+        accepted = await service.submit_purchase_order(
+            session=session, orders=orders, account=account, channel=_channel(request), po=body, key=idempotency_key
+        )
+        if body.quote_id is not None:
+            await idem.finish(session, status_code=202, body=accepted.model_dump(mode="json"))
     response.headers["Location"] = accepted.status_url
     return accepted
 

@@ -161,3 +161,21 @@ async def test_a_moved_price_an_unquoted_line_an_expired_or_anothers_quote_refus
     assert expired.json()["errors"][0]["pointer"] == "#/quote_id" and "expired" in expired.json()["detail"]
     assert anothers.json()["errors"][0]["pointer"] == "#/quote_id"
     assert b2b.orders.posted() == []
+
+
+async def test_a_retry_of_an_accepted_purchase_order_replays_it_after_its_quote_expired(b2b: B2b) -> None:
+    # The quote was checked before the key: a reseller whose answer was lost, retrying after the
+    # quote's valid_until, was told 422 "expired" for an order the orders process had accepted,
+    # and would order again under a new quote (twice the goods).
+    quote_id = (await quote(b2b, "q-6", ("WIDGET-BLUE", 10))).json()["quote_id"]
+    first = await po(b2b, "PO-Q-6", quote_id, ("WIDGET-BLUE", 10))
+    async with b2b.app.state.db.transaction() as session:
+        await session.execute(update(Quote).values(valid_until=datetime.now(UTC) - timedelta(seconds=1)))
+
+    again = await po(b2b, "PO-Q-6", quote_id, ("WIDGET-BLUE", 10))
+
+    assert first.status_code == 202, first.text
+    assert again.status_code == 202, again.text
+    assert again.json() == first.json()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert len(b2b.orders.posted()) == 1
