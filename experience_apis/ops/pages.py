@@ -339,7 +339,9 @@ async def stock_page(request: Request, hours: Annotated[int, Query(ge=1, le=168)
 
 
 @router.post("/stock/reconcile")
-async def reconcile(request: Request, repair: Annotated[bool, Form()] = False) -> Response:
+async def reconcile(
+    request: Request, repair: Annotated[bool, Form()] = False, hours: Annotated[int, Form(ge=1, le=168)] = 6
+) -> Response:
     operator = signed_in(request)
     if operator is None:
         return _to_login(request)
@@ -352,8 +354,8 @@ async def reconcile(request: Request, repair: Annotated[bool, Form()] = False) -
         if isinstance(exc, SessionExpired):
             return _to_login(request, expired=True)
         html_only(request, exc)
-        return await _stock(request, operator, status=exc.status, error=f"Not reconciled: {exc.detail}")
-    return await _stock(request, operator, report=report)
+        return await _stock(request, operator, status=exc.status, hours=hours, error=f"Not reconciled: {exc.detail}")
+    return await _stock(request, operator, hours=hours, report=report)
 
 
 @router.post("/dead-letters/{sku}/replay")

@@ -61,9 +61,6 @@ class DeadLetter(BaseModel):
     since: datetime
 
 
-__all__ = ["DeadLetter", "FoundOrder", "OrderSearch", "ParkedItem", "TimelineEntry"]
-
-
 class BusDeadLetter(BaseModel):
     """A message the event bus parked after too many failed deliveries to one consumer group."""
 
@@ -75,3 +72,6 @@ class BusDeadLetter(BaseModel):
     event_type: str
     event_id: str
     subject: str | None = None
+
+
+__all__ = ["BusDeadLetter", "DeadLetter", "FoundOrder", "OrderSearch", "ParkedItem", "TimelineEntry"]

@@ -79,11 +79,11 @@ class ChannelLag(BaseModel):
 class DriftRuns(BaseModel):
     """What each reconciliation found per channel, aligned on the reconciliations' times."""
 
-    times: list[int]
+    times: list[float]  # epoch seconds, to the millisecond: two runs in one second stay two
     channels: list[str]
     drift: list[list[int | None]]  # per channel, one value per time (None: not checked then)
 
-    def latest(self, count: int = 10) -> list[tuple[int, list[int | None]]]:
+    def latest(self, count: int = 10) -> list[tuple[float, list[int | None]]]:
         """The last ``count`` reconciliations, newest first: time and the drift per channel."""
         rows = [(t, [per_channel[i] for per_channel in self.drift]) for i, t in enumerate(self.times)]
         return rows[::-1][:count]
@@ -104,6 +104,10 @@ def _epoch(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp())
 
 
+def _instant(text: str) -> float:
+    return round(datetime.fromisoformat(text).timestamp(), 3)
+
+
 def history_of(*, sync: dict[str, Any], runs: dict[str, Any], hours: int, now: datetime) -> StockHistory:
     lag = [
         ChannelLag(
@@ -116,7 +120,7 @@ def history_of(*, sync: dict[str, Any], runs: dict[str, Any], hours: int, now: d
         )
         for c in sync["channels"]
     ]
-    found: dict[tuple[int, str], int] = {(_epoch(r["checked_at"]), r["channel"]): r["drift"] for r in runs["runs"]}
+    found: dict[tuple[float, str], int] = {(_instant(r["checked_at"]), r["channel"]): r["drift"] for r in runs["runs"]}
     times = sorted({t for t, _ in found})
     channels = sorted({c for _, c in found})
     return StockHistory(

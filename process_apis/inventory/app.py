@@ -17,6 +17,7 @@ from process_apis.inventory.routes_partner_stock import router as partner_stock_
 from process_apis.inventory.routes_warehouse_availability import router as warehouse_availability_router
 from process_apis.inventory.settings import InventorySettings
 from process_apis.inventory.workers import (
+    prune_history_on_schedule,
     publish_availability,
     reconcile_on_schedule,
     seed_projection,
@@ -45,7 +46,13 @@ def create_app(
             max_messages=settings.consumer_batch,
             linger=settings.consumer_linger,
         )
-        workers = [consume_stock_events, publish_availability, outbox_relay(), reconcile_on_schedule]
+        workers = [
+            consume_stock_events,
+            publish_availability,
+            outbox_relay(),
+            reconcile_on_schedule,
+            prune_history_on_schedule,
+        ]
         if settings.seed_on_start:
             workers.append(seed_projection)
 

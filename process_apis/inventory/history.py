@@ -98,9 +98,11 @@ async def sync_minutes(*, session: AsyncSession, since: datetime, channel: str |
     return list((await session.execute(stmt.order_by(SyncMinute.channel, SyncMinute.minute))).scalars())
 
 
-async def reconciliations(*, session: AsyncSession, since: datetime) -> list[ReconcileRun]:
-    stmt = select(ReconcileRun).where(ReconcileRun.checked_at >= since).order_by(ReconcileRun.checked_at)
-    return list((await session.execute(stmt)).scalars())
+async def reconciliations(*, session: AsyncSession, since: datetime, limit: int) -> list[ReconcileRun]:
+    """The newest ``limit`` rows since ``since``, oldest first."""
+    stmt = select(ReconcileRun).where(ReconcileRun.checked_at >= since)
+    newest = stmt.order_by(ReconcileRun.checked_at.desc(), ReconcileRun.id.desc()).limit(limit)
+    return list((await session.execute(newest)).scalars())[::-1]
 
 
 async def prune(*, session: AsyncSession, before: datetime) -> None:

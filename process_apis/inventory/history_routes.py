@@ -62,10 +62,16 @@ async def sync_history(
 
 
 @router.get("/reconcile-history", operation_id="getReconcileHistory")
-async def reconcile_history(session: SessionDep, _: InventoryRead, hours: Hours = 24) -> ReconcileHistory:
-    """What every reconciliation (scheduled or asked for) found drifting, per channel, oldest first."""
+async def reconcile_history(
+    session: SessionDep,
+    _: InventoryRead,
+    hours: Hours = 24,
+    limit: Annotated[int, Query(ge=1, le=5000, description="At most this many rows, the newest")] = 1000,
+) -> ReconcileHistory:
+    """What every reconciliation (scheduled or asked for) found drifting, one row per channel,
+    oldest first: the newest ``limit`` rows of the last ``hours``."""
     since = datetime.now(UTC) - timedelta(hours=hours)
-    runs = await history.reconciliations(session=session, since=since)
+    runs = await history.reconciliations(session=session, since=since, limit=limit)
     return ReconcileHistory(
         since=since,
         runs=[

@@ -74,6 +74,8 @@ class SyncMinute(Base):
     One row per channel and minute, added to by every publisher pass that published in it."""
 
     __tablename__ = "inv_sync_minutes"
+    #: The stock page reads every channel's recent minutes (``minute >= since``) and the prune the old ones.
+    __table_args__ = (Index("ix_inv_sync_minutes_minute", "minute"),)
 
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     minute: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)

@@ -144,7 +144,6 @@ async def reconcile_on_schedule(app: FastAPI) -> None:
                 repair=settings.reconcile_repair,
                 metrics=app.state.inventory_metrics,
             )
-            await stock_history.prune(session=session, before=report.checked_at - timedelta(days=settings.history_days))
         if report.drift:
             log.warning("availability_drift", drift=len(report.drift), repaired=report.repaired)
 
@@ -158,4 +157,22 @@ async def reconcile_on_schedule(app: FastAPI) -> None:
     )
 
 
-__all__ = ["publish_availability", "reconcile_on_schedule", "seed_projection"]
+#: How often the stock history (``history``) is pruned of rows older than ``history_days``.
+HISTORY_PRUNE_SECONDS = 3600.0
+
+
+async def prune_history_on_schedule(app: FastAPI) -> None:
+    """Once an hour across the replicas, whether or not reconciliations are scheduled: the stock
+    history the console charts keeps ``history_days`` days."""
+    settings = _settings(app)
+
+    async def prune_once() -> None:
+        async with app.state.db.transaction() as session:
+            await stock_history.prune(session=session, before=datetime.now(UTC) - timedelta(days=settings.history_days))
+
+    await run_scheduled(
+        "inventory_history_prune", prune_once, db=app.state.db, every=HISTORY_PRUNE_SECONDS, stop_event=stop_event(app)
+    )
+
+
+__all__ = ["prune_history_on_schedule", "publish_availability", "reconcile_on_schedule", "seed_projection"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 
 from experience_apis.ops.app import create_app
 from experience_apis.ops.settings import OpsSettings
+from experience_apis.ops.stock import history_of
 from tests.support.tokens import static_verifier
 from tests.unit.experience_apis.test_ops_console import BROWSER, Fakes, sign_in
 
@@ -321,3 +323,25 @@ async def test_the_event_bus_dead_letters_are_listed_and_a_replay_with_a_reason_
     sent = [r for r in fakes.seen if r.url.path == "/v1/admin/events/replays"]
     assert [json.loads(r.content) for r in sent][-1] == {"dead_letter_id": BUS_LETTER["id"], "reason": "mapping fixed"}
     assert sent[-1].url.host == "orders.test" and sent[-1].headers["authorization"] == f"Bearer {fakes.issued[-1]}"
+
+
+def test_two_reconciliations_in_one_second_stay_two_points() -> None:
+    runs = {
+        "runs": [
+            {"checked_at": "2026-12-07T09:00:00.100Z", "channel": "b2b", "drift": 1, "repaired": False},
+            {"checked_at": "2026-12-07T09:00:00.700Z", "channel": "b2b", "drift": 0, "repaired": True},
+        ]
+    }
+    found = history_of(sync={"channels": []}, runs=runs, hours=1, now=datetime(2026, 12, 7, 10, tzinfo=UTC))
+    assert found.drift.drift == [[1, 0]] and len(found.drift.times) == 2
+
+
+async def test_a_reconciliation_keeps_the_window_the_operator_was_looking_at(
+    console: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    await sign_in(console)
+    page = await console.post("/console/stock/reconcile", data={"hours": "24"})
+    assert page.status_code == 200
+    asked = [r.url.params["hours"] for r in fakes.seen if r.url.path.startswith("/v1/admin/")]
+    assert asked == ["24", "24"]
+    assert '<input type="hidden" name="hours" value="24">' in page.text

@@ -5,16 +5,18 @@ through ``GET /v1/admin/sync-history`` and ``/v1/admin/reconcile-history``; prun
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from process_apis.inventory import history
+from process_apis.inventory import history, workers
 from process_apis.inventory.app import create_app
 from process_apis.inventory.models import ReconcileRun, SyncMinute
 from process_apis.inventory.projection import PositionState
@@ -126,3 +128,47 @@ async def test_the_history_is_read_per_channel_and_minute_through_the_admin_api(
     ]
     assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
     assert no_scope.status_code == 403
+
+
+async def test_the_reconcile_history_answers_the_newest_rows_up_to_its_limit(inventory: FastAPI) -> None:
+    now = datetime.now(UTC)
+    async with inventory.state.db.transaction() as session:
+        for minutes_ago in (30, 20, 10):
+            await history.add_reconciliation(
+                session=session,
+                checked_at=now - timedelta(minutes=minutes_ago),
+                channels=["b2b"],
+                drifting={"b2b": minutes_ago},
+                repaired=False,
+            )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=inventory), base_url="http://inv.test") as client:
+        runs = await client.get("/v1/admin/reconcile-history", params={"limit": 2}, headers=bearer("inventory:read"))
+    assert [r["drift"] for r in runs.json()["runs"]] == [20, 10]  # the newest two, oldest first
+
+
+async def test_the_history_is_pruned_on_its_own_schedule_even_without_scheduled_reconciliations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = InventorySettings.load(
+        "inventory", data_dir=tmp_path / "inventory", log_json=False, client_id="", client_secret="",
+        workers_enabled=False, reconcile_interval=0, history_days=1,
+    )  # fmt: skip
+    app = create_app(settings, transport=httpx.MockTransport(lambda _: httpx.Response(503)), verifier=static_verifier())
+    async with app.router.lifespan_context(app):
+        old = datetime.now(UTC) - timedelta(days=2)
+        async with app.state.db.transaction() as session:
+            await history.add_sync(session=session, lags=[history.Lag("b2b", 0.2)], now=old)
+            await history.add_sync(session=session, lags=[history.Lag("b2b", 0.3)], now=datetime.now(UTC))
+        ran = asyncio.Event()
+
+        async def scheduled(name: str, job: Any, **_: Any) -> None:
+            assert name == "inventory_history_prune"
+            await job()
+            ran.set()
+
+        monkeypatch.setattr(workers, "run_scheduled", scheduled)
+        await workers.prune_history_on_schedule(app)
+        assert ran.is_set()
+        async with app.state.db.sessions() as session:
+            kept = list((await session.execute(select(SyncMinute.lag_sum))).scalars())
+    assert kept == [0.3]
