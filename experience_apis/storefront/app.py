@@ -12,6 +12,7 @@ from experience_apis.storefront.mapping import CHANNEL
 from experience_apis.storefront.migrations import HISTORY
 from experience_apis.storefront.models import Base
 from experience_apis.storefront.routes import router
+from experience_apis.storefront.routes_fulfilments import router as fulfilments_router
 from experience_apis.storefront.routes_webhooks import router as webhooks_router
 from experience_apis.storefront.seed import seed_demo
 from experience_apis.storefront.settings import StorefrontSettings
@@ -94,7 +95,7 @@ def create_app(
         "the storefront channel's available-to-sell levels to the storefront's admin API "
         "(coalesced per SKU, within its rate limit, retried, dead letters kept); this API shows the push "
         "status and replays dead letters.",
-        routers=[router, events_admin_router],
+        routers=[router, fulfilments_router, events_admin_router],
         metadata=[Base.metadata],
         migrations=HISTORY,
         transport=transport,

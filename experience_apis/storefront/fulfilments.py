@@ -30,9 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.events import CloudEvent, ShipmentConfirmedV1
 from experience_apis.storefront.client import StorefrontAdmin
 from experience_apis.storefront.mapping import CHANNEL
-from experience_apis.storefront.models import FulfilmentPush, PushStatus
+from experience_apis.storefront.models import FulfilmentPush, FulfilmentReplayRecord, PushStatus
+from experience_apis.storefront.schemas_fulfilments import FulfilmentPushList, FulfilmentPushRead, FulfilmentReplay
 from service_kit.db import Database
-from service_kit.errors import InterchangeError
+from service_kit.errors import Conflict, InterchangeError, NotFound
 from service_kit.events import event_data
 from service_kit.events.consumer import EventHandler
 from service_kit.http import UpstreamThrottled
@@ -167,3 +168,40 @@ async def run_pusher(
         stop_event=stop_event or asyncio.Event(),
         idle_backoff=(poll_seconds, max(poll_seconds, max_idle_seconds)),
     )
+
+
+def _read(row: FulfilmentPush) -> FulfilmentPushRead:
+    return FulfilmentPushRead(
+        shipment_id=row.shipment_id,
+        storefront_order_id=row.storefront_order_id,
+        order_id=row.order_id,
+        status=PushStatus(row.status).value,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        fulfillment=json.loads(row.body),
+        fulfillment_id=row.fulfillment_id,
+        created_at=row.created_at,
+        pushed_at=row.pushed_at,
+    )
+
+
+async def list_pushes(*, session: AsyncSession, status: PushStatus | None, limit: int) -> FulfilmentPushList:
+    stmt = select(FulfilmentPush).order_by(FulfilmentPush.created_at, FulfilmentPush.shipment_id).limit(limit)
+    if status is not None:
+        stmt = stmt.where(FulfilmentPush.status == status)
+    return FulfilmentPushList(items=[_read(row) for row in (await session.scalars(stmt)).all()])
+
+
+async def replay(*, session: AsyncSession, shipment_id: str, actor: str, reason: str | None) -> FulfilmentReplay:
+    """Queues a dead fulfilment again; audited (who, when, why) in the same transaction."""
+    row = await session.get(FulfilmentPush, shipment_id, populate_existing=True)
+    if row is None:
+        raise NotFound(f"No fulfilment push for shipment {shipment_id!r}: GET /v1/fulfilment-pushes lists them.")
+    if row.status != PushStatus.dead:
+        raise Conflict(f"The fulfilment push of shipment {shipment_id!r} is {row.status}; only dead ones are replayed.")
+    now = _now()
+    row.status, row.attempts, row.next_attempt_at = PushStatus.pending, 0, now
+    session.add(FulfilmentReplayRecord(shipment_id=shipment_id, actor=actor, reason=reason, requested_at=now))
+    await session.flush()
+    notify_after_commit(session=session, topic=FULFILMENTS)
+    return FulfilmentReplay(shipment_id=shipment_id, replayed_by=actor, reason=reason, requested_at=now)

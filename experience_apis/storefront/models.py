@@ -112,3 +112,15 @@ class FulfilmentPush(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     fulfillment_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the shop's id for it
+
+
+class FulfilmentReplayRecord(Base):
+    """The audit of a dead fulfilment push replayed: who asked, when and why."""
+
+    __tablename__ = "storefront_fulfilment_replays"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

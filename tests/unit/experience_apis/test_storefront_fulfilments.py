@@ -6,8 +6,9 @@ faked behind httpx.MockTransport."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,17 @@ import pytest
 from sqlalchemy import select
 
 from contracts.events import CloudEvent, ShipmentConfirmedV1
+from contracts.scopes import STOREFRONT_ADMIN
 from experience_apis.storefront import fulfilments
+from experience_apis.storefront.app import create_app
 from experience_apis.storefront.client import StorefrontAdmin
-from experience_apis.storefront.models import Base, FulfilmentPush, PushStatus
+from experience_apis.storefront.models import Base, FulfilmentPush, FulfilmentReplayRecord, PushStatus
+from experience_apis.storefront.settings import StorefrontSettings
 from service_kit.db import Database
-from service_kit.events import new_event
+from service_kit.events import new_event, open_bus
 from service_kit.events.consumer import Outcome, apply_event
+from service_kit.http import RoutingTransport
+from tests.support.tokens import bearer, static_verifier
 
 ADMIN_URL = "http://shop.test/admin/api/2024-01"
 
@@ -163,3 +169,78 @@ async def test_another_channels_shipment_is_ignored(shipments: Shipments) -> Non
     await shipments.push()
     assert shipments.shop.posts == []
     assert await shipments.rows() == []
+
+
+async def until(check: Callable[[], bool]) -> None:
+    for _ in range(200):  # bounded polling: the consumer and the pusher run in the background
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not reached")
+
+
+async def test_the_app_pushes_a_shipment_lists_a_dead_one_and_replays_it_audited(tmp_path: Path) -> None:
+    shop = FakeShop(script=[422])
+    settings = StorefrontSettings.load(
+        "storefront",
+        data_dir=tmp_path,
+        log_json=False,
+        admin_url=ADMIN_URL,
+        push_poll_seconds=0.05,
+        push_retry_schedule=[],  # the first failure is dead
+    )
+    app = create_app(
+        settings,
+        transport=RoutingTransport({"shop.test": httpx.MockTransport(shop.handle)}),
+        verifier=static_verifier(),
+    )
+    admin = bearer(STOREFRONT_ADMIN)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sf.test") as client,
+    ):
+        bus = open_bus(settings=settings)
+        try:
+            await bus.publish(events=[shipment("SHP-9", channel="marketplace"), shipment("SHP-1")])
+        finally:
+            await bus.close()
+
+        async def dead() -> list[dict[str, Any]]:
+            resp = await client.get("/v1/fulfilment-pushes", params={"status": "dead"}, headers=admin)
+            assert resp.status_code == 200, resp.text
+            items: list[dict[str, Any]] = resp.json()["items"]
+            return items
+
+        await until(lambda: len(shop.posts) == 1)
+        listed: list[dict[str, Any]] = []
+        for _ in range(100):
+            if listed := await dead():
+                break
+            await asyncio.sleep(0.05)
+        [item] = listed
+        assert (item["shipment_id"], item["storefront_order_id"], item["attempts"]) == ("SHP-1", "1001", 1)
+        assert item["fulfillment"]["tracking_number"] == "1Z999" and "422" in item["last_error"]
+        assert (await client.get("/v1/fulfilment-pushes", headers=bearer())).status_code == 403
+
+        replay = await client.post(
+            "/v1/fulfilment-pushes/SHP-1/replay", json={"reason": "order reopened in the shop"}, headers=admin
+        )
+        assert replay.status_code == 202, replay.text
+        assert (replay.json()["status"], replay.json()["replayed_by"]) == ("pending", "test-client")
+        await until(lambda: len(shop.posts) == 2)
+        for _ in range(100):
+            [row] = (await client.get("/v1/fulfilment-pushes", headers=admin)).json()["items"]
+            if row["status"] == "synced":
+                break
+            await asyncio.sleep(0.05)
+        assert (row["status"], row["fulfillment_id"]) == ("synced", 2)
+        again = await client.post("/v1/fulfilment-pushes/SHP-1/replay", headers=admin)
+        unknown = await client.post("/v1/fulfilment-pushes/NO-SUCH/replay", headers=admin)
+        assert (again.status_code, unknown.status_code) == (409, 404)
+        assert unknown.headers["content-type"] == "application/problem+json"
+        async with app.state.db.transaction() as session:
+            audit = list((await session.scalars(select(FulfilmentReplayRecord))).all())
+    assert [(a.shipment_id, a.actor, a.reason) for a in audit] == [
+        ("SHP-1", "test-client", "order reopened in the shop")
+    ]
+    assert [order for order, _ in shop.posts] == ["1001", "1001"]  # the marketplace's shipment never went
