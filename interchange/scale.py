@@ -24,6 +24,7 @@ child of the launcher, supervised like the services.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -52,7 +53,7 @@ class ScaledMode:
     def database_url(self, service: str) -> str:
         return self.database_url_template.replace("{service}", service)
 
-    def environment(self, services: Sequence[str], *, environ: Mapping[str, str]) -> dict[str, str]:
+    def environment(self, services: Sequence[str], *, environ: Mapping[str, str], host: str) -> dict[str, str]:
         """The settings every replica of every service gets (each of the ``services``' databases,
         the event bus, the gateway's shared rate-limit counters). Options not given are left out,
         and the gateway's settings set in ``environ`` are kept, so those apply."""
@@ -70,8 +71,9 @@ class ScaledMode:
                 env["INTERCHANGE_INVENTORY_THROTTLE_REPLICAS"] = str(self.replicas)
         if self.balanced:
             # The gateway believes X-Forwarded-For from the balancer only (gateway/app.py), so its
-            # audit log and per-address limits see the partner's address, not nginx's.
-            env["INTERCHANGE_GATEWAY_TRUSTED_PROXIES"] = '["127.0.0.1"]'
+            # audit log and per-address limits see the partner's address, not nginx's. nginx reaches
+            # the replicas from the address they are bound to (upstream_address), not always loopback.
+            env["INTERCHANGE_GATEWAY_TRUSTED_PROXIES"] = json.dumps([upstream_address(host)])
         return {k: v for k, v in env.items() if k not in GATEWAY_TUNING or k not in environ}
 
 
@@ -128,6 +130,7 @@ def nginx_config(*, run_dir: Path, host: str, balanced: Mapping[str, tuple[int, 
     user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
     listen = host if ":" not in host else f"[{host}]"
     target = upstream_address(host)
+    target = target if ":" not in target else f"[{target}]"
     blocks = []
     for name, (public, replicas) in balanced.items():
         servers = "".join(f"        server {target}:{p} max_fails=1 fail_timeout={FAIL_TIMEOUT}s;\n" for p in replicas)

@@ -89,7 +89,7 @@ class ScaledSuite(Suite):
         if service.command:  # nginx: the launcher's environment, nothing of ours
             return dict(os.environ)
         env = super().environment(service)
-        env.update(self.scale.environment(list(self.urls), environ=os.environ))
+        env.update(self.scale.environment(list(self.urls), environ=os.environ, host=self.host))
         if service.replica:  # its own worker id (orders' saga claims), the same after a restart
             env[f"INTERCHANGE_{service.info.name.upper()}_WORKER_ID"] = service.name
         return env

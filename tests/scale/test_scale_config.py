@@ -3,6 +3,7 @@ nginx configuration (checked by nginx itself), and what each replica is handed."
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.support.processes import wait_until
 
 POSTGRES = "postgresql+asyncpg://interchange@127.0.0.1:5432/{service}"
 REDIS = "redis://127.0.0.1:6379/0"
+TRUSTED = "INTERCHANGE_GATEWAY_TRUSTED_PROXIES"
 
 
 def test_scale_on_sqlite_is_refused_in_one_line() -> None:
@@ -133,3 +135,22 @@ def test_one_shared_database_url_is_refused_as_every_services_database() -> None
     problem = scaled_mode_problem(ScaledMode(replicas=2, events_url=REDIS), environ=shared)
     assert problem is not None and "\n" not in problem
     assert "--database-url-template" in problem and "{service}" in problem
+
+
+def test_the_gateway_trusts_the_address_nginx_reaches_it_from(tmp_path: Path) -> None:
+    # nginx connects to replicas bound to a host address from that address, not from 127.0.0.1:
+    # trusting loopback only, the gateway saw every partner as nginx's one address.
+    mode = ScaledMode(replicas=2, database_url_template=POSTGRES, events_url=REDIS)
+    built = ScaledSuite(
+        data_dir=tmp_path, host="127.0.0.2", free_ports=True, seed=False, console=Console(quiet=True), scale=mode
+    )
+    built.secrets = {s.info.client_id: "secret" for s in built.services}
+    gateway = built.environment(built.replicas("gateway")[0])
+    assert json.loads(gateway[TRUSTED]) == ["127.0.0.2"]
+    assert json.loads(mode.environment(["gateway"], environ={}, host="10.1.2.3")[TRUSTED]) == ["10.1.2.3"]
+    assert json.loads(mode.environment(["gateway"], environ={}, host="0.0.0.0")[TRUSTED]) == ["127.0.0.1"]  # noqa: S104
+
+
+def test_an_ipv6_host_is_bracketed_in_the_upstreams(tmp_path: Path) -> None:
+    text = write_nginx_config(data_dir=tmp_path, host="::1", balanced={"gateway": (18000, [41001])}).read_text()
+    assert "server [::1]:41001 max_fails=1" in text and "listen [::1]:18000;" in text
