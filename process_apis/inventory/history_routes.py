@@ -69,7 +69,7 @@ async def reconcile_history(
     limit: Annotated[int, Query(ge=1, le=5000, description="At most this many rows, the newest")] = 1000,
 ) -> ReconcileHistory:
     """What every reconciliation (scheduled or asked for) found drifting, one row per channel,
-    oldest first: the newest ``limit`` rows of the last ``hours``."""
+    oldest first: the newest `limit` rows of the last `hours`."""
     since = datetime.now(UTC) - timedelta(hours=hours)
     runs = await history.reconciliations(session=session, since=since, limit=limit)
     return ReconcileHistory(
