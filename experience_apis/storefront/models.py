@@ -101,7 +101,7 @@ class FulfilmentPush(Base):
 
     __tablename__ = "storefront_fulfilment_pushes"
 
-    shipment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(129), primary_key=True)  # may be namespaced by the 3PL
     storefront_order_id: Mapped[str] = mapped_column(String(64), index=True)
     order_id: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)  # the shop's fulfilment (JSON), as it is sent
@@ -120,7 +120,7 @@ class FulfilmentReplayRecord(Base):
     __tablename__ = "storefront_fulfilment_replays"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    shipment_id: Mapped[str] = mapped_column(String(64), index=True)
+    shipment_id: Mapped[str] = mapped_column(String(129), index=True)
     actor: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

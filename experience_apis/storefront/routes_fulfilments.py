@@ -18,7 +18,7 @@ from service_kit.openapi import problem_doc
 
 router = APIRouter(prefix="/v1", tags=["storefront"])
 Admin = Annotated[Principal, require(STOREFRONT_ADMIN)]
-ShipmentId = Annotated[str, Path(min_length=1, max_length=64, examples=["ASN-1001-1"])]
+ShipmentId = Annotated[str, Path(min_length=1, max_length=129, examples=["ASN-1001-1"])]
 
 
 @router.get(

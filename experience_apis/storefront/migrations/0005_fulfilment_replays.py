@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "storefront_fulfilment_replays",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("shipment_id", sa.String(length=64), nullable=False),
+        sa.Column("shipment_id", sa.String(length=129), nullable=False),
         sa.Column("actor", sa.String(length=128), nullable=False),
         sa.Column("reason", sa.String(length=300), nullable=True),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
