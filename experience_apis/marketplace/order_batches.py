@@ -5,8 +5,8 @@ instead of a ``POST /v1/orders`` each.
 Why: the hop cost more than the order. Per order, the call out was about a quarter of this
 service's CPU (aiohttp, the kit's retry, breaker, pacer and token) and the orders service spent
 about half of its own on the request around the order (server, middleware, token, routing),
-bench/intake.py. A batch pays those once. Hand-written like ``service_kit.group_commit``: a queue
-and a task; neither aiohttp nor the kit's ``Upstream`` coalesces calls.
+bench/intake.py. A batch pays those once. On the kit's coalescer (``service_kit.coalesce``, as
+the group commit is): neither aiohttp nor the kit's ``Upstream`` coalesces calls.
 
 Every order keeps the answer the single call gives it: an entry's answer (the order accepted, or
 the problem) is read by the single call's own reader, and its Idempotency-Key is the same key
@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from contracts import OrderAccepted, OrderCreate
+from service_kit.coalesce import Coalescer, Waiting
 from service_kit.correlation import current_correlation_id
 from service_kit.http import Upstream
 
@@ -45,13 +46,15 @@ ReadAnswer = Callable[[httpx.Response], OrderAccepted]
 
 
 @dataclass(slots=True)
-class _Pending:
+class _Order:
     order: OrderCreate
     partner_id: str
     idempotency_key: str
     alone: Alone
     context: contextvars.Context  # the request's: a call made for this order alone carries its identity
-    done: asyncio.Future[OrderAccepted]
+
+
+_Pending = Waiting[_Order, OrderAccepted]
 
 
 class OrderBatches:
@@ -60,44 +63,38 @@ class OrderBatches:
     def __init__(self, orders: Upstream, *, read_answer: ReadAnswer, max_batch: int = MAX_ENTRIES) -> None:
         self._orders = orders
         self._read = read_answer
-        self.max_batch = max_batch
-        self._queue: list[_Pending] = []
-        self._task: asyncio.Task[None] | None = None
+        # The batch task has a context of its own: the batch call has its own correlation id (each
+        # entry carries its order's), not that of the request that happened to start the task.
+        self._orders_queued: Coalescer[_Order, OrderAccepted] = Coalescer(
+            self._batch, name="marketplace-order-batches", max_batch=max_batch, own_context=True
+        )
+
+    @property
+    def max_batch(self) -> int:
+        return self._orders_queued.max_batch
 
     @property
     def waiting(self) -> int:
         """Orders queued for the next batch."""
-        return len(self._queue)
+        return self._orders_queued.waiting
 
     async def submit(self, *, order: OrderCreate, partner_id: str, idempotency_key: str, alone: Alone) -> OrderAccepted:
         """The orders API's answer to ``order``, sent in the next batch (or ``alone()``)."""
-        done: asyncio.Future[OrderAccepted] = asyncio.get_running_loop().create_future()
-        # Read by the request, or here when the request went away, so no failure goes unretrieved.
-        done.add_done_callback(lambda future: future.cancelled() or future.exception())
-        self._queue.append(_Pending(order, partner_id, idempotency_key, alone, contextvars.copy_context(), done))
-        if self._task is None or self._task.done():
-            # A context of its own: the batch call has its own correlation id (each entry carries
-            # its order's), not that of the request that happened to start the task.
-            self._task = asyncio.create_task(
-                self._drain(), name="marketplace-order-batches", context=contextvars.Context()
-            )
-        return await asyncio.shield(done)
+        queued = _Order(order, partner_id, idempotency_key, alone, contextvars.copy_context())
+        return await self._orders_queued.submit(queued)
 
-    async def _drain(self) -> None:
-        await asyncio.sleep(0)  # orders already on their way to the queue join the first batch
-        while self._queue:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            by_partner: dict[str, list[_Pending]] = {}
-            for pending in batch:
-                by_partner.setdefault(pending.partner_id, []).append(pending)
-            await asyncio.gather(*(self._send(partner_id, group) for partner_id, group in by_partner.items()))
+    async def _batch(self, batch: list[_Pending]) -> None:
+        by_partner: dict[str, list[_Pending]] = {}
+        for pending in batch:
+            by_partner.setdefault(pending.item.partner_id, []).append(pending)
+        await asyncio.gather(*(self._send(partner_id, group) for partner_id, group in by_partner.items()))
 
     async def _send(self, partner_id: str, group: list[_Pending]) -> None:
         try:
             await self._forward(partner_id, group)
         except Exception as exc:  # a bug of ours, say: no order waits for ever
             for pending in group:
-                _settle(pending.done, exception=exc)
+                pending.settle(exception=exc)
 
     async def _forward(self, partner_id: str, group: list[_Pending]) -> None:
         if len(group) == 1:
@@ -105,9 +102,9 @@ class OrderBatches:
             return
         entries = [
             {
-                "idempotency_key": p.idempotency_key,
-                "correlation_id": p.context.run(current_correlation_id) or None,
-                "order": p.order.model_dump(mode="json", exclude_none=True),
+                "idempotency_key": p.item.idempotency_key,
+                "correlation_id": p.item.context.run(current_correlation_id) or None,
+                "order": p.item.order.model_dump(mode="json", exclude_none=True),
             }
             for p in group
         ]
@@ -117,7 +114,7 @@ class OrderBatches:
             )
         except Exception as exc:  # the call failed: so would each order's own call have
             for pending in group:
-                _settle(pending.done, exception=exc)
+                pending.settle(exception=exc)
             return
         results = _results(resp, len(group))
         if results is None:
@@ -129,9 +126,9 @@ class OrderBatches:
                 again.append(pending)
                 continue
             try:
-                _settle(pending.done, result=self._read(_as_response(result)))
+                pending.settle(result=self._read(_as_response(result)))
             except Exception as exc:
-                _settle(pending.done, exception=exc)
+                pending.settle(exception=exc)
         await _each_alone(again)
 
 
@@ -168,18 +165,9 @@ async def _each_alone(group: list[_Pending]) -> None:
 
 async def _alone(pending: _Pending) -> None:
     try:
-        _settle(pending.done, result=await asyncio.create_task(pending.alone(), context=pending.context))
+        pending.settle(result=await asyncio.create_task(pending.item.alone(), context=pending.item.context))
     except Exception as exc:
-        _settle(pending.done, exception=exc)
-
-
-def _settle(done: asyncio.Future[Any], *, result: Any = None, exception: BaseException | None = None) -> None:
-    if done.done():  # its request is gone (cancelled)
-        return
-    if exception is not None:
-        done.set_exception(exception)
-    else:
-        done.set_result(result)
+        pending.settle(exception=exc)
 
 
 __all__ = ["BATCH_PATH", "MAX_ENTRIES", "OrderBatches"]
