@@ -33,6 +33,9 @@ Timestamp = Annotated[UtcDateTime, BeforeValidator(_rfc3339_text)]
 
 #: A reference up to 64 characters, one line (shipment, return, order, carrier and tracking ids).
 Reference = Annotated[Line, Field(min_length=1, max_length=64)]
+#: A shipment or return id: a partner-facing API keeps its partners' references apart by their
+#: partner (``<partner id>:<the partner's reference>``, 64 + 1 + 64 characters).
+ScopedReference = Annotated[Line, Field(min_length=1, max_length=129)]
 LineNo = Annotated[int, Field(ge=1, le=10_000, description="The order line this is for (1-based)")]
 Warehouse = Annotated[Line, Field(min_length=1, max_length=32, examples=["WH-3PL"])]
 
@@ -64,7 +67,7 @@ class ShipmentCreate(CanonicalModel):
         },
     )
 
-    shipment_id: Annotated[Reference, Field(description="The shipper's reference; unique, the idempotency key")]
+    shipment_id: Annotated[ScopedReference, Field(description="The shipper's reference; unique, the idempotency key")]
     order_id: Reference
     warehouse: Warehouse
     carrier: Reference
@@ -120,7 +123,7 @@ class ReturnCreate(CanonicalModel):
         },
     )
 
-    return_id: Annotated[Reference, Field(description="The channel's return reference; unique")]
+    return_id: Annotated[ScopedReference, Field(description="The channel's return reference; unique")]
     order_id: Reference
     lines: Annotated[list[ReturnLine], Field(min_length=1, max_length=200)]
 

@@ -16,6 +16,9 @@ from contracts.events.stock import Channel, QuantityValue
 from contracts.fulfillment import ReturnCondition
 
 Reference = Annotated[str, Field(min_length=1, max_length=64)]
+#: A shipment or return id (``contracts.fulfillment.ScopedReference``: a partner's reference may be
+#: namespaced by its partner id).
+ScopedReference = Annotated[str, Field(min_length=1, max_length=129)]
 Warehouse = Annotated[str, Field(min_length=1, max_length=32, examples=["WH-3PL"])]
 #: A decimal amount as a string, as in ``contracts.common.Money``.
 Amount = Annotated[str, Field(pattern=r"^-?\d{1,12}(\.\d{1,4})?$", examples=["39.98"])]
@@ -57,7 +60,7 @@ class ShipmentConfirmedV1(EventData):
 
     event_type: ClassVar[str] = "com.interchange.shipment.confirmed.v1"
 
-    shipment_id: Reference
+    shipment_id: ScopedReference
     order_id: Reference
     channel: Channel
     channel_order_id: Reference
@@ -75,7 +78,7 @@ class ReturnCreditedV1(EventData):
 
     event_type: ClassVar[str] = "com.interchange.return.credited.v1"
 
-    return_id: Reference
+    return_id: ScopedReference
     order_id: Reference
     channel: Channel
     channel_order_id: Reference
@@ -90,7 +93,7 @@ class WarehouseShippedV1(EventData):
 
     event_type: ClassVar[str] = "com.interchange.warehouse.shipped.v1"
 
-    shipment_id: Reference
+    shipment_id: ScopedReference
     reference: Reference
     warehouse: Warehouse
     carrier: Reference
@@ -104,7 +107,7 @@ class WarehouseReturnReceivedV1(EventData):
 
     event_type: ClassVar[str] = "com.interchange.warehouse.return_received.v1"
 
-    return_id: Reference
+    return_id: ScopedReference
     reference: Reference
     warehouse: Warehouse
     lines: Annotated[list[ReturnedLine], Field(min_length=1)]

@@ -72,13 +72,25 @@ def requested_in_dialect(event: FulfillmentRequestedV1, *, created_at: Any) -> F
     )
 
 
-def shipment_of(asn: AsnCreate, *, request: FulfillmentRequest) -> ShipmentCreate:
+def shipment_id_of(*, partner_id: str, asn_number: str) -> str:
+    """The fulfilment process's id of a partner's ASN. Shipment ids are one space for every
+    shipper (each 3PL and the WMS), ASN numbers are each partner's own: namespaced by the partner,
+    two partners' same number are two shipments and neither learns of the other's."""
+    return f"{partner_id}:{asn_number}"
+
+
+def asn_number_of(*, partner_id: str, shipment_id: str) -> str:
+    """The partner's own ASN number of one of its shipments (``shipment_id_of`` undone)."""
+    return shipment_id.removeprefix(f"{partner_id}:")
+
+
+def shipment_of(asn: AsnCreate, *, request: FulfillmentRequest, partner_id: str) -> ShipmentCreate:
     """The canonical shipment of an ASN for ``request``: its order and warehouse, each item in the
     unit of the request's line (EA when the line is not on the request: the fulfilment process
     refuses that line by its number)."""
     units = {line.line_no: line.quantity.unit for line in request.lines}
     return ShipmentCreate(
-        shipment_id=asn.asn_number,
+        shipment_id=shipment_id_of(partner_id=partner_id, asn_number=asn.asn_number),
         order_id=request.order_id,
         warehouse=request.warehouse,
         carrier=asn.carrier,
@@ -94,9 +106,9 @@ def shipment_of(asn: AsnCreate, *, request: FulfillmentRequest) -> ShipmentCreat
     )
 
 
-def asn_in_dialect(shipment: Shipment) -> AsnRead:
+def asn_in_dialect(shipment: Shipment, *, partner_id: str) -> AsnRead:
     return AsnRead(
-        asn_number=shipment.shipment_id,
+        asn_number=asn_number_of(partner_id=partner_id, shipment_id=shipment.shipment_id),
         order_reference=shipment.order_id,
         warehouse=shipment.warehouse,
         carrier=shipment.carrier,
@@ -152,21 +164,36 @@ def _pointer(pointer: str) -> str:
     return "#/" + "/".join(parts)
 
 
-def in_dialect(exc: InterchangeError) -> InterchangeError:
+def in_dialect(exc: InterchangeError, *, partner_id: str) -> InterchangeError:
     """The fulfilment process's refusal with its pointers in this dialect's words."""
     errors = getattr(exc, "errors", None)
     if not errors:
-        return exc
+        return type(exc)(_words(exc.detail, partner_id), headers=exc.headers)
     renamed = [
-        {**error, "pointer": _pointer(str(error.get("pointer", "#"))), "detail": _words(str(error.get("detail", "")))}
+        {
+            **error,
+            "pointer": _pointer(str(error.get("pointer", "#"))),
+            "detail": _words(str(error.get("detail", "")), partner_id),
+        }
         for error in errors
     ]
-    return type(exc)(_words(exc.detail), errors=renamed, headers=exc.headers)
+    return type(exc)(_words(exc.detail, partner_id), errors=renamed, headers=exc.headers)
 
 
-def _words(text: str) -> str:
-    """The process's wording of a refusal, in this dialect's terms where they differ."""
+def _words(text: str, partner_id: str) -> str:
+    """The process's wording of a refusal, in this dialect's terms where they differ (and the
+    partner's own ASN number where it names the namespaced shipment id)."""
+    text = text.replace(shipment_id_of(partner_id=partner_id, asn_number=""), "")
     return text.replace("shipment id", "ASN number").replace("shipment reference", "ASN number")
 
 
-__all__ = ["asn_in_dialect", "in_dialect", "receipt_of", "request_in_dialect", "requested_in_dialect", "shipment_of"]
+__all__ = [
+    "asn_in_dialect",
+    "asn_number_of",
+    "in_dialect",
+    "receipt_of",
+    "request_in_dialect",
+    "requested_in_dialect",
+    "shipment_id_of",
+    "shipment_of",
+]

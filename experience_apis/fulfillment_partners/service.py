@@ -82,13 +82,13 @@ async def confirm_shipment(
         raise _no_request(asn.request_id)
     try:
         accepted = await fulfillment.confirm_shipment(
-            shipment=mapping.shipment_of(asn, request=request),
+            shipment=mapping.shipment_of(asn, request=request, partner_id=account.partner_id),
             request_id=asn.request_id,
             partner_id=account.partner_id,
             idempotency_key=idempotency_key(partner_id=account.partner_id, key=key),
         )
     except (BusinessRuleViolation, UnprocessableContent, Conflict) as exc:
-        raise mapping.in_dialect(exc) from exc
+        raise mapping.in_dialect(exc, partner_id=account.partner_id) from exc
     if accepted is None:  # the request went away (or was never the partner's) between the two calls
         raise _no_request(asn.request_id)
     return AsnAccepted(
@@ -97,10 +97,11 @@ async def confirm_shipment(
 
 
 async def get_shipment(*, fulfillment: FulfillmentApi, account: FulfillmentPartner, asn_number: str) -> AsnRead:
-    found = await fulfillment.get_shipment(shipment_id=asn_number, partner_id=account.partner_id)
+    shipment_id = mapping.shipment_id_of(partner_id=account.partner_id, asn_number=asn_number)
+    found = await fulfillment.get_shipment(shipment_id=shipment_id, partner_id=account.partner_id)
     if found is None or found.partner_id not in (None, account.partner_id):
         raise NotFound(f"No shipment notice {asn_number!r} of yours.")
-    return mapping.asn_in_dialect(found)
+    return mapping.asn_in_dialect(found, partner_id=account.partner_id)
 
 
 async def receive_return(
@@ -115,7 +116,7 @@ async def receive_return(
             idempotency_key=idempotency_key(partner_id=account.partner_id, key=key),
         )
     except (BusinessRuleViolation, UnprocessableContent, Conflict) as exc:
-        raise mapping.in_dialect(exc) from exc
+        raise mapping.in_dialect(exc, partner_id=account.partner_id) from exc
     if accepted is None:
         raise NotFound(
             f"No return {receipt.rma_number!r} is authorised to come back to you.",

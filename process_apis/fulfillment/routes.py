@@ -51,6 +51,8 @@ Write = Annotated[Principal, require(FULFILLMENT_WRITE)]
 Read = Annotated[Principal, require(FULFILLMENT_READ)]
 Admin = Annotated[Principal, require(FULFILLMENT_ADMIN)]
 Ref = Annotated[str, Path(min_length=1, max_length=64)]
+#: A shipment or return id (``contracts.fulfillment.ScopedReference``).
+ObjectId = Annotated[str, Path(min_length=1, max_length=129)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=2**62)]
 _NOT_YOURS = problem_doc("No such object, or it belongs to another partner.")
@@ -95,7 +97,7 @@ async def submit_shipment(
 @router.get(
     "/shipments/{shipment_id}", operation_id="getShipment", summary="Get a shipment", responses={404: _NOT_YOURS}
 )
-async def get_shipment(shipment_id: Ref, principal: Read, session: SessionDep) -> ShipmentRead:
+async def get_shipment(shipment_id: ObjectId, principal: Read, session: SessionDep) -> ShipmentRead:
     return await service.get_shipment(session=session, shipment_id=shipment_id, partner_id=principal.acting_partner)
 
 
@@ -166,7 +168,7 @@ async def create_return(body: ReturnCreate, principal: Write, idem: IdempotencyD
     responses={404: _NOT_YOURS, 409: _CONFLICT, 422: _REFUSED},
 )
 async def receive_return(
-    return_id: Ref, body: ReturnReceiptCreate, principal: Write, session: SessionDep
+    return_id: ObjectId, body: ReturnReceiptCreate, principal: Write, session: SessionDep
 ) -> ReturnRead:
     """The saga then receives them in the WMS (sellable ones back on hand), credits them in the ERP,
     announces `return.credited` and notifies the customer. The same receipt again answers the same."""
@@ -176,7 +178,7 @@ async def receive_return(
 
 
 @router.get("/returns/{return_id}", operation_id="getReturn", responses={404: _NOT_YOURS})
-async def get_return(return_id: Ref, principal: Read, session: SessionDep) -> ReturnRead:
+async def get_return(return_id: ObjectId, principal: Read, session: SessionDep) -> ReturnRead:
     return await returns.get_return(session=session, return_id=return_id, partner_id=principal.acting_partner)
 
 
@@ -201,7 +203,7 @@ async def list_exceptions(_: Admin, session: SessionDep, limit: Limit = 50, offs
     responses={404: problem_doc("No such exception."), 409: _CONFLICT},
 )
 async def replay(
-    exception_id: Annotated[str, Path(min_length=3, max_length=80, examples=["shipment:ASN-1"])],
+    exception_id: Annotated[str, Path(min_length=3, max_length=140, examples=["shipment:ASN-1"])],
     body: ReplayCreate,
     principal: Admin,
     idem: IdempotencyDep,

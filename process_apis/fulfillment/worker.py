@@ -165,8 +165,20 @@ async def on_order_cancelled(*, session: AsyncSession, event: CloudEvent) -> Non
 async def on_warehouse_shipped(*, session: AsyncSession, event: CloudEvent) -> None:
     """The WMS shipped from a warehouse it operates: the saga goes on from the invoice."""
     data = event_data(event=event, model=WarehouseShippedV1)
-    if await repository.get_shipment(session, shipment_id=data.shipment_id) is not None:
-        return  # ours (a 3PL's, recorded in the WMS by the saga), or this event again
+    known = await repository.get_shipment(session, shipment_id=data.shipment_id)
+    if known is not None:
+        # A 3PL's shipment is recorded in the WMS with publish_event=false, and a partner's ids are
+        # namespaced by the partner (``<partner>:<ASN>``) by the API it posts through: an event for a
+        # partner-posted id is the WMS's own shipment under a clashing id, not this one; it cannot be
+        # kept under that id, so it is said loudly instead of passing as "ours".
+        if known.partner_id is not None:
+            log.error(
+                "warehouse_shipment_id_taken",
+                shipment_id=data.shipment_id,
+                reference=data.reference,
+                taken_by=known.partner_id,
+            )
+        return  # this event again (or the WMS step of a shipment posted here without a partner)
     session.add(
         ShipmentRow(
             id=data.shipment_id,

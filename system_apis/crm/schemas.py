@@ -97,7 +97,7 @@ class CustomerNoticeCreate(CanonicalModel):
     customer_id: Annotated[Line, Field(min_length=1, max_length=64, examples=["C-1001"])]
     kind: NoticeKind
     reference: Annotated[
-        Line, Field(min_length=1, max_length=100, description="The shipment or return id", examples=["ASN-1"])
+        Line, Field(min_length=1, max_length=129, description="The shipment or return id", examples=["ASN-1"])
     ]
     message: Annotated[
         Text,

@@ -160,7 +160,7 @@ class InvoiceCreate(CanonicalModel):
         extra="forbid", json_schema_extra={"examples": [_billing_example("shipment_id", "ASN-1", "WIDGET-BLUE", "1")]}
     )
 
-    shipment_id: Annotated[Line, Field(min_length=1, max_length=64, description="One invoice per shipment")]
+    shipment_id: Annotated[Line, Field(min_length=1, max_length=129, description="One invoice per shipment")]
     order_reference: Annotated[
         Line, Field(min_length=1, max_length=100, description="The sales order's external reference (the order id)")
     ]
@@ -174,7 +174,7 @@ class CreditMemoCreate(CanonicalModel):
         extra="forbid", json_schema_extra={"examples": [_billing_example("return_id", "RMA-1", "WIDGET-BLUE", "1")]}
     )
 
-    return_id: Annotated[Line, Field(min_length=1, max_length=64, description="One credit memo per return")]
+    return_id: Annotated[Line, Field(min_length=1, max_length=129, description="One credit memo per return")]
     order_reference: Annotated[
         Line, Field(min_length=1, max_length=100, description="The sales order's external reference (the order id)")
     ]

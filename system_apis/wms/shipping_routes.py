@@ -21,8 +21,8 @@ from system_apis.wms.shipping_schemas import (
 )
 
 STORE: ShippingStoreFor = ReferenceShippingStore
-ShipmentId = Annotated[str, Path(min_length=1, max_length=64, examples=["SHP-1"])]
-ReturnId = Annotated[str, Path(min_length=1, max_length=64, examples=["RMA-1"])]
+ShipmentId = Annotated[str, Path(min_length=1, max_length=129, examples=["SHP-1"])]
+ReturnId = Annotated[str, Path(min_length=1, max_length=129, examples=["RMA-1"])]
 
 router = APIRouter(prefix="/v1", tags=["wms shipping"])
 

@@ -11,6 +11,8 @@ from contracts.common import Line, PositiveQuantity, Sku, UtcDateTime
 from contracts.fulfillment import Timestamp
 
 Reference = Annotated[Line, Field(min_length=1, max_length=64)]
+#: A shipment or return id (``contracts.fulfillment.ScopedReference``: up to 129 characters).
+ScopedReference = Annotated[Line, Field(min_length=1, max_length=129)]
 OrderReference = Annotated[
     Line, Field(min_length=1, max_length=100, description="The order id the goods are for", examples=["ord_0001"])
 ]
@@ -55,7 +57,7 @@ class WarehouseShipmentCreate(CanonicalModel):
         },
     )
 
-    shipment_id: Annotated[Reference, Field(description="The shipper's id: one shipment each")]
+    shipment_id: Annotated[ScopedReference, Field(description="The shipper's id: one shipment each")]
     reference: OrderReference
     warehouse: WarehouseCode
     carrier: Reference
@@ -109,7 +111,7 @@ class WarehouseReturnReceiptCreate(CanonicalModel):
         },
     )
 
-    return_id: Annotated[Reference, Field(description="The return's id: one receipt each")]
+    return_id: Annotated[ScopedReference, Field(description="The return's id: one receipt each")]
     reference: OrderReference
     warehouse: WarehouseCode
     received_at: Annotated[Timestamp | None, Field(description="When it arrived (default: now)")] = None

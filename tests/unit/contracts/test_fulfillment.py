@@ -37,7 +37,7 @@ def test_a_shipment_reads_naive_times_as_utc_and_keeps_its_lines() -> None:
         ({"lines": [{"line_no": 0, "sku": "WIDGET-BLUE", "quantity": {"value": "1"}}]}, "lines"),
         ({"tracking_number": ""}, "tracking_number"),
         ({"carrier": "DHL\nEXPRESS"}, "carrier"),
-        ({"shipment_id": "x" * 65}, "shipment_id"),
+        ({"shipment_id": "x" * 130}, "shipment_id"),  # a partner id (64), ":" and its reference (64)
         ({"status": "invoiced"}, "status"),
         ({"shipped_at": 1_765_100_000}, "shipped_at"),  # a string, as the schema says, not a Unix time
     ],

@@ -110,6 +110,9 @@ class FakeFulfillmentApi:
         found = self.requests.get(body.get("request_id", ""))
         if found is None or found["partner_id"] != partner:
             return problem(404, "not-found", "No such fulfilment request of this partner.")
+        used = self.shipments.get(body["shipment_id"])
+        if used is not None and used["partner_id"] != partner:  # as the real one: one id space for all
+            return problem(409, "conflict", f"Shipment id {body['shipment_id']} is already used.")
         by_line = {line["line_no"]: line for line in found["lines"]}
         errors = []
         for n, line in enumerate(body["lines"]):

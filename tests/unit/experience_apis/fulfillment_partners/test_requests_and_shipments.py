@@ -82,7 +82,7 @@ async def test_an_asn_becomes_a_canonical_shipment_of_the_request_and_a_retry_re
     assert again.json() == first.json()
     sent = shipment_posts(partners.fulfillment)
     assert sent[0] == {
-        "shipment_id": "ASN-1",
+        "shipment_id": "northwind-3pl:ASN-1",  # the ASN number, namespaced by its partner
         "order_id": "ord_1",
         "warehouse": "WH-3PL",
         "carrier": "DHL",
@@ -93,7 +93,7 @@ async def test_an_asn_becomes_a_canonical_shipment_of_the_request_and_a_retry_re
     }
     keys = {r.headers["idempotency-key"] for r in partners.fulfillment.received if r.method == "POST"}
     assert keys == {"3pl:northwind-3pl:asn-1"}
-    assert list(partners.fulfillment.shipments) == ["ASN-1"]
+    assert list(partners.fulfillment.shipments) == ["northwind-3pl:ASN-1"]
 
     read = await partners.client.get("/v1/shipments/ASN-1", headers=NORTHWIND)
     assert read.status_code == 200, read.text
@@ -115,7 +115,7 @@ async def test_a_request_ships_in_two_parts_and_a_third_over_what_is_left_is_ref
     assert over.headers["content-type"] == PROBLEM
     assert [e["pointer"] for e in over.json()["errors"]] == ["#/items/0"]
     assert "left" in over.json()["errors"][0]["detail"]
-    assert list(partners.fulfillment.shipments) == ["ASN-1", "ASN-2"]
+    assert list(partners.fulfillment.shipments) == ["northwind-3pl:ASN-1", "northwind-3pl:ASN-2"]
 
 
 async def test_an_unknown_line_is_refused_at_its_item(partners: Partners) -> None:
