@@ -234,14 +234,15 @@ def test_an_order_ships_in_two_parts_is_invoiced_twice_and_returned_with_the_mar
         for headers, raw, _ in told_twice:
             verify(secret=market_secret, body=raw, headers=headers)
         shipped = sorted((b["data"]["shipment_id"], b["data"]["tracking_number"]) for _, _, b in told_twice)
-        assert shipped == [("ASN-LOOP-1", "JD-ASN-LOOP-1"), ("ASN-LOOP-2", "JD-ASN-LOOP-2")]
+        # The fulfilment process's shipment ids: each ASN number namespaced by the 3PL that sent it.
+        assert shipped == [("northwind-3pl:ASN-LOOP-1", "JD-ASN-LOOP-1"), ("northwind-3pl:ASN-LOOP-2", "JD-ASN-LOOP-2")]
         assert all(b["data"]["invoice_number"].startswith("INV-") for _, _, b in told_twice)
         assert {b["data"]["marketplace_order_id"] for _, _, b in told_twice} == {"MP-LOOP-1"}
 
         shipments = gw.get("/marketplace/v2/orders/MP-LOOP-1/shipments", headers=acme).json()["items"]
         invoices = gw.get("/marketplace/v2/orders/MP-LOOP-1/invoices", headers=acme).json()["items"]
         assert sorted(s["tracking_number"] for s in shipments) == ["JD-ASN-LOOP-1", "JD-ASN-LOOP-2"]
-        assert sorted(i["shipment_id"] for i in invoices) == ["ASN-LOOP-1", "ASN-LOOP-2"]
+        assert sorted(i["shipment_id"] for i in invoices) == ["northwind-3pl:ASN-LOOP-1", "northwind-3pl:ASN-LOOP-2"]
         assert len({i["invoice_number"] for i in invoices}) == 2
         assert rows(erp_db, "SELECT count(*) FROM erp_invoices") == [(2,)]
         done = gw.get(f"/fulfillment_partners/v1/fulfillment-requests/{rid}", headers=northwind).json()
