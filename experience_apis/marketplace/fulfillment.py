@@ -161,14 +161,30 @@ def _return_lines(body: ReturnCreateV2, order: SubmittedOrderRef) -> list[Return
     ]
 
 
-def _in_dialect(exc: UnprocessableContent | Conflict, body: ReturnCreateV2) -> UnprocessableContent | Conflict:
-    """The fulfilment process's pointers (``#/lines/N/quantity``, ``#/return_id``) in this dialect's words."""
+def _in_dialect(
+    exc: UnprocessableContent | Conflict, body: ReturnCreateV2, *, partner_id: str
+) -> UnprocessableContent | Conflict:
+    """The fulfilment process's pointers (``#/lines/N/quantity``, ``#/return_id``) in this dialect's
+    words, and the partner's own ``return_reference`` where it names the namespaced return id."""
     renamed = {"return_id": "return_reference", "line_no": "seller_sku", "sku": "seller_sku", "value": ""}
     errors = []
     for error in exc.errors or []:
         parts = [renamed.get(p, p) for p in str(error.get("pointer", "#")).removeprefix("#/").split("/")]
         errors.append({**error, "pointer": "#/" + "/".join(p for p in parts if p)})
-    return type(exc)(exc.detail, errors=errors or None, headers=exc.headers)
+    detail = exc.detail.replace(return_id_of(partner_id=partner_id, return_reference=""), "")
+    return type(exc)(detail, errors=errors or None, headers=exc.headers)
+
+
+def return_id_of(*, partner_id: str, return_reference: str) -> str:
+    """The fulfilment process's id of a partner's return. Return ids are one space for every
+    channel, return references each partner's own: namespaced by the partner, two partners' same
+    reference are two returns and neither learns of the other's."""
+    return f"{partner_id}:{return_reference}"
+
+
+def return_reference_of(*, partner_id: str, return_id: str) -> str:
+    """The partner's own reference of one of its returns (``return_id_of`` undone)."""
+    return return_id.removeprefix(f"{partner_id}:")
 
 
 def idempotency_key(*, partner_id: str, key: str) -> str:
@@ -186,21 +202,27 @@ async def request_return(
     key: str,
 ) -> ReturnV2:
     order = await _partners_order(repository, partner_id=partner_id, marketplace_order_id=marketplace_order_id)
-    rma = ReturnCreate(return_id=body.return_reference, order_id=order.order_id, lines=_return_lines(body, order))
+    rma = ReturnCreate(
+        return_id=return_id_of(partner_id=partner_id, return_reference=body.return_reference),
+        order_id=order.order_id,
+        lines=_return_lines(body, order),
+    )
     try:
         authorised = await fulfillment.request_return(
             rma=rma, partner_id=partner_id, idempotency_key=idempotency_key(partner_id=partner_id, key=key)
         )
     except (UnprocessableContent, Conflict) as exc:
-        raise _in_dialect(exc, body) from exc
+        raise _in_dialect(exc, body, partner_id=partner_id) from exc
     if authorised is None:  # the fulfilment process knows nothing of the order: nothing shipped yet
         raise _never_shipped()
-    return _return(authorised, marketplace_order_id=marketplace_order_id, skus=_seller_skus(order.items))
+    return _return(
+        authorised, partner_id=partner_id, marketplace_order_id=marketplace_order_id, skus=_seller_skus(order.items)
+    )
 
 
-def _return(found: Return, *, marketplace_order_id: str, skus: Mapping[int, str]) -> ReturnV2:
+def _return(found: Return, *, partner_id: str, marketplace_order_id: str, skus: Mapping[int, str]) -> ReturnV2:
     return ReturnV2(
-        return_reference=found.return_id,
+        return_reference=return_reference_of(partner_id=partner_id, return_id=found.return_id),
         marketplace_order_id=marketplace_order_id,
         status=ReturnStatusV2(found.status.value),
         lines=[
@@ -242,7 +264,7 @@ def fulfillment_handler(*, channel: str = CHANNEL) -> EventHandler:
                 return
             data = {
                 "marketplace_order_id": credited.channel_order_id,
-                "return_reference": credited.return_id,
+                "return_reference": return_reference_of(partner_id=credited.partner, return_id=credited.return_id),
                 "credit_memo_number": credited.credit_memo_number,
                 "total": {"amount": credited.total, "currency": credited.currency},
             }

@@ -85,6 +85,12 @@ async def get_return(session: AsyncSession, *, return_id: str) -> ReturnRow | No
     return await session.get(ReturnRow, return_id)
 
 
+async def returns_named(session: AsyncSession, *, reference: str) -> list[ReturnRow]:
+    """Returns whose id is ``<partner>:<reference>``: a channel's reference namespaced by its partner."""
+    stmt = select(ReturnRow).where(ReturnRow.id.endswith(f":{reference}", autoescape=True))
+    return list(await session.scalars(stmt.order_by(ReturnRow.created_at, ReturnRow.id)))
+
+
 async def returns_of(session: AsyncSession, *, order_id: str) -> list[ReturnRow]:
     stmt = select(ReturnRow).where(ReturnRow.order_id == order_id)
     return list(await session.scalars(stmt.order_by(ReturnRow.created_at, ReturnRow.id)))

@@ -82,7 +82,7 @@ async def receive_return(
     wms_recorded: bool = False,
 ) -> ReturnRead:
     """The goods of an authorised return arrived: the saga receives them in the WMS and credits them."""
-    row = await repository.get_return(session, return_id=return_id)
+    row = await _named(session, return_id=return_id, partner_id=partner_id)
     if row is None:
         raise NotFound(f"No return {return_id}.")
     if partner_id is not None and partner_id != row.order_partner_id:
@@ -100,6 +100,23 @@ async def receive_return(
     notify_after_commit(session=session, topic=SAGA_TOPIC)
     await session.flush()
     return return_read(row)
+
+
+async def _named(session: AsyncSession, *, return_id: str, partner_id: str | None) -> ReturnRow | None:
+    """The return ``return_id`` names. A 3PL receiving goods names the return by the reference on
+    its label: the channel's own, which the channel's API namespaced by its partner
+    (``<partner>:<reference>``); it is the one return of that reference on an order the 3PL ships."""
+    row = await repository.get_return(session, return_id=return_id)
+    if row is not None or partner_id is None:
+        return row
+    mine = []
+    for found in await repository.returns_named(session, reference=return_id):
+        requests = await repository.requests_of(session, order_id=found.order_id)
+        if found.order_partner_id == partner_id or any(r.partner_id == partner_id for r in requests):
+            mine.append(found)
+    if len(mine) > 1:
+        raise Conflict(f"Return {return_id} names returns of more than one channel; ask the seller which one it is.")
+    return mine[0] if mine else None
 
 
 async def get_return(*, session: AsyncSession, return_id: str, partner_id: str | None) -> ReturnRead:

@@ -140,6 +140,9 @@ class FakeFulfillmentApi:
         partner = request.headers.get(PARTNER_HEADER)
         if self.order_partners.get(body["order_id"]) != partner:
             return problem(404, "not-found", "No such order.")
+        used = self.returns.get(body["return_id"])
+        if used is not None and used["order_id"] != body["order_id"]:  # as the real one: one id space for all
+            return problem(409, "conflict", f"Return id {body['return_id']} is already used.")
         shipped: dict[int, Decimal] = {}
         for shipment in self.shipments.values():
             if shipment["order_id"] == body["order_id"]:

@@ -181,13 +181,29 @@ async def test_a_return_of_shipped_goods_is_authorised_and_a_retry_replays_it(ch
     assert first.json()["status"] == "authorised"
     assert first.json()["lines"] == [{"seller_sku": "ACME-WB", "quantity": 1, "reason": "arrived damaged"}]
     assert again.json() == first.json()
+    assert first.json()["return_reference"] == "RMA-1"
     sent = json.loads(channel.fulfillment.received[0].content)
     assert sent == {
-        "return_id": "RMA-1",
+        "return_id": "acme-market:RMA-1",  # the partner's reference, namespaced by the partner
         "order_id": channel.order_id,
         "lines": [{"line_no": 1, "sku": "WIDGET-BLUE", "quantity": qty(1), "reason": "arrived damaged"}],
     }
     assert channel.fulfillment.received[0].headers["idempotency-key"] == "marketplace:acme-market:r1"
+
+
+async def test_a_return_reference_another_partner_used_is_still_this_partners_own(channel: Channel) -> None:
+    channel.fulfillment.shipments["ASN-1"] = shipment(channel.order_id)
+    # Another partner's or channel's return under the same reference (as the fulfilment process held
+    # it before references were namespaced by partner): its 409 told this partner it exists.
+    channel.fulfillment.returns["RMA-1"] = {"return_id": "RMA-1", "order_id": "ord_z"}
+
+    resp = await channel.client.post(
+        "/v2/orders/ACME-100234/returns", json=rma(), headers=ACME | {"Idempotency-Key": "r-same"}
+    )
+
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["return_reference"] == "RMA-1"
+    assert channel.fulfillment.returns["RMA-1"]["order_id"] == "ord_z"  # theirs, untouched
 
 
 async def test_a_return_above_what_shipped_or_of_goods_never_shipped_is_refused(channel: Channel) -> None:
@@ -245,7 +261,7 @@ async def test_shipment_and_credit_events_are_queued_for_the_orders_partner_only
         invoice_number="INV-000001",
     )
     credited = ReturnCreditedV1(
-        return_id="RMA-1",
+        return_id="acme-market:RMA-1",
         order_id=channel.order_id,
         channel="marketplace",
         channel_order_id="ACME-100234",
@@ -267,4 +283,5 @@ async def test_shipment_and_credit_events_are_queued_for_the_orders_partner_only
     assert bodies["shipment.confirmed"]["tracking_number"] == "JD-1"
     assert bodies["shipment.confirmed"]["lines"] == [{"seller_sku": "ACME-USB", "quantity": 1}]
     assert bodies["return.credited"]["total"] == {"amount": "19.99", "currency": "EUR"}
+    assert bodies["return.credited"]["return_reference"] == "RMA-1"
     assert {r.owner for r in rows} == {"acme-market"}
