@@ -78,7 +78,7 @@ class ShipmentRow(SagaColumns, Base):
     __tablename__ = "shipments"
     __table_args__ = (Index("ix_shipments_saga_due", "saga_active", "next_attempt_at"),)
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the shipper's shipment id
+    id: Mapped[str] = mapped_column(String(129), primary_key=True)  # the shipper's shipment id
     order_id: Mapped[str] = mapped_column(String(64), index=True)
     request_id: Mapped[str | None] = mapped_column(String(40), index=True)
     partner_id: Mapped[str | None] = mapped_column(String(64))  # the 3PL that posted it
@@ -108,7 +108,7 @@ class ReturnRow(SagaColumns, Base):
     __tablename__ = "returns"
     __table_args__ = (Index("ix_returns_saga_due", "saga_active", "next_attempt_at"),)
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the channel's return id
+    id: Mapped[str] = mapped_column(String(129), primary_key=True)  # the channel's return id
     order_id: Mapped[str] = mapped_column(String(64), index=True)
     order_partner_id: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str | None] = mapped_column(String(32))
@@ -134,6 +134,8 @@ class FulfillmentReplay(ReplayAuditColumns, Base):
     __tablename__ = "fulfillment_replays"
 
     kind: Mapped[str] = mapped_column(String(20))
+    #: A shipment or return id (namespaced by partner: up to 129), wider than the kit's 64.
+    subject_id: Mapped[str] = mapped_column(String(129), index=True)
 
 
 __all__ = [

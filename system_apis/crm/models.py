@@ -47,7 +47,7 @@ class CrmNotice(Base):
     NoticeId: Mapped[str] = mapped_column(String(40), primary_key=True)
     AccountId: Mapped[str] = mapped_column(ForeignKey("crm_accounts.AccountId"), index=True)
     NoticeType: Mapped[str] = mapped_column(String(20))  # "ShipmentNotice" | "CreditMemoNotice"
-    ExternalRef: Mapped[str] = mapped_column(String(100))
+    ExternalRef: Mapped[str] = mapped_column(String(129))
     Channel: Mapped[str] = mapped_column(String(10))  # "Email": to the account's primary e-mail
     Recipient: Mapped[str | None] = mapped_column(String(200), nullable=True)
     Body: Mapped[str] = mapped_column(Text)

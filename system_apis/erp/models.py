@@ -100,7 +100,7 @@ class ErpInvoice(Base):
     __tablename__ = "erp_invoices"
 
     inv_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    shipment_ref: Mapped[str] = mapped_column(String(64), unique=True)  # one invoice per shipment
+    shipment_ref: Mapped[str] = mapped_column(String(129), unique=True)  # one invoice per shipment
     so_doc_no: Mapped[int] = mapped_column(ForeignKey("erp_sales_orders.doc_no"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     posting_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -127,7 +127,7 @@ class ErpCreditMemo(Base):
     __tablename__ = "erp_credit_memos"
 
     cm_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    return_ref: Mapped[str] = mapped_column(String(64), unique=True)  # one credit memo per return
+    return_ref: Mapped[str] = mapped_column(String(129), unique=True)  # one credit memo per return
     so_doc_no: Mapped[int] = mapped_column(ForeignKey("erp_sales_orders.doc_no"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     posting_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -122,7 +122,7 @@ class WmsStockMovement(Base):
     on_hand_after: Mapped[int] = mapped_column(Integer)
     allocated_after: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
-    reference: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(129), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -137,7 +137,7 @@ class WmsShipment(Base):
     __tablename__ = "wms_shipments"
 
     ship_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    shipment_ref: Mapped[str] = mapped_column(String(64), unique=True)  # the shipper's id: once each
+    shipment_ref: Mapped[str] = mapped_column(String(129), unique=True)  # the shipper's id: once each
     order_ref: Mapped[str] = mapped_column(String(100), index=True)
     whse_id: Mapped[str] = mapped_column(ForeignKey("wms_warehouses.whse_id"))
     carrier: Mapped[str] = mapped_column(String(64))
@@ -163,7 +163,7 @@ class WmsReturnReceipt(Base):
     __tablename__ = "wms_return_receipts"
 
     rr_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    return_ref: Mapped[str] = mapped_column(String(64), unique=True)  # the return's id: once each
+    return_ref: Mapped[str] = mapped_column(String(129), unique=True)  # the return's id: once each
     order_ref: Mapped[str] = mapped_column(String(100), index=True)
     whse_id: Mapped[str] = mapped_column(ForeignKey("wms_warehouses.whse_id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
