@@ -42,3 +42,22 @@ async def test_the_3pl_receives_a_channels_return_by_the_channels_own_reference(
     assert stranger.status_code == 404
     await fulfillment.run()
     assert list(fulfillment.below.credit_memos) == [return_id]
+
+
+async def test_a_reference_two_channels_used_on_the_3pls_orders_is_a_conflict_and_nothing_is_received(
+    fulfillment: Fulfillment,
+) -> None:
+    await _shipped(fulfillment)
+    line = LINE | {"reason": "too blue"}
+    for partner in ("acme-market", "zenith-market"):
+        body = {"return_id": return_id_of(partner_id=partner, return_reference="RMA-2"), "order_id": "ord_1"}
+        created = await fulfillment.post("/v1/returns", body | {"lines": [line]})  # internal caller
+        assert created.status_code == 201, created.text
+
+    received = await fulfillment.post("/v1/returns/RMA-2/receipts", RECEIPT, partner=PARTNER)
+
+    assert received.status_code == 409
+    assert "more than one channel" in received.json()["detail"]
+    for partner in ("acme-market", "zenith-market"):
+        got = await fulfillment.get(f"/v1/returns/{partner}:RMA-2")
+        assert got.json()["status"] == "authorised"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from structlog.testing import capture_logs
+
 from contracts.events.fulfillment import FulfillmentLine, WarehouseShippedV1
 from experience_apis.fulfillment_partners.mapping import shipment_id_of
 from process_apis.fulfillment.worker import on_warehouse_shipped
@@ -50,3 +52,37 @@ async def test_a_wms_shipment_numbered_as_a_3pls_asn_is_invoiced_too(fulfillment
     assert (await fulfillment.get("/v1/shipments/ASN-1", partner=PARTNER)).status_code == 404
     theirs = await fulfillment.get(f"/v1/shipments/{asn_id}", partner=PARTNER)
     assert (theirs.json()["order_id"], theirs.json()["status"]) == ("ord_1", "notified")
+
+
+async def test_a_namespaced_id_of_the_longest_partner_id_and_asn_number_is_taken(fulfillment: Fulfillment) -> None:
+    await fulfillment.release("ord_1")
+    rid = (await fulfillment.requests())[0]["request_id"]
+    longest = shipment_id_of(partner_id="p" * 64, asn_number="A" * 64)
+
+    tracking = {"tracking_number": "TRK-1", "tracking_url": "https://track.example/1"}
+    posted = await fulfillment.ship(asn(rid, longest, (1, "WIDGET-BLUE", "1")) | tracking, partner=None)
+    too_long = await fulfillment.ship(asn(rid, longest + "X", (1, "WIDGET-BLUE", "1")) | tracking, partner=None)
+
+    assert len(longest) == 129
+    assert posted.status_code == 202, posted.text
+    assert too_long.status_code == 422
+    assert (await fulfillment.get(f"/v1/shipments/{longest}")).json()["shipment_id"] == longest
+
+
+async def test_a_wms_shipment_under_a_partners_whole_id_is_said_not_taken_for_the_partners(
+    fulfillment: Fulfillment,
+) -> None:
+    await fulfillment.release("ord_1")
+    rid = (await fulfillment.requests())[0]["request_id"]
+    asn_id = shipment_id_of(partner_id=PARTNER, asn_number="ASN-3")
+    await fulfillment.ship(asn(rid, asn_id, (1, "WIDGET-BLUE", "1")))
+    await fulfillment.run()
+
+    with capture_logs() as logs:
+        async with fulfillment.app.state.db.transaction() as session:
+            await on_warehouse_shipped(session=session, event=_wms_shipped(asn_id, "ord_2"))
+
+    assert [(e["event"], e["log_level"], e["taken_by"]) for e in logs] == [
+        ("warehouse_shipment_id_taken", "error", PARTNER)
+    ]
+    assert (await fulfillment.get(f"/v1/shipments/{asn_id}")).json()["order_id"] == "ord_1"
