@@ -86,6 +86,7 @@ def receiver() -> Iterator[Receiver]:
     thread.start()
     yield server
     server.shutdown()
+    server.server_close()  # its listening socket: left open it is a ResourceWarning in a later test
 
 
 @pytest.fixture(scope="module")
