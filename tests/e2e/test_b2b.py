@@ -50,7 +50,13 @@ def test_a_resellers_purchase_order_is_accepted_at_its_price_and_hidden_from_ano
     body = {"po_number": "PO-E2E-1", "lines": [{"sku": "GADGET-PRO", "quantity": {"value": "2", "unit": "EA"}}]}
 
     with httpx.Client(base_url=f"{gateway}/b2b/v1", timeout=10) as b2b:
-        stock = b2b.get("/catalog/GADGET-PRO/availability", headers=borealis)
+        # The inventory seeds its projection from the WMS once it is up (a worker after start): until then a
+        # SKU's stock is unknown (404), so wait for it.
+        def known() -> httpx.Response | None:
+            answer = b2b.get("/catalog/GADGET-PRO/availability", headers=borealis)
+            return answer if answer.status_code != 404 else None
+
+        stock = wait_until(known, seconds=60, what="GADGET-PRO's stock to be known to the inventory")
         assert stock.status_code == 200, stock.text + logs(secrets)
         by_warehouse = {w["warehouse"]: int(w["available"]["value"]) for w in stock.json()["warehouses"]}
         assert by_warehouse and sum(by_warehouse.values()) == int(stock.json()["available"]["value"])

@@ -68,7 +68,8 @@ async def test_a_resellers_purchase_order_is_accepted_at_its_own_price(suite: In
         assert again.json()["order_id"] == order_id
 
         order = await until_processed(gw, order_id)
-        assert order["status"] == "accepted", order
+        # Accepted, and maybe already released to the warehouse by the time it is read (the same saga goes on).
+        assert order["status"] in ("accepted", "released"), order
         assert order["lines"][0]["unit_price"] == price
         assert order["total"] == {"amount": "53.97", "currency": "EUR"}
         assert order["erp_order_number"]

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from structlog.testing import capture_logs
 
 from contracts.events.fulfillment import FulfillmentLine, WarehouseShippedV1
 from experience_apis.fulfillment_partners.mapping import shipment_id_of
+from process_apis.fulfillment import worker as fulfillment_worker
 from process_apis.fulfillment.worker import on_warehouse_shipped
 from service_kit.events.envelopes import new_event
+from tests.support.logs import fresh_logger
 from tests.unit.process_apis.fulfillment_fakes import order
 from tests.unit.process_apis.fulfillment_support import PARTNER, Fulfillment, asn, fulfillment_fixture  # noqa: F401
 
@@ -71,7 +74,9 @@ async def test_a_namespaced_id_of_the_longest_partner_id_and_asn_number_is_taken
 
 async def test_a_wms_shipment_under_a_partners_whole_id_is_said_not_taken_for_the_partners(
     fulfillment: Fulfillment,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    fresh_logger(monkeypatch, fulfillment_worker)
     await fulfillment.release("ord_1")
     rid = (await fulfillment.requests())[0]["request_id"]
     asn_id = shipment_id_of(partner_id=PARTNER, asn_number="ASN-3")

@@ -14,9 +14,11 @@ from limits.aio.storage import MemoryStorage
 from limits.errors import StorageError
 from structlog.testing import capture_logs
 
+from process_apis.inventory import throttle as throttle_module
 from process_apis.inventory.publisher import ChannelThrottle, publish_due
 from process_apis.inventory.settings import ChannelRule
 from process_apis.inventory.throttle import SharedChannelThrottle, channel_throttle, window_item
+from tests.support.logs import fresh_logger
 from tests.unit.process_apis import test_inventory_support as support
 
 RULES = {
@@ -90,7 +92,10 @@ async def test_held_sees_a_budget_another_replica_spent() -> None:
     assert await b.admit("slow", now=T + 2.0)  # the next window
 
 
-async def test_while_the_storage_fails_a_replica_publishes_its_share_logs_once_and_returns() -> None:
+async def test_while_the_storage_fails_a_replica_publishes_its_share_logs_once_and_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fresh_logger(monkeypatch, throttle_module)
     storage = Failing()
     throttle = shared(storage, replicas=2)  # marketplace 5/s: 2.5/s each while Redis is away
     with capture_logs() as logs:

@@ -17,9 +17,10 @@ from structlog.testing import capture_logs
 
 from interchange import admin_client
 from service_kit.app import create_service_app
-from service_kit.events import open_bus
+from service_kit.events import admin_routes, open_bus
 from service_kit.events.admin_routes import router
 from service_kit.settings import ServiceSettings
+from tests.support.logs import fresh_logger
 from tests.support.tokens import bearer, mint_token, static_verifier
 from tests.unit.interchange.admin_support import LoopBridge, token_endpoint
 from tests.unit.interchange.cli_support import isolate, one_line, run
@@ -76,8 +77,9 @@ async def cli(service: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 async def test_dead_letters_are_listed_and_replayed_from_the_command_line(
-    service: FastAPI, cli: Any, tmp_path: Path
+    service: FastAPI, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fresh_logger(monkeypatch, admin_routes)
     event_id = await park_one(tmp_path / "service")
 
     listed = await cli("events", "dead-letters", "--json")
