@@ -13,7 +13,9 @@ import httpx
 import pytest
 import structlog.testing
 
+from gateway import admin_clients
 from interchange import admin_client
+from tests.support.logs import fresh_logger
 from tests.unit.gateway.conftest import Gateway
 from tests.unit.interchange.admin_support import LoopBridge
 from tests.unit.interchange.cli_support import isolate, one_line, run
@@ -51,7 +53,8 @@ async def test_anyone_but_an_operator_finds_nothing_there(
         assert resp.json()["detail"] == f"There is nothing at {path}."
 
 
-async def test_a_new_secret_is_answered_once_and_not_cached(gateway: Gateway) -> None:
+async def test_a_new_secret_is_answered_once_and_not_cached(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_logger(monkeypatch, admin_clients)
     creds = await operator(gateway)
     token = await gateway.token(creds["INTERCHANGE_OPS_CLIENT_ID"], creds["INTERCHANGE_OPS_CLIENT_SECRET"])
     ops = {"Authorization": f"Bearer {token}"}
